@@ -1,0 +1,88 @@
+# lplug -- a sandboxed Lua 5.4 plugin engine.
+#
+#   make run     install missing deps, build, run lplug over plugins/ and data/
+#   make test    install missing deps, build, run every test
+#   make asan    the whole suite under AddressSanitizer + UBSan
+#   make all     build liblplug.a, liblplug.so and the lplug command
+#
+# The public targets install dependencies first and then run this Makefile
+# again, so that pkg-config sees the freshly installed packages.
+
+# ---- settings ---------------------------------------------------------------
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+SAN     ?=
+WARN     = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wno-unused-parameter
+STD      = -std=c11 -D_POSIX_C_SOURCE=200809L
+PKGS     = lua5.4 yaml-0.1
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -I. \
+             $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+LIBS     = $(shell pkg-config --libs $(PKGS)) -lm
+TESTLIBS = $(shell pkg-config --libs cmocka)
+SOVER    = 0
+
+# ---- sources, one list per layer ----------------------------------------------
+ENGINE_SRC  = $(wildcard engine/*.c)
+SANDBOX_SRC = $(wildcard sandbox/*.c)
+STDLIB_SRC  = $(wildcard stdlib/*.c)
+CLI_SRC     = $(wildcard cli/*.c)
+TEST_SRC    = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC))
+CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TESTUTIL = $(BUILD)/obj/tests/unit/support.o
+
+STATIC = $(BUILD)/liblplug.a
+SHARED = $(BUILD)/liblplug.so
+LPLUG  = $(BUILD)/lplug
+
+# ---- public targets -------------------------------------------------------------
+.PHONY: all run test asan deps build check clean
+all: deps
+	@$(MAKE) --no-print-directory build
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	$(LPLUG) run --plugins plugins data/sample.log
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+asan: deps
+	@$(MAKE) --no-print-directory check BUILD=build/asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+deps:
+	@scripts/install-deps
+
+clean:
+	rm -rf build
+
+# ---- internal targets (run after deps) ------------------------------------------
+build: $(STATIC) $(SHARED) $(LPLUG)
+
+check: build $(TESTS)
+	@BUILD=$(BUILD) tests/run
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) $(SAN) -shared -Wl,-soname,liblplug.so.$(SOVER) -o $@ $^ $(LIBS)
+
+$(LPLUG): $(CLI_OBJ) $(STATIC)
+	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTUTIL) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TESTLIBS)
+
+$(BUILD)/obj/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

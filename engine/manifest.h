@@ -1,0 +1,63 @@
+/*
+** manifest.h -- plugin.yaml, parsed with libyaml into a manifest.
+**
+** Errors and warnings name the file, line and column and the field:
+**   "plugins/x/plugin.yaml:3:10: version: '1.x' is not a semantic version
+**    (expected MAJOR.MINOR.PATCH, e.g. 1.2.0)"
+*/
+#ifndef LPLUG_MANIFEST_H
+#define LPLUG_MANIFEST_H
+
+#include <stddef.h>
+#include "lplug.h"
+
+#define MANIFEST_MAX_BYTES (64 * 1024)  /* larger files are refused */
+
+typedef struct manifest {
+  char *name;           /* required, [a-z][a-z0-9_-]*, at most 64 bytes */
+  char *version;        /* required, semantic version */
+  char *description;    /* optional fields: NULL when absent */
+  char *author;
+  char *license;
+  char *main;           /* "init.lua" when absent */
+  char *lplug;          /* engine version range, kept as written */
+  char **depends;       /* each entry as written; resolved elsewhere */
+  size_t ndepends;
+  lplug_value *capabilities;  /* the mapping as a value; nil when absent */
+  lplug_value *config;        /* the mapping as a value; nil when absent */
+  size_t memory_limit;        /* limits.memory in bytes; 0 when absent */
+  long long instruction_limit;/* limits.instructions; 0 when absent */
+  char *memory_where;         /* "file:line:col" of limits.memory */
+  char *instructions_where;   /* "file:line:col" of limits.instructions */
+} manifest;
+
+/* Called once per warning (unknown key, ...) with one line of text. */
+typedef void (*manifest_warn_fn)(void *ud, const char *message);
+
+/* Parses `len` bytes of YAML; `path` names the file in messages.  On
+** failure writes one line into err and returns LPLUG_EMANIFEST (or
+** LPLUG_ENOMEM); *out is set only on success (free with manifest_free). */
+int manifest_parse(const char *text, size_t len, const char *path,
+                   manifest **out, char *err, size_t errsize,
+                   manifest_warn_fn warn, void *ud);
+
+/* Reads and parses the file at `path`; LPLUG_EIO when it cannot be read,
+** LPLUG_EMANIFEST when larger than MANIFEST_MAX_BYTES. */
+int manifest_load(const char *path, manifest **out, char *err,
+                  size_t errsize, manifest_warn_fn warn, void *ud);
+
+void manifest_free(manifest *m);
+
+/* "256KB", "4MB", "1GB", "512" (bytes); KB/MB/GB and KiB/MiB/GiB are
+** powers of 1024, also K/M/G and B.  Returns 1 and stores the bytes, or 0
+** for malformed or overflowing text. */
+int manifest_parse_size(const char *text, size_t *out);
+
+/* "1000000", "5K", "10M", "1G" (powers of 1000).  Returns 1 and stores
+** the count (> 0), or 0. */
+int manifest_parse_count(const char *text, long long *out);
+
+/* Whether `s` is a semantic version MAJOR.MINOR.PATCH[-pre][+build]. */
+int manifest_is_semver(const char *s);
+
+#endif

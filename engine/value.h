@@ -1,0 +1,55 @@
+/*
+** value.h -- the value codec: one compact encoding for every value that
+** leaves a Lua state (hook arguments and results now; events and storage
+** later).  value.c owns the buffer, the builder, the reader and the
+** validator; value_lua.c moves values between the encoding and a Lua
+** stack; json.c converts JSON text.
+**
+** Encoding (little endian; every value starts with a tag byte):
+**   0x00 nil          0x01 false          0x02 true
+**   0x03 integer      zigzag varint
+**   0x04 float        8 bytes IEEE 754 binary64
+**   0x05 string       varint length, the bytes, one 0x00 (so C can read
+**                     it in place as a NUL-terminated string)
+**   0x06 table        4-byte length of what follows, varint narr, varint
+**                     nhash, narr values (keys 1..narr), then nhash
+**                     key/value pairs.  Keys are never nil, NaN or tables.
+**   0x80..0xff        integer 0..127 in the tag itself
+** Tables nest at most LPLUG_MAX_DEPTH levels.
+*/
+#ifndef LPLUG_VALUE_H
+#define LPLUG_VALUE_H
+
+#include <stddef.h>
+#include "lplug.h"
+
+enum {
+  VALUE_NIL = 0x00, VALUE_FALSE = 0x01, VALUE_TRUE = 0x02,
+  VALUE_INT = 0x03, VALUE_FLOAT = 0x04, VALUE_STRING = 0x05,
+  VALUE_TABLE = 0x06, VALUE_SMALLINT = 0x80
+};
+
+/* A value is its encoded bytes.  An empty buffer (len 0) never escapes:
+** lplug_value_new() stores the nil tag. */
+struct lplug_value {
+  unsigned char *bytes;
+  size_t len, cap;
+};
+
+/* Makes room for `extra` more bytes; LPLUG_OK or LPLUG_ENOMEM. */
+int value_reserve(lplug_value *v, size_t extra);
+
+/* Exchanges the contents of two values (no allocation). */
+void value_swap(lplug_value *a, lplug_value *b);
+
+/* Sets v to nil without freeing its buffer. */
+void value_set_nil(lplug_value *v);
+
+/* Frees the buffer of a value that lives inside another struct. */
+void value_release(lplug_value *v);
+
+/* Checks that [p, p+n) is exactly one well-formed value; LPLUG_OK or
+** LPLUG_EPARSE. */
+int value_check(const unsigned char *p, size_t n);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+** value_lua.h -- copying values between the encoding and a Lua stack.
+** Uses only the Lua C API; never runs code of the state it reads.
+*/
+#ifndef LPLUG_VALUE_LUA_H
+#define LPLUG_VALUE_LUA_H
+
+#include <lua.h>
+#include "value.h"
+
+/* Encodes the Lua value at stack index `idx` into `out` (replacing what it
+** held).  Reads with raw access only (no metamethod runs), never raises,
+** and never allocates in L (so it is safe outside a protected call).
+** `root` names the value in messages; a refusal writes one line into
+** err (errsize bytes), naming the path, e.g.
+**   "value.meta.fn is a function (only nil, booleans, numbers, strings
+**    and tables can leave a plugin)"
+** Refused: functions, userdata, threads, table keys that are not
+** booleans/numbers/strings, cycles, nesting past LPLUG_MAX_DEPTH, and
+** output past max_bytes.  On failure `out` is left unchanged.
+** Returns LPLUG_OK, LPLUG_EVALUE or LPLUG_ENOMEM. */
+int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
+                   size_t max_bytes, char *err, size_t errsize);
+
+/* Pushes a new Lua copy of the value at position `at` of `v` (which must
+** be well-formed: every constructor checks).  Allocates in L and raises
+** on memory errors: call it inside a protected call. */
+void value_push_lua(lua_State *L, const lplug_value *v, size_t at);
+
+#endif

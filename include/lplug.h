@@ -1,0 +1,383 @@
+/*
+** lplug.h -- the one public header of lplug, a sandboxed Lua plugin engine.
+**
+** A host creates an engine, defines hook points, loads plugin folders and
+** runs hooks with values.  Every plugin lives in its own Lua 5.4 state with
+** a memory budget and a per-call instruction budget; values cross between
+** the host and a plugin only as copies (see "Values").
+**
+** Conventions, valid for every function below:
+**   - Functions that can fail return LPLUG_OK (0) or a negative LPLUG_E*
+**     code; the engine keeps a message for the last failure, read with
+**     lplug_errmsg().  Nothing in the library calls exit() or abort().
+**   - Strings returned as `const char *` are owned by the library; each
+**     function says how long they stay valid.  Buffers the caller must free
+**     say so and are freed with lplug_free().
+**   - An engine and everything made from it is used by one thread at a
+**     time.  Different engines may be used on different threads at once.
+**   - Plugin code runs on the caller's thread and its C stack: call into
+**     the engine from a thread with at least 1 MB of stack.
+**   - No macro is needed to call any function (the LuaJIT binding declares
+**     the same functions with ffi.cdef).
+*/
+#ifndef LPLUG_H
+#define LPLUG_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lplug_engine lplug_engine;
+
+/*
+** {==================================================================
+** Version
+** ===================================================================
+*/
+#define LPLUG_VERSION_MAJOR 0
+#define LPLUG_VERSION_MINOR 1
+#define LPLUG_VERSION_PATCH 0
+
+/* "MAJOR.MINOR.PATCH" of the linked library; a static string. */
+const char *lplug_version(void);
+
+/* MAJOR * 10000 + MINOR * 100 + PATCH of the linked library. */
+int lplug_version_number(void);
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Errors
+** ===================================================================
+*/
+
+/* One list makes the codes, their names and their descriptions. */
+#define LPLUG_ERRNO_MAP(XX)                                                 \
+  XX(EINVAL,    -1, "invalid argument")                                     \
+  XX(ENOMEM,    -2, "out of memory in the host")                            \
+  XX(ENOTFOUND, -3, "no such plugin, hook or file")                         \
+  XX(EEXIST,    -4, "already exists")                                       \
+  XX(EMANIFEST, -5, "invalid plugin manifest")                              \
+  XX(ELOAD,     -6, "plugin code failed to load")                           \
+  XX(ERUNTIME,  -7, "plugin raised an error")                               \
+  XX(ECPU,      -8, "plugin exceeded its instruction budget")               \
+  XX(EMEM,      -9, "plugin exceeded its memory budget")                    \
+  XX(EVALUE,   -10, "value cannot cross between states")                    \
+  XX(EPARSE,   -11, "malformed input")                                      \
+  XX(EDENIED,  -12, "capability not granted")                               \
+  XX(EIO,      -13, "input/output error")                                   \
+  XX(ESTATE,   -14, "plugin is not in a state to run")                      \
+
+enum lplug_errno {
+  LPLUG_OK = 0,
+#define LPLUG_XX_(name, code, text) LPLUG_##name = code,
+  LPLUG_ERRNO_MAP(LPLUG_XX_)
+#undef LPLUG_XX_
+  LPLUG_ERRNO_MIN_ = -15
+};
+
+/* A static description of `code` ("plugin exceeded its memory budget");
+** unknown codes get "unknown error". */
+const char *lplug_strerror(int code);
+
+/* The static name of `code` ("EMEM", "OK"); unknown codes get "UNKNOWN". */
+const char *lplug_errname(int code);
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Values
+**
+** A value is what crosses between the host and a plugin: nil, a boolean,
+** an integer, a float, a string, or a table whose keys are booleans,
+** numbers or strings and whose values are any of these (tables nest up
+** to LPLUG_MAX_DEPTH levels).  Functions, userdata, threads and cycles
+** never cross.  A value is stored in one compact encoded buffer; every
+** copy into or out of a plugin goes through that encoding.
+**
+** Positions: reading functions take `at`, the byte position of a value
+** inside the buffer.  The whole value is at position 0; lplug_value_field,
+** lplug_value_index and lplug_value_next give the positions of the parts
+** of a table.  Positions stay valid until the value is changed or freed.
+** ===================================================================
+*/
+
+#define LPLUG_MAX_DEPTH 100
+
+typedef struct lplug_value lplug_value;
+typedef struct lplug_builder lplug_builder;
+
+enum lplug_type {
+  LPLUG_TNONE = -1,   /* not a valid position */
+  LPLUG_TNIL = 0,
+  LPLUG_TBOOLEAN = 1,
+  LPLUG_TINTEGER = 2,
+  LPLUG_TFLOAT = 3,
+  LPLUG_TSTRING = 4,
+  LPLUG_TTABLE = 5
+};
+
+/* A new value holding nil; NULL when out of memory.
+** The caller frees it with lplug_value_free(). */
+lplug_value *lplug_value_new(void);
+void lplug_value_free(lplug_value *v);
+
+/* A deep copy of `v`; NULL when out of memory.  Free with
+** lplug_value_free(). */
+lplug_value *lplug_value_copy(const lplug_value *v);
+
+/* Parses JSON text into a new value stored in *out (freed by the caller
+** with lplug_value_free).  Objects become tables with string keys, arrays
+** become sequences (1-based), null becomes nil, numbers without fraction
+** or exponent that fit in 64 bits become integers.  Returns LPLUG_OK,
+** LPLUG_EPARSE (message names line:column; *out is NULL) or LPLUG_ENOMEM.
+** `e` may be NULL; when given, the message is kept for lplug_errmsg(e). */
+int lplug_value_from_json(lplug_engine *e, const char *json,
+                          size_t len, lplug_value **out);
+
+/* JSON text for `v`, NUL-terminated, length in *len (if len is not NULL);
+** NULL when out of memory.  Sequences become arrays, other tables objects
+** (non-string keys written as strings), NaN and infinities null.  The
+** caller frees the text with lplug_free(). */
+char *lplug_value_to_json(const lplug_value *v, size_t *len);
+
+/* The encoded bytes of `v` and their number in *len; valid until v is
+** changed or freed.  lplug_value_from_bytes() reads them back. */
+const void *lplug_value_bytes(const lplug_value *v, size_t *len);
+
+/* Checks untrusted encoded bytes and copies them into a new value in
+** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep; *out NULL)
+** or LPLUG_ENOMEM.  Never reads outside [bytes, bytes + len). */
+int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out);
+
+/* The type of the value at `at`, LPLUG_TNONE if `at` is not a position. */
+int lplug_value_type(const lplug_value *v, size_t at);
+
+/* Scalars at `at`.  A boolean reads as 0 or 1; integer and float read
+** each other's values when exact (*ok, if not NULL, tells whether the
+** read succeeded); a string reads as a pointer into the value, NUL
+** terminated, with its length in *len (embedded NULs are kept), or NULL
+** when the value at `at` is not a string. */
+int lplug_value_boolean(const lplug_value *v, size_t at);
+long long lplug_value_integer(const lplug_value *v, size_t at, int *ok);
+double lplug_value_float(const lplug_value *v, size_t at, int *ok);
+const char *lplug_value_string(const lplug_value *v, size_t at, size_t *len);
+
+/* Table access.  lplug_value_field finds the string key `key` in the
+** table at `at` and lplug_value_index the integer key `i`; both store
+** the position of the value found in *out and return 1, or return 0
+** (not a table, or no such key).  Lookups scan the table: O(entries). */
+int lplug_value_field(const lplug_value *v, size_t at, const char *key,
+                      size_t *out);
+int lplug_value_index(const lplug_value *v, size_t at, long long i,
+                      size_t *out);
+
+/* Iterates over the table at `at`: set *iter to 0, then each call that
+** returns 1 stores the positions of the next key and value.  Returns 0
+** when done or when `at` is not a table. */
+int lplug_value_next(const lplug_value *v, size_t at, size_t *iter,
+                     size_t *key, size_t *val);
+
+/* Number of entries of the table at `at` (0 if not a table). */
+size_t lplug_value_count(const lplug_value *v, size_t at);
+
+/*
+** Builders write a value front to back without parsing anything:
+**
+**   lplug_builder *b = lplug_builder_new();
+**   lplug_build_table(b);
+**     lplug_build_string(b, "line", 4);  lplug_build_string(b, "hi", 2);
+**     lplug_build_string(b, "n", 1);     lplug_build_integer(b, 1);
+**   lplug_build_end(b);
+**   lplug_builder_finish(b, v);          (v now holds {line="hi", n=1})
+**
+** Inside a table, calls alternate key, value, key, value.  A builder
+** remembers the first misuse (a nil or NaN key, a table as a key, an end
+** without a table, nesting past LPLUG_MAX_DEPTH, out of memory) and
+** lplug_builder_finish reports it.  One builder can make many values.
+*/
+lplug_builder *lplug_builder_new(void);   /* NULL when out of memory */
+void lplug_builder_free(lplug_builder *b);
+
+void lplug_build_nil(lplug_builder *b);
+void lplug_build_boolean(lplug_builder *b, int x);
+void lplug_build_integer(lplug_builder *b, long long x);
+void lplug_build_float(lplug_builder *b, double x);
+void lplug_build_string(lplug_builder *b, const char *s, size_t len);
+void lplug_build_table(lplug_builder *b);   /* opens a table */
+void lplug_build_end(lplug_builder *b);     /* closes the innermost table */
+
+/* Moves the finished value into `v` (replacing what it held) and resets
+** the builder.  Returns LPLUG_OK, or LPLUG_EINVAL (misuse, incomplete
+** value) or LPLUG_ENOMEM, leaving `v` unchanged and resetting the
+** builder. */
+int lplug_builder_finish(lplug_builder *b, lplug_value *v);
+
+/* Frees memory the library handed to the caller (JSON text, ...). */
+void lplug_free(void *p);
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Engine
+** ===================================================================
+*/
+
+/* Called for every plugin failure: `plugin` is its name, `code` the
+** LPLUG_E* code, `message` one line naming the plugin, the place
+** (file:line) and the rule involved, `traceback` the Lua traceback or "".
+** The strings live until the callback returns. */
+typedef void (*lplug_error_fn)(void *ud, const char *plugin, int code,
+                               const char *message, const char *traceback);
+
+enum lplug_log_level {
+  LPLUG_LOG_DEBUG = 0,
+  LPLUG_LOG_INFO = 1,
+  LPLUG_LOG_WARN = 2,
+  LPLUG_LOG_ERROR = 3
+};
+
+/* Called for warnings (an unknown manifest key, ...) and for what plugins
+** print.  `plugin` is NULL for the engine's own messages. */
+typedef void (*lplug_log_fn)(void *ud, int level, const char *plugin,
+                             const char *message);
+
+/* Settings of an engine.  Zero means "the default" for every number.
+** The limits are ceilings: a plugin's manifest may ask for less, never
+** more (asking for more is a load error). */
+typedef struct lplug_config {
+  size_t memory_limit;              /* bytes per plugin state; 4 MB */
+  long long instruction_limit;      /* VM instructions per call; 10M */
+  lplug_error_fn on_error;          /* NULL: failures only counted */
+  lplug_log_fn on_log;              /* NULL: messages dropped */
+  void *ud;                         /* passed to on_error and on_log */
+} lplug_config;
+
+#define LPLUG_DEFAULT_MEMORY_LIMIT (4u * 1024u * 1024u)
+#define LPLUG_DEFAULT_INSTRUCTION_LIMIT 10000000LL
+
+/* A new engine with a copy of `config` (NULL for all defaults); NULL when
+** out of memory.  Free it with lplug_engine_free(), which closes every
+** plugin state. */
+lplug_engine *lplug_engine_new(const lplug_config *config);
+void lplug_engine_free(lplug_engine *e);
+
+/* The message of the engine's last failure ("" when none); valid until
+** the next call on the engine. */
+const char *lplug_errmsg(const lplug_engine *e);
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Plugins
+** ===================================================================
+*/
+
+/* Loads the plugin in folder `dir` (which holds plugin.yaml): parses the
+** manifest, creates its sandboxed state and runs its main file under its
+** budgets.  Returns LPLUG_OK; LPLUG_EMANIFEST, LPLUG_ELOAD, LPLUG_ERUNTIME,
+** LPLUG_ECPU, LPLUG_EMEM (the plugin is not loaded, nothing of it stays
+** registered); LPLUG_EEXIST (a plugin of that name is loaded); LPLUG_EIO;
+** LPLUG_ENOMEM.  Define hook points before loading plugins that use them. */
+int lplug_load_plugin(lplug_engine *e, const char *dir);
+
+/* Loads every plugin folder directly under `dir`, in name order.  A
+** plugin that fails is reported to on_error and skipped; the others load.
+** Returns LPLUG_OK when all loaded, else the code of the first failure
+** (lplug_errmsg names it); LPLUG_EIO when `dir` cannot be read. */
+int lplug_load_dir(lplug_engine *e, const char *dir);
+
+/* Number of loaded plugins, and the name of the i-th (0-based, load
+** order; NULL when out of range).  Names live as long as the plugin. */
+int lplug_plugin_count(const lplug_engine *e);
+const char *lplug_plugin_name(const lplug_engine *e, int i);
+
+/* Counters of one plugin since it was loaded. */
+typedef struct lplug_stats {
+  unsigned long long calls;          /* entries into plugin code */
+  unsigned long long errors;         /* calls that failed, all kinds */
+  unsigned long long runtime_errors; /* LPLUG_ERUNTIME */
+  unsigned long long cpu_errors;     /* LPLUG_ECPU */
+  unsigned long long memory_errors;  /* LPLUG_EMEM */
+  unsigned long long value_errors;   /* LPLUG_EVALUE (bad results) */
+  unsigned long long instructions;   /* VM instructions counted, see below */
+  long long instruction_limit;       /* per call, after the manifest */
+  size_t memory;                     /* bytes held by the state now */
+  size_t memory_peak;                /* most bytes ever held */
+  size_t memory_limit;               /* after the manifest */
+} lplug_stats;
+
+/* Fills *out with the counters of plugin `name`.  Instructions are
+** counted in blocks of LPLUG_INSTRUCTION_BLOCK on a call's main thread (a
+** block a call leaves unfinished is not counted) and charged whole on
+** coroutines.  Returns LPLUG_OK or LPLUG_ENOTFOUND. */
+int lplug_plugin_stats(const lplug_engine *e, const char *name,
+                       lplug_stats *out);
+
+#define LPLUG_INSTRUCTION_BLOCK 1000
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Hooks
+**
+** A hook point is a name the host defines; plugins register handlers on
+** it with hooks.on(name, fn, {priority = n}).  Running a hook passes a
+** value through the handlers, higher priority first, then in the order
+** they registered.  A handler returning nil keeps the value, returning a
+** value replaces it, returning hooks.STOP (alone or after a value) ends
+** the chain.
+** ===================================================================
+*/
+
+typedef struct lplug_hook lplug_hook;
+
+enum lplug_hook_flags {
+  /* A failing handler stops the run: lplug_hook_run returns its code and
+  ** the value is left as it was before that handler.  Without this flag
+  ** (fail-open) a failing handler is reported and skipped. */
+  LPLUG_HOOK_FAIL_CLOSED = 1
+};
+
+/* Defines hook point `name` (1-64 bytes of [A-Za-z0-9_.:-]) with
+** LPLUG_HOOK_* `flags`; stores its handle in *out if out is not NULL.
+** The handle lives as long as the engine.  Returns LPLUG_OK, LPLUG_EINVAL
+** (bad name or flags), LPLUG_EEXIST or LPLUG_ENOMEM. */
+int lplug_hook_define(lplug_engine *e, const char *name, int flags,
+                      lplug_hook **out);
+
+/* The hook point `name`, or NULL when it is not defined.  O(1). */
+lplug_hook *lplug_hook_find(lplug_engine *e, const char *name);
+
+/* Runs the handlers of hook point `name` over `v`, which holds the
+** result afterwards (a copy each plugin made; `v` stays owned by the
+** caller).  Returns LPLUG_OK (fail-open hooks: failed handlers were
+** reported and skipped), a handler's failure code (fail-closed hooks),
+** or LPLUG_ENOTFOUND when no such hook point exists. */
+int lplug_hook_run(lplug_engine *e, const char *name, lplug_value *v);
+
+/* Same, with a handle from lplug_hook_define/lplug_hook_find. */
+int lplug_hook_call(lplug_hook *h, lplug_value *v);
+
+/* Number of handlers registered on `h`. */
+int lplug_hook_handlers(const lplug_hook *h);
+
+/* }================================================================== */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
