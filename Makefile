@@ -15,7 +15,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 WARN     = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter
-STD      = -std=c11 -D_POSIX_C_SOURCE=200809L
+STD      = -std=c11 -D_XOPEN_SOURCE=700
 PKGS     = lua5.4 yaml-0.1
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -I. \
              $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)

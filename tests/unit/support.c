@@ -135,3 +135,25 @@ const char *support_field(const lplug_value *v, const char *key) {
   if (!lplug_value_field(v, 0, key, &at)) return NULL;
   return lplug_value_string(v, at, NULL);
 }
+
+int support_eval(lplug_engine *e, const char *root, const char *name,
+                 const char *body, lplug_value *value) {
+  char code[8192];
+  char *dir;
+  int rc;
+  lplug_value *nil = NULL;
+  if (lplug_hook_find(e, "t") == NULL)
+    assert_int_equal(lplug_hook_define(e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL),
+                     LPLUG_OK);
+  snprintf(code, sizeof code,
+           "local hooks = require 'lplug.hooks'\n"
+           "hooks.on('t', function(v)\n%s\nend)\n", body);
+  dir = support_plugin(root, name, NULL, code);
+  rc = lplug_load_plugin(e, dir);
+  free(dir);
+  if (rc != LPLUG_OK) return rc;
+  if (value == NULL) value = nil = lplug_value_new();
+  rc = lplug_hook_run(e, "t", value);
+  lplug_value_free(nil);
+  return rc;
+}

@@ -44,4 +44,11 @@ lplug_value *support_record(const char *line, long long n);
 /* The string field `key` of the table value v, or NULL. */
 const char *support_field(const lplug_value *v, const char *key);
 
+/* Makes plugin `name` under root whose handler on fail-closed hook "t"
+** has body `body` (Lua statements; the handler's argument is `v`), loads
+** it and runs hook "t" over *value (nil when value is NULL).  Returns the
+** load's code if it failed, else the run's. */
+int support_eval(lplug_engine *e, const char *root, const char *name,
+                 const char *body, lplug_value *value);
+
 #endif

@@ -1,0 +1,52 @@
+/*
+** main.c -- the lplug command: dispatches to subcommands.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lplug.h"
+#include "cli/cli.h"
+
+static const char usage[] =
+  "usage: lplug COMMAND [OPTIONS]\n"
+  "\n"
+  "Runs sandboxed Lua plugins over data.\n"
+  "\n"
+  "commands:\n"
+  "  run       pass input lines through the plugins' 'record' hook\n"
+  "  version   print the version\n"
+  "  help      print this help\n"
+  "\n"
+  "'lplug COMMAND --help' describes a command.\n"
+  "\n"
+  "exit status: 0 success, 1 the command failed (not a plugin), 2 bad usage\n";
+
+void cli_error(const char *fmt, ...) {
+  va_list ap;
+  fputs("lplug: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  if (cmd == NULL) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+      strcmp(cmd, "-h") == 0) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("lplug %s (Lua 5.4)\n", lplug_version());
+    return 0;
+  }
+  if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
+  cli_error("unknown command '%s' (try 'lplug --help')", cmd);
+  return 2;
+}

@@ -1,0 +1,212 @@
+/*
+** run.c -- `lplug run`: the stream host.
+**
+** Loads every plugin folder under each --plugins DIR, defines hook point
+** `record`, and passes each input line through it as {line = "...", n = N}.
+** What comes out is printed: a table's `line` field, or a string; a
+** record whose value ends up false (or nil) is dropped.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lplug.h"
+#include "cli/cli.h"
+
+#define MAX_DIRS 32
+#define ERRORS_SHOWN 10   /* per plugin; the rest are only counted */
+
+static const char usage[] =
+  "usage: lplug run [--plugins DIR]... [--fail-closed] [-v] [FILE]...\n"
+  "\n"
+  "Passes each line of the FILEs (standard input when none, or '-') through\n"
+  "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
+  "and prints what comes out.  Handlers get {line = \"...\", n = 1, ...}.\n"
+  "\n"
+  "options:\n"
+  "  --plugins DIR   load every plugin folder under DIR (repeatable)\n"
+  "  --fail-closed   drop a record when a handler fails (default: skip\n"
+  "                  the failing handler and keep the record)\n"
+  "  -v, --verbose   report loaded plugins and a summary on stderr\n"
+  "  -h, --help      print this help\n"
+  "\n"
+  "Plugin errors go to stderr, prefixed with the plugin's name; they do\n"
+  "not change the exit status.\n"
+  "\n"
+  "example:\n"
+  "  lplug run --plugins plugins data/sample.log\n";
+
+typedef struct run_state {
+  int verbose;
+  unsigned long long in, out, failures;
+  struct { char name[65]; unsigned long long errors; } seen[64];
+  int nseen;
+} run_state;
+
+static unsigned long long *error_count(run_state *rs, const char *plugin) {
+  int i;
+  for (i = 0; i < rs->nseen; i++)
+    if (strcmp(rs->seen[i].name, plugin) == 0) return &rs->seen[i].errors;
+  if (rs->nseen == 64) return &rs->seen[63].errors;
+  snprintf(rs->seen[rs->nseen].name, sizeof rs->seen[0].name, "%s", plugin);
+  return &rs->seen[rs->nseen++].errors;
+}
+
+static void on_error(void *ud, const char *plugin, int code,
+                     const char *message, const char *traceback) {
+  run_state *rs = ud;
+  unsigned long long *n = error_count(rs, plugin ? plugin : "?");
+  rs->failures++;
+  if (++*n <= ERRORS_SHOWN) {
+    cli_error("%s", message);
+    if (rs->verbose && traceback && traceback[0])
+      fprintf(stderr, "%s\n", traceback);
+  }
+  if (*n == ERRORS_SHOWN)
+    cli_error("%s: further errors are counted, not shown", plugin);
+  (void)code;
+}
+
+static void on_log(void *ud, int level, const char *plugin,
+                   const char *message) {
+  run_state *rs = ud;
+  if (level == LPLUG_LOG_DEBUG && !rs->verbose) return;
+  if (plugin)
+    fprintf(stderr, "[%s] %s\n", plugin, message);
+  else
+    cli_error("%s%s", level >= LPLUG_LOG_WARN ? "warning: " : "", message);
+}
+
+/* Prints what a record became; returns whether anything was printed. */
+static int emit(const lplug_value *v) {
+  size_t at, len;
+  const char *s;
+  if (lplug_value_type(v, 0) == LPLUG_TTABLE) {
+    if (!lplug_value_field(v, 0, "line", &at)) return 0;
+  } else {
+    at = 0;
+  }
+  s = lplug_value_string(v, at, &len);
+  if (s == NULL) return 0;
+  fwrite(s, 1, len, stdout);
+  fputc('\n', stdout);
+  return 1;
+}
+
+static int run_file(lplug_hook *hook, lplug_builder *b, lplug_value *v,
+                    FILE *f, run_state *rs) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    int rc;
+    if (len > 0 && line[len - 1] == '\n') len--;
+    lplug_build_table(b);
+    lplug_build_string(b, "line", 4);
+    lplug_build_string(b, line, (size_t)len);
+    lplug_build_string(b, "n", 1);
+    lplug_build_integer(b, (long long)++rs->in);
+    lplug_build_end(b);
+    if (lplug_builder_finish(b, v) != LPLUG_OK) {
+      free(line);
+      cli_error("out of memory");
+      return 1;
+    }
+    rc = lplug_hook_call(hook, v);
+    if (rc == LPLUG_OK && emit(v)) rs->out++;
+  }
+  free(line);
+  return ferror(f) ? 1 : 0;
+}
+
+int cli_run(int argc, char **argv) {
+  const char *dirs[MAX_DIRS], *files[256];
+  int ndirs = 0, nfiles = 0, flags = 0, i, status = 0;
+  run_state rs;
+  lplug_config config;
+  lplug_engine *e;
+  lplug_hook *hook;
+  lplug_builder *b;
+  lplug_value *v;
+  memset(&rs, 0, sizeof rs);
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "--plugins") == 0) {
+      if (++i == argc) {
+        cli_error("--plugins needs a folder (try 'lplug run --help')");
+        return 2;
+      }
+      if (ndirs == MAX_DIRS) {
+        cli_error("at most %d --plugins folders", MAX_DIRS);
+        return 2;
+      }
+      dirs[ndirs++] = argv[i];
+    } else if (strcmp(a, "--fail-closed") == 0) {
+      flags |= LPLUG_HOOK_FAIL_CLOSED;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      rs.verbose = 1;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      cli_error("unknown option '%s' (try 'lplug run --help')", a);
+      return 2;
+    } else if (nfiles < 256) {
+      files[nfiles++] = a;
+    } else {
+      cli_error("at most 256 input files");
+      return 2;
+    }
+  }
+  if (ndirs == 0) dirs[ndirs++] = "plugins";
+  memset(&config, 0, sizeof config);
+  config.on_error = on_error;
+  config.on_log = on_log;
+  config.ud = &rs;
+  e = lplug_engine_new(&config);
+  b = lplug_builder_new();
+  v = lplug_value_new();
+  if (e == NULL || b == NULL || v == NULL) {
+    cli_error("out of memory");
+    status = 1;
+    goto done;
+  }
+  lplug_hook_define(e, "record", flags, &hook);
+  for (i = 0; i < ndirs; i++)
+    if (lplug_load_dir(e, dirs[i]) == LPLUG_EIO) {
+      cli_error("%s", lplug_errmsg(e));
+      status = 1;
+      goto done;
+    }
+  if (rs.verbose)
+    for (i = 0; i < lplug_plugin_count(e); i++)
+      cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
+  if (nfiles == 0) files[nfiles++] = "-";
+  for (i = 0; i < nfiles && status == 0; i++) {
+    int is_stdin = strcmp(files[i], "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(files[i], "rb");
+    if (f == NULL) {
+      cli_error("cannot open '%s': %s", files[i], strerror(errno));
+      status = 1;
+      break;
+    }
+    if (run_file(hook, b, v, f, &rs) != 0) {
+      cli_error("error reading '%s'", files[i]);
+      status = 1;
+    }
+    if (!is_stdin) fclose(f);
+  }
+  if (fflush(stdout) != 0) {
+    cli_error("cannot write output: %s", strerror(errno));
+    status = 1;
+  }
+  if (rs.verbose)
+    cli_error("%llu records in, %llu out, %llu plugin failures", rs.in,
+              rs.out, rs.failures);
+done:
+  lplug_value_free(v);
+  lplug_builder_free(b);
+  lplug_engine_free(e);
+  return status;
+}

@@ -1,0 +1,81 @@
+/*
+** engine.h -- the engine's internal structures, shared by the engine/ sources.
+** stdlib/ sees only engine/internal.h.
+*/
+#ifndef LPLUG_ENGINE_H
+#define LPLUG_ENGINE_H
+
+#include "lplug.h"
+#include "engine/internal.h"
+#include "engine/manifest.h"
+#include "engine/value.h"
+#include "sandbox/sandbox.h"
+
+/* Results larger than this are refused (LPLUG_EVALUE). */
+#define ENGINE_MAX_VALUE (64u * 1024u * 1024u)
+
+typedef struct handler {
+  plugin *plugin;
+  int ref;                    /* the function in the plugin's registry */
+  int priority;
+  unsigned long long seq;     /* registration order, and the handle */
+} handler;
+
+struct lplug_hook {
+  lplug_engine *engine;
+  lplug_hook *next;           /* in its hash bucket */
+  unsigned hash;
+  int flags;
+  handler *handlers;          /* sorted: priority desc, then seq */
+  int n, cap;
+  int running;                /* runs in progress (handlers may nest) */
+  int dead;                   /* handlers turned off during a run */
+  char name[];
+};
+
+struct plugin {
+  lplug_engine *engine;
+  manifest *m;
+  const char *name;           /* m->name */
+  char *dir;                  /* realpath of the folder */
+  sandbox sb;
+  lplug_stats stats;
+  int compiled;               /* main file compiled (tells ELOAD apart) */
+};
+
+struct lplug_engine {
+  lplug_config config;
+  char errmsg[2048];
+  plugin **plugins;
+  int nplugins, cap;
+  lplug_hook **buckets;
+  unsigned nbuckets, nhooks;
+  unsigned long long seq;
+  lplug_value scratch;        /* results are encoded here, then swapped */
+};
+
+/* Sets the engine's message (printf-style); returns code. */
+int engine_error(lplug_engine *e, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+/* Sends a message to the host's log sink. */
+void engine_log(lplug_engine *e, int level, const char *who,
+                const char *message);
+
+/* plugin.c */
+int plugin_load(lplug_engine *e, const char *dir);
+void plugin_free(plugin *p);
+/* Counts and reports a failed call of p in `activity` ("hook 'record'"),
+** composing the message from the sandbox's state; returns code. */
+int plugin_fail(plugin *p, int code, const char *activity);
+/* Accounts one call's instructions and memory into p's stats. */
+void plugin_account(plugin *p);
+
+/* hook.c */
+void hook_drop_plugin(lplug_engine *e, plugin *p);
+void hook_free_all(lplug_engine *e);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+** error.c -- error codes, their names and texts, the version, and the
+** engine's last message.  LPLUG_ERRNO_MAP (lplug.h) makes all of them.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/engine.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *lplug_version(void) {
+  return STR(LPLUG_VERSION_MAJOR) "." STR(LPLUG_VERSION_MINOR) "."
+         STR(LPLUG_VERSION_PATCH);
+}
+
+int lplug_version_number(void) {
+  return LPLUG_VERSION_MAJOR * 10000 + LPLUG_VERSION_MINOR * 100 +
+         LPLUG_VERSION_PATCH;
+}
+
+const char *lplug_strerror(int code) {
+  switch (code) {
+    case LPLUG_OK: return "success";
+#define XX(name, value, text) case LPLUG_##name: return text;
+    LPLUG_ERRNO_MAP(XX)
+#undef XX
+    default: return "unknown error";
+  }
+}
+
+const char *lplug_errname(int code) {
+  switch (code) {
+    case LPLUG_OK: return "OK";
+#define XX(name, value, text) case LPLUG_##name: return #name;
+    LPLUG_ERRNO_MAP(XX)
+#undef XX
+    default: return "UNKNOWN";
+  }
+}
+
+const char *lplug_errmsg(const lplug_engine *e) {
+  return e ? e->errmsg : "no engine";
+}
+
+int engine_error(lplug_engine *e, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+void engine_log(lplug_engine *e, int level, const char *who,
+                const char *message) {
+  if (e->config.on_log)
+    e->config.on_log(e->config.ud, level, who, message);
+}

@@ -1,0 +1,42 @@
+/*
+** internal.h -- what the stdlib modules may use of the engine.
+*/
+#ifndef LPLUG_INTERNAL_H
+#define LPLUG_INTERNAL_H
+
+#include <lua.h>
+#include "lplug.h"
+
+typedef struct plugin plugin;
+
+/* The plugin a state belongs to. */
+plugin *plugin_of(lua_State *L);
+const char *plugin_name(const plugin *p);
+
+/* Whether p's manifest grants `item` under capability `cap` (a list of
+** names, "*" for all); item NULL asks for the capability itself. */
+int plugin_allows(const plugin *p, const char *cap, const char *item);
+
+/* Writes the granted items of `cap` as "a, b" into out (for messages). */
+void plugin_granted(const plugin *p, const char *cap, char *out, size_t n);
+
+/* The sentinel hooks.STOP stands for (a light userdata of its address). */
+extern const char hook_stop;
+
+/* Registers the function at the top of L (popped) on hook point `name`.
+** Returns LPLUG_OK and the handle in *seq and *hook, LPLUG_ENOTFOUND
+** (no such hook point), LPLUG_ESTATE (the hook point is running) or
+** LPLUG_ENOMEM. */
+int hook_add(plugin *p, const char *name, int priority, lplug_hook **hook,
+             unsigned long long *seq);
+
+/* Turns off handler `seq` of hook; returns 1 if it was on. */
+int hook_off(lplug_hook *hook, unsigned long long seq);
+
+/* Names of defined hook points, "a, b", for messages. */
+void hook_names(const plugin *p, char *out, size_t n);
+
+/* Opens lplug.hooks for the running plugin. */
+int luaopen_lplug_hooks(lua_State *L);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+** plugin.c -- one plugin: its manifest, its sandbox, loading it, the
+** modules it may require, and the reports of its failures.
+*/
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "engine/engine.h"
+
+plugin *plugin_of(lua_State *L) {
+  return sandbox_of(L)->config.owner;
+}
+
+const char *plugin_name(const plugin *p) { return p->name; }
+
+/* Position of capability `cap` in the manifest, or 0 when not declared. */
+static int capability(const plugin *p, const char *cap, size_t *at) {
+  const lplug_value *caps = p->m->capabilities;
+  if (caps == NULL || !lplug_value_field(caps, 0, cap, at)) return 0;
+  switch (lplug_value_type(caps, *at)) {
+    case LPLUG_TNIL: return 0;
+    case LPLUG_TBOOLEAN: return lplug_value_boolean(caps, *at);
+    default: return 1;
+  }
+}
+
+int plugin_allows(const plugin *p, const char *cap, const char *item) {
+  const lplug_value *caps = p->m->capabilities;
+  size_t at, it = 0, k, v;
+  const char *s;
+  if (!capability(p, cap, &at)) return 0;
+  if (item == NULL) return 1;
+  switch (lplug_value_type(caps, at)) {
+    case LPLUG_TBOOLEAN: return 1;  /* `cap: true` grants every item */
+    case LPLUG_TSTRING:
+      s = lplug_value_string(caps, at, NULL);
+      return strcmp(s, "*") == 0 || strcmp(s, item) == 0;
+    case LPLUG_TTABLE:
+      while (lplug_value_next(caps, at, &it, &k, &v)) {
+        s = lplug_value_string(caps, v, NULL);
+        if (s && (strcmp(s, "*") == 0 || strcmp(s, item) == 0)) return 1;
+      }
+      return 0;
+    default: return 0;
+  }
+}
+
+void plugin_granted(const plugin *p, const char *cap, char *out, size_t n) {
+  const lplug_value *caps = p->m->capabilities;
+  size_t at, it = 0, k, v, used = 0;
+  out[0] = '\0';
+  if (!capability(p, cap, &at)) return;
+  if (lplug_value_type(caps, at) == LPLUG_TSTRING) {
+    snprintf(out, n, "%s", lplug_value_string(caps, at, NULL));
+    return;
+  }
+  while (lplug_value_next(caps, at, &it, &k, &v) && used < n) {
+    const char *s = lplug_value_string(caps, v, NULL);
+    if (s) used += snprintf(out + used, n - used, "%s%s", used ? ", " : "", s);
+  }
+}
+
+static const struct module {
+  const char *name;
+  lua_CFunction open;
+} modules[] = {
+  {"hooks", luaopen_lplug_hooks},
+  {NULL, NULL}
+};
+
+/* sandbox_config.open_module: lplug.<name> if p declares its capability. */
+static int open_module(lua_State *L, const char *name, void *owner) {
+  plugin *p = owner;
+  const struct module *m;
+  for (m = modules; m->name && strcmp(m->name, name) != 0; m++) {}
+  if (m->name == NULL)
+    return luaL_error(L, "require 'lplug.%s': no such module (lplug has: "
+                      "lplug.hooks)", name);
+  if (!plugin_allows(p, name, NULL))
+    return luaL_error(L, "require 'lplug.%s': plugin '%s' lacks capability "
+                      "'%s' (declare it under 'capabilities:' in plugin.yaml; "
+                      "the host must grant it)", name, p->name, name);
+  lua_pushcfunction(L, m->open);
+  lua_call(L, 0, 1);
+  return 1;
+}
+
+static void print_line(void *owner, const char *text) {
+  plugin *p = owner;
+  engine_log(p->engine, LPLUG_LOG_INFO, p->name, text);
+}
+
+static void warn_manifest(void *ud, const char *message) {
+  engine_log(ud, LPLUG_LOG_WARN, NULL, message);
+}
+
+/* "4 MB", "256 KB" or "1000 bytes". */
+static const char *size_text(size_t n, char *buf, size_t size) {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+    snprintf(buf, size, "%zu MB", n / (1024 * 1024));
+  else if (n >= 1024 && n % 1024 == 0)
+    snprintf(buf, size, "%zu KB", n / 1024);
+  else
+    snprintf(buf, size, "%zu bytes", n);
+  return buf;
+}
+
+void plugin_account(plugin *p) {
+  p->stats.calls++;
+  p->stats.instructions += (unsigned long long)p->sb.charged;
+}
+
+int plugin_fail(plugin *p, int code, const char *activity) {
+  lplug_engine *e = p->engine;
+  const sandbox *sb = &p->sb;
+  char a[32], b[32], where[sizeof sb->where + 4] = "";
+  if (sb->where[0]) snprintf(where, sizeof where, " at %s", sb->where);
+  p->stats.errors++;
+  switch (code) {
+    case LPLUG_ECPU:
+      p->stats.cpu_errors++;
+      engine_error(e, code, "plugin '%s': instruction budget of %lld spent "
+                   "in %s%s (limits.instructions in plugin.yaml; the host "
+                   "allows at most %lld)", p->name, sb->config.instruction_limit,
+                   activity, where, e->config.instruction_limit);
+      break;
+    case LPLUG_EMEM:
+      p->stats.memory_errors++;
+      engine_error(e, code, "plugin '%s': memory budget of %s exhausted in %s"
+                   "%s (limits.memory in plugin.yaml; the host allows at "
+                   "most %s)", p->name,
+                   size_text(sb->config.memory_limit, a, sizeof a), activity,
+                   where, size_text(e->config.memory_limit, b, sizeof b));
+      break;
+    case LPLUG_EVALUE:
+      p->stats.value_errors++;
+      break;  /* the caller composed the message */
+    case LPLUG_ELOAD:
+      engine_error(e, code, "plugin '%s': cannot load: %s", p->name,
+                   sb->message);
+      break;
+    default:
+      p->stats.runtime_errors++;
+      engine_error(e, code, "plugin '%s': error in %s: %s", p->name, activity,
+                   sb->message);
+  }
+  if (e->config.on_error)
+    e->config.on_error(e->config.ud, p->name, code, e->errmsg,
+                       code == LPLUG_EVALUE ? "" : sb->traceback);
+  return code;
+}
+
+static int run_main(lua_State *L) {
+  plugin *p = lua_touserdata(L, 1);
+  sandbox_loadfile(L, p->m->main);
+  p->compiled = 1;
+  lua_call(L, 0, 0);
+  return 0;
+}
+
+/* Limits after the manifest: asking for more than the host allows is an
+** error naming both. */
+static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
+                        long long *instructions) {
+  char a[32], b[32];
+  *memory = e->config.memory_limit;
+  *instructions = e->config.instruction_limit;
+  if (m->memory_limit > e->config.memory_limit)
+    return engine_error(e, LPLUG_EMANIFEST, "%s: limits.memory: %s is over "
+                        "the host's ceiling of %s (ask for at most that)",
+                        m->memory_where, size_text(m->memory_limit, a, sizeof a),
+                        size_text(e->config.memory_limit, b, sizeof b));
+  if (m->instruction_limit > e->config.instruction_limit)
+    return engine_error(e, LPLUG_EMANIFEST, "%s: limits.instructions: %lld is "
+                        "over the host's ceiling of %lld (ask for at most "
+                        "that)", m->instructions_where, m->instruction_limit,
+                        e->config.instruction_limit);
+  if (m->memory_limit) *memory = m->memory_limit;
+  if (m->instruction_limit) *instructions = m->instruction_limit;
+  return LPLUG_OK;
+}
+
+static int add_plugin(lplug_engine *e, plugin *p) {
+  if (e->nplugins == e->cap) {
+    int cap = e->cap ? e->cap * 2 : 8;
+    plugin **list = realloc(e->plugins, (size_t)cap * sizeof *list);
+    if (list == NULL) return LPLUG_ENOMEM;
+    e->plugins = list;
+    e->cap = cap;
+  }
+  e->plugins[e->nplugins++] = p;
+  return LPLUG_OK;
+}
+
+static int report_load_error(lplug_engine *e, const char *name, int code) {
+  if (e->config.on_error)
+    e->config.on_error(e->config.ud, name, code, e->errmsg, "");
+  return code;
+}
+
+int plugin_load(lplug_engine *e, const char *dir) {
+  char path[PATH_MAX], err[1024];
+  sandbox_config sc;
+  plugin *p;
+  int rc, i;
+  if (realpath(dir, path) == NULL)
+    return report_load_error(e, dir, engine_error(e, LPLUG_EIO,
+                             "cannot open plugin folder '%s'", dir));
+  p = calloc(1, sizeof *p);
+  if (p == NULL || (p->dir = strdup(path)) == NULL) {
+    free(p);
+    return engine_error(e, LPLUG_ENOMEM, "out of memory loading '%s'", dir);
+  }
+  p->engine = e;
+  snprintf(path, sizeof path, "%s/plugin.yaml", dir);
+  rc = manifest_load(path, &p->m, err, sizeof err, warn_manifest, e);
+  if (rc != LPLUG_OK) {
+    engine_error(e, rc, "%s", err);
+    plugin_free(p);
+    return report_load_error(e, dir, rc);
+  }
+  p->name = p->m->name;
+  for (i = 0; i < e->nplugins; i++)
+    if (strcmp(e->plugins[i]->name, p->name) == 0) {
+      engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is already "
+                   "loaded (from %s)", path, p->name, e->plugins[i]->dir);
+      rc = report_load_error(e, p->name, LPLUG_EEXIST);
+      plugin_free(p);
+      return rc;
+    }
+  memset(&sc, 0, sizeof sc);
+  sc.name = p->name;
+  sc.dir = p->dir;
+  sc.open_module = open_module;
+  sc.print = print_line;
+  sc.owner = p;
+  rc = apply_limits(e, p->m, &sc.memory_limit, &sc.instruction_limit);
+  if (rc == LPLUG_OK && sandbox_open(&p->sb, &sc, err, sizeof err) != 0)
+    rc = engine_error(e, LPLUG_EMEM, "plugin '%s': %s", p->name, err);
+  if (rc != LPLUG_OK) {
+    rc = report_load_error(e, p->name, rc);
+    plugin_free(p);
+    return rc;
+  }
+  p->stats.memory_limit = sc.memory_limit;
+  p->stats.instruction_limit = sc.instruction_limit;
+  rc = sandbox_pcall(&p->sb, run_main, p, 0);
+  plugin_account(p);
+  if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
+  if (rc == LPLUG_OK) rc = add_plugin(e, p);
+  if (rc != LPLUG_OK) {
+    if (rc == LPLUG_ENOMEM)
+      engine_error(e, rc, "out of memory loading '%s'", p->name);
+    else
+      plugin_fail(p, rc, "loading");
+    hook_drop_plugin(e, p);
+    plugin_free(p);
+  }
+  return rc;
+}
+
+void plugin_free(plugin *p) {
+  if (p == NULL) return;
+  sandbox_close(&p->sb);
+  manifest_free(p->m);
+  free(p->dir);
+  free(p);
+}

@@ -1,0 +1,157 @@
+/*
+** baselib.c -- the safe replacements of base functions.
+**
+**   print           goes to the owner's print sink, never to stdout
+**   load            text chunks only (bytecode can break the VM), charged
+**                   by source size
+**   setmetatable    refuses __gc (finalizers run with hooks off, even at
+**                   lua_close) and __mode (weak tables: quadratic
+**                   ephemeron collection, and a use-after-free in 5.4.4)
+**   xpcall          calls the message handler after unwinding, so the
+**                   handler never runs where hooks are off
+**   collectgarbage  only "collect", "step", "count", "isrunning";
+**                   collections are charged by heap size
+** The originals are kept as upvalues.
+*/
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "sandbox/sandbox.h"
+
+#define PRINT_MAX 4096
+
+/* Compiling costs about one instruction per few bytes of source; a
+** collection about one per few bytes of heap. */
+#define SOURCE_BYTES_PER_INSTRUCTION 4
+#define HEAP_BYTES_PER_INSTRUCTION 8
+
+static int sb_print(lua_State *L) {
+  sandbox *sb = sandbox_of(L);
+  int n = lua_gettop(L), i;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *s = luaL_tolstring(L, i, &len);  /* may run __tostring */
+    if (i > 1) luaL_addchar(&b, '\t');
+    if (luaL_bufflen(&b) + len > PRINT_MAX) len = PRINT_MAX - luaL_bufflen(&b);
+    luaL_addlstring(&b, s, len);
+    lua_pop(L, 1);
+  }
+  luaL_pushresult(&b);
+  if (sb->config.print) sb->config.print(sb->config.owner, lua_tostring(L, -1));
+  return 0;
+}
+
+static int sb_load(lua_State *L) {
+  int n = lua_gettop(L);
+  size_t len;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    lua_tolstring(L, 1, &len);
+    budget_charge(L, (long long)(len / SOURCE_BYTES_PER_INSTRUCTION));
+  }
+  if (n < 3) lua_settop(L, 3);       /* keep an env argument if given */
+  lua_pushliteral(L, "t");
+  lua_replace(L, 3);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static int sb_setmetatable(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL)
+      return luaL_error(L, "setmetatable: '__gc' is not allowed in plugins "
+                        "(finalizers would run outside the budgets)");
+    lua_pushliteral(L, "__mode");
+    if (lua_rawget(L, 2) != LUA_TNIL)
+      return luaL_error(L, "setmetatable: '__mode' (weak tables) is not "
+                        "allowed in plugins");
+    lua_pop(L, 2);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+/* xpcall(f, msgh, ...): stack becomes [msgh, true, f, args...], then f
+** runs in a pcall; on error msgh runs (protected) after the unwinding. */
+static int xpcall_handled(lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;
+  lua_pushboolean(L, 0);
+  lua_replace(L, 2);          /* [msgh, false, err, handled-or-error] */
+  lua_remove(L, 3);
+  (void)status;
+  return 2;
+}
+
+static int xpcall_done(lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;
+  if (status == LUA_OK || status == LUA_YIELD)
+    return lua_gettop(L) - 1;  /* true and the results */
+  lua_pushvalue(L, 1);         /* [msgh, true, err, msgh] */
+  lua_pushvalue(L, 3);
+  status = lua_pcallk(L, 1, 1, 0, 0, xpcall_handled);
+  return xpcall_handled(L, status, 0);
+}
+
+static int sb_xpcall(lua_State *L) {
+  int n = lua_gettop(L), i, status;
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  luaL_checkstack(L, n + 3, "too many arguments");
+  lua_pushvalue(L, 2);
+  lua_pushboolean(L, 1);
+  lua_pushvalue(L, 1);
+  for (i = 3; i <= n; i++) lua_pushvalue(L, i);
+  lua_rotate(L, 1, -n);
+  lua_pop(L, n);
+  status = lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, xpcall_done);
+  return xpcall_done(L, status, 0);
+}
+
+static int sb_collectgarbage(lua_State *L) {
+  static const char *const opts[] = {"collect", "step", "count", "isrunning",
+                                     NULL};
+  sandbox *sb = sandbox_of(L);
+  const char *opt = luaL_optstring(L, 1, "collect");
+  int o;
+  for (o = 0; opts[o] && strcmp(opts[o], opt) != 0; o++) {}
+  if (opts[o] == NULL)
+    return luaL_error(L, "collectgarbage: option '%s' is not allowed in "
+                      "plugins (allowed: collect, step, count, isrunning)", opt);
+  if (o <= 1) budget_charge(L, (long long)(sb->used / HEAP_BYTES_PER_INSTRUCTION));
+  lua_settop(L, 1);
+  lua_pushstring(L, opts[o]);
+  lua_replace(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+/* Replaces global `name` by f with the original as its upvalue. */
+static void wrap_global(lua_State *L, const char *name, lua_CFunction f) {
+  lua_getglobal(L, name);
+  lua_pushcclosure(L, f, 1);
+  lua_setglobal(L, name);
+}
+
+void baselib_open(lua_State *L) {
+  static const char *const removed[] = {"dofile", "loadfile", "warn", NULL};
+  int i;
+  for (i = 0; removed[i]; i++) {
+    lua_pushnil(L);
+    lua_setglobal(L, removed[i]);
+  }
+  lua_pushcfunction(L, sb_print);
+  lua_setglobal(L, "print");
+  lua_pushcfunction(L, sb_xpcall);
+  lua_setglobal(L, "xpcall");
+  wrap_global(L, "load", sb_load);
+  wrap_global(L, "setmetatable", sb_setmetatable);
+  wrap_global(L, "collectgarbage", sb_collectgarbage);
+}

@@ -1,0 +1,122 @@
+/*
+** budget.c -- the per-call instruction budget, enforced by a count hook.
+**
+** One budget per call, shared by every thread the call runs: the main
+** thread counts blocks of SANDBOX_BLOCK instructions after they run (each
+** call starts a fresh block, so nothing is left over between calls); a
+** coroutine is charged a block of SANDBOX_COROUTINE_BLOCK before it runs,
+** at every resume and every time its hook fires, so a plugin cannot hide
+** work in many short resumes.
+**
+** Attacks this answers (see SANDBOX-NOTES):
+**  - A limit error is an ordinary error that pcall catches.  Once spent
+**    the budget stays spent: the hook is re-armed with count 1 and raises
+**    again on every instruction until control is back in the engine, and
+**    coroutines refuse to resume.
+**  - Hooks are per thread: corolib.c arms every coroutine before it runs.
+**  - An error raised inside a hook leaves hooks off on that thread; such a
+**    coroutine is marked and never resumed or closed again (corolib.c).
+**  - The stop error is preallocated, so raising it needs no memory.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "sandbox/sandbox.h"
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+static long long min_ll(long long a, long long b) { return a < b ? a : b; }
+
+/* Records where the plugin was when a limit hit it. */
+static void note_where(sandbox *sb, lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+      snprintf(sb->where, sizeof sb->where, "%s:%d", ar.short_src,
+               ar.currentline);
+      return;
+    }
+  }
+  snprintf(sb->where, sizeof sb->where, "?");
+}
+
+int budget_raise(lua_State *L) {
+  sandbox *sb = sandbox_of(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sb->stop_ref);  /* no allocation */
+  return lua_error(L);
+}
+
+/* Stops the call (the first reason wins) and arms L to raise on its next
+** instruction.  Safe inside the allocator: lua.c calls lua_sethook from a
+** signal handler. */
+void budget_stop(sandbox *sb, lua_State *L, int why) {
+  if (!sb->stop) {
+    sb->stop = why;
+    sb->where[0] = '\0';
+  }
+  if (L != NULL) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar) {
+  sandbox *sb = sandbox_of(L);
+  (void)ar;
+  if (!sb->stop) {
+    long long left;
+    if (L == sb->L) sb->charged += sb->main_block;  /* block done */
+    left = sb->config.instruction_limit - sb->charged;
+    if (left > 0) {
+      if (L == sb->L) {
+        sb->main_block = (int)min_ll(SANDBOX_BLOCK, left);
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->main_block);
+      } else {
+        int next = (int)min_ll(SANDBOX_COROUTINE_BLOCK, left);
+        sb->charged += next;  /* prepaid */
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, next);
+      }
+      return;
+    }
+    budget_stop(sb, L, SANDBOX_STOP_CPU);
+  }
+  if (sb->where[0] == '\0') note_where(sb, L);
+  lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+  budget_raise(L);
+}
+
+void budget_begin(sandbox *sb) {
+  sb->charged = 0;
+  sb->stop = SANDBOX_RUNNING;
+  sb->refused = 0;
+  sb->in_call = 1;
+  sb->running = sb->L;
+  sb->close_depth = 0;
+  sb->main_block = (int)min_ll(SANDBOX_BLOCK, sb->config.instruction_limit);
+  lua_sethook(sb->L, count_hook, LUA_MASKCOUNT, sb->main_block);
+}
+
+void budget_end(sandbox *sb) {
+  sb->in_call = 0;
+  sb->running = NULL;
+}
+
+void budget_enter(sandbox *sb, lua_State *co) {
+  long long left = sb->config.instruction_limit - sb->charged;
+  int first = (int)min_ll(SANDBOX_COROUTINE_BLOCK, left > 1 ? left : 1);
+  sb->charged += first;
+  lua_sethook(co, count_hook, LUA_MASKCOUNT, first);
+}
+
+/* Charges n instructions for work a C function does without running the
+** VM (collections, compiling source); raises when that spends the budget. */
+void budget_charge(lua_State *L, long long n) {
+  sandbox *sb = sandbox_of(L);
+  if (!sb->in_call) return;
+  sb->charged += n;
+  if (sb->stop || sb->charged >= sb->config.instruction_limit) {
+    budget_stop(sb, L, SANDBOX_STOP_CPU);
+    if (sb->where[0] == '\0') note_where(sb, L);
+    budget_raise(L);
+  }
+}

@@ -1,0 +1,195 @@
+/*
+** corolib.c -- the coroutine library plugins get.
+**
+** create, resume, wrap and close are ours; status, running, yield and
+** isyieldable are Lua's.  Why (SANDBOX-NOTES 2, 3, 12):
+**  - every coroutine runs under the call's budget: budget_enter arms its
+**    count hook (charging a block) before each resume;
+**  - once the budget is spent nothing resumes, and the resumer is armed
+**    to stop on its next instruction;
+**  - a coroutine killed by a limit error has hooks off for good, so it is
+**    marked and never resumed or closed (closing would run its __close
+**    handlers with no hook at all); Lua's own wrap would close it;
+**  - coroutine.close nesting is bounded (deep nesting crashes 5.4.4).
+*/
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "sandbox/sandbox.h"
+
+#define MAX_CLOSE_DEPTH 8
+
+static const char *const KILLED = "lplug.killed";  /* weak set of threads */
+
+static lua_State *getco(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  return co;
+}
+
+/* Whether the thread at index idx was killed by a limit. */
+static int killed(lua_State *L, int idx) {
+  int k;
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, LUA_REGISTRYINDEX, KILLED);
+  lua_pushvalue(L, idx);
+  k = lua_rawget(L, -2) != LUA_TNIL;
+  lua_pop(L, 2);
+  return k;
+}
+
+static void mark_killed(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, LUA_REGISTRYINDEX, KILLED);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+/* Resumes co (also at index coidx) with narg arguments from L's top.
+** Returns the number of results moved to L, or -1 with an error object on
+** L's top.  Follows lcorolib.c's auxresume, plus the budget. */
+static int auxresume(lua_State *L, lua_State *co, int coidx, int narg) {
+  sandbox *sb = sandbox_of(L);
+  lua_State *resumer;
+  int status, nres;
+  if (sb->stop) budget_raise(L);
+  if (killed(L, coidx)) {
+    lua_pushliteral(L, "cannot resume a coroutine stopped by a limit");
+    return -1;
+  }
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  if (lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
+    lua_pushliteral(L, "cannot resume dead coroutine");
+    return -1;
+  }
+  lua_xmove(L, co, narg);
+  budget_enter(sb, co);
+  resumer = sb->running;
+  sb->running = co;
+  status = lua_resume(co, L, narg, &nres);
+  sb->running = resumer;
+  if (sb->stop) {
+    if (status != LUA_OK && status != LUA_YIELD) mark_killed(L, coidx);
+    budget_stop(sb, L, sb->stop);  /* the resumer stops next */
+  }
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    lua_xmove(co, L, nres);
+    return nres;
+  }
+  lua_xmove(co, L, 1);  /* error object */
+  return -1;
+}
+
+static int co_resume(lua_State *L) {
+  lua_State *co = getco(L);
+  int r = auxresume(L, co, 1, lua_gettop(L) - 1);
+  if (r < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(r + 1));
+  return r + 1;
+}
+
+static int co_create(lua_State *L) {
+  lua_State *co;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  return 1;
+}
+
+static int auxwrap(lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  int r = auxresume(L, co, lua_upvalueindex(1), lua_gettop(L));
+  if (r < 0) {
+    int status = lua_status(co);
+    /* Close a coroutine that died of an ordinary error, as Lua's wrap
+    ** does, but never one killed by a limit: its hooks are off. */
+    sandbox *sb = sandbox_of(L);
+    if (status != LUA_OK && status != LUA_YIELD &&
+        !killed(L, lua_upvalueindex(1)) && sb->close_depth < MAX_CLOSE_DEPTH) {
+      sb->close_depth++;
+      budget_enter(sb, co);
+      lua_resetthread(co);
+      sb->close_depth--;
+    }
+    if (lua_type(L, -1) == LUA_TSTRING) {  /* add position, as Lua does */
+      luaL_where(L, 1);
+      lua_insert(L, -2);
+      lua_concat(L, 2);
+    }
+    return lua_error(L);
+  }
+  return r;
+}
+
+static int co_wrap(lua_State *L) {
+  co_create(L);
+  lua_pushcclosure(L, auxwrap, 1);
+  return 1;
+}
+
+/* Closable: dead, or suspended (never started, or yielded). */
+static int closable(lua_State *L, lua_State *co) {
+  lua_Debug ar;
+  if (co == L) return 0;
+  switch (lua_status(co)) {
+    case LUA_YIELD: return 1;
+    case LUA_OK: return !lua_getstack(co, 0, &ar);  /* not active */
+    default: return 1;  /* dead with an error */
+  }
+}
+
+static int co_close(lua_State *L) {
+  lua_State *co = getco(L);
+  sandbox *sb = sandbox_of(L);
+  int status;
+  if (sb->stop) budget_raise(L);
+  if (killed(L, 1))
+    return luaL_error(L, "cannot close a coroutine stopped by a limit");
+  if (!closable(L, co))
+    return luaL_error(L, "cannot close a running coroutine");
+  if (sb->close_depth >= MAX_CLOSE_DEPTH)
+    return luaL_error(L, "coroutine.close nested too deeply");
+  sb->close_depth++;
+  budget_enter(sb, co);
+  status = lua_resetthread(co);
+  sb->close_depth--;
+  if (status == LUA_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_xmove(co, L, 1);
+  return 2;
+}
+
+void corolib_open(lua_State *L) {
+  static const luaL_Reg ours[] = {
+    {"create", co_create}, {"resume", co_resume}, {"wrap", co_wrap},
+    {"close", co_close}, {NULL, NULL}
+  };
+  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+  luaL_setfuncs(L, ours, 0);
+  lua_pop(L, 1);
+  lua_newtable(L);  /* the set of killed threads, weak keys */
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, KILLED);
+}

@@ -1,0 +1,173 @@
+/*
+** require.c -- the only way a plugin loads code.
+**
+** require "lplug.x" asks the owner (open_module), which grants or refuses;
+** require "a.b" loads a/b.lua or a/b/init.lua from the plugin's own folder,
+** as a text chunk.  Names are dot-separated words of [A-Za-z0-9_-]; files
+** must resolve (realpath, so symlinks count) inside the plugin folder.
+** Modules are cached per state, and a module that requires itself while
+** loading gets an error instead of a loop.
+*/
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+
+#include "sandbox/sandbox.h"
+
+static const char *const LOADED = "lplug.loaded";
+static const char LOADING = 0;  /* its address marks a module in progress */
+
+#define SOURCE_BYTES_PER_INSTRUCTION 4
+
+/* Resolves rel inside the plugin folder into `out`; 1 when the file is a
+** regular file inside it, 0 when missing, -1 when it escapes. */
+static int resolve(const sandbox *sb, const char *rel, char *out) {
+  char path[PATH_MAX];
+  struct stat st;
+  size_t n = strlen(sb->config.dir);
+  if (snprintf(path, sizeof path, "%s/%s", sb->config.dir, rel) >=
+      (int)sizeof path)
+    return 0;
+  if (realpath(path, out) == NULL) return 0;
+  if (strncmp(out, sb->config.dir, n) != 0 || out[n] != '/') return -1;
+  if (stat(out, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  return 1;
+}
+
+void sandbox_loadfile(lua_State *L, const char *rel) {
+  sandbox *sb = sandbox_of(L);
+  char path[PATH_MAX], chunkname[PATH_MAX + 64];
+  struct stat st;
+  FILE *f;
+  char *buf;
+  size_t got;
+  int r = resolve(sb, rel, path);
+  if (r < 0)
+    luaL_error(L, "cannot load '%s': it resolves outside the plugin folder",
+               rel);
+  if (r == 0 || stat(path, &st) != 0)
+    luaL_error(L, "cannot load '%s': no such file in the plugin folder", rel);
+  if (st.st_size > SANDBOX_MAX_SOURCE)
+    luaL_error(L, "cannot load '%s': %d bytes is over the %d-byte limit for "
+               "a source file", rel, (int)st.st_size, SANDBOX_MAX_SOURCE);
+  budget_charge(L, (long long)st.st_size / SOURCE_BYTES_PER_INSTRUCTION);
+  /* The buffer is a userdata, so nothing leaks if loading raises. */
+  buf = lua_newuserdatauv(L, (size_t)st.st_size + 1, 0);
+  f = fopen(path, "rb");
+  if (f == NULL)
+    luaL_error(L, "cannot load '%s': %s", rel, strerror(errno));
+  got = fread(buf, 1, (size_t)st.st_size, f);
+  fclose(f);
+  snprintf(chunkname, sizeof chunkname, "@%s/%s", sb->config.name, rel);
+  if (luaL_loadbufferx(L, buf, got, chunkname, "t") != LUA_OK)
+    lua_error(L);
+  lua_remove(L, -2);  /* the buffer */
+}
+
+/* Whether name is dot-separated words of [A-Za-z0-9_-]. */
+static int valid_name(const char *name) {
+  size_t word = 0;
+  const char *p;
+  if (strlen(name) > 200) return 0;
+  for (p = name; *p; p++) {
+    if (*p == '.') {
+      if (word == 0) return 0;
+      word = 0;
+    } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+               (*p >= '0' && *p <= '9') || *p == '_' || *p == '-') {
+      word++;
+    } else {
+      return 0;
+    }
+  }
+  return word > 0;
+}
+
+/* Pushes the chunk of local module `name`, or raises saying why not. */
+static void find_local(lua_State *L, const char *name) {
+  sandbox *sb = sandbox_of(L);
+  char rel[256], alt[270], path[PATH_MAX];
+  size_t i;
+  int r;
+  if (!valid_name(name))
+    luaL_error(L, "require '%s': not a module name (plugins require "
+               "'lplug.*' modules or files of their folder as 'dir.file')",
+               name);
+  snprintf(rel, sizeof rel, "%s", name);
+  for (i = 0; rel[i]; i++)
+    if (rel[i] == '.') rel[i] = '/';
+  snprintf(alt, sizeof alt, "%s/init.lua", rel);
+  strcat(rel, ".lua");
+  if ((r = resolve(sb, rel, path)) > 0) {
+    sandbox_loadfile(L, rel);
+    return;
+  }
+  if (r == 0 && (r = resolve(sb, alt, path)) > 0) {
+    sandbox_loadfile(L, alt);
+    return;
+  }
+  if (r < 0)
+    luaL_error(L, "require '%s': the file resolves outside the plugin folder",
+               name);
+  luaL_error(L, "require '%s': no file '%s' or '%s' in plugin '%s' (plugins "
+             "can require 'lplug.*' modules they are granted and Lua files "
+             "of their own folder; standard libraries are already loaded "
+             "or not available)", name, rel, alt, sb->config.name);
+}
+
+static int load_local(lua_State *L) {
+  find_local(L, lua_tostring(L, 1));
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static int sb_require(lua_State *L) {
+  sandbox *sb = sandbox_of(L);
+  const char *name = luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LOADED);          /* 2: loaded */
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, 2) != LUA_TNIL) {
+    if (lua_touserdata(L, -1) == &LOADING)
+      return luaL_error(L, "require '%s': circular require (the module is "
+                        "still loading)", name);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (strncmp(name, "lplug.", 6) == 0) {
+    sb->config.open_module(L, name + 6, sb->config.owner);
+  } else {
+    lua_pushvalue(L, 1);
+    lua_pushlightuserdata(L, (void *)&LOADING);
+    lua_rawset(L, 2);
+    lua_pushcfunction(L, load_local);
+    lua_pushvalue(L, 1);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {  /* forget it, then re-raise */
+      lua_pushvalue(L, 1);
+      lua_pushnil(L);
+      lua_rawset(L, 2);
+      return lua_error(L);
+    }
+  }
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 2);
+  return 1;
+}
+
+void require_open(lua_State *L) {
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LOADED);
+  lua_pushcfunction(L, sb_require);
+  lua_setglobal(L, "require");
+}

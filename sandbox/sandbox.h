@@ -1,0 +1,107 @@
+/*
+** sandbox.h -- one restricted Lua 5.4 state per plugin.
+**
+** A sandbox is a Lua state made with a limiting allocator (alloc.c), an
+** allow-listed standard library (state.c, baselib.c, corolib.c), a safe
+** require that sees only the plugin's folder and the modules the owner
+** opens for it (require.c), and a per-call instruction budget (budget.c).
+** Calls into the state go through sandbox_pcall, which arms the budgets,
+** runs the call protected and classifies the outcome from the sandbox's
+** own state, never from what the plugin returned or raised.
+**
+** The sandbox knows nothing of the engine: what it needs from its owner
+** comes in through sandbox_config.
+*/
+#ifndef LPLUG_SANDBOX_H
+#define LPLUG_SANDBOX_H
+
+#include <stddef.h>
+#include <lua.h>
+
+/* Bytes the engine may use beyond a plugin's memory limit outside plugin
+** calls (its own pushes between calls); documented in docs/security.md. */
+#define SANDBOX_SLACK (16 * 1024)
+
+/* Instructions per budget block on a call's main thread (counted after
+** the block runs) and on coroutines (charged before it runs). */
+#define SANDBOX_BLOCK 1000
+#define SANDBOX_COROUTINE_BLOCK 100
+
+/* Files a plugin may load with require: at most this many bytes each. */
+#define SANDBOX_MAX_SOURCE (4 * 1024 * 1024)
+
+enum sandbox_stop { SANDBOX_RUNNING = 0, SANDBOX_STOP_CPU, SANDBOX_STOP_MEM };
+
+typedef struct sandbox sandbox;
+
+/* What the owner provides.  The strings must outlive the sandbox. */
+typedef struct sandbox_config {
+  const char *name;         /* plugin name, prefixes chunk names */
+  const char *dir;          /* plugin folder, resolved with realpath */
+  size_t memory_limit;
+  long long instruction_limit;
+  /* Pushes module lplug.<name> (e.g. "hooks") and returns 1, or raises
+  ** an error saying why the plugin may not have it. */
+  int (*open_module)(lua_State *L, const char *name, void *owner);
+  /* Receives one line the plugin printed. */
+  void (*print)(void *owner, const char *text);
+  void *owner;
+} sandbox_config;
+
+struct sandbox {
+  lua_State *L;
+  sandbox_config config;
+  /* memory (alloc.c) */
+  size_t used, peak;
+  int in_call;              /* inside sandbox_pcall: no slack */
+  int refused;              /* an allocation was refused in this call */
+  /* instruction budget (budget.c) */
+  long long charged;        /* instructions charged in this call */
+  int main_block;           /* size of the main thread's current block */
+  int stop;                 /* enum sandbox_stop, sticky until next call */
+  lua_State *running;       /* thread the plugin runs on now */
+  int close_depth;          /* nested coroutine.close calls */
+  int stop_ref;             /* registry ref of the preallocated stop error */
+  /* outcome of the last failed call */
+  char where[256];          /* "file:line" where a limit hit, or an error */
+  char message[1024];       /* the error, read raw from the error object */
+  char traceback[2048];
+};
+
+/* Creates the state.  Returns 0, or -1 with a message in err (out of
+** memory, or a memory limit too small for the standard library). */
+int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
+                 size_t errsize);
+void sandbox_close(sandbox *sb);
+
+/* The sandbox a state (or any of its threads) belongs to. */
+sandbox *sandbox_of(lua_State *L);
+
+/* Runs f(ud) protected, under the budgets.  f finds ud as a light userdata
+** at index 1 and returns nres results.  On success returns LPLUG_OK with
+** the results on top of the stack (the caller pops them); on failure
+** returns LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM with nothing pushed and
+** sb->message, sb->where, sb->traceback describing it. */
+int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres);
+
+/* Loads file `rel` of the plugin folder as a text chunk and pushes it
+** (raises on failure: outside the folder, missing, too big, syntax). */
+void sandbox_loadfile(lua_State *L, const char *rel);
+
+/* alloc.c */
+void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* budget.c */
+void budget_begin(sandbox *sb);
+void budget_end(sandbox *sb);
+void budget_enter(sandbox *sb, lua_State *co);  /* before resuming co */
+void budget_stop(sandbox *sb, lua_State *L, int why);
+void budget_charge(lua_State *L, long long n);  /* raises when spent */
+int budget_raise(lua_State *L);                 /* raises the stop error */
+
+/* the library pieces, each opened into the state by state.c */
+void baselib_open(lua_State *L);
+void corolib_open(lua_State *L);
+void require_open(lua_State *L);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+** state.c -- making a plugin state and calling into it.
+**
+** The state is made with lua_newstate and the limiting allocator (never
+** luaL_newstate), and gets base, string, table, math, utf8, our coroutine
+** library and os.time/clock/date/difftime.  Not: io, debug, package, the
+** rest of os, dofile, loadfile, string.dump.  The sandbox pointer lives in
+** the state's extra space, which Lua copies into every new thread.
+**
+** sandbox_pcall is the one door into plugin code: it arms the budgets,
+** runs the call protected with a message handler that records the
+** traceback, and classifies the result from the sandbox's own state
+** (SANDBOX-NOTES 11): a plugin can raise "not enough memory" itself, or
+** catch a limit error and return normally.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "lplug.h"
+#include "sandbox/sandbox.h"
+
+sandbox *sandbox_of(lua_State *L) {
+  return *(sandbox **)lua_getextraspace(L);
+}
+
+static int panic(lua_State *L) {
+  /* Every call into a state is protected; reaching this is a bug. */
+  fprintf(stderr, "lplug: unprotected error in plugin state: %s\n",
+          lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+  return 0;
+}
+
+static void open_os_subset(lua_State *L) {
+  static const char *const kept[] = {"time", "clock", "date", "difftime",
+                                     NULL};
+  int i;
+  luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);   /* full os */
+  lua_createtable(L, 0, 4);
+  for (i = 0; kept[i]; i++) {
+    lua_getfield(L, -2, kept[i]);
+    lua_setfield(L, -2, kept[i]);
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, LUA_OSLIBNAME);
+  lua_pop(L, 1);
+  lua_setglobal(L, LUA_OSLIBNAME);
+  lua_pop(L, 1);
+}
+
+static int setup(lua_State *L) {
+  sandbox *sb = sandbox_of(L);
+  static const luaL_Reg libs[] = {
+    {LUA_GNAME, luaopen_base}, {LUA_STRLIBNAME, luaopen_string},
+    {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+    {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}
+  };
+  const luaL_Reg *lib;
+  for (lib = libs; lib->func; lib++) {
+    luaL_requiref(L, lib->name, lib->func, 1);
+    lua_pop(L, 1);
+  }
+  /* The string metatable's __index is this very table: strip it here. */
+  lua_getglobal(L, LUA_STRLIBNAME);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  lua_pop(L, 1);
+  open_os_subset(L);
+  corolib_open(L);
+  baselib_open(L);
+  require_open(L);
+  lua_pushliteral(L, "plugin stopped: a limit was reached");
+  sb->stop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
+                 size_t errsize) {
+  lua_State *L;
+  int status;
+  memset(sb, 0, sizeof *sb);
+  sb->config = *config;
+  L = lua_newstate(sandbox_alloc, sb);
+  if (L == NULL) {
+    snprintf(err, errsize, "cannot create a Lua state: out of memory");
+    return -1;
+  }
+  *(sandbox **)lua_getextraspace(L) = sb;
+  lua_atpanic(L, panic);
+  sb->L = L;
+  lua_pushcfunction(L, setup);
+  sb->in_call = 1;  /* the standard library must fit in the limit itself */
+  status = lua_pcall(L, 0, 0, 0);
+  sb->in_call = sb->refused = sb->stop = 0;
+  if (status != LUA_OK) {
+    snprintf(err, errsize, "memory limit of %zu bytes is too small for a "
+             "plugin state (the standard library alone needs about %zu)",
+             config->memory_limit, sb->peak);
+    lua_close(L);
+    sb->L = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+void sandbox_close(sandbox *sb) {
+  if (sb->L != NULL) lua_close(sb->L);
+  sb->L = NULL;
+}
+
+/* The first Lua frame from level 1 up, as "file:line". */
+static void where_of(lua_State *L, char *out, size_t n) {
+  lua_Debug ar;
+  int level;
+  for (level = 1; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+      snprintf(out, n, "%s:%d", ar.short_src, ar.currentline);
+      return;
+    }
+  }
+}
+
+/* Message handler: records where and the traceback, keeps the error
+** object as it is.  Runs no plugin code (luaL_traceback reads raw). */
+static int msgh(lua_State *L) {
+  sandbox *sb = sandbox_of(L);
+  if (sb->where[0] == '\0') where_of(L, sb->where, sizeof sb->where);
+  if (sb->traceback[0] == '\0' && !sb->refused) {
+    luaL_traceback(L, L, NULL, 1);
+    snprintf(sb->traceback, sizeof sb->traceback, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* Reads the error object at the top without running any of its code. */
+static void read_error(sandbox *sb, lua_State *L) {
+  const char *where = sb->where[0] ? sb->where : "?";
+  switch (lua_type(L, -1)) {
+    case LUA_TSTRING:
+      snprintf(sb->message, sizeof sb->message, "%s", lua_tostring(L, -1));
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, -1))
+        snprintf(sb->message, sizeof sb->message, "%s: %lld", where,
+                 (long long)lua_tointeger(L, -1));
+      else
+        snprintf(sb->message, sizeof sb->message, "%s: %.14g", where,
+                 (double)lua_tonumber(L, -1));
+      break;
+    case LUA_TTABLE:
+      lua_pushliteral(L, "message");  /* room: LUA_MINSTACK after pcall */
+      if (lua_rawget(L, -2) == LUA_TSTRING) {
+        snprintf(sb->message, sizeof sb->message, "%s: %s", where,
+                 lua_tostring(L, -1));
+        lua_pop(L, 1);
+        break;
+      }
+      lua_pop(L, 1);
+      /* fall through */
+    default:
+      snprintf(sb->message, sizeof sb->message,
+               "%s: (error object is a %s value)", where,
+               luaL_typename(L, -1));
+  }
+}
+
+int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
+  lua_State *L = sb->L;
+  int base = lua_gettop(L), status;
+  sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
+  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, f);
+  lua_pushlightuserdata(L, ud);
+  budget_begin(sb);
+  status = lua_pcall(L, 1, nres, base + 1);
+  budget_end(sb);
+  if (sb->stop || status != LUA_OK) {
+    if (status != LUA_OK) read_error(sb, L);
+    lua_settop(L, base);
+    /* Give back what the failed call left, so the next one starts with
+    ** its memory; no plugin code can run (no finalizers). */
+    if (sb->stop == SANDBOX_STOP_MEM) lua_gc(L, LUA_GCCOLLECT, 0);
+    if (sb->stop == SANDBOX_STOP_CPU) return LPLUG_ECPU;
+    if (sb->stop == SANDBOX_STOP_MEM) return LPLUG_EMEM;
+    return LPLUG_ERUNTIME;
+  }
+  lua_remove(L, base + 1);  /* the message handler */
+  return LPLUG_OK;
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# `lplug run` end to end: the example plugins over the sample data, stdin,
+# fail-open and fail-closed, bad plugins, usage errors and exit codes.
+. tests/integration/lib.sh
+LPLUG=${BUILD:-build}/lplug
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+"$LPLUG" run --plugins plugins data/sample.log >"$out/sample" 2>"$out/err"
+check "example plugins over the sample log exit 0" [ $? -eq 0 ]
+check "example output is as expected" \
+  cmp -s "$out/sample" tests/integration/expected-sample.out
+check "example plugins print nothing on stderr" [ ! -s "$out/err" ]
+
+printf 'a@b.cc one\nDEBUG x\n x DEBUG y\n' |
+  "$LPLUG" run --plugins plugins >"$out/stdin"
+check "reads standard input" \
+  [ "$(cat "$out/stdin")" = "$(printf '    1  <email> one\n    2  DEBUG x')" ]
+
+printf 'r1\nr2\nr3\n' |
+  "$LPLUG" run --plugins tests/integration/plugins-failing >"$out/open" 2>"$out/open.err"
+check "fail-open keeps every record and skips the failing handler" \
+  [ "$(cat "$out/open")" = "$(printf 'tagged: r1\ntagged: r2\ntagged: r3')" ]
+check "plugin errors go to stderr with the plugin name" \
+  grep -q "lplug: plugin 'crash': error in hook 'record': crash/init.lua:4: cannot handle record 2" "$out/open.err"
+
+printf 'r1\nr2\nr3\n' |
+  "$LPLUG" run --fail-closed --plugins tests/integration/plugins-failing >"$out/closed" 2>/dev/null
+check "fail-closed drops the records whose handler failed" \
+  [ "$(cat "$out/closed")" = "$(printf 'tagged: r1\ntagged: r3')" ]
+
+echo x | "$LPLUG" run --plugins tests/data/no-such-folder >/dev/null 2>"$out/nodir"
+check "a missing plugin folder is the command's own failure (exit 1)" [ $? -eq 1 ]
+
+"$LPLUG" run --plugins plugins /no/such/input >/dev/null 2>"$out/noinput"
+check "a missing input file exits 1" [ $? -eq 1 ]
+check "and says which file" grep -q "cannot open '/no/such/input'" "$out/noinput"
+
+"$LPLUG" run --bogus >/dev/null 2>&1
+check "an unknown option exits 2" [ $? -eq 2 ]
+"$LPLUG" >/dev/null 2>&1
+check "no command exits 2" [ $? -eq 2 ]
+"$LPLUG" run --help | grep -q "usage: lplug run"
+check "run --help shows usage" [ $? -eq 0 ]
+"$LPLUG" --help | grep -q "commands:"
+check "--help lists commands" [ $? -eq 0 ]
+"$LPLUG" version | grep -q "^lplug 0.1.0"
+check "version prints the version" [ $? -eq 0 ]
+
+done_testing

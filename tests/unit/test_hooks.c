@@ -1,0 +1,329 @@
+/*
+** test_hooks.c -- hook points: order, changing the value, STOP, failures
+** (fail-open and fail-closed), handles, grants, and values that cannot
+** leave a plugin.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+/* Loads plugin `name` whose init.lua is `code`. */
+static void load(fixture *f, const char *name, const char *code) {
+  char *dir = support_plugin(f->root, name, NULL, code);
+  int rc = lplug_load_plugin(f->e, dir);
+  if (rc != LPLUG_OK) print_error("%s\n", lplug_errmsg(f->e));
+  assert_int_equal(rc, LPLUG_OK);
+  free(dir);
+}
+
+/* A handler appending `tag` to the string value. */
+static void appender(fixture *f, const char *name, const char *tag,
+                     int priority) {
+  char code[512];
+  snprintf(code, sizeof code,
+           "require('lplug.hooks').on('h', function(v)\n"
+           "  return (v or '') .. '%s'\nend, { priority = %d })", tag,
+           priority);
+  load(f, name, code);
+}
+
+static lplug_value *string_value(const char *s) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  lplug_build_string(b, s, strlen(s));
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  lplug_builder_free(b);
+  return v;
+}
+
+static void hooks_run_by_priority_then_load_order(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value(">");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  appender(f, "a", "a", 0);
+  appender(f, "b", "b", 10);
+  appender(f, "c", "c", 0);
+  appender(f, "d", "d", -5);
+  appender(f, "e", "e", 10);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), ">beacd");
+  lplug_value_free(v);
+}
+
+static void hooks_handler_modifies_a_record(void **state) {
+  fixture *f = *state;
+  lplug_value *v = support_record("mail bob@example.com", 7);
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load(f, "m",
+    "require('lplug.hooks').on('h', function(rec)\n"
+    "  rec.line = rec.line:gsub('%S+@%S+', '<email>')\n"
+    "  rec.n = rec.n * 2\n"
+    "  return rec\n"
+    "end)");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(support_field(v, "line"), "mail <email>");
+  size_t at;
+  assert_true(lplug_value_field(v, 0, "n", &at));
+  assert_int_equal(lplug_value_integer(v, at, NULL), 14);
+  lplug_value_free(v);
+}
+
+static void hooks_nil_keeps_the_value(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value("same");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load(f, "n", "require('lplug.hooks').on('h', function(v) v = 'x' end)");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "same");
+  lplug_value_free(v);
+}
+
+static void hooks_stop_ends_the_chain(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value(">");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  appender(f, "a", "a", 3);
+  load(f, "s", "local hooks = require 'lplug.hooks'\n"
+               "hooks.on('h', function() return hooks.STOP end,"
+               " { priority = 2 })");
+  appender(f, "c", "c", 1);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), ">a");
+  lplug_value_free(v);
+}
+
+static void hooks_value_and_stop_replaces_then_ends(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value(">");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load(f, "s", "local hooks = require 'lplug.hooks'\n"
+               "hooks.on('h', function() return false, hooks.STOP end,"
+               " { priority = 2 })");
+  appender(f, "c", "c", 1);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TBOOLEAN);
+  assert_int_equal(lplug_value_boolean(v, 0), 0);
+  lplug_value_free(v);
+}
+
+static void hooks_fail_open_skips_the_failing_handler(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value(">");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  appender(f, "a", "a", 3);
+  load(f, "bad", "require('lplug.hooks').on('h', function(v)\n"
+                 "  error('broken handler')\nend, { priority = 2 })");
+  appender(f, "c", "c", 1);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), ">ac");
+  assert_int_equal(f->log.errors, 1);
+  assert_int_equal(f->log.last_code, LPLUG_ERUNTIME);
+  assert_string_equal(f->log.last_plugin, "bad");
+  assert_string_equal(f->log.last_message, "plugin 'bad': error in hook 'h': "
+                      "bad/init.lua:2: broken handler");
+  assert_non_null(strstr(f->log.last_traceback, "stack traceback:"));
+  assert_non_null(strstr(f->log.last_traceback, "bad/init.lua:2"));
+  lplug_value_free(v);
+}
+
+static void hooks_fail_closed_stops_and_keeps_the_value(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value(">");
+  lplug_stats st;
+  assert_int_equal(lplug_hook_define(f->e, "h", LPLUG_HOOK_FAIL_CLOSED, NULL),
+                   LPLUG_OK);
+  appender(f, "a", "a", 3);
+  load(f, "bad", "require('lplug.hooks').on('h', function(v)\n"
+                 "  error('broken handler')\nend, { priority = 2 })");
+  appender(f, "c", "c", 1);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_ERUNTIME);
+  assert_string_equal(lplug_value_string(v, 0, NULL), ">a");
+  assert_int_equal(lplug_plugin_stats(f->e, "bad", &st), LPLUG_OK);
+  assert_int_equal(st.calls, 2);  /* loading, and the handler */
+  assert_int_equal(st.errors, 1);
+  assert_int_equal(st.runtime_errors, 1);
+  assert_int_equal(lplug_plugin_stats(f->e, "c", &st), LPLUG_OK);
+  assert_int_equal(st.calls, 1);  /* loading only */
+  lplug_value_free(v);
+}
+
+static void hooks_handle_off_removes_the_handler(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value(">");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load(f, "once", "local h\n"
+                  "h = require('lplug.hooks').on('h', function(v)\n"
+                  "  assert(h:off() == true and h:off() == false)\n"
+                  "  return v .. 'once'\nend)");
+  lplug_hook *hook = lplug_hook_find(f->e, "h");
+  assert_non_null(hook);
+  assert_int_equal(lplug_hook_handlers(hook), 1);
+  assert_int_equal(lplug_hook_call(hook, v), LPLUG_OK);
+  assert_int_equal(lplug_hook_call(hook, v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), ">once");
+  assert_int_equal(lplug_hook_handlers(hook), 0);
+  lplug_value_free(v);
+}
+
+static void hooks_handle_from_define_skips_the_lookup(void **state) {
+  fixture *f = *state;
+  lplug_hook *h = NULL;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, &h), LPLUG_OK);
+  assert_ptr_equal(lplug_hook_find(f->e, "h"), h);
+  assert_null(lplug_hook_find(f->e, "nope"));
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_EEXIST);
+  assert_int_equal(lplug_hook_define(f->e, "bad name", 0, NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_hook_define(f->e, "x", 99, NULL), LPLUG_EINVAL);
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(lplug_hook_run(f->e, "nope", v), LPLUG_ENOTFOUND);
+  assert_string_equal(lplug_errmsg(f->e), "no hook point named 'nope'");
+  lplug_value_free(v);
+}
+
+static void hooks_many_hook_points_are_all_found(void **state) {
+  fixture *f = *state;
+  char name[32];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(name, sizeof name, "hook.%d", i);
+    assert_int_equal(lplug_hook_define(f->e, name, 0, NULL), LPLUG_OK);
+  }
+  for (int i = 0; i < 1000; i++) {
+    snprintf(name, sizeof name, "hook.%d", i);
+    lplug_hook *h = lplug_hook_find(f->e, name);
+    assert_non_null(h);
+  }
+}
+
+static void hooks_undefined_hook_point_is_an_error(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "record", 0, NULL), LPLUG_OK);
+  char *dir = support_plugin(f->root, "typo", NULL,
+                             "require('lplug.hooks').on('recrod', print)");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "hooks.on: no hook point "
+                         "'recrod' (the host defines: record)"));
+  free(dir);
+}
+
+static void hooks_registering_outside_the_grant_is_refused(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "record", 0, NULL), LPLUG_OK);
+  assert_int_equal(lplug_hook_define(f->e, "admin", 0, NULL), LPLUG_OK);
+  char *dir = support_plugin(f->root, "narrow",
+    "name: narrow\nversion: 1.0.0\ncapabilities:\n  hooks: [record]\n",
+    "local hooks = require 'lplug.hooks'\n"
+    "hooks.on('record', print)\n"
+    "hooks.on('admin', print)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e),
+    "narrow/init.lua:3: hooks.on: plugin 'narrow' may not register on hook "
+    "'admin' (capabilities.hooks grants: record; add 'admin' to it"));
+  /* the failed plugin left no handler behind */
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "record")), 0);
+  free(dir);
+}
+
+static void hooks_on_needs_a_name(void **state) {
+  expect_error(*state, "require('lplug.hooks').on({}, print)", LPLUG_ERUNTIME,
+               "bad argument #1 to 'on' (string expected, got table)");
+}
+
+static void hooks_on_needs_a_function(void **state) {
+  expect_error(*state, "require('lplug.hooks').on('t', 'notfn')",
+               LPLUG_ERUNTIME,
+               "bad argument #2 to 'on' (function expected, got string)");
+}
+
+static void hooks_on_needs_an_integer_priority(void **state) {
+  expect_error(*state, "require('lplug.hooks').on('t', print, {priority = 1.5})",
+               LPLUG_ERUNTIME, "bad argument #3 to 'on' (priority must be an "
+               "integer)");
+}
+
+static void hooks_registering_while_running_is_refused(void **state) {
+  expect_error(*state, "require('lplug.hooks').on('t', print)", LPLUG_ERUNTIME,
+               "hooks.on: hook 't' is running");
+}
+
+static void hooks_function_result_is_refused_with_its_path(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value("kept");
+  lplug_stats st;
+  assert_int_equal(eval(f, "return { meta = { fn = print } }", v),
+                   LPLUG_EVALUE);
+  assert_non_null(strstr(f->log.last_message,
+    "plugin 'p1': hook 't' returned a value that cannot leave the plugin: "
+    "value.meta.fn is a function"));
+  assert_string_equal(lplug_value_string(v, 0, NULL), "kept");
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &st), LPLUG_OK);
+  assert_int_equal(st.value_errors, 1);
+  lplug_value_free(v);
+}
+
+static void hooks_cyclic_result_is_refused(void **state) {
+  expect_error(*state, "local t = {} t.self = t return t", LPLUG_EVALUE,
+               "value.self");
+}
+
+static void hooks_coroutine_result_is_refused(void **state) {
+  expect_error(*state, "return coroutine.create(print)", LPLUG_EVALUE,
+               "value is a thread");
+}
+
+static void hooks_yield_across_the_host_call_fails(void **state) {
+  expect_error(*state, "coroutine.yield(1)", LPLUG_ERUNTIME,
+               "attempt to yield from outside a coroutine");
+}
+
+static void hooks_values_are_copies(void **state) {
+  fixture *f = *state;
+  lplug_value *v = support_record("a", 1);
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load(f, "keeper", "require('lplug.hooks').on('h', function(rec)\n"
+                    "  if SEEN then return SEEN.line end\n"
+                    "  SEEN = rec\nend, { priority = 1 })");
+  load(f, "changer", "require('lplug.hooks').on('h', function(rec)\n"
+                     "  rec.line = 'changed' return rec end)");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(support_field(v, "line"), "changed");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  /* keeper's saved copy was never touched by changer (whose handler
+  ** then fails on a string and is skipped: the hook is fail-open) */
+  assert_string_equal(lplug_value_string(v, 0, NULL), "a");
+  lplug_value_free(v);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
+                                                fixture_teardown)
+    T(hooks_run_by_priority_then_load_order),
+    T(hooks_handler_modifies_a_record),
+    T(hooks_nil_keeps_the_value),
+    T(hooks_stop_ends_the_chain),
+    T(hooks_value_and_stop_replaces_then_ends),
+    T(hooks_fail_open_skips_the_failing_handler),
+    T(hooks_fail_closed_stops_and_keeps_the_value),
+    T(hooks_handle_off_removes_the_handler),
+    T(hooks_handle_from_define_skips_the_lookup),
+    T(hooks_many_hook_points_are_all_found),
+    T(hooks_undefined_hook_point_is_an_error),
+    T(hooks_registering_outside_the_grant_is_refused),
+    T(hooks_on_needs_a_name),
+    T(hooks_on_needs_a_function),
+    T(hooks_on_needs_an_integer_priority),
+    T(hooks_registering_while_running_is_refused),
+    T(hooks_function_result_is_refused_with_its_path),
+    T(hooks_cyclic_result_is_refused),
+    T(hooks_coroutine_result_is_refused),
+    T(hooks_yield_across_the_host_call_fails),
+    T(hooks_values_are_copies),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("hooks", tests, NULL, NULL);
+}

@@ -1,0 +1,267 @@
+/*
+** test_limits.c -- the instruction and memory budgets cannot be escaped,
+** and one plugin hitting them leaves the host and the others running.
+** The engine here allows 256 KB and 200,000 instructions per call.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "sandbox/sandbox.h"
+
+#define LIMIT 200000LL
+
+/* The call ended with the CPU error, charged no more than one block over
+** the budget, and another plugin still answers. */
+static void expect_cpu_stop(fixture *f, const char *body) {
+  lplug_stats st;
+  char name[32];
+  expect_error(f, body, LPLUG_ECPU, "instruction budget of 200000 spent in "
+               "hook 't' at p");
+  snprintf(name, sizeof name, "p%d", f->n);
+  assert_int_equal(lplug_plugin_stats(f->e, name, &st), LPLUG_OK);
+  assert_int_equal(st.cpu_errors, 1);
+  assert_true(st.instructions >= (unsigned long long)LIMIT);
+  assert_true(st.instructions <= (unsigned long long)LIMIT + SANDBOX_BLOCK);
+}
+
+static void limits_infinite_loop_is_stopped(void **state) {
+  fixture *f = *state;
+  expect_cpu_stop(f, "while true do end");
+  assert_non_null(strstr(f->log.last_message, "/init.lua:3 (limits."));
+}
+
+static void limits_loop_in_pcall_cannot_catch_the_stop(void **state) {
+  expect_cpu_stop(*state,
+    "while true do pcall(function() while true do end end) end");
+}
+
+static void limits_error_handler_of_xpcall_cannot_loop(void **state) {
+  expect_cpu_stop(*state,
+    "xpcall(function() while true do end end,\n"
+    "       function() while true do end end)");
+}
+
+static void limits_loop_in_coroutine_is_stopped(void **state) {
+  expect_cpu_stop(*state,
+    "local co = coroutine.create(function() while true do end end)\n"
+    "while true do coroutine.resume(co) end");
+}
+
+static void limits_loop_in_wrapped_coroutine_is_stopped(void **state) {
+  expect_cpu_stop(*state,
+    "local f = coroutine.wrap(function() while true do end end)\n"
+    "while true do pcall(f) end");
+}
+
+static void limits_many_short_resumes_are_charged(void **state) {
+  expect_cpu_stop(*state,
+    "local co = coroutine.wrap(function()\n"
+    "  while true do for i = 1, 50 do end coroutine.yield() end\n"
+    "end)\n"
+    "while true do co() end");
+}
+
+static void limits_loop_in_close_handler_is_stopped(void **state) {
+  expect_cpu_stop(*state,
+    "local x <close> = setmetatable({}, { __close = function()\n"
+    "  while true do end end })\n"
+    "while true do end");
+}
+
+static void limits_coroutine_close_after_a_kill_is_refused(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  /* First call: a coroutine with a looping __close handler is killed by
+  ** the budget while it runs.  Second call: closing it would run that
+  ** handler with hooks off (Lua 5.4 leaves them off in a thread killed
+  ** from a hook), so it must be refused. */
+  expect_cpu_stop(f,
+    "if KEEP then\n"
+    "  local ok, err = pcall(coroutine.close, KEEP)\n"
+    "  assert(not ok and err:find('stopped by a limit'), err)\n"
+    "  return 'refused'\n"
+    "end\n"
+    "KEEP = coroutine.create(function()\n"
+    "  local x <close> = setmetatable({}, { __close = function()\n"
+    "    while true do end end })\n"
+    "  while true do end\n"
+    "end)\n"
+    "coroutine.resume(KEEP)");
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "refused");
+  lplug_value_free(v);
+}
+
+static void limits_wrapped_coroutine_killed_is_not_closed(void **state) {
+  /* Lua's own wrap closes a coroutine that died, running its __close
+  ** handlers; after a kill by the budget they would run unhooked. */
+  expect_cpu_stop(*state,
+    "local f = coroutine.wrap(function()\n"
+    "  local x <close> = setmetatable({}, { __close = function()\n"
+    "    while true do end end })\n"
+    "  while true do end\n"
+    "end)\n"
+    "f()");
+}
+
+static void limits_gc_finalizer_cannot_be_installed(void **state) {
+  expect_error(*state,
+    "setmetatable({}, { __gc = function() while true do end end })",
+    LPLUG_ERUNTIME, "'__gc' is not allowed");
+}
+
+static void limits_error_object_with_looping_tostring_is_not_run(
+    void **state) {
+  expect_error(*state,
+    "error(setmetatable({}, { __tostring = function() while true do end end }))",
+    LPLUG_ERUNTIME, "(error object is a table value)");
+}
+
+static void limits_table_bomb_hits_memory_limit(void **state) {
+  fixture *f = *state;
+  lplug_stats st;
+  expect_error(f, "local t = {} for i = 1, 1e9 do t[i] = {i} end",
+               LPLUG_EMEM, "memory budget of 256 KB exhausted in hook 't'");
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &st), LPLUG_OK);
+  assert_true(st.memory_peak <= 256 * 1024);
+  assert_int_equal(st.memory_errors, 1);
+}
+
+static void limits_string_rep_bomb_hits_memory_limit(void **state) {
+  expect_error(*state, "local s = string.rep('x', 1e8)", LPLUG_EMEM,
+               "memory budget");
+}
+
+static void limits_concatenation_bomb_hits_memory_limit(void **state) {
+  expect_error(*state, "local s = 'x' while true do s = s .. s end",
+               LPLUG_EMEM, "memory budget");
+}
+
+static void limits_memory_error_caught_in_pcall_still_ends_the_call(
+    void **state) {
+  expect_error(*state,
+    "local keep = {}\n"
+    "while true do pcall(function() keep[#keep + 1] = string.rep('y', 4096) "
+    "end) end",
+    LPLUG_EMEM, "memory budget");
+}
+
+static void limits_plugin_raising_memory_text_is_a_runtime_error(
+    void **state) {
+  expect_error(*state, "error('not enough memory')", LPLUG_ERUNTIME,
+               "not enough memory");
+}
+
+static void limits_plugin_recovers_after_memory_error(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  lplug_stats st;
+  assert_int_equal(eval(f,
+    "if not DONE then DONE = true\n"
+    "  local t = {} for i = 1, 1e9 do t[i] = {i} end\n"
+    "end\n"
+    "return 'fine'", v), LPLUG_EMEM);
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "fine");
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &st), LPLUG_OK);
+  assert_true(st.memory < 64 * 1024);  /* the garbage was collected */
+  lplug_value_free(v);
+}
+
+static void limits_other_plugins_keep_running(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  lplug_hook_define(f->e, "t", 0, NULL);  /* fail-open */
+  char *a = support_plugin(f->root, "hog", NULL,
+    "require('lplug.hooks').on('t', function() while true do end end,\n"
+    "                          { priority = 1 })");
+  char *b = support_plugin(f->root, "fine", NULL,
+    "require('lplug.hooks').on('t', function(v) return (v or 0) + 1 end)");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_OK);
+  for (int i = 0; i < 3; i++) assert_int_equal(lplug_hook_run(f->e, "t", v),
+                                               LPLUG_OK);
+  assert_int_equal(lplug_value_integer(v, 0, NULL), 3);
+  assert_int_equal(f->log.errors, 3);
+  assert_string_equal(f->log.last_plugin, "hog");
+  lplug_value_free(v);
+  free(a);
+  free(b);
+}
+
+static void limits_manifest_may_lower_but_not_raise_limits(void **state) {
+  fixture *f = *state;
+  lplug_stats st;
+  char *a = support_plugin(f->root, "lower",
+    "name: lower\nversion: 1.0.0\nlimits:\n  memory: 128KB\n"
+    "  instructions: 5000\n", "");
+  char *b = support_plugin(f->root, "greedy",
+    "name: greedy\nversion: 1.0.0\nlimits:\n  memory: 8MB\n", "");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(f->e, "lower", &st), LPLUG_OK);
+  assert_int_equal(st.memory_limit, 128 * 1024);
+  assert_int_equal(st.instruction_limit, 5000);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_EMANIFEST);
+  assert_non_null(strstr(lplug_errmsg(f->e),
+    "plugin.yaml:4:11: limits.memory: 8 MB is over the host's ceiling of "
+    "256 KB"));
+  free(a);
+  free(b);
+}
+
+static void limits_main_chunk_runs_under_the_budget(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "spin", NULL, "while true do end");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_ECPU);
+  assert_non_null(strstr(lplug_errmsg(f->e), "spent in loading at "
+                                             "spin/init.lua:1"));
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+  free(a);
+}
+
+static void limits_instructions_are_counted(void **state) {
+  fixture *f = *state;
+  lplug_stats st;
+  expect_ok(f, "for i = 1, 10000 do end");
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &st), LPLUG_OK);
+  /* FORLOOP is one instruction a turn: 10,000 and a few, counted in
+  ** blocks of 1000 (the last partial block of a call is not counted) */
+  if (st.instructions < 9000 || st.instructions > 11000)
+    print_error("instructions: %llu\n", st.instructions);
+  assert_true(st.instructions >= 9000 && st.instructions <= 11000);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_small, \
+                                                fixture_teardown)
+    T(limits_infinite_loop_is_stopped),
+    T(limits_loop_in_pcall_cannot_catch_the_stop),
+    T(limits_error_handler_of_xpcall_cannot_loop),
+    T(limits_loop_in_coroutine_is_stopped),
+    T(limits_loop_in_wrapped_coroutine_is_stopped),
+    T(limits_many_short_resumes_are_charged),
+    T(limits_loop_in_close_handler_is_stopped),
+    T(limits_coroutine_close_after_a_kill_is_refused),
+    T(limits_wrapped_coroutine_killed_is_not_closed),
+    T(limits_gc_finalizer_cannot_be_installed),
+    T(limits_error_object_with_looping_tostring_is_not_run),
+    T(limits_table_bomb_hits_memory_limit),
+    T(limits_string_rep_bomb_hits_memory_limit),
+    T(limits_concatenation_bomb_hits_memory_limit),
+    T(limits_memory_error_caught_in_pcall_still_ends_the_call),
+    T(limits_plugin_raising_memory_text_is_a_runtime_error),
+    T(limits_plugin_recovers_after_memory_error),
+    T(limits_other_plugins_keep_running),
+    T(limits_manifest_may_lower_but_not_raise_limits),
+    T(limits_main_chunk_runs_under_the_budget),
+    T(limits_instructions_are_counted),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("limits", tests, NULL, NULL);
+}

@@ -1,0 +1,180 @@
+/*
+** test_load.c -- loading plugins and folders of plugins: what loads, what
+** does not, and what the errors say.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+static void load_dir_loads_good_plugins_and_skips_bad_ones(void **state) {
+  fixture *f = *state;
+  free(support_plugin(f->root, "a-good", "name: a-good\nversion: 1.0.0\n",
+                      "x = 1"));
+  free(support_plugin(f->root, "b-bad", "name: b-bad\nversion: one\n",
+                      "x = 1"));
+  free(support_plugin(f->root, "c-good", "name: c-good\nversion: 2.0.0\n",
+                      "x = 1"));
+  support_write(f->root, "notes/readme.txt", "not a plugin");
+  support_write(f->root, "file.txt", "ignored");
+  assert_int_equal(lplug_load_dir(f->e, f->root), LPLUG_EMANIFEST);
+  assert_int_equal(lplug_plugin_count(f->e), 2);
+  assert_string_equal(lplug_plugin_name(f->e, 0), "a-good");
+  assert_string_equal(lplug_plugin_name(f->e, 1), "c-good");
+  assert_null(lplug_plugin_name(f->e, 2));
+  assert_non_null(strstr(lplug_errmsg(f->e), "b-bad/plugin.yaml:2:10: "
+                         "version: 'one' is not a semantic version"));
+  assert_int_equal(f->log.errors, 1);
+  assert_int_equal(f->log.warnings, 1);
+  assert_non_null(strstr(f->log.last_warning, "notes: no plugin.yaml"));
+}
+
+static void load_dir_of_missing_folder_is_an_io_error(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_load_dir(f->e, "/nonexistent/plugins"), LPLUG_EIO);
+  assert_string_equal(lplug_errmsg(f->e),
+                      "cannot read plugin folder '/nonexistent/plugins'");
+}
+
+static void load_same_name_twice_is_refused(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "one", "name: same\nversion: 1.0.0\n", "");
+  char *b = support_plugin(f->root, "two", "name: same\nversion: 1.0.0\n", "");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_EEXIST);
+  assert_non_null(strstr(lplug_errmsg(f->e), "a plugin named 'same' is "
+                                             "already loaded"));
+  free(a);
+  free(b);
+}
+
+static void load_syntax_error_names_file_and_line(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "syn", NULL, "x = 1\nif then\n");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_ELOAD);
+  assert_non_null(strstr(lplug_errmsg(f->e), "plugin 'syn': cannot load: "
+                                             "syn/init.lua:2:"));
+  assert_int_equal(f->log.last_code, LPLUG_ELOAD);
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+  free(a);
+}
+
+static void load_runtime_error_in_main_is_reported(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "rt", NULL, "local x = nil\nx.y = 1\n");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "plugin 'rt': error in loading: "
+                                             "rt/init.lua:2: attempt to index"));
+  free(a);
+}
+
+static void load_missing_main_file_is_a_load_error(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "nomain",
+                           "name: nomain\nversion: 1.0.0\nmain: src/main.lua\n",
+                           NULL);
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_ELOAD);
+  assert_non_null(strstr(lplug_errmsg(f->e), "cannot load 'src/main.lua': no "
+                                             "such file in the plugin folder"));
+  free(a);
+}
+
+static void load_main_from_manifest_is_used(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "m",
+                           "name: m\nversion: 1.0.0\nmain: src/main.lua\n",
+                           NULL);
+  support_write(a, "src/main.lua", "print('main ran')");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  assert_string_equal(f->log.printed, "main ran\n");
+  free(a);
+}
+
+static void load_unknown_manifest_key_warns(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "w", "name: w\nversion: 1.0.0\ncolour: red\n",
+                           "");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  assert_int_equal(f->log.warnings, 1);
+  assert_non_null(strstr(f->log.last_warning, "plugin.yaml:3:1: unknown key "
+                                              "'colour'"));
+  free(a);
+}
+
+static void load_tiny_memory_limit_fails_cleanly(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "tiny",
+                           "name: tiny\nversion: 1.0.0\nlimits:\n  memory: 2KB\n",
+                           "");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_EMEM);
+  if (!strstr(lplug_errmsg(f->e), "plugin 'tiny': memory limit of 2048 bytes "
+                                  "is too small"))
+    print_error("%s\n", lplug_errmsg(f->e));
+  assert_non_null(strstr(lplug_errmsg(f->e), "plugin 'tiny': memory limit of "
+                                             "2048 bytes is too small"));
+  free(a);
+}
+
+static void load_failed_plugin_leaves_no_handlers(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  char *a = support_plugin(f->root, "half", NULL,
+                           "require('lplug.hooks').on('h', print)\n"
+                           "error('then it fails')\n");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_ERUNTIME);
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "h")), 0);
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  lplug_value_free(v);
+  free(a);
+}
+
+static void load_errors_have_names_and_texts(void **state) {
+  (void)state;
+  assert_string_equal(lplug_errname(LPLUG_ECPU), "ECPU");
+  assert_string_equal(lplug_errname(LPLUG_OK), "OK");
+  assert_string_equal(lplug_errname(-999), "UNKNOWN");
+  assert_string_equal(lplug_strerror(LPLUG_EMEM),
+                      "plugin exceeded its memory budget");
+  assert_string_equal(lplug_strerror(12345), "unknown error");
+  assert_int_equal(lplug_version_number(), LPLUG_VERSION_MAJOR * 10000 +
+                   LPLUG_VERSION_MINOR * 100 + LPLUG_VERSION_PATCH);
+  assert_string_equal(lplug_version(), "0.1.0");
+}
+
+static void load_engine_with_default_config(void **state) {
+  (void)state;
+  lplug_engine *e = lplug_engine_new(NULL);
+  assert_non_null(e);
+  assert_string_equal(lplug_errmsg(e), "");
+  assert_int_equal(lplug_plugin_count(e), 0);
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(e, "none", &st), LPLUG_ENOTFOUND);
+  lplug_engine_free(e);
+  lplug_engine_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
+                                                fixture_teardown)
+    T(load_dir_loads_good_plugins_and_skips_bad_ones),
+    T(load_dir_of_missing_folder_is_an_io_error),
+    T(load_same_name_twice_is_refused),
+    T(load_syntax_error_names_file_and_line),
+    T(load_runtime_error_in_main_is_reported),
+    T(load_missing_main_file_is_a_load_error),
+    T(load_main_from_manifest_is_used),
+    T(load_unknown_manifest_key_warns),
+    T(load_tiny_memory_limit_fails_cleanly),
+    T(load_failed_plugin_leaves_no_handlers),
+    T(load_errors_have_names_and_texts),
+    T(load_engine_with_default_config),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("load", tests, NULL, NULL);
+}

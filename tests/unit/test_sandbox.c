@@ -1,0 +1,220 @@
+/*
+** test_sandbox.c -- what a plugin state contains, and what it refuses.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <unistd.h>
+
+#include "fixture.h"
+
+static void sandbox_forbidden_globals_are_absent(void **state) {
+  expect_ok(*state,
+    "for _, name in ipairs{'dofile', 'loadfile', 'io', 'debug', 'package',\n"
+    "    'warn', 'module', 'setfenv', 'loadstring', 'newproxy'} do\n"
+    "  assert(_G[name] == nil, name .. ' is visible')\n"
+    "end");
+}
+
+static void sandbox_os_keeps_only_time_functions(void **state) {
+  expect_ok(*state,
+    "local keys = {}\n"
+    "for k in pairs(os) do keys[#keys + 1] = k end\n"
+    "table.sort(keys)\n"
+    "assert(table.concat(keys, ',') == 'clock,date,difftime,time',\n"
+    "       table.concat(keys, ','))");
+}
+
+static void sandbox_string_dump_is_gone_even_through_metatable(void **state) {
+  expect_ok(*state,
+    "assert(string.dump == nil)\n"
+    "assert(('').dump == nil)\n"
+    "assert(getmetatable('').__index.dump == nil)");
+}
+
+static void sandbox_safe_libraries_work(void **state) {
+  expect_ok(*state,
+    "assert(math.floor(2.5) == 2 and string.upper('a') == 'A')\n"
+    "assert(table.concat({1, 2}, '-') == '1-2' and utf8.char(72) == 'H')\n"
+    "assert(type(os.time()) == 'number' and type(os.clock()) == 'number')\n"
+    "assert(select('#', 1, 2) == 2 and tostring(12) == '12')");
+}
+
+static void sandbox_load_refuses_binary_chunks(void **state) {
+  expect_ok(*state,
+    "local f, err = load('\\27Lua\\84\\0', 'x', 'b')\n"
+    "assert(f == nil and err:find('attempt to load a binary chunk'), err)\n"
+    "local g = load('return 1 + 1')\n"
+    "assert(g() == 2)");
+}
+
+static void sandbox_load_keeps_an_explicit_environment(void **state) {
+  expect_ok(*state,
+    "local g = load('return x', 'chunk', 't', { x = 5 })\n"
+    "assert(g() == 5)");
+}
+
+static void sandbox_setmetatable_refuses_gc(void **state) {
+  expect_error(*state, "setmetatable({}, { __gc = function() end })",
+               LPLUG_ERUNTIME, "'__gc' is not allowed in plugins");
+}
+
+static void sandbox_setmetatable_refuses_weak_tables(void **state) {
+  expect_error(*state, "setmetatable({}, { __mode = 'k' })", LPLUG_ERUNTIME,
+               "'__mode' (weak tables) is not allowed");
+}
+
+static void sandbox_setmetatable_keeps_ordinary_metatables(void **state) {
+  expect_ok(*state,
+    "local mt = { __index = function(_, k) return k .. '!' end }\n"
+    "local t = setmetatable({}, mt)\n"
+    "assert(t.hi == 'hi!' and getmetatable(t) == mt)");
+}
+
+static void sandbox_collectgarbage_allows_only_harmless_options(void **state) {
+  expect_ok(*state,
+    "assert(type(collectgarbage('count')) == 'number')\n"
+    "collectgarbage()\n"
+    "assert(collectgarbage('isrunning') == true)");
+  expect_error(*state, "collectgarbage('stop')", LPLUG_ERUNTIME,
+               "option 'stop' is not allowed in plugins");
+}
+
+static void sandbox_xpcall_runs_handler_after_unwinding(void **state) {
+  expect_ok(*state,
+    "local ok, msg = xpcall(function(a) error('boom ' .. a, 0) end,\n"
+    "                       function(m) return 'handled: ' .. m end, 'x')\n"
+    "assert(ok == false and msg == 'handled: boom x', msg)\n"
+    "local ok2, a, b = xpcall(function(p, q) return p + q, 'r' end, print, 1, 2)\n"
+    "assert(ok2 and a == 3 and b == 'r')");
+}
+
+static void sandbox_print_goes_to_the_host_log(void **state) {
+  fixture *f = *state;
+  expect_ok(f, "print('hello', 42, nil)");
+  assert_string_equal(f->log.printed, "hello\t42\tnil\n");
+}
+
+/* Each test below loads one failing plugin: in a fail-closed hook the
+** first failure ends the run, so a second one would never be reached. */
+static void sandbox_require_refuses_standard_modules(void **state) {
+  expect_error(*state, "require 'io'", LPLUG_ERUNTIME,
+               "require 'io': no file 'io.lua' or 'io/init.lua'");
+}
+
+static void sandbox_require_refuses_c_modules(void **state) {
+  expect_error(*state, "require 'socket.core'", LPLUG_ERUNTIME,
+               "require 'socket.core': no file 'socket/core.lua'");
+}
+
+static void sandbox_require_refuses_parent_paths(void **state) {
+  expect_error(*state, "require '../secret'", LPLUG_ERUNTIME,
+               "require '../secret': not a module name");
+}
+
+static void sandbox_require_refuses_absolute_paths(void **state) {
+  expect_error(*state, "require '/etc/passwd'", LPLUG_ERUNTIME,
+               "require '/etc/passwd': not a module name");
+}
+
+static void sandbox_require_refuses_symlinks_out_of_the_folder(void **state) {
+  fixture *f = *state;
+  char link[4200];
+  support_write(f->root, "outside.lua", "return 'escaped'");
+  char *dir = support_plugin(f->root, "linker", NULL,
+    "local hooks = require 'lplug.hooks'\n"
+    "hooks.on('t', function() return require 'evil' end)\n");
+  snprintf(link, sizeof link, "%s/evil.lua", dir);
+  assert_int_equal(symlink("../outside.lua", link), 0);
+  assert_int_equal(lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL),
+                   LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message,
+                         "require 'evil': the file resolves outside"));
+  lplug_value_free(v);
+  free(dir);
+}
+
+static void sandbox_require_loads_local_files_once(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  support_write(f->root, "p1/util/strings.lua",
+                "count = (count or 0) + 1\n"
+                "return { shout = function(s) return s:upper() end }");
+  support_write(f->root, "p1/helpers/init.lua", "return 'init'");
+  assert_int_equal(eval(f,
+    "local s = require 'util.strings'\n"
+    "assert(require 'util.strings' == s and count == 1)\n"
+    "assert(require 'helpers' == 'init')\n"
+    "return s.shout('hi')", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "HI");
+  lplug_value_free(v);
+}
+
+static void sandbox_require_reports_circular_requires(void **state) {
+  fixture *f = *state;
+  support_write(f->root, "p1/a.lua", "return require 'b'");
+  support_write(f->root, "p1/b.lua", "return require 'a'");
+  expect_error(f, "require 'a'", LPLUG_ERUNTIME, "circular require");
+}
+
+static void sandbox_require_of_ungranted_module_names_the_capability(
+    void **state) {
+  fixture *f = *state;
+  char *dir = support_plugin(f->root, "nocaps",
+                             "name: nocaps\nversion: 1.0.0\n",
+                             "require 'lplug.hooks'");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message,
+    "require 'lplug.hooks': plugin 'nocaps' lacks capability 'hooks' "
+    "(declare it under 'capabilities:' in plugin.yaml"));
+  free(dir);
+}
+
+static void sandbox_require_of_unknown_lplug_module_fails(void **state) {
+  expect_error(*state, "require 'lplug.nosuch'", LPLUG_ERUNTIME,
+               "require 'lplug.nosuch': no such module");
+}
+
+static void sandbox_states_are_isolated(void **state) {
+  fixture *f = *state;
+  expect_ok(f, "shared = 'from p1'; string.sneaky = true");
+  expect_ok(f, "assert(shared == nil and string.sneaky == nil)");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
+                                                fixture_teardown)
+    T(sandbox_forbidden_globals_are_absent),
+    T(sandbox_os_keeps_only_time_functions),
+    T(sandbox_string_dump_is_gone_even_through_metatable),
+    T(sandbox_safe_libraries_work),
+    T(sandbox_load_refuses_binary_chunks),
+    T(sandbox_load_keeps_an_explicit_environment),
+    T(sandbox_setmetatable_refuses_gc),
+    T(sandbox_setmetatable_refuses_weak_tables),
+    T(sandbox_setmetatable_keeps_ordinary_metatables),
+    T(sandbox_collectgarbage_allows_only_harmless_options),
+    T(sandbox_xpcall_runs_handler_after_unwinding),
+    T(sandbox_print_goes_to_the_host_log),
+    T(sandbox_require_refuses_standard_modules),
+    T(sandbox_require_refuses_c_modules),
+    T(sandbox_require_refuses_parent_paths),
+    T(sandbox_require_refuses_absolute_paths),
+    T(sandbox_require_refuses_symlinks_out_of_the_folder),
+    T(sandbox_require_loads_local_files_once),
+    T(sandbox_require_reports_circular_requires),
+    T(sandbox_require_of_ungranted_module_names_the_capability),
+    T(sandbox_require_of_unknown_lplug_module_fails),
+    T(sandbox_states_are_isolated),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
+}
