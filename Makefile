@@ -3,6 +3,7 @@
 #   make run     install missing deps, build, run lplug over plugins/ and data/
 #   make test    install missing deps, build, run every test
 #   make asan    the whole suite under AddressSanitizer + UBSan
+#   make valgrind  the unit tests under valgrind memcheck (no leak allowed)
 #   make all     build liblplug.a, liblplug.so and the lplug command
 #
 # The public targets install dependencies first and then run this Makefile
@@ -40,13 +41,13 @@ SHARED = $(BUILD)/liblplug.so
 LPLUG  = $(BUILD)/lplug
 
 # ---- public targets -------------------------------------------------------------
-.PHONY: all run test asan deps build check clean
+.PHONY: all run test asan valgrind deps build check clean
 all: deps
 	@$(MAKE) --no-print-directory build
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	$(LPLUG) run --plugins plugins data/sample.log
+	$(LPLUG) run -v --plugins plugins data/sample.log
 
 test: deps
 	@$(MAKE) --no-print-directory check
@@ -54,6 +55,12 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory check BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+valgrind: deps
+	@scripts/install-deps valgrind
+	@$(MAKE) --no-print-directory check BUILD=build/valgrind OPT="-O1 -g" \
+	  RUNNER="valgrind -q --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect"
 
 deps:
 	@scripts/install-deps
@@ -65,7 +72,7 @@ clean:
 build: $(STATIC) $(SHARED) $(LPLUG)
 
 check: build $(TESTS)
-	@BUILD=$(BUILD) tests/run
+	@BUILD=$(BUILD) RUNNER='$(RUNNER)' tests/run
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@

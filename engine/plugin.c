@@ -139,6 +139,8 @@ int plugin_fail(plugin *p, int code, const char *activity) {
     case LPLUG_EVALUE:
       p->stats.value_errors++;
       break;  /* the caller composed the message */
+    case LPLUG_ENOMEM:
+      break;  /* the host ran out of memory: the caller's message */
     case LPLUG_ELOAD:
       engine_error(e, code, "plugin '%s': cannot load: %s", p->name,
                    sb->message);
