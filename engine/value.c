@@ -1,0 +1,712 @@
+/*
+** value.c -- encoded values: the buffer, the builder, the reader and the
+** validator (the encoding itself is described in value.h).
+** Uses only the C library; value_lua.c and json.c build on top of it.
+**
+** Details the encoding leaves open, settled here:
+**   - The 4-byte table length counts the bytes after it, up to the end of
+**     the table (the two count varints included).
+**   - Varints are LEB128: 7 bits per byte, low group first, high bit set
+**     on every byte but the last; at most 10 bytes, nothing past 64 bits.
+**   - Array parts may hold nil (holes); hash values may be nil in bytes
+**     from outside (the builder never writes them), and every reader
+**     treats such a pair as absent, as Lua would.
+**   - Array entries have no key bytes.  The reader gives their keys
+**     "virtual" positions, VKEY | index, which lplug_value_type and
+**     lplug_value_integer/float read as the integer index.
+*/
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/value.h"
+#include "engine/json.h"
+
+#define VKEY (((size_t)-1 >> 1) + 1)   /* top bit: a virtual array key */
+#define MAX_TABLE 0xffffffffu          /* what a 4-byte length can hold */
+
+/*
+** {======================================================
+** Buffer
+** =======================================================
+*/
+
+int value_reserve(lplug_value *v, size_t extra) {
+  size_t need, cap;
+  unsigned char *p;
+  if (v->cap - v->len >= extra) return LPLUG_OK;
+  if (extra > (size_t)-1 - v->len) return LPLUG_ENOMEM;
+  need = v->len + extra;
+  cap = v->cap < 64 ? 64 : v->cap;
+  while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
+  p = realloc(v->bytes, cap);
+  if (p == NULL) return LPLUG_ENOMEM;
+  v->bytes = p;
+  v->cap = cap;
+  return LPLUG_OK;
+}
+
+void value_swap(lplug_value *a, lplug_value *b) {
+  lplug_value t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Allocates when v has no buffer yet; if that fails v keeps len 0, which
+** the engine checks once at creation. */
+void value_set_nil(lplug_value *v) {
+  v->len = 0;
+  if (value_reserve(v, 1) != LPLUG_OK) return;
+  v->bytes[0] = VALUE_NIL;
+  v->len = 1;
+}
+
+void value_release(lplug_value *v) {
+  free(v->bytes);
+  v->bytes = NULL;
+  v->len = v->cap = 0;
+}
+
+/* Writers for room already reserved. */
+static unsigned char *put_varint(unsigned char *p, uint64_t x) {
+  while (x >= 0x80) {
+    *p++ = (unsigned char)(x | 0x80);
+    x >>= 7;
+  }
+  *p++ = (unsigned char)x;
+  return p;
+}
+
+static int varint_size(uint64_t x) {
+  int n = 1;
+  while (x >= 0x80) { x >>= 7; n++; }
+  return n;
+}
+
+static void put32(unsigned char *p, uint32_t x) {
+  p[0] = (unsigned char)x;        p[1] = (unsigned char)(x >> 8);
+  p[2] = (unsigned char)(x >> 16); p[3] = (unsigned char)(x >> 24);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Reader (bounds-checked against an end, never past it)
+** =======================================================
+*/
+
+static int get_varint(const unsigned char *p, size_t n, size_t *pos,
+                      uint64_t *out) {
+  uint64_t x = 0;
+  size_t i = *pos;
+  int shift = 0;
+  for (;;) {
+    unsigned c;
+    if (i >= n || shift > 63) return 0;
+    c = p[i++];
+    if (shift == 63 && c > 1) return 0;   /* bits past 64 */
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) break;
+    shift += 7;
+  }
+  *pos = i;
+  *out = x;
+  return 1;
+}
+
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static long long unzigzag(uint64_t u) {
+  return (u & 1) ? -(long long)(u >> 1) - 1 : (long long)(u >> 1);
+}
+
+static double get_double(const unsigned char *p) {
+  uint64_t u = 0;
+  double d;
+  int i;
+  for (i = 7; i >= 0; i--) u = u << 8 | p[i];
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+/* The end of the value at `at` in p[0..n), or 0 when it does not fit.
+** O(1): tables are skipped by their length. */
+static size_t skip(const unsigned char *p, size_t n, size_t at) {
+  uint64_t x;
+  size_t i = at + 1;
+  if (at >= n) return 0;
+  switch (p[at]) {
+    case VALUE_NIL: case VALUE_FALSE: case VALUE_TRUE: return i;
+    case VALUE_INT: return get_varint(p, n, &i, &x) ? i : 0;
+    case VALUE_FLOAT: return n - i >= 8 ? i + 8 : 0;
+    case VALUE_STRING:
+      if (!get_varint(p, n, &i, &x) || x >= n - i) return 0;
+      return i + (size_t)x + 1;          /* the bytes and the NUL */
+    case VALUE_TABLE:
+      if (n - i < 4) return 0;
+      x = get32(p + i);
+      i += 4;
+      return x <= n - i ? i + (size_t)x : 0;
+    default: return p[at] >= VALUE_SMALLINT ? i : 0;
+  }
+}
+
+/* Integer value of the number at `at` (exact floats included). */
+static int get_integer(const unsigned char *p, size_t n, size_t at,
+                       long long *out) {
+  uint64_t u;
+  size_t i = at + 1;
+  double d;
+  if (at >= n) return 0;
+  if (p[at] >= VALUE_SMALLINT) { *out = p[at] & 0x7f; return 1; }
+  if (p[at] == VALUE_INT && get_varint(p, n, &i, &u)) {
+    *out = unzigzag(u);
+    return 1;
+  }
+  if (p[at] == VALUE_FLOAT && n - i >= 8) {
+    d = get_double(p + i);
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+        d == floor(d)) {
+      *out = (long long)d;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+typedef struct table {
+  size_t pos;             /* first entry */
+  size_t end;             /* end of the table */
+  uint64_t narr, nhash;
+} table;
+
+static int open_table(const lplug_value *v, size_t at, table *t) {
+  if (v == NULL || at >= v->len || v->bytes[at] != VALUE_TABLE) return 0;
+  t->end = skip(v->bytes, v->len, at);
+  t->pos = at + 5;
+  return t->end != 0 && get_varint(v->bytes, t->end, &t->pos, &t->narr) &&
+         get_varint(v->bytes, t->end, &t->pos, &t->nhash);
+}
+
+int lplug_value_type(const lplug_value *v, size_t at) {
+  if (v == NULL) return LPLUG_TNONE;
+  if (at & VKEY) {
+    size_t i = at & ~VKEY;
+    return i >= 1 && i <= v->len ? LPLUG_TINTEGER : LPLUG_TNONE;
+  }
+  if (at >= v->len) return LPLUG_TNONE;
+  switch (v->bytes[at]) {
+    case VALUE_NIL: return LPLUG_TNIL;
+    case VALUE_FALSE: case VALUE_TRUE: return LPLUG_TBOOLEAN;
+    case VALUE_INT: return LPLUG_TINTEGER;
+    case VALUE_FLOAT: return LPLUG_TFLOAT;
+    case VALUE_STRING: return LPLUG_TSTRING;
+    case VALUE_TABLE: return LPLUG_TTABLE;
+    default: return v->bytes[at] >= VALUE_SMALLINT ? LPLUG_TINTEGER
+                                                   : LPLUG_TNONE;
+  }
+}
+
+int lplug_value_boolean(const lplug_value *v, size_t at) {
+  return v != NULL && at < v->len && v->bytes[at] == VALUE_TRUE;
+}
+
+long long lplug_value_integer(const lplug_value *v, size_t at, int *ok) {
+  long long x = 0;
+  int good;
+  if (v != NULL && (at & VKEY)) {
+    good = lplug_value_type(v, at) == LPLUG_TINTEGER;
+    x = good ? (long long)(at & ~VKEY) : 0;
+  } else {
+    good = v != NULL && get_integer(v->bytes, v->len, at, &x);
+  }
+  if (ok) *ok = good;
+  return good ? x : 0;
+}
+
+double lplug_value_float(const lplug_value *v, size_t at, int *ok) {
+  long long x;
+  int good = 0;
+  double d = 0;
+  if (v != NULL && !(at & VKEY) && at < v->len &&
+      v->bytes[at] == VALUE_FLOAT && v->len - at > 8) {
+    d = get_double(v->bytes + at + 1);
+    good = 1;
+  } else if (lplug_value_type(v, at) == LPLUG_TINTEGER) {
+    x = lplug_value_integer(v, at, &good);
+    d = (double)x;
+    /* exact only if converting back gives x (2^63 itself is out) */
+    good = good && d < 9223372036854775808.0 && (long long)d == x;
+  }
+  if (ok) *ok = good;
+  return good ? d : 0;
+}
+
+const char *lplug_value_string(const lplug_value *v, size_t at, size_t *len) {
+  size_t end;
+  uint64_t x;
+  size_t i = at + 1;
+  if (v == NULL || (at & VKEY) || at >= v->len ||
+      v->bytes[at] != VALUE_STRING)
+    return NULL;
+  end = skip(v->bytes, v->len, at);
+  if (end == 0 || !get_varint(v->bytes, end, &i, &x)) return NULL;
+  if (len) *len = (size_t)x;
+  return (const char *)v->bytes + i;
+}
+
+/* Iterator state: entries done so far and the position of the next one,
+** packed into one size_t.  Offsets from at + 5 fit in 32 bits (a table
+** is at most 4 GB).  Where size_t has 32 bits only the count is kept and
+** the position is found again by skipping: slower, still correct
+** (-DVALUE_COUNT_ITER builds that variant for testing). */
+#if SIZE_MAX > 0xffffffffu && !defined(VALUE_COUNT_ITER)
+static size_t pack(uint64_t done, size_t off) {
+  return (size_t)done << 32 | off;
+}
+static uint64_t unpack(size_t it, const unsigned char *p, const table *t,
+                       size_t base, size_t *pos) {
+  *pos = base + (it & 0xffffffffu);
+  return it >> 32;
+}
+#else
+static size_t pack(uint64_t done, size_t off) {
+  (void)off;
+  return (size_t)done;
+}
+static uint64_t unpack(size_t it, const unsigned char *p, const table *t,
+                       size_t base, size_t *pos) {
+  size_t k, at = t->pos;
+  for (k = 0; k < it && at != 0; k++) {
+    if (k >= t->narr) at = skip(p, t->end, at);     /* the key */
+    if (at != 0) at = skip(p, t->end, at);
+  }
+  *pos = at != 0 ? at : t->end;
+  return it;
+}
+#endif
+
+int lplug_value_next(const lplug_value *v, size_t at, size_t *iter,
+                     size_t *key, size_t *val) {
+  table t;
+  uint64_t done;
+  size_t pos, kpos, base = at + 5;
+  const unsigned char *p;
+  if (!open_table(v, at, &t)) return 0;
+  p = v->bytes;
+  if (*iter == 0) {
+    done = 0;
+    pos = t.pos;
+  } else {
+    done = unpack(*iter, p, &t, base, &pos);
+    if (pos < t.pos || pos > t.end) return 0;
+  }
+  for (; done < t.narr; done++) {
+    size_t end = skip(p, t.end, pos);
+    if (end == 0) return 0;
+    if (p[pos] != VALUE_NIL) {
+      *key = VKEY | (size_t)(done + 1);
+      *val = pos;
+      *iter = pack(done + 1, end - base);
+      return 1;
+    }
+    pos = end;
+  }
+  for (; done - t.narr < t.nhash; done++) {
+    kpos = pos;
+    pos = skip(p, t.end, kpos);
+    if (pos == 0 || pos >= t.end) return 0;
+    if (p[pos] != VALUE_NIL) {
+      size_t end = skip(p, t.end, pos);
+      if (end == 0) return 0;
+      *key = kpos;
+      *val = pos;
+      *iter = pack(done + 1, end - base);
+      return 1;
+    }
+    pos++;
+  }
+  return 0;
+}
+
+size_t lplug_value_count(const lplug_value *v, size_t at) {
+  size_t it = 0, k, x, n = 0;
+  while (lplug_value_next(v, at, &it, &k, &x)) n++;
+  return n;
+}
+
+/* Finds the value whose key matches: a string key (s, len) or, when s
+** is NULL, the integer key i.  The last match wins, as in Lua where a
+** later duplicate key overwrites an earlier one. */
+static int find(const lplug_value *v, size_t at, const char *s, size_t len,
+                long long i, size_t *out) {
+  size_t it = 0, k, x, klen;
+  int found = 0;
+  long long ki;
+  while (lplug_value_next(v, at, &it, &k, &x)) {
+    if (s != NULL) {
+      const char *ks = lplug_value_string(v, k, &klen);
+      if (ks == NULL || klen != len || memcmp(ks, s, len) != 0) continue;
+    } else {
+      int ok;
+      ki = lplug_value_integer(v, k, &ok);
+      if (!ok || ki != i) continue;
+    }
+    *out = x;
+    found = 1;
+  }
+  return found;
+}
+
+int lplug_value_field(const lplug_value *v, size_t at, const char *key,
+                      size_t *out) {
+  return key != NULL && find(v, at, key, strlen(key), 0, out);
+}
+
+int lplug_value_index(const lplug_value *v, size_t at, long long i,
+                      size_t *out) {
+  return find(v, at, NULL, 0, i, out);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Validator
+** =======================================================
+*/
+
+/* Checks one value at *pos of p[0..n); `depth` tables enclose it. */
+static int check(const unsigned char *p, size_t n, size_t *pos, int depth) {
+  size_t at = *pos, i, end = skip(p, n, at);
+  uint64_t narr, nhash, k;
+  if (end == 0) return 0;
+  if (p[at] == VALUE_STRING && p[end - 1] != 0) return 0;
+  if (p[at] == VALUE_TABLE) {
+    if (depth >= LPLUG_MAX_DEPTH) return 0;
+    i = at + 5;
+    if (!get_varint(p, end, &i, &narr) || !get_varint(p, end, &i, &nhash))
+      return 0;
+    /* every value takes a byte, every pair two: no long loops on lies */
+    if (narr > end - i || nhash > (end - i - narr) / 2) return 0;
+    for (k = 0; k < narr; k++)
+      if (!check(p, end, &i, depth + 1)) return 0;
+    for (k = 0; k < nhash; k++) {
+      unsigned char tag;
+      if (i >= end) return 0;
+      tag = p[i];
+      if (tag == VALUE_NIL || tag == VALUE_TABLE) return 0;
+      if (tag == VALUE_FLOAT && end - i > 8 && isnan(get_double(p + i + 1)))
+        return 0;
+      if (!check(p, end, &i, depth + 1) || !check(p, end, &i, depth + 1))
+        return 0;
+    }
+    if (i != end) return 0;
+  }
+  *pos = end;
+  return 1;
+}
+
+int value_check(const unsigned char *p, size_t n) {
+  size_t pos = 0;
+  if (p == NULL || n == 0) return LPLUG_EPARSE;
+  return check(p, n, &pos, 0) && pos == n ? LPLUG_OK : LPLUG_EPARSE;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Values
+** =======================================================
+*/
+
+lplug_value *lplug_value_new(void) {
+  lplug_value *v = calloc(1, sizeof *v);
+  if (v == NULL) return NULL;
+  value_set_nil(v);
+  if (v->len == 0) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+void lplug_value_free(lplug_value *v) {
+  if (v == NULL) return;
+  free(v->bytes);
+  free(v);
+}
+
+static lplug_value *from_copy(const void *bytes, size_t len) {
+  lplug_value *v = calloc(1, sizeof *v);
+  if (v == NULL) return NULL;
+  if (value_reserve(v, len) != LPLUG_OK) {
+    free(v);
+    return NULL;
+  }
+  memcpy(v->bytes, bytes, len);
+  v->len = len;
+  return v;
+}
+
+lplug_value *lplug_value_copy(const lplug_value *v) {
+  return v == NULL ? NULL : from_copy(v->bytes, v->len);
+}
+
+const void *lplug_value_bytes(const lplug_value *v, size_t *len) {
+  if (len) *len = v->len;
+  return v->bytes;
+}
+
+int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out) {
+  *out = NULL;
+  if (value_check(bytes, len) != LPLUG_OK) return LPLUG_EPARSE;
+  *out = from_copy(bytes, len);
+  return *out ? LPLUG_OK : LPLUG_ENOMEM;
+}
+
+char *lplug_value_to_json(const lplug_value *v, size_t *len) {
+  return v == NULL ? NULL : json_encode(v, 0, len);
+}
+
+void lplug_free(void *p) { free(p); }
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Builder
+**
+** Writes straight into its own buffer.  A table is written as its tag,
+** the 4-byte length and one byte for each count; when it closes, counts
+** past 127 make room for their longer varints (one memmove, only for big
+** tables).  Integer keys 1, 2, 3, ... arriving first go to the array
+** part without key bytes; a nil value drops its key (hash) or leaves a
+** hole (array; holes at the end are trimmed).
+** =======================================================
+*/
+
+typedef struct frame {
+  size_t start;           /* position of the table's tag */
+  size_t keypos;          /* where the pending hash key starts */
+  uint64_t narr, nhash;
+  uint64_t trailing;      /* nil holes at the end of the array part */
+  int want;               /* KEY or a kind of VALUE */
+} frame;
+
+enum { KEY, HASHVAL, ARRVAL };
+
+struct lplug_builder {
+  lplug_value buf;
+  int err;                /* first misuse, or LPLUG_OK */
+  int depth;              /* open tables */
+  int done;               /* a whole top-level value was written */
+  frame f[LPLUG_MAX_DEPTH];
+};
+
+lplug_builder *lplug_builder_new(void) {
+  return calloc(1, sizeof(lplug_builder));
+}
+
+void lplug_builder_free(lplug_builder *b) {
+  if (b == NULL) return;
+  value_release(&b->buf);
+  free(b);
+}
+
+static void reset(lplug_builder *b) {
+  b->buf.len = 0;
+  b->err = LPLUG_OK;
+  b->depth = 0;
+  b->done = 0;
+}
+
+/* Reserves n bytes at the end of the buffer; NULL after any error. */
+static unsigned char *room(lplug_builder *b, size_t n) {
+  unsigned char *p;
+  if (b->err != LPLUG_OK) return NULL;
+  if (value_reserve(&b->buf, n) != LPLUG_OK) {
+    b->err = LPLUG_ENOMEM;
+    return NULL;
+  }
+  p = b->buf.bytes + b->buf.len;
+  b->buf.len += n;
+  return p;
+}
+
+/* Called before every value.  Decides whether it is a key (kind: a tag,
+** or -1 for a table) and updates the counts; returns 0 to skip writing
+** it.  `ival` is the integer of an integer key. */
+static int before(lplug_builder *b, int tag, long long ival) {
+  frame *f;
+  if (b == NULL || b->err != LPLUG_OK) return 0;
+  if (b->depth == 0) {
+    if (b->done) b->err = LPLUG_EINVAL;   /* a second top-level value */
+    b->done = 1;
+    return b->err == LPLUG_OK;
+  }
+  f = &b->f[b->depth - 1];
+  switch (f->want) {
+    case KEY:
+      if (tag == VALUE_NIL || tag == VALUE_TABLE) {
+        b->err = LPLUG_EINVAL;             /* nil or table as a key */
+        return 0;
+      }
+      if (tag == VALUE_INT && f->nhash == 0 && f->narr < (uint64_t)LLONG_MAX
+          && ival == (long long)f->narr + 1) {
+        f->want = ARRVAL;                   /* implicit key: not written */
+        return 0;
+      }
+      f->keypos = b->buf.len;
+      f->want = HASHVAL;
+      return 1;
+    case ARRVAL:
+      f->narr++;
+      f->trailing = tag == VALUE_NIL ? f->trailing + 1 : 0;
+      f->want = KEY;
+      return 1;
+    default:                               /* HASHVAL */
+      f->want = KEY;
+      if (tag == VALUE_NIL) {              /* key = nil: no entry */
+        b->buf.len = f->keypos;
+        return 0;
+      }
+      f->nhash++;
+      return 1;
+  }
+}
+
+void lplug_build_nil(lplug_builder *b) {
+  unsigned char *p;
+  if (before(b, VALUE_NIL, 0) && (p = room(b, 1)) != NULL) *p = VALUE_NIL;
+}
+
+void lplug_build_boolean(lplug_builder *b, int x) {
+  unsigned char *p;
+  if (before(b, VALUE_TRUE, 0) && (p = room(b, 1)) != NULL)
+    *p = x ? VALUE_TRUE : VALUE_FALSE;
+}
+
+void lplug_build_integer(lplug_builder *b, long long x) {
+  unsigned char *p;
+  uint64_t u;
+  if (!before(b, VALUE_INT, x)) return;
+  if (x >= 0 && x < 128) {
+    if ((p = room(b, 1)) != NULL) *p = (unsigned char)(VALUE_SMALLINT | x);
+    return;
+  }
+  u = x < 0 ? ~((uint64_t)x << 1) : (uint64_t)x << 1;     /* zigzag */
+  if ((p = room(b, 1 + varint_size(u))) != NULL) {
+    *p = VALUE_INT;
+    put_varint(p + 1, u);
+  }
+}
+
+void lplug_build_float(lplug_builder *b, double x) {
+  unsigned char *p;
+  uint64_t u;
+  int i;
+  if (b && !b->err && b->depth > 0 && b->f[b->depth - 1].want == KEY) {
+    if (isnan(x)) {
+      b->err = LPLUG_EINVAL;              /* NaN cannot be a key */
+      return;
+    }
+    if (x >= -9223372036854775808.0 && x < 9223372036854775808.0 &&
+        x == floor(x)) {                   /* Lua's key normalization */
+      lplug_build_integer(b, (long long)x);
+      return;
+    }
+  }
+  if (!before(b, VALUE_FLOAT, 0) || (p = room(b, 9)) == NULL) return;
+  memcpy(&u, &x, sizeof u);
+  *p++ = VALUE_FLOAT;
+  for (i = 0; i < 8; i++, u >>= 8) p[i] = (unsigned char)u;
+}
+
+void lplug_build_string(lplug_builder *b, const char *s, size_t len) {
+  unsigned char *p;
+  if (s == NULL && len > 0 && b && b->err == LPLUG_OK) b->err = LPLUG_EINVAL;
+  if (!before(b, VALUE_STRING, 0)) return;
+  if (len > (size_t)-1 - 12) {
+    b->err = LPLUG_ENOMEM;
+    return;
+  }
+  if ((p = room(b, 1 + varint_size(len) + len + 1)) == NULL) return;
+  *p = VALUE_STRING;
+  p = put_varint(p + 1, len);
+  if (len) memcpy(p, s, len);
+  p[len] = 0;
+}
+
+void lplug_build_table(lplug_builder *b) {
+  frame *f;
+  unsigned char *p;
+  if (!before(b, VALUE_TABLE, 0)) return;
+  if (b->depth == LPLUG_MAX_DEPTH) {
+    b->err = LPLUG_EINVAL;                 /* nesting past the limit */
+    return;
+  }
+  f = &b->f[b->depth];
+  f->start = b->buf.len;
+  if ((p = room(b, 7)) == NULL) return;
+  p[0] = VALUE_TABLE;                      /* length, counts patched later */
+  f->narr = f->nhash = f->trailing = 0;
+  f->want = KEY;
+  b->depth++;
+}
+
+void lplug_build_end(lplug_builder *b) {
+  frame *f;
+  size_t body, start, extra;
+  unsigned char *p;
+  if (b == NULL || b->err != LPLUG_OK) return;
+  if (b->depth == 0 || b->f[b->depth - 1].want != KEY) {
+    b->err = LPLUG_EINVAL;                 /* no table, or a key alone */
+    return;
+  }
+  f = &b->f[--b->depth];
+  if (f->nhash == 0) {                     /* trim holes at the end */
+    f->narr -= f->trailing;
+    b->buf.len -= f->trailing;
+  }
+  start = f->start;
+  extra = varint_size(f->narr) + varint_size(f->nhash) - 2;
+  body = b->buf.len - (start + 7);
+  if (body + extra + 2 > MAX_TABLE) {
+    b->err = LPLUG_ENOMEM;                 /* beyond the 4-byte length */
+    return;
+  }
+  if (extra > 0) {
+    if (room(b, extra) == NULL) return;
+    memmove(b->buf.bytes + start + 7 + extra, b->buf.bytes + start + 7, body);
+  }
+  p = b->buf.bytes + start;
+  put32(p + 1, (uint32_t)(body + extra + 2));
+  p = put_varint(p + 5, f->narr);
+  put_varint(p, f->nhash);
+}
+
+/* A NULL builder (lplug_builder_new ran out of memory) accepts every
+** call and finishes with LPLUG_ENOMEM, so callers check once. */
+int lplug_builder_finish(lplug_builder *b, lplug_value *v) {
+  int rc;
+  if (b == NULL) return LPLUG_ENOMEM;
+  rc = v == NULL ? LPLUG_EINVAL : b->err;
+  if (rc == LPLUG_OK && (b->depth > 0 || !b->done)) rc = LPLUG_EINVAL;
+  if (rc == LPLUG_OK) value_swap(&b->buf, v);   /* b keeps v's old buffer */
+  reset(b);
+  return rc;
+}
+
+/* }====================================================== */
