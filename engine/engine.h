@@ -11,7 +11,11 @@
 #include "engine/value.h"
 #include "sandbox/sandbox.h"
 
-/* Results larger than this are refused (LPLUG_EVALUE). */
+/* A result may take at most this many times the plugin's memory limit
+** once encoded (tables shared inside a result are copied each time they
+** are met, so a small state could otherwise make the host write a lot),
+** and never more than ENGINE_MAX_VALUE bytes; past that: LPLUG_EVALUE. */
+#define ENGINE_VALUE_FACTOR 4
 #define ENGINE_MAX_VALUE (64u * 1024u * 1024u)
 
 typedef struct handler {

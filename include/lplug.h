@@ -180,7 +180,9 @@ int lplug_value_index(const lplug_value *v, size_t at, long long i,
 
 /* Iterates over the table at `at`: set *iter to 0, then each call that
 ** returns 1 stores the positions of the next key and value.  Returns 0
-** when done or when `at` is not a table. */
+** when done or when `at` is not a table.  Keys 1..n of a sequence take no
+** bytes: their positions are not byte offsets, but every reading function
+** accepts them (they read as the integer key). */
 int lplug_value_next(const lplug_value *v, size_t at, size_t *iter,
                      size_t *key, size_t *val);
 

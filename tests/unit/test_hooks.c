@@ -274,6 +274,18 @@ static void hooks_coroutine_result_is_refused(void **state) {
                "value is a thread");
 }
 
+static void hooks_result_larger_than_four_times_memory_is_refused(
+    void **state) {
+  /* 20 references to one 64 KB string encode to 1.3 MB: more than four
+  ** times the 256 KB state could hold. */
+  fixture *f = *state;
+  lplug_engine_free(f->e);
+  f->e = support_engine(&f->log, 256 * 1024, 0);
+  expect_error(f, "local s = string.rep('x', 65536)\n"
+                  "local t = {} for i = 1, 20 do t[i] = s end return t",
+               LPLUG_EVALUE, "makes the value larger than 1048576 bytes");
+}
+
 static void hooks_yield_across_the_host_call_fails(void **state) {
   expect_error(*state, "coroutine.yield(1)", LPLUG_ERUNTIME,
                "attempt to yield from outside a coroutine");
@@ -320,6 +332,7 @@ int main(void) {
     T(hooks_function_result_is_refused_with_its_path),
     T(hooks_cyclic_result_is_refused),
     T(hooks_coroutine_result_is_refused),
+    T(hooks_result_larger_than_four_times_memory_is_refused),
     T(hooks_yield_across_the_host_call_fails),
     T(hooks_values_are_copies),
 #undef T
