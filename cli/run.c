@@ -78,6 +78,21 @@ static void on_log(void *ud, int level, const char *plugin,
     cli_error("%s%s", level >= LPLUG_LOG_WARN ? "warning: " : "", message);
 }
 
+/* Without a host config the operator chose the plugins: each gets what
+** its manifest declares, said on stderr with -v. */
+static int grant(void *ud, const char *plugin, const char *capability,
+                 const char *item) {
+  run_state *rs = ud;
+  if (rs->verbose) {
+    if (item)
+      cli_error("granted '%s' of capability '%s' to plugin '%s'", item,
+                capability, plugin);
+    else
+      cli_error("granted capability '%s' to plugin '%s'", capability, plugin);
+  }
+  return lplug_grant_declared(ud, plugin, capability, item);
+}
+
 /* Prints what a record became; returns whether anything was printed. */
 static int emit(const lplug_value *v) {
   size_t at, len;
@@ -163,6 +178,7 @@ int cli_run(int argc, char **argv) {
   memset(&config, 0, sizeof config);
   config.on_error = on_error;
   config.on_log = on_log;
+  config.grant = grant;
   config.ud = &rs;
   e = lplug_engine_new(&config);
   b = lplug_builder_new();

@@ -13,11 +13,15 @@ typedef struct plugin plugin;
 plugin *plugin_of(lua_State *L);
 const char *plugin_name(const plugin *p);
 
-/* Whether p's manifest grants `item` under capability `cap` (a list of
-** names, "*" for all); item NULL asks for the capability itself. */
-int plugin_allows(const plugin *p, const char *cap, const char *item);
+/* Whether p may use `item` of capability `cap` (item NULL: the capability
+** itself): its manifest must declare it (a list of names, "*" for all) and
+** the host must grant it.  When not, raises an error on L naming the
+** plugin, the capability and how to get it, prefixed with `what` (e.g.
+** "require 'lplug.hooks'"), and counts a denial. */
+void plugin_require(lua_State *L, plugin *p, const char *cap,
+                    const char *item, const char *what);
 
-/* Writes the granted items of `cap` as "a, b" into out (for messages). */
+/* Writes the declared items of `cap` as "a, b" into out (for messages). */
 void plugin_granted(const plugin *p, const char *cap, char *out, size_t n);
 
 /* The sentinel hooks.STOP stands for (a light userdata of its address). */

@@ -28,14 +28,15 @@ static int capability(const plugin *p, const char *cap, size_t *at) {
   }
 }
 
-int plugin_allows(const plugin *p, const char *cap, const char *item) {
+/* Whether p's manifest declares `item` of `cap` (item NULL: `cap`). */
+static int declared(const plugin *p, const char *cap, const char *item) {
   const lplug_value *caps = p->m->capabilities;
   size_t at, it = 0, k, v;
   const char *s;
   if (!capability(p, cap, &at)) return 0;
   if (item == NULL) return 1;
   switch (lplug_value_type(caps, at)) {
-    case LPLUG_TBOOLEAN: return 1;  /* `cap: true` grants every item */
+    case LPLUG_TBOOLEAN: return 1;  /* `cap: true` declares every item */
     case LPLUG_TSTRING:
       s = lplug_value_string(caps, at, NULL);
       return strcmp(s, "*") == 0 || strcmp(s, item) == 0;
@@ -46,6 +47,42 @@ int plugin_allows(const plugin *p, const char *cap, const char *item) {
       }
       return 0;
     default: return 0;
+  }
+}
+
+int lplug_grant_declared(void *ud, const char *who, const char *capability,
+                         const char *item) {
+  (void)ud; (void)who; (void)capability; (void)item;
+  return 1;
+}
+
+void plugin_require(lua_State *L, plugin *p, const char *cap,
+                    const char *item, const char *what) {
+  lplug_engine *e = p->engine;
+  char list[512];
+  if (!declared(p, cap, item)) {
+    p->stats.denials++;
+    if (item == NULL)
+      luaL_error(L, "%s: plugin '%s' lacks capability '%s' (declare it under "
+                 "'capabilities:' in plugin.yaml; the host must grant it)",
+                 what, p->name, cap);
+    plugin_granted(p, cap, list, sizeof list);
+    luaL_error(L, "%s: plugin '%s' does not declare '%s' under "
+               "capabilities.%s (it lists: %s; add it in plugin.yaml; the "
+               "host must grant it)", what, p->name, item, cap,
+               list[0] ? list : "nothing");
+  }
+  if (e->config.grant == NULL ||
+      !e->config.grant(e->config.ud, p->name, cap, item)) {
+    p->stats.denials++;
+    if (item == NULL)
+      luaL_error(L, "%s: the host does not grant capability '%s' to plugin "
+                 "'%s' (granting is the host's choice: lplug_config.grant, "
+                 "or the lplug command's settings)", what, cap, p->name);
+    luaL_error(L, "%s: the host does not grant '%s' of capability '%s' to "
+               "plugin '%s' (granting is the host's choice: "
+               "lplug_config.grant, or the lplug command's settings)", what,
+               item, cap, p->name);
   }
 }
 
@@ -80,10 +117,9 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   if (m->name == NULL)
     return luaL_error(L, "require 'lplug.%s': no such module (lplug has: "
                       "lplug.hooks)", name);
-  if (!plugin_allows(p, name, NULL))
-    return luaL_error(L, "require 'lplug.%s': plugin '%s' lacks capability "
-                      "'%s' (declare it under 'capabilities:' in plugin.yaml; "
-                      "the host must grant it)", name, p->name, name);
+  lua_pushfstring(L, "require 'lplug.%s'", name);
+  plugin_require(L, p, name, NULL, lua_tostring(L, -1));
+  lua_pop(L, 1);
   lua_pushcfunction(L, m->open);
   lua_call(L, 0, 1);
   return 1;

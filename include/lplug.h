@@ -252,6 +252,20 @@ enum lplug_log_level {
 typedef void (*lplug_log_fn)(void *ud, int level, const char *plugin,
                              const char *message);
 
+/* Decides whether plugin `plugin` may have `capability` ("hooks", ...)
+** and, when `item` is not NULL, one item of it (a hook name).  The engine
+** asks only about what the plugin's manifest declares, so a plugin gets
+** what it declares and the host grants.  Return 1 to grant, 0 to refuse
+** (the plugin's call fails with a message saying the host refused). */
+typedef int (*lplug_grant_fn)(void *ud, const char *plugin,
+                              const char *capability, const char *item);
+
+/* A grant function that grants whatever a manifest declares: for hosts
+** whose operator chose the plugins (the lplug command does this when no
+** host config says otherwise). */
+int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
+                         const char *item);
+
 /* Settings of an engine.  Zero means "the default" for every number.
 ** The limits are ceilings: a plugin's manifest may ask for less, never
 ** more (asking for more is a load error). */
@@ -260,7 +274,8 @@ typedef struct lplug_config {
   long long instruction_limit;      /* VM instructions per call; 10M */
   lplug_error_fn on_error;          /* NULL: failures only counted */
   lplug_log_fn on_log;              /* NULL: messages dropped */
-  void *ud;                         /* passed to on_error and on_log */
+  void *ud;                         /* passed to every callback here */
+  lplug_grant_fn grant;             /* NULL: nothing is granted */
 } lplug_config;
 
 #define LPLUG_DEFAULT_MEMORY_LIMIT (4u * 1024u * 1024u)
@@ -312,6 +327,8 @@ typedef struct lplug_stats {
   unsigned long long cpu_errors;     /* LPLUG_ECPU */
   unsigned long long memory_errors;  /* LPLUG_EMEM */
   unsigned long long value_errors;   /* LPLUG_EVALUE (bad results) */
+  unsigned long long denials;        /* capabilities refused (declared or
+                                        granted neither) */
   unsigned long long instructions;   /* VM instructions counted, see below */
   long long instruction_limit;       /* per call, after the manifest */
   size_t memory;                     /* bytes held by the state now */

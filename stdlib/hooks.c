@@ -42,13 +42,7 @@ static int hooks_on(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  if (!plugin_allows(p, "hooks", name)) {
-    plugin_granted(p, "hooks", list, sizeof list);
-    return luaL_error(L, "hooks.on: plugin '%s' may not register on hook "
-                      "'%s' (capabilities.hooks grants: %s; add '%s' to it "
-                      "in plugin.yaml)", plugin_name(p), name,
-                      list[0] ? list : "none", name);
-  }
+  plugin_require(L, p, "hooks", name, "hooks.on");
   hd = lua_newuserdatauv(L, sizeof *hd, 0);  /* before registering: */
   luaL_setmetatable(L, HANDLE);              /* nothing can fail after */
   lua_pushvalue(L, 2);

@@ -109,6 +109,7 @@ lplug_engine *support_engine(support_log *log, size_t memory_limit,
   config.on_error = on_error;
   config.on_log = on_log;
   config.ud = log;
+  config.grant = lplug_grant_declared;
   lplug_engine *e = lplug_engine_new(&config);
   assert_non_null(e);
   return e;

@@ -220,8 +220,9 @@ static void hooks_registering_outside_the_grant_is_refused(void **state) {
     "hooks.on('admin', print)\n");
   assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
   assert_non_null(strstr(lplug_errmsg(f->e),
-    "narrow/init.lua:3: hooks.on: plugin 'narrow' may not register on hook "
-    "'admin' (capabilities.hooks grants: record; add 'admin' to it"));
+    "narrow/init.lua:3: hooks.on: plugin 'narrow' does not declare 'admin' "
+    "under capabilities.hooks (it lists: record; add it in plugin.yaml; the "
+    "host must grant it)"));
   /* the failed plugin left no handler behind */
   assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "record")), 0);
   free(dir);
