@@ -45,6 +45,12 @@ struct plugin {
   sandbox sb;
   lplug_stats stats;
   int compiled;               /* main file compiled (tells ELOAD apart) */
+  lplug_value scratch;        /* reused by modules; owned here so that a
+                                 Lua error cannot leak it */
+  char *text;                 /* likewise, for text made outside Lua */
+  double log_tokens;          /* lplug.log rate limit (plugin_log) */
+  double log_refilled;        /* monotonic seconds of the last refill */
+  unsigned long long log_dropped;
 };
 
 struct lplug_engine {

@@ -227,9 +227,8 @@ static int take_result(lplug_hook *h, plugin *p, lplug_value *v, int *stop) {
     replace = !lua_isnil(L, -2);
   }
   if (replace) {
-    size_t max = p->sb.config.memory_limit * ENGINE_VALUE_FACTOR;
-    if (max > ENGINE_MAX_VALUE) max = ENGINE_MAX_VALUE;
-    rc = value_from_lua(L, -2, &e->scratch, "value", max, err, sizeof err);
+    rc = value_from_lua(L, -2, &e->scratch, "value", plugin_max_value(p), err,
+                        sizeof err);
     if (rc == LPLUG_OK) {
       value_swap(v, &e->scratch);
     } else {

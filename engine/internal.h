@@ -24,6 +24,21 @@ void plugin_require(lua_State *L, plugin *p, const char *cap,
 /* Writes the declared items of `cap` as "a, b" into out (for messages). */
 void plugin_granted(const plugin *p, const char *cap, char *out, size_t n);
 
+/* A value and a text slot owned by p, for modules that build something
+** outside Lua and then push it (a raised error cannot leak them). */
+lplug_value *plugin_scratch(plugin *p);
+char **plugin_text(plugin *p);
+
+/* Most bytes a value leaving p may take once encoded. */
+size_t plugin_max_value(const plugin *p);
+
+/* Sends one message of p to the host's log sink, rate-limited: at most
+** PLUGIN_LOG_BURST at once, refilled at PLUGIN_LOG_RATE per second; what
+** is dropped is counted and said in the next message that passes. */
+#define PLUGIN_LOG_BURST 100
+#define PLUGIN_LOG_RATE 50.0
+void plugin_log(plugin *p, int level, const char *message);
+
 /* The sentinel hooks.STOP stands for (a light userdata of its address). */
 extern const char hook_stop;
 
@@ -40,7 +55,13 @@ int hook_off(lplug_hook *hook, unsigned long long seq);
 /* Names of defined hook points, "a, b", for messages. */
 void hook_names(const plugin *p, char *out, size_t n);
 
-/* Opens lplug.hooks for the running plugin. */
+/* The modules, opened for the running plugin once granted. */
 int luaopen_lplug_hooks(lua_State *L);
+int luaopen_lplug_log(lua_State *L);
+int luaopen_lplug_time(lua_State *L);
+int luaopen_lplug_json(lua_State *L);
+
+/* Seconds on a clock that never goes back (CLOCK_MONOTONIC). */
+double plugin_monotonic(void);
 
 #endif

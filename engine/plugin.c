@@ -4,6 +4,7 @@
 */
 #include <limits.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,11 +102,49 @@ void plugin_granted(const plugin *p, const char *cap, char *out, size_t n) {
   }
 }
 
+lplug_value *plugin_scratch(plugin *p) { return &p->scratch; }
+char **plugin_text(plugin *p) { return &p->text; }
+
+size_t plugin_max_value(const plugin *p) {
+  size_t max = p->sb.config.memory_limit * ENGINE_VALUE_FACTOR;
+  return max > ENGINE_MAX_VALUE ? ENGINE_MAX_VALUE : max;
+}
+
+double plugin_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void plugin_log(plugin *p, int level, const char *message) {
+  double now = plugin_monotonic();
+  p->log_tokens += (now - p->log_refilled) * PLUGIN_LOG_RATE;
+  if (p->log_tokens > PLUGIN_LOG_BURST) p->log_tokens = PLUGIN_LOG_BURST;
+  p->log_refilled = now;
+  if (p->log_tokens < 1) {
+    p->log_dropped++;
+    return;
+  }
+  p->log_tokens -= 1;
+  if (p->log_dropped) {
+    char note[128];
+    snprintf(note, sizeof note, "(%llu messages dropped: more than %d at "
+             "once or %g a second)", p->log_dropped, PLUGIN_LOG_BURST,
+             PLUGIN_LOG_RATE);
+    p->log_dropped = 0;
+    engine_log(p->engine, LPLUG_LOG_WARN, p->name, note);
+  }
+  engine_log(p->engine, level, p->name, message);
+}
+
 static const struct module {
   const char *name;
   lua_CFunction open;
 } modules[] = {
   {"hooks", luaopen_lplug_hooks},
+  {"log", luaopen_lplug_log},
+  {"time", luaopen_lplug_time},
+  {"json", luaopen_lplug_json},
   {NULL, NULL}
 };
 
@@ -116,7 +155,7 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   for (m = modules; m->name && strcmp(m->name, name) != 0; m++) {}
   if (m->name == NULL)
     return luaL_error(L, "require 'lplug.%s': no such module (lplug has: "
-                      "lplug.hooks)", name);
+                      "lplug.hooks, lplug.log, lplug.time, lplug.json)", name);
   lua_pushfstring(L, "require 'lplug.%s'", name);
   plugin_require(L, p, name, NULL, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -254,6 +293,9 @@ int plugin_load(lplug_engine *e, const char *dir) {
     return engine_error(e, LPLUG_ENOMEM, "out of memory loading '%s'", dir);
   }
   p->engine = e;
+  p->log_tokens = PLUGIN_LOG_BURST;
+  p->log_refilled = plugin_monotonic();
+  value_set_nil(&p->scratch);
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
   rc = manifest_load(path, &p->m, err, sizeof err, warn_manifest, e);
   if (rc != LPLUG_OK) {
@@ -305,6 +347,8 @@ void plugin_free(plugin *p) {
   if (p == NULL) return;
   sandbox_close(&p->sb);
   manifest_free(p->m);
+  value_release(&p->scratch);
+  free(p->text);
   free(p->dir);
   free(p);
 }

@@ -90,7 +90,9 @@ static void on_error(void *ud, const char *plugin, int code,
 static void on_log(void *ud, int level, const char *plugin,
                    const char *message) {
   support_log *log = ud;
-  (void)plugin;
+  if (level >= 0 && level < 4) log->logs[level]++;
+  snprintf(log->last_log, sizeof log->last_log, "%s: %s",
+           plugin ? plugin : "-", message);
   if (level == LPLUG_LOG_WARN) {
     log->warnings++;
     copy(log->last_warning, sizeof log->last_warning, message);

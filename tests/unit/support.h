@@ -32,6 +32,8 @@ typedef struct support_log {
   int warnings;            /* on_log calls at LPLUG_LOG_WARN */
   char last_warning[512];
   char printed[2048];      /* what plugins printed, concatenated */
+  int logs[4];             /* on_log calls by LPLUG_LOG_* level */
+  char last_log[512];      /* "plugin: message" of the last on_log */
 } support_log;
 
 /* An engine reporting into *log, with the given limits (0: defaults). */

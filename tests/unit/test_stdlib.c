@@ -1,0 +1,175 @@
+/*
+** test_stdlib.c -- lplug.log, lplug.time and lplug.json: what they do,
+** and that each needs its capability.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <time.h>
+
+#include "fixture.h"
+
+/* A plugin declaring every stdlib capability, with handler body `body`
+** on fail-closed hook "t"; returns the run's code. */
+static int run(fixture *f, const char *body, lplug_value *out) {
+  char code[4096], name[32];
+  snprintf(name, sizeof name, "s%d", ++f->n);
+  snprintf(code, sizeof code,
+           "local hooks = require 'lplug.hooks'\n"
+           "local log, time, json = require 'lplug.log', require 'lplug.time',"
+           " require 'lplug.json'\n"
+           "hooks.on('t', function(v)\n%s\nend)\n", body);
+  char yaml[256];
+  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\ncapabilities:\n"
+           "  hooks: [t]\n  log: {}\n  time: {}\n  json: {}\n", name);
+  if (lplug_hook_find(f->e, "t") == NULL)
+    lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  char *dir = support_plugin(f->root, name, yaml, code);
+  int rc = lplug_load_plugin(f->e, dir);
+  free(dir);
+  if (rc != LPLUG_OK) return rc;
+  lplug_value *nil = NULL;
+  if (out == NULL) out = nil = lplug_value_new();
+  rc = lplug_hook_run(f->e, "t", out);
+  lplug_value_free(nil);
+  return rc;
+}
+
+static void stdlib_log_sends_formatted_lines_by_level(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run(f, "log.debug('d')\nlog.info('seen %d of %s', 3, 'x')\n"
+                          "log.warn('w')\nlog.error('boom %q', 'a')", NULL),
+                   LPLUG_OK);
+  assert_int_equal(f->log.logs[LPLUG_LOG_DEBUG], 1);
+  assert_int_equal(f->log.logs[LPLUG_LOG_INFO], 1);
+  assert_int_equal(f->log.logs[LPLUG_LOG_WARN], 1);
+  assert_int_equal(f->log.logs[LPLUG_LOG_ERROR], 1);
+  assert_string_equal(f->log.printed, "seen 3 of x\n");
+  assert_string_equal(f->log.last_log, "s1: boom \"a\"");
+}
+
+static void stdlib_log_is_rate_limited(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run(f, "for i = 1, 1000 do log.debug('spam %d', i) end",
+                       NULL), LPLUG_OK);
+  /* the burst, plus what refilled while the loop ran */
+  assert_true(f->log.logs[LPLUG_LOG_DEBUG] >= 100);
+  assert_true(f->log.logs[LPLUG_LOG_DEBUG] <= 110);
+  struct timespec pause = {0, 100 * 1000 * 1000};
+  nanosleep(&pause, NULL);  /* 0.1 s refills 5 messages */
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  assert_non_null(strstr(f->log.last_warning, "messages dropped: more than "
+                                              "100 at once or 50 a second"));
+  lplug_value_free(v);
+}
+
+static void stdlib_log_needs_a_string(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run(f, "log.info({})", NULL), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message,
+                         "bad argument #1 to 'info' (string expected, got "
+                         "table)"));
+}
+
+static void stdlib_time_tells_wall_and_monotonic_time(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(run(f, "local a = time.monotonic()\n"
+                          "for i = 1, 1000 do end\n"
+                          "assert(time.monotonic() >= a)\n"
+                          "return time.now()", v), LPLUG_OK);
+  int ok;
+  double now = lplug_value_float(v, 0, &ok);
+  assert_true(ok);
+  assert_true(now > (double)time(NULL) - 5 && now < (double)time(NULL) + 5);
+  lplug_value_free(v);
+}
+
+static void stdlib_json_round_trips(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(run(f,
+    "local t = json.decode('{\"a\": [1, 2.5, \"x\", true], \"b\": {}}')\n"
+    "assert(t.a[1] == 1 and math.type(t.a[1]) == 'integer')\n"
+    "assert(t.a[2] == 2.5 and t.a[3] == 'x' and t.a[4] == true)\n"
+    "assert(json.encode({1, 2, 3}) == '[1,2,3]')\n"
+    "assert(json.encode('q\"') == '\"q\\\\\"\"')\n"
+    "return json.encode({ n = 1 })", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "{\"n\":1}");
+  lplug_value_free(v);
+}
+
+static void stdlib_json_decode_error_returns_nil_and_position(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(run(f, "local t, err = json.decode('{\"a\": }')\n"
+                          "assert(t == nil)\nreturn err", v), LPLUG_OK);
+  assert_non_null(strstr(lplug_value_string(v, 0, NULL), "line 1, column 7"));
+  lplug_value_free(v);
+}
+
+static void stdlib_json_encode_refuses_functions_with_path(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run(f, "json.encode({ a = { f = print } })", NULL),
+                   LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message,
+                         "json.encode: value.a.f is a function"));
+}
+
+static void stdlib_json_decode_refuses_deep_nesting(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(run(f, "return select(2, json.decode(string.rep('[', 200)"
+                          " .. string.rep(']', 200)))", v), LPLUG_OK);
+  assert_non_null(strstr(lplug_value_string(v, 0, NULL), "deep"));
+  lplug_value_free(v);
+}
+
+static void stdlib_json_work_is_charged_to_the_budget(void **state) {
+  /* one call decoding 4 MB of JSON costs its size: over a 200,000 budget */
+  fixture *f = *state;
+  lplug_engine_free(f->e);
+  f->e = support_engine(&f->log, 16 * 1024 * 1024, 200000);
+  assert_int_equal(run(f, "local s = '[' .. string.rep('1,', 2000000) .. '1]'\n"
+                          "json.decode(s)", NULL), LPLUG_ECPU);
+}
+
+static void stdlib_modules_need_their_capability(void **state) {
+  fixture *f = *state;
+  char *dir = support_plugin(f->root, "bare", NULL,
+    "local ok, err = pcall(require, 'lplug.json')\n"
+    "assert(err:find(\"plugin 'bare' lacks capability 'json'\"), err)\n"
+    "ok, err = pcall(require, 'lplug.log')\n"
+    "assert(err:find(\"lacks capability 'log'\"), err)\n"
+    "ok, err = pcall(require, 'lplug.time')\n"
+    "assert(err:find(\"lacks capability 'time'\"), err)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(f->e, "bare", &st), LPLUG_OK);
+  assert_int_equal(st.denials, 3);
+  free(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
+                                                fixture_teardown)
+    T(stdlib_log_sends_formatted_lines_by_level),
+    T(stdlib_log_is_rate_limited),
+    T(stdlib_log_needs_a_string),
+    T(stdlib_time_tells_wall_and_monotonic_time),
+    T(stdlib_json_round_trips),
+    T(stdlib_json_decode_error_returns_nil_and_position),
+    T(stdlib_json_encode_refuses_functions_with_path),
+    T(stdlib_json_decode_refuses_deep_nesting),
+    T(stdlib_json_work_is_charged_to_the_budget),
+    T(stdlib_modules_need_their_capability),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("stdlib", tests, NULL, NULL);
+}
