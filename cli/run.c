@@ -4,7 +4,8 @@
 ** Loads every plugin folder under each --plugins DIR, defines hook point
 ** `record`, and passes each input line through it as {line = "...", n = N}.
 ** What comes out is printed: a table's `line` field, or a string; a
-** record whose value ends up false (or nil) is dropped.
+** record whose value ends up false (or nil) is dropped.  Events are
+** delivered after each record and at the end.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -109,8 +110,8 @@ static int emit(const lplug_value *v) {
   return 1;
 }
 
-static int run_file(lplug_hook *hook, lplug_builder *b, lplug_value *v,
-                    FILE *f, run_state *rs) {
+static int run_file(lplug_engine *e, lplug_hook *hook,
+                    lplug_builder *b, lplug_value *v, FILE *f, run_state *rs) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t len;
@@ -130,6 +131,7 @@ static int run_file(lplug_hook *hook, lplug_builder *b, lplug_value *v,
     }
     rc = lplug_hook_call(hook, v);
     if (rc == LPLUG_OK && emit(v)) rs->out++;
+    lplug_dispatch(e, 0);  /* what this record's handlers emitted */
   }
   free(line);
   return ferror(f) ? 1 : 0;
@@ -207,12 +209,14 @@ int cli_run(int argc, char **argv) {
       status = 1;
       break;
     }
-    if (run_file(hook, b, v, f, &rs) != 0) {
+    if (run_file(e, hook, b, v, f, &rs) != 0) {
       cli_error("error reading '%s'", files[i]);
       status = 1;
     }
     if (!is_stdin) fclose(f);
   }
+  /* Deliver what is left; events may beget events, but not forever. */
+  for (i = 0; i < 100 && lplug_event_pending(e) > 0; i++) lplug_dispatch(e, 0);
   if (fflush(stdout) != 0) {
     cli_error("cannot write output: %s", strerror(errno));
     status = 1;

@@ -19,6 +19,10 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
     e->config.memory_limit = LPLUG_DEFAULT_MEMORY_LIMIT;
   if (e->config.instruction_limit <= 0)
     e->config.instruction_limit = LPLUG_DEFAULT_INSTRUCTION_LIMIT;
+  if (e->config.event_queue <= 0)
+    e->config.event_queue = LPLUG_DEFAULT_EVENT_QUEUE;
+  if (e->config.event_queue_bytes == 0)
+    e->config.event_queue_bytes = LPLUG_DEFAULT_EVENT_QUEUE_BYTES;
   value_set_nil(&e->scratch);
   if (e->scratch.len == 0) {  /* could not allocate even one byte */
     free(e);
@@ -31,6 +35,7 @@ void lplug_engine_free(lplug_engine *e) {
   int i;
   if (e == NULL) return;
   hook_free_all(e);
+  events_free_all(e);
   for (i = 0; i < e->nplugins; i++) plugin_free(e->plugins[i]);
   free(e->plugins);
   value_release(&e->scratch);

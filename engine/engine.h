@@ -53,6 +53,23 @@ struct plugin {
   unsigned long long log_dropped;
 };
 
+typedef struct event {
+  char *topic;                /* topic and source in one allocation */
+  const char *source;         /* emitting plugin's name, or NULL */
+  lplug_value *payload;
+} event;
+
+typedef struct subscription {
+  int id;
+  char *pattern;
+  plugin *plugin;             /* a plugin's handler, or ... */
+  int ref;
+  int once;
+  lplug_event_fn fn;          /* ... a host callback */
+  void *ud;
+  int dead;                   /* unsubscribed while dispatching */
+} subscription;
+
 struct lplug_engine {
   lplug_config config;
   char errmsg[2048];
@@ -62,6 +79,13 @@ struct lplug_engine {
   unsigned nbuckets, nhooks;
   unsigned long long seq;
   lplug_value scratch;        /* results are encoded here, then swapped */
+  /* events.c: a ring of queued events and the subscriptions */
+  event *queue;
+  int qcap, qhead, qlen;
+  size_t qbytes;
+  unsigned long long emitted; /* events ever queued: marks for rollback */
+  subscription *subs;
+  int nsubs, subcap, next_sub, dispatching, subs_dead;
 };
 
 /* Sets the engine's message (printf-style); returns code. */
@@ -81,8 +105,19 @@ void plugin_free(plugin *p);
 /* Counts and reports a failed call of p in `activity` ("hook 'record'"),
 ** composing the message from the sandbox's state; returns code. */
 int plugin_fail(plugin *p, int code, const char *activity);
-/* Accounts one call's instructions and memory into p's stats. */
-void plugin_account(plugin *p);
+/* Runs f(ud) in p's state under its budgets, as part of `activity`
+** ("hook 'record'").  When it succeeds, take(p, ud) reads and pops its
+** nres results and may still fail the call (with engine_error set).  A
+** failed call is counted and reported, and the events it emitted are
+** dropped.  Returns LPLUG_OK or the failure's code. */
+int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
+                int (*take)(plugin *p, void *ud), const char *activity);
+
+/* events.c */
+unsigned long long events_mark(const lplug_engine *e);
+void events_rollback(lplug_engine *e, unsigned long long mark);
+void events_drop_plugin(lplug_engine *e, plugin *p);
+void events_free_all(lplug_engine *e);
 
 /* hook.c */
 void hook_drop_plugin(lplug_engine *e, plugin *p);

@@ -198,31 +198,34 @@ void hook_free_all(lplug_engine *e) {
 }
 
 typedef struct call {
-  int ref;
-  const lplug_value *value;
+  lplug_hook *hook;
+  const handler *handler;
+  lplug_value *value;         /* in: the value; out: the result */
+  int stop;
 } call;
 
 /* Runs inside the plugin's protected call: handler(copy of value). */
 static int call_handler(lua_State *L) {
   const call *c = lua_touserdata(L, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->handler->ref);
   value_push_lua(L, c->value, 0);
   lua_call(L, 1, 2);
   return 2;
 }
 
 /* Takes the handler's results (top two slots): stores a returned value
-** in v and tells whether the chain stops. */
-static int take_result(lplug_hook *h, plugin *p, lplug_value *v, int *stop) {
-  lplug_engine *e = h->engine;
+** in the call's value and tells whether the chain stops. */
+static int take_result(plugin *p, void *ud) {
+  call *c = ud;
+  lplug_engine *e = p->engine;
   lua_State *L = p->sb.L;
   int replace = 0, rc = LPLUG_OK;
-  char err[512], activity[MAX_NAME + 16];
+  char err[512];
   if (lua_touserdata(L, -1) == &hook_stop) {           /* value, STOP */
-    *stop = 1;
+    c->stop = 1;
     replace = !lua_isnil(L, -2);
   } else if (lua_touserdata(L, -2) == &hook_stop) {    /* STOP */
-    *stop = 1;
+    c->stop = 1;
   } else {
     replace = !lua_isnil(L, -2);
   }
@@ -230,13 +233,12 @@ static int take_result(lplug_hook *h, plugin *p, lplug_value *v, int *stop) {
     rc = value_from_lua(L, -2, &e->scratch, "value", plugin_max_value(p), err,
                         sizeof err);
     if (rc == LPLUG_OK) {
-      value_swap(v, &e->scratch);
+      value_swap(c->value, &e->scratch);
     } else {
-      *stop = 0;
-      snprintf(activity, sizeof activity, "hook '%s'", h->name);
-      engine_error(e, rc, "plugin '%s': %s returned a value that cannot "
-                   "leave the plugin: %s", p->name, activity, err);
-      rc = plugin_fail(p, rc == LPLUG_ENOMEM ? rc : LPLUG_EVALUE, activity);
+      c->stop = 0;
+      engine_error(e, rc, "plugin '%s': hook '%s' returned a value that "
+                   "cannot leave the plugin: %s", p->name, c->hook->name, err);
+      if (rc != LPLUG_ENOMEM) rc = LPLUG_EVALUE;
     }
   }
   lua_pop(L, 2);
@@ -244,19 +246,17 @@ static int take_result(lplug_hook *h, plugin *p, lplug_value *v, int *stop) {
 }
 
 static int run_handler(lplug_hook *h, handler *hd, lplug_value *v, int *stop) {
-  plugin *p = hd->plugin;
+  char activity[MAX_NAME + 16];
   call c;
   int rc;
-  c.ref = hd->ref;
+  c.hook = h;
+  c.handler = hd;
   c.value = v;
-  rc = sandbox_pcall(&p->sb, call_handler, &c, 2);
-  plugin_account(p);
-  if (rc != LPLUG_OK) {
-    char activity[MAX_NAME + 16];
-    snprintf(activity, sizeof activity, "hook '%s'", h->name);
-    return plugin_fail(p, rc, activity);
-  }
-  return take_result(h, p, v, stop);
+  c.stop = 0;
+  snprintf(activity, sizeof activity, "hook '%s'", h->name);
+  rc = plugin_call(hd->plugin, call_handler, &c, 2, take_result, activity);
+  *stop = c.stop;
+  return rc;
 }
 
 int lplug_hook_call(lplug_hook *h, lplug_value *v) {

@@ -61,6 +61,26 @@ int luaopen_lplug_log(lua_State *L);
 int luaopen_lplug_time(lua_State *L);
 int luaopen_lplug_json(lua_State *L);
 
+/* Whether `topic` (or, with pattern set, a pattern) is well formed. */
+int events_valid(const char *topic, int pattern);
+
+/* Whether topic matches pattern (see "Events" in lplug.h). */
+int events_match(const char *pattern, const char *topic);
+
+/* Queues an event from p: takes `payload` (freed on failure too).
+** Returns LPLUG_OK, LPLUG_EFULL or LPLUG_ENOMEM. */
+int events_emit_from(plugin *p, const char *topic, lplug_value *payload);
+
+/* Subscribes p's function (registry ref) to pattern; returns the id
+** (> 0) or LPLUG_ENOMEM. */
+int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
+                            int once);
+
+/* Ends p's subscription id; 1 if it was on. */
+int events_unsubscribe_plugin(plugin *p, int id);
+
+int luaopen_lplug_events(lua_State *L);
+
 /* Seconds on a clock that never goes back (CLOCK_MONOTONIC). */
 double plugin_monotonic(void);
 

@@ -18,10 +18,24 @@ plugin *plugin_of(lua_State *L) {
 
 const char *plugin_name(const plugin *p) { return p->name; }
 
-/* Position of capability `cap` in the manifest, or 0 when not declared. */
+/* Position of capability `cap` in the manifest, or 0 when not declared.
+** A dotted name looks inside: "events.emit" is capabilities.events.emit. */
 static int capability(const plugin *p, const char *cap, size_t *at) {
   const lplug_value *caps = p->m->capabilities;
-  if (caps == NULL || !lplug_value_field(caps, 0, cap, at)) return 0;
+  const char *dot = strchr(cap, '.');
+  if (caps == NULL) return 0;
+  if (dot != NULL) {
+    char head[64];
+    size_t n = (size_t)(dot - cap);
+    if (n >= sizeof head) return 0;
+    memcpy(head, cap, n);
+    head[n] = '\0';
+    if (!lplug_value_field(caps, 0, head, at) ||
+        !lplug_value_field(caps, *at, dot + 1, at))
+      return 0;
+  } else if (!lplug_value_field(caps, 0, cap, at)) {
+    return 0;
+  }
   switch (lplug_value_type(caps, *at)) {
     case LPLUG_TNIL: return 0;
     case LPLUG_TBOOLEAN: return lplug_value_boolean(caps, *at);
@@ -38,13 +52,12 @@ static int declared(const plugin *p, const char *cap, const char *item) {
   if (item == NULL) return 1;
   switch (lplug_value_type(caps, at)) {
     case LPLUG_TBOOLEAN: return 1;  /* `cap: true` declares every item */
-    case LPLUG_TSTRING:
-      s = lplug_value_string(caps, at, NULL);
-      return strcmp(s, "*") == 0 || strcmp(s, item) == 0;
+    case LPLUG_TSTRING:  /* items are names or patterns ("alert.*") */
+      return events_match(lplug_value_string(caps, at, NULL), item);
     case LPLUG_TTABLE:
       while (lplug_value_next(caps, at, &it, &k, &v)) {
         s = lplug_value_string(caps, v, NULL);
-        if (s && (strcmp(s, "*") == 0 || strcmp(s, item) == 0)) return 1;
+        if (s && events_match(s, item)) return 1;
       }
       return 0;
     default: return 0;
@@ -145,6 +158,7 @@ static const struct module {
   {"log", luaopen_lplug_log},
   {"time", luaopen_lplug_time},
   {"json", luaopen_lplug_json},
+  {"events", luaopen_lplug_events},
   {NULL, NULL}
 };
 
@@ -155,7 +169,8 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   for (m = modules; m->name && strcmp(m->name, name) != 0; m++) {}
   if (m->name == NULL)
     return luaL_error(L, "require 'lplug.%s': no such module (lplug has: "
-                      "lplug.hooks, lplug.log, lplug.time, lplug.json)", name);
+                      "lplug.hooks, lplug.events, lplug.log, lplug.time, "
+                      "lplug.json)", name);
   lua_pushfstring(L, "require 'lplug.%s'", name);
   plugin_require(L, p, name, NULL, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -184,9 +199,23 @@ static const char *size_text(size_t n, char *buf, size_t size) {
   return buf;
 }
 
-void plugin_account(plugin *p) {
+int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
+                int (*take)(plugin *p, void *ud), const char *activity) {
+  lplug_engine *e = p->engine;
+  unsigned long long mark = events_mark(e);
+  int rc = sandbox_pcall(&p->sb, f, ud, nres);
   p->stats.calls++;
   p->stats.instructions += (unsigned long long)p->sb.charged;
+  if (rc == LPLUG_OK) {
+    if (take) rc = take(p, ud);
+    else lua_pop(p->sb.L, nres);
+  }
+  if (rc != LPLUG_OK) {
+    events_rollback(e, mark);
+    if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
+    plugin_fail(p, rc, activity);
+  }
+  return rc;
 }
 
 int plugin_fail(plugin *p, int code, const char *activity) {
@@ -279,6 +308,32 @@ static int report_load_error(lplug_engine *e, const char *name, int code) {
   return code;
 }
 
+/* Publishes lplug.plugin.loaded {name, version} or lplug.plugin.failed
+** {name, error}; a full queue or no memory only costs the event. */
+static void publish(lplug_engine *e, const plugin *p, int rc) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  char msg[sizeof e->errmsg];
+  memcpy(msg, e->errmsg, sizeof msg);
+  lplug_build_table(b);
+  lplug_build_string(b, "name", 4);
+  lplug_build_string(b, p->name, strlen(p->name));
+  if (rc == LPLUG_OK) {
+    lplug_build_string(b, "version", 7);
+    lplug_build_string(b, p->m->version, strlen(p->m->version));
+  } else {
+    lplug_build_string(b, "error", 5);
+    lplug_build_string(b, msg, strlen(msg));
+  }
+  lplug_build_end(b);
+  if (v && lplug_builder_finish(b, v) == LPLUG_OK)
+    lplug_event_emit(e, rc == LPLUG_OK ? "lplug.plugin.loaded" :
+                     "lplug.plugin.failed", v);
+  memcpy(e->errmsg, msg, sizeof msg);  /* the load's message stands */
+  lplug_value_free(v);
+  lplug_builder_free(b);
+}
+
 int plugin_load(lplug_engine *e, const char *dir) {
   char path[PATH_MAX], err[1024];
   sandbox_config sc;
@@ -328,16 +383,13 @@ int plugin_load(lplug_engine *e, const char *dir) {
   }
   p->stats.memory_limit = sc.memory_limit;
   p->stats.instruction_limit = sc.instruction_limit;
-  rc = sandbox_pcall(&p->sb, run_main, p, 0);
-  plugin_account(p);
-  if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
-  if (rc == LPLUG_OK) rc = add_plugin(e, p);
+  rc = plugin_call(p, run_main, p, 0, NULL, "loading");
+  if (rc == LPLUG_OK && (rc = add_plugin(e, p)) != LPLUG_OK)
+    engine_error(e, rc, "out of memory loading '%s'", p->name);
+  publish(e, p, rc);
   if (rc != LPLUG_OK) {
-    if (rc == LPLUG_ENOMEM)
-      engine_error(e, rc, "out of memory loading '%s'", p->name);
-    else
-      plugin_fail(p, rc, "loading");
     hook_drop_plugin(e, p);
+    events_drop_plugin(e, p);
     plugin_free(p);
   }
   return rc;

@@ -71,13 +71,14 @@ int lplug_version_number(void);
   XX(EDENIED,  -12, "capability not granted")                               \
   XX(EIO,      -13, "input/output error")                                   \
   XX(ESTATE,   -14, "plugin is not in a state to run")                      \
+  XX(EFULL,    -15, "event queue is full")                                  \
 
 enum lplug_errno {
   LPLUG_OK = 0,
 #define LPLUG_XX_(name, code, text) LPLUG_##name = code,
   LPLUG_ERRNO_MAP(LPLUG_XX_)
 #undef LPLUG_XX_
-  LPLUG_ERRNO_MIN_ = -15
+  LPLUG_ERRNO_MIN_ = -16
 };
 
 /* A static description of `code` ("plugin exceeded its memory budget");
@@ -276,10 +277,14 @@ typedef struct lplug_config {
   lplug_log_fn on_log;              /* NULL: messages dropped */
   void *ud;                         /* passed to every callback here */
   lplug_grant_fn grant;             /* NULL: nothing is granted */
+  int event_queue;                  /* most events queued at once; 10000 */
+  size_t event_queue_bytes;         /* most payload bytes queued; 16 MB */
 } lplug_config;
 
 #define LPLUG_DEFAULT_MEMORY_LIMIT (4u * 1024u * 1024u)
 #define LPLUG_DEFAULT_INSTRUCTION_LIMIT 10000000LL
+#define LPLUG_DEFAULT_EVENT_QUEUE 10000
+#define LPLUG_DEFAULT_EVENT_QUEUE_BYTES (16u * 1024u * 1024u)
 
 /* A new engine with a copy of `config` (NULL for all defaults); NULL when
 ** out of memory.  Free it with lplug_engine_free(), which closes every
@@ -392,6 +397,59 @@ int lplug_hook_call(lplug_hook *h, lplug_value *v);
 
 /* Number of handlers registered on `h`. */
 int lplug_hook_handlers(const lplug_hook *h);
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Events
+**
+** Topics are dot-separated words of [A-Za-z0-9_-] ("counter.tick").
+** Patterns may use `*` for one word, or at the end for one or more
+** words ("alert.*" matches "alert.high" and "alert.high.cpu"); "*" alone
+** matches every topic.  Emitting copies the payload into a bounded queue;
+** lplug_dispatch delivers queued events to every subscriber whose pattern
+** matches, in the order they were emitted.  Plugins subscribe with
+** events.on(pattern, fn) and emit with events.emit(topic, payload), as
+** their manifest declares (capabilities.events.on / .emit) and the host
+** grants.  Events a plugin emitted during a call that failed are dropped
+** with the call.  The engine publishes lplug.plugin.loaded {name, version}
+** and lplug.plugin.failed {name, error} on the same bus.
+** ===================================================================
+*/
+
+/* A host subscriber: `payload` and the strings live until it returns;
+** `source` is the emitting plugin's name, or NULL for the host. */
+typedef void (*lplug_event_fn)(void *ud, const char *topic,
+                               const lplug_value *payload,
+                               const char *source);
+
+/* Subscribes fn to `pattern`.  Returns a subscription id (> 0) for
+** lplug_event_unsubscribe, or LPLUG_EINVAL (bad pattern) or
+** LPLUG_ENOMEM. */
+int lplug_event_subscribe(lplug_engine *e, const char *pattern,
+                          lplug_event_fn fn, void *ud);
+
+/* Ends subscription `id`; LPLUG_OK or LPLUG_ENOTFOUND. */
+int lplug_event_unsubscribe(lplug_engine *e, int id);
+
+/* Queues a copy of `payload` (NULL for nil) under `topic`.  Returns
+** LPLUG_OK, LPLUG_EINVAL (bad topic), LPLUG_EFULL (the queue holds
+** config.event_queue events or event_queue_bytes bytes: dispatch first)
+** or LPLUG_ENOMEM. */
+int lplug_event_emit(lplug_engine *e, const char *topic,
+                     const lplug_value *payload);
+
+/* Delivers queued events, oldest first: at most max_events of them, or
+** when max_events <= 0 all those queued when the call began (events
+** emitted while delivering wait for the next call).  A failing plugin
+** subscriber is reported and the others still get the event.  Returns
+** the number of events delivered. */
+int lplug_dispatch(lplug_engine *e, int max_events);
+
+/* Number of events waiting in the queue. */
+int lplug_event_pending(const lplug_engine *e);
 
 /* }================================================================== */
 

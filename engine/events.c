@@ -1,0 +1,329 @@
+/*
+** events.c -- the event bus: a bounded queue of copied payloads, and the
+** subscriptions of plugins and of the host.
+**
+** Emitting only queues (a copy, in host memory, bounded by count and
+** bytes: when full, emit fails; nothing grows without bound or is dropped
+** silently).  lplug_dispatch delivers in emit order, so each emitter's
+** events arrive in the order it sent them.  A plugin subscriber runs in
+** its own state under its own budgets (plugin_call); its failure is its
+** own and delivery goes on.  The queue is a ring; `emitted` counts every
+** event ever queued so that a failed call can take back exactly the
+** events it queued (they are the newest, since calls do not nest).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "engine/engine.h"
+#include "engine/value_lua.h"
+
+#define MAX_TOPIC 128
+
+/* ---- topics ------------------------------------------------------------- */
+
+int events_valid(const char *t, int pattern) {
+  size_t n = 0, word = 0;
+  if (t == NULL) return 0;
+  if (pattern && strcmp(t, "*") == 0) return 1;
+  for (; t[n]; n++) {
+    char c = t[n];
+    if (c == '.') {
+      if (word == 0) return 0;
+      word = 0;
+    } else if (c == '*') {
+      /* a whole word only, in patterns */
+      if (!pattern || word != 0 || (t[n + 1] != '.' && t[n + 1] != '\0'))
+        return 0;
+      word++;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9') || c == '_' || c == '-' || c == ':') {
+      word++;
+    } else {
+      return 0;
+    }
+  }
+  return word > 0 && n <= MAX_TOPIC;
+}
+
+int events_match(const char *p, const char *t) {
+  if (strcmp(p, "*") == 0) return 1;
+  for (;;) {
+    size_t pw = strcspn(p, "."), tw = strcspn(t, ".");
+    if (pw == 1 && p[0] == '*') {
+      if (p[1] == '\0') return tw > 0;  /* last: one or more words */
+    } else if (pw != tw || memcmp(p, t, pw) != 0) {
+      return 0;
+    }
+    p += pw;
+    t += tw;
+    if (*p == '\0' || *t == '\0') return *p == *t;
+    p++;
+    t++;
+  }
+}
+
+/* ---- the queue -------------------------------------------------------- */
+
+static event *slot(lplug_engine *e, int i) {
+  return &e->queue[(e->qhead + i) % e->qcap];
+}
+
+static void event_free(event *ev) {
+  free(ev->topic);
+  lplug_value_free(ev->payload);
+}
+
+static size_t payload_bytes(const lplug_value *v) {
+  size_t n;
+  lplug_value_bytes(v, &n);
+  return n;
+}
+
+/* Queues topic with payload (taken); source may be NULL. */
+static int push(lplug_engine *e, const char *topic, lplug_value *payload,
+                const char *source) {
+  size_t tlen = strlen(topic), slen = source ? strlen(source) : 0;
+  size_t bytes = payload_bytes(payload);
+  event *ev;
+  if (e->qlen >= e->config.event_queue ||
+      bytes > e->config.event_queue_bytes - e->qbytes) {
+    lplug_value_free(payload);
+    return LPLUG_EFULL;
+  }
+  if (e->qlen == e->qcap) {  /* grow the ring, unwrapping it */
+    int cap = e->qcap ? e->qcap * 2 : 64, i;
+    event *q = malloc((size_t)cap * sizeof *q);
+    if (q == NULL) {
+      lplug_value_free(payload);
+      return LPLUG_ENOMEM;
+    }
+    for (i = 0; i < e->qlen; i++) q[i] = *slot(e, i);
+    free(e->queue);
+    e->queue = q;
+    e->qcap = cap;
+    e->qhead = 0;
+  }
+  ev = slot(e, e->qlen);
+  ev->topic = malloc(tlen + 1 + slen + 1);
+  if (ev->topic == NULL) {
+    lplug_value_free(payload);
+    return LPLUG_ENOMEM;
+  }
+  memcpy(ev->topic, topic, tlen + 1);
+  ev->source = NULL;
+  if (source) {
+    memcpy(ev->topic + tlen + 1, source, slen + 1);
+    ev->source = ev->topic + tlen + 1;
+  }
+  ev->payload = payload;
+  e->qlen++;
+  e->qbytes += bytes;
+  e->emitted++;
+  return LPLUG_OK;
+}
+
+int events_emit_from(plugin *p, const char *topic, lplug_value *payload) {
+  return push(p->engine, topic, payload, p->name);
+}
+
+int lplug_event_emit(lplug_engine *e, const char *topic,
+                     const lplug_value *payload) {
+  lplug_value *copy;
+  int rc;
+  if (e == NULL) return LPLUG_EINVAL;
+  if (!events_valid(topic, 0))
+    return engine_error(e, LPLUG_EINVAL, "event topic '%s' is invalid (dot-"
+                        "separated words of A-Z a-z 0-9 _ - :)",
+                        topic ? topic : "(null)");
+  copy = payload ? lplug_value_copy(payload) : lplug_value_new();
+  if (copy == NULL) return engine_error(e, LPLUG_ENOMEM, "out of memory");
+  rc = push(e, topic, copy, NULL);
+  if (rc == LPLUG_EFULL)
+    return engine_error(e, rc, "event queue is full (%d events, %zu bytes "
+                        "queued; lplug_dispatch delivers them)", e->qlen,
+                        e->qbytes);
+  if (rc != LPLUG_OK) return engine_error(e, rc, "out of memory");
+  return LPLUG_OK;
+}
+
+int lplug_event_pending(const lplug_engine *e) { return e->qlen; }
+
+unsigned long long events_mark(const lplug_engine *e) { return e->emitted; }
+
+void events_rollback(lplug_engine *e, unsigned long long mark) {
+  while (e->emitted > mark && e->qlen > 0) {
+    event *ev = slot(e, e->qlen - 1);
+    e->qbytes -= payload_bytes(ev->payload);
+    event_free(ev);
+    e->qlen--;
+    e->emitted--;
+  }
+}
+
+/* ---- subscriptions ---------------------------------------------------- */
+
+static int add_sub(lplug_engine *e, const char *pattern, subscription **out) {
+  subscription *s;
+  if (e->nsubs == e->subcap) {
+    int cap = e->subcap ? e->subcap * 2 : 16;
+    subscription *list = realloc(e->subs, (size_t)cap * sizeof *list);
+    if (list == NULL) return LPLUG_ENOMEM;
+    e->subs = list;
+    e->subcap = cap;
+  }
+  s = &e->subs[e->nsubs];
+  memset(s, 0, sizeof *s);
+  if ((s->pattern = strdup(pattern)) == NULL) return LPLUG_ENOMEM;
+  s->id = ++e->next_sub;
+  s->ref = LUA_NOREF;
+  e->nsubs++;
+  *out = s;
+  return s->id;
+}
+
+int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
+                            int once) {
+  subscription *s;
+  int id = add_sub(p->engine, pattern, &s);
+  if (id < 0) return id;
+  s->plugin = p;
+  s->ref = ref;
+  s->once = once;
+  return id;
+}
+
+int lplug_event_subscribe(lplug_engine *e, const char *pattern,
+                          lplug_event_fn fn, void *ud) {
+  subscription *s;
+  int id;
+  if (e == NULL || fn == NULL) return LPLUG_EINVAL;
+  if (!events_valid(pattern, 1))
+    return engine_error(e, LPLUG_EINVAL, "event pattern '%s' is invalid",
+                        pattern ? pattern : "(null)");
+  id = add_sub(e, pattern, &s);
+  if (id < 0) return engine_error(e, id, "out of memory");
+  s->fn = fn;
+  s->ud = ud;
+  return id;
+}
+
+/* Drops the subscriptions marked dead, unless a dispatch walks them. */
+static void compact(lplug_engine *e) {
+  int i, j = 0;
+  if (e->dispatching || !e->subs_dead) return;
+  for (i = 0; i < e->nsubs; i++) {
+    if (e->subs[i].dead) free(e->subs[i].pattern);
+    else e->subs[j++] = e->subs[i];
+  }
+  e->nsubs = j;
+  e->subs_dead = 0;
+}
+
+static void kill_sub(lplug_engine *e, subscription *s) {
+  if (s->plugin && s->ref != LUA_NOREF)
+    luaL_unref(s->plugin->sb.L, LUA_REGISTRYINDEX, s->ref);
+  s->ref = LUA_NOREF;
+  s->dead = 1;
+  e->subs_dead = 1;
+}
+
+static subscription *find_sub(lplug_engine *e, int id) {
+  int i;
+  for (i = 0; i < e->nsubs; i++)
+    if (e->subs[i].id == id && !e->subs[i].dead) return &e->subs[i];
+  return NULL;
+}
+
+int lplug_event_unsubscribe(lplug_engine *e, int id) {
+  subscription *s = find_sub(e, id);
+  if (s == NULL || s->plugin != NULL) return LPLUG_ENOTFOUND;
+  kill_sub(e, s);
+  compact(e);
+  return LPLUG_OK;
+}
+
+int events_unsubscribe_plugin(plugin *p, int id) {
+  subscription *s = find_sub(p->engine, id);
+  if (s == NULL || s->plugin != p) return 0;
+  kill_sub(p->engine, s);
+  compact(p->engine);
+  return 1;
+}
+
+void events_drop_plugin(lplug_engine *e, plugin *p) {
+  int i;
+  for (i = 0; i < e->nsubs; i++)
+    if (e->subs[i].plugin == p) {
+      e->subs[i].ref = LUA_NOREF;  /* the state goes away whole */
+      e->subs[i].dead = 1;
+      e->subs_dead = 1;
+    }
+  compact(e);
+}
+
+void events_free_all(lplug_engine *e) {
+  int i;
+  for (i = 0; i < e->qlen; i++) event_free(slot(e, i));
+  free(e->queue);
+  for (i = 0; i < e->nsubs; i++) free(e->subs[i].pattern);
+  free(e->subs);
+}
+
+/* ---- delivery --------------------------------------------------------- */
+
+typedef struct delivery {
+  int ref;
+  const event *ev;
+} delivery;
+
+/* Runs inside the subscriber's protected call: fn(payload, topic). */
+static int call_subscriber(lua_State *L) {
+  const delivery *d = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, d->ref);
+  value_push_lua(L, d->ev->payload, 0);
+  lua_pushstring(L, d->ev->topic);
+  lua_call(L, 2, 0);
+  return 0;
+}
+
+static void deliver(lplug_engine *e, const event *ev) {
+  int i, n = e->nsubs;  /* subscriptions made now wait for the next one */
+  for (i = 0; i < n; i++) {
+    subscription *s = &e->subs[i];
+    if (s->dead || !events_match(s->pattern, ev->topic)) continue;
+    if (s->fn) {
+      s->fn(s->ud, ev->topic, ev->payload, ev->source);
+    } else {
+      char activity[MAX_TOPIC + 32];
+      delivery d;
+      d.ref = s->ref;
+      d.ev = ev;
+      snprintf(activity, sizeof activity, "event '%s'", ev->topic);
+      plugin_call(s->plugin, call_subscriber, &d, 0, NULL, activity);
+      s = &e->subs[i];  /* the handler may have grown the array */
+    }
+    if (s->once && !s->dead) kill_sub(e, s);
+  }
+}
+
+int lplug_dispatch(lplug_engine *e, int max_events) {
+  int n = 0, limit;
+  if (e == NULL) return LPLUG_EINVAL;
+  limit = max_events > 0 ? max_events : e->qlen;
+  e->dispatching++;
+  while (n < limit && e->qlen > 0) {
+    event ev = *slot(e, 0);  /* take it off first: handlers may emit */
+    e->qhead = (e->qhead + 1) % e->qcap;
+    e->qlen--;
+    e->qbytes -= payload_bytes(ev.payload);
+    deliver(e, &ev);
+    event_free(&ev);
+    n++;
+  }
+  e->dispatching--;
+  compact(e);
+  return n;
+}

@@ -1,0 +1,96 @@
+/*
+** events.c -- the lplug.events module.
+**
+**   local events = require "lplug.events"
+**   events.emit("counter.tick", { n = 3 })   -- true, or nil and why
+**   local h = events.on("alert.*", function(payload, topic) ... end,
+**                       { once = false })
+**   h:off()
+**
+** emit queues a copy (delivered when the host dispatches); on subscribes.
+** Topics the plugin emits must match capabilities.events.emit, patterns it
+** subscribes to capabilities.events.on, and the host must grant them.  A
+** full queue is expected back-pressure: emit returns nil and a message.
+*/
+#include <lauxlib.h>
+
+#include "engine/internal.h"
+#include "engine/value_lua.h"
+
+static const char *const HANDLE = "lplug.events.handle";
+
+static int events_emit(lua_State *L) {
+  plugin *p = plugin_of(L);
+  const char *topic = luaL_checkstring(L, 1);
+  lplug_value *v;
+  char err[512];
+  int rc;
+  lua_settop(L, 2);
+  luaL_argcheck(L, events_valid(topic, 0), 1,
+                "topic must be dot-separated words of A-Z a-z 0-9 _ - :");
+  plugin_require(L, p, "events.emit", topic, "events.emit");
+  v = lplug_value_new();
+  if (v == NULL) return luaL_error(L, "events.emit: out of memory");
+  rc = value_from_lua(L, 2, v, "payload", plugin_max_value(p), err,
+                      sizeof err);
+  if (rc != LPLUG_OK) {
+    lplug_value_free(v);
+    return luaL_error(L, "events.emit: %s", rc == LPLUG_ENOMEM ?
+                      "out of memory" : err);
+  }
+  rc = events_emit_from(p, topic, v);  /* takes v */
+  if (rc == LPLUG_EFULL) {
+    luaL_pushfail(L);
+    lua_pushliteral(L, "event queue is full (the host has not dispatched "
+                    "the events queued before; try again later)");
+    return 2;
+  }
+  if (rc != LPLUG_OK) return luaL_error(L, "events.emit: out of memory");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int events_on(lua_State *L) {
+  plugin *p = plugin_of(L);
+  const char *pattern = luaL_checkstring(L, 1);
+  int once = 0, *id;
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_getfield(L, 3, "once");
+    once = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  luaL_argcheck(L, events_valid(pattern, 1), 1,
+                "pattern must be dot-separated words or '*'");
+  plugin_require(L, p, "events.on", pattern, "events.on");
+  id = lua_newuserdatauv(L, sizeof *id, 0);  /* before subscribing: */
+  luaL_setmetatable(L, HANDLE);              /* nothing fails after */
+  *id = 0;
+  lua_pushvalue(L, 2);
+  *id = events_subscribe_plugin(p, pattern, luaL_ref(L, LUA_REGISTRYINDEX),
+                                once);
+  if (*id < 0) return luaL_error(L, "events.on: out of memory");
+  return 1;
+}
+
+static int handle_off(lua_State *L) {
+  int *id = luaL_checkudata(L, 1, HANDLE);
+  lua_pushboolean(L, *id > 0 && events_unsubscribe_plugin(plugin_of(L), *id));
+  *id = 0;
+  return 1;
+}
+
+int luaopen_lplug_events(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"emit", events_emit}, {"on", events_on}, {NULL, NULL}
+  };
+  static const luaL_Reg methods[] = {{"off", handle_off}, {NULL, NULL}};
+  if (luaL_newmetatable(L, HANDLE)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  return 1;
+}

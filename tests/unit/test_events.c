@@ -1,0 +1,282 @@
+/*
+** test_events.c -- the event bus: emit, dispatch, wildcards, once, order,
+** back-pressure, host subscribers, lifecycle events, failed calls, grants.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+/* What host subscribers saw: "topic<source>=payload-json;" each. */
+static char seen[4096];
+
+static void record(void *ud, const char *topic, const lplug_value *payload,
+                   const char *source) {
+  size_t n = strlen(seen);
+  char *json = lplug_value_to_json(payload, NULL);
+  (void)ud;
+  snprintf(seen + n, sizeof seen - n, "%s<%s>=%s;", topic,
+           source ? source : "host", json ? json : "?");
+  lplug_free(json);
+}
+
+/* Loads plugin `name` with events capabilities emit/on (YAML flow lists)
+** whose init.lua is `code`. */
+static int load(fixture *f, const char *name, const char *emit,
+                const char *on, const char *code) {
+  char yaml[512];
+  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\ncapabilities:\n"
+           "  hooks: ['*']\n  events: { emit: %s, on: %s }\n", name, emit, on);
+  char *dir = support_plugin(f->root, name, yaml, code);
+  int rc = lplug_load_plugin(f->e, dir);
+  free(dir);
+  return rc;
+}
+
+/* Delivers what is queued (the lplug.plugin.loaded events of the loads)
+** and forgets what was seen, so a test starts from an empty queue. */
+static void drain(fixture *f) {
+  lplug_dispatch(f->e, 0);
+  seen[0] = '\0';
+  f->log.printed[0] = '\0';
+  f->log.errors = 0;
+}
+
+static int setup(void **state) {
+  fixture_setup(state);
+  seen[0] = '\0';
+  return 0;
+}
+
+static void run_hook(fixture *f, const char *name) {
+  lplug_value *v = lplug_value_new();
+  lplug_hook_run(f->e, name, v);
+  lplug_value_free(v);
+}
+
+static void events_plugin_to_plugin_and_host(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
+  assert_int_equal(load(f, "counter", "['counter.*']", "[]",
+    "local events = require 'lplug.events'\n"
+    "require('lplug.hooks').on('go', function()\n"
+    "  assert(events.emit('counter.tick', { n = 1 }) == true)\n"
+    "end)"), LPLUG_OK);
+  assert_int_equal(load(f, "alert", "['alert.*']", "['counter.*']",
+    "local events = require 'lplug.events'\n"
+    "events.on('counter.*', function(payload, topic)\n"
+    "  events.emit('alert.high', { from = topic .. '#' .. payload.n })\n"
+    "end)"), LPLUG_OK);
+  drain(f);
+  assert_true(lplug_event_subscribe(f->e, "alert.*", record, NULL) > 0);
+  run_hook(f, "go");
+  assert_int_equal(lplug_event_pending(f->e), 1);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);  /* counter.tick */
+  assert_string_equal(seen, "");                 /* alert.high waits */
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_string_equal(seen,
+                      "alert.high<alert>={\"from\":\"counter.tick#1\"};");
+}
+
+static void events_wildcards_match_words(void **state) {
+  fixture *f = *state;
+  static const char *const topics[] = {"a", "a.b", "a.b.c", "x.b.c", "a.bc"};
+  assert_true(lplug_event_subscribe(f->e, "a.*", record, NULL) > 0);
+  assert_true(lplug_event_subscribe(f->e, "*.b.c", record, NULL) > 0);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(lplug_event_emit(f->e, topics[i], NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 5);
+  assert_string_equal(seen, "a.b<host>=null;a.b.c<host>=null;"
+                            "a.b.c<host>=null;x.b.c<host>=null;a.bc<host>=null;");
+}
+
+static void events_bad_topics_and_patterns_are_refused(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_event_emit(f->e, "a..b", NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_event_emit(f->e, "a.*", NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_event_emit(f->e, "", NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_event_subscribe(f->e, "a.b*", record, NULL),
+                   LPLUG_EINVAL);
+  assert_string_equal(lplug_errmsg(f->e), "event pattern 'a.b*' is invalid");
+}
+
+static void events_keep_each_emitters_order(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
+  assert_int_equal(load(f, "seq", "['seq']", "[]",
+    "local events = require 'lplug.events'\n"
+    "require('lplug.hooks').on('go', function()\n"
+    "  for i = 1, 5 do events.emit('seq', i) end\n"
+    "end)"), LPLUG_OK);
+  drain(f);
+  assert_true(lplug_event_subscribe(f->e, "seq", record, NULL) > 0);
+  run_hook(f, "go");
+  assert_int_equal(lplug_dispatch(f->e, 2), 2);  /* at most max_events */
+  assert_int_equal(lplug_dispatch(f->e, 0), 3);
+  assert_string_equal(seen, "seq<seq>=1;seq<seq>=2;seq<seq>=3;seq<seq>=4;"
+                            "seq<seq>=5;");
+}
+
+static void events_once_delivers_one_event(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "once", "[]", "['ping']",
+    "require('lplug.events').on('ping', function(p) print('got', p) end,\n"
+    "                           { once = true })"), LPLUG_OK);
+  drain(f);
+  lplug_event_emit(f->e, "ping", NULL);
+  lplug_event_emit(f->e, "ping", NULL);
+  assert_int_equal(lplug_dispatch(f->e, 0), 2);
+  assert_string_equal(f->log.printed, "got\tnil\n");
+}
+
+static void events_full_queue_pushes_back(void **state) {
+  fixture *f = *state;
+  lplug_engine_free(f->e);
+  lplug_config config;
+  memset(&config, 0, sizeof config);
+  config.event_queue = 3;
+  config.grant = lplug_grant_declared;
+  f->e = lplug_engine_new(&config);
+  assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
+  assert_int_equal(load(f, "flood", "['x']", "[]",
+    "local events = require 'lplug.events'\n"
+    "require('lplug.hooks').on('go', function()\n"
+    "  for i = 1, 3 do assert(events.emit('x', i)) end\n"
+    "  local ok, err = events.emit('x', 4)\n"
+    "  assert(ok == nil and err:find('event queue is full'), err)\n"
+    "  print('pushed back')\n"
+    "end)"), LPLUG_OK);
+  drain(f);
+  run_hook(f, "go");
+  assert_int_equal(lplug_event_emit(f->e, "x", NULL), LPLUG_EFULL);
+  assert_non_null(strstr(lplug_errmsg(f->e), "event queue is full (3 events"));
+  assert_int_equal(lplug_dispatch(f->e, 0), 3);
+  assert_int_equal(lplug_event_emit(f->e, "x", NULL), LPLUG_OK);
+}
+
+static void events_failing_subscriber_does_not_stop_others(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "bad", "[]", "['*']",
+    "require('lplug.events').on('*', function() error('nope') end)"),
+    LPLUG_OK);
+  drain(f);
+  assert_true(lplug_event_subscribe(f->e, "*", record, NULL) > 0);
+  assert_int_equal(lplug_event_emit(f->e, "hello", NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_string_equal(seen, "hello<host>=null;");
+  assert_int_equal(f->log.errors, 1);
+  assert_non_null(strstr(f->log.last_message, "plugin 'bad': error in event "
+                                              "'hello': bad/init.lua:1: nope"));
+}
+
+static void events_host_payload_reaches_plugins_as_a_copy(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "sink", "[]", "['rec.*']",
+    "require('lplug.events').on('rec.*', function(p, topic)\n"
+    "  print(topic, p.line, p.n)\n"
+    "end)"), LPLUG_OK);
+  drain(f);
+  lplug_value *v = support_record("hello", 7);
+  assert_int_equal(lplug_event_emit(f->e, "rec.new", v), LPLUG_OK);
+  lplug_value_free(v);  /* the queue holds its own copy */
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_string_equal(f->log.printed, "rec.new\thello\t7\n");
+}
+
+static void events_lifecycle_is_published(void **state) {
+  fixture *f = *state;
+  assert_true(lplug_event_subscribe(f->e, "lplug.plugin.*", record, NULL) > 0);
+  assert_int_equal(load(f, "good", "[]", "[]", ""), LPLUG_OK);
+  assert_int_equal(load(f, "broken", "[]", "[]", "error('x', 0)"),
+                   LPLUG_ERUNTIME);
+  assert_int_equal(lplug_dispatch(f->e, 0), 2);
+  /* payloads are built by the engine in this order */
+  assert_string_equal(seen,
+    "lplug.plugin.loaded<host>={\"name\":\"good\",\"version\":\"1.0.0\"};"
+    "lplug.plugin.failed<host>={\"name\":\"broken\",\"error\":\"plugin "
+    "'broken': error in loading: x\"};");
+}
+
+static void events_of_a_failed_call_are_dropped(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
+  assert_int_equal(load(f, "flaky", "['*']", "[]",
+    "local events = require 'lplug.events'\n"
+    "require('lplug.hooks').on('go', function()\n"
+    "  events.emit('kept.never', 1)\n"
+    "  error('then fails')\n"
+    "end)"), LPLUG_OK);
+  drain(f);
+  run_hook(f, "go");
+  assert_int_equal(lplug_event_pending(f->e), 0);
+}
+
+static void events_emit_outside_the_declared_topics_fails(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "narrow", "['counter.*']", "[]",
+    "require('lplug.events').emit('alert.fake', 1)"), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e),
+    "events.emit: plugin 'narrow' does not declare 'alert.fake' under "
+    "capabilities.events.emit (it lists: counter.*"));
+}
+
+static void events_cannot_subscribe_beyond_the_grant(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "nosy", "[]", "['alert.*']",
+    "require('lplug.events').on('*', print)"), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "events.on: plugin 'nosy' does "
+                         "not declare '*' under capabilities.events.on"));
+  assert_int_equal(load(f, "nosy2", "[]", "['alert.*']",
+    "require('lplug.events').on('secret.*', print)"), LPLUG_ERUNTIME);
+}
+
+static void events_unsubscribe_stops_delivery(void **state) {
+  fixture *f = *state;
+  int id = lplug_event_subscribe(f->e, "*", record, NULL);
+  assert_true(id > 0);
+  assert_int_equal(load(f, "offer", "[]", "['*']",
+    "local h = require('lplug.events').on('*', function()\n"
+    "  print('delivered')\nend)\n"
+    "assert(h:off() == true and h:off() == false)"), LPLUG_OK);
+  drain(f);
+  assert_int_equal(lplug_event_unsubscribe(f->e, id), LPLUG_OK);
+  assert_int_equal(lplug_event_unsubscribe(f->e, id), LPLUG_ENOTFOUND);
+  lplug_event_emit(f->e, "x", NULL);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_string_equal(seen, "");
+  assert_string_equal(f->log.printed, "");
+}
+
+static void events_payload_with_a_function_is_refused(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "fn", "['x']", "[]",
+    "require('lplug.events').emit('x', { cb = print })"), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e),
+                         "events.emit: payload.cb is a function"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
+    T(events_plugin_to_plugin_and_host),
+    T(events_wildcards_match_words),
+    T(events_bad_topics_and_patterns_are_refused),
+    T(events_keep_each_emitters_order),
+    T(events_once_delivers_one_event),
+    T(events_full_queue_pushes_back),
+    T(events_failing_subscriber_does_not_stop_others),
+    T(events_host_payload_reaches_plugins_as_a_copy),
+    T(events_lifecycle_is_published),
+    T(events_of_a_failed_call_are_dropped),
+    T(events_emit_outside_the_declared_topics_fails),
+    T(events_cannot_subscribe_beyond_the_grant),
+    T(events_unsubscribe_stops_delivery),
+    T(events_payload_with_a_function_is_refused),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("events", tests, NULL, NULL);
+}
