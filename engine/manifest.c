@@ -1,11 +1,6 @@
 /*
-** manifest.c -- plugin.yaml, parsed with libyaml's event API.
-**
-** Parsing happens in two steps: the events become a small bounded tree of
-** our own (yaml_tree), then the tree is checked field by field.  Hostile
-** input is bounded before it costs anything: the file size, the number of
-** nodes, the nesting, the scalar length; anchors, aliases (the "billion
-** laughs"), explicit tags and extra documents are refused outright.
+** manifest.c -- plugin.yaml: the YAML tree (yaml_tree.c, which bounds
+** hostile input) checked field by field into a manifest.
 */
 #include <ctype.h>
 #include <errno.h>
@@ -16,287 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "engine/manifest.h"
+#include "engine/yaml_tree.h"
 
-#define MAX_NODES 1000
-#define MAX_DEPTH 32
-#define MAX_SCALAR 4096
 #define MAX_NAME 64
 
-enum { N_SCALAR, N_SEQ, N_MAP };
-
-typedef struct node {
-  int type;
-  int plain;            /* a plain (unquoted) scalar */
-  char *text;           /* scalars: NUL-terminated (may hold NULs) */
-  size_t len;
-  int line, col;        /* 1-based */
-  struct node **kids;   /* maps: key, value, key, value ... */
-  int n, cap;
-} node;
+typedef ytree_node node;
 
 typedef struct parse {
   const char *path;
   char *err;
   size_t errsize;
-  int nodes;
   manifest_warn_fn warn;
   void *ud;
 } parse;
 
 static int fail(parse *ps, const node *at, const char *fmt, ...) {
   va_list ap;
-  int used = 0;
-  if (at) used = snprintf(ps->err, ps->errsize, "%s:%d:%d: ", ps->path,
-                          at->line, at->col);
-  else used = snprintf(ps->err, ps->errsize, "%s: ", ps->path);
-  if (used < 0 || (size_t)used >= ps->errsize) return LPLUG_EMANIFEST;
   va_start(ap, fmt);
-  vsnprintf(ps->err + used, ps->errsize - (size_t)used, fmt, ap);
+  ytree_vfail(ps->err, ps->errsize, ps->path, at, fmt, ap);
   va_end(ap);
   return LPLUG_EMANIFEST;
 }
 
-static void node_free(node *n) {
-  int i;
-  if (n == NULL) return;
-  for (i = 0; i < n->n; i++) node_free(n->kids[i]);
-  free(n->kids);
-  free(n->text);
-  free(n);
-}
-
-static node *node_new(parse *ps, int type, const yaml_mark_t *mark) {
-  node *n;
-  if (++ps->nodes > MAX_NODES) return NULL;
-  n = calloc(1, sizeof *n);
-  if (n == NULL) return NULL;
-  n->type = type;
-  n->line = (int)mark->line + 1;
-  n->col = (int)mark->column + 1;
-  return n;
-}
-
-static int add_kid(node *parent, node *kid) {
-  if (parent->n == parent->cap) {
-    int cap = parent->cap ? parent->cap * 2 : 8;
-    node **k = realloc(parent->kids, (size_t)cap * sizeof *k);
-    if (k == NULL) return 0;
-    parent->kids = k;
-    parent->cap = cap;
-  }
-  parent->kids[parent->n++] = kid;
-  return 1;
-}
-
-static const char *event_name(yaml_event_type_t t) {
-  return t == YAML_ALIAS_EVENT ? "alias" : "node";
-}
-
-/* Builds the tree of the one document in text; *root is NULL for an empty
-** document. */
-static int build_tree(parse *ps, const char *text, size_t len, node **root) {
-  yaml_parser_t parser;
-  yaml_event_t ev;
-  node *stack[MAX_DEPTH + 1];
-  int depth = 0, rc = LPLUG_OK, docs = 0, done = 0;
-  *root = NULL;
-  if (!yaml_parser_initialize(&parser)) return LPLUG_ENOMEM;
-  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-  while (!done && rc == LPLUG_OK) {
-    node *n = NULL;
-    if (!yaml_parser_parse(&parser, &ev)) {
-      node at = {0};
-      at.line = (int)parser.problem_mark.line + 1;
-      at.col = (int)parser.problem_mark.column + 1;
-      rc = fail(ps, &at, "invalid YAML: %s%s%s",
-                parser.problem ? parser.problem : "syntax error",
-                parser.context ? " " : "", parser.context ? parser.context : "");
-      break;
-    }
-    switch (ev.type) {
-      case YAML_STREAM_END_EVENT:
-        done = 1;
-        break;
-      case YAML_DOCUMENT_START_EVENT:
-        if (++docs > 1) {
-          node at = {0};
-          at.line = (int)ev.start_mark.line + 1;
-          at.col = (int)ev.start_mark.column + 1;
-          rc = fail(ps, &at, "only one YAML document is allowed in a "
-                    "plugin.yaml");
-        }
-        break;
-      case YAML_ALIAS_EVENT: {
-        node at = {0};
-        at.line = (int)ev.start_mark.line + 1;
-        at.col = (int)ev.start_mark.column + 1;
-        rc = fail(ps, &at, "aliases are not supported in plugin.yaml (%s "
-                  "'*%s')", event_name(ev.type), ev.data.alias.anchor);
-        break;
-      }
-      case YAML_SCALAR_EVENT:
-      case YAML_SEQUENCE_START_EVENT:
-      case YAML_MAPPING_START_EVENT: {
-        const yaml_char_t *anchor = ev.type == YAML_SCALAR_EVENT ?
-            ev.data.scalar.anchor : ev.type == YAML_SEQUENCE_START_EVENT ?
-            ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-        const yaml_char_t *tag = ev.type == YAML_SCALAR_EVENT ?
-            ev.data.scalar.tag : ev.type == YAML_SEQUENCE_START_EVENT ?
-            ev.data.sequence_start.tag : ev.data.mapping_start.tag;
-        node at = {0};
-        at.line = (int)ev.start_mark.line + 1;
-        at.col = (int)ev.start_mark.column + 1;
-        if (anchor) {
-          rc = fail(ps, &at, "anchors are not supported in plugin.yaml "
-                    "('&%s')", anchor);
-          break;
-        }
-        if (tag) {
-          rc = fail(ps, &at, "tags are not supported in plugin.yaml ('%s')",
-                    tag);
-          break;
-        }
-        n = node_new(ps, ev.type == YAML_SCALAR_EVENT ? N_SCALAR :
-                     ev.type == YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP,
-                     &ev.start_mark);
-        if (n == NULL) {
-          rc = ps->nodes > MAX_NODES ?
-              fail(ps, &at, "more than %d YAML nodes", MAX_NODES) :
-              LPLUG_ENOMEM;
-          break;
-        }
-        if (ev.type == YAML_SCALAR_EVENT) {
-          if (ev.data.scalar.length > MAX_SCALAR) {
-            node_free(n);
-            rc = fail(ps, &at, "a value longer than %d bytes", MAX_SCALAR);
-            break;
-          }
-          n->len = ev.data.scalar.length;
-          n->text = malloc(n->len + 1);
-          if (n->text == NULL) {
-            node_free(n);
-            rc = LPLUG_ENOMEM;
-            break;
-          }
-          memcpy(n->text, ev.data.scalar.value, n->len);
-          n->text[n->len] = '\0';
-          n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        }
-        if (depth == 0) {
-          *root = n;
-        } else if (!add_kid(stack[depth - 1], n)) {
-          node_free(n);
-          rc = LPLUG_ENOMEM;
-          break;
-        }
-        if (ev.type != YAML_SCALAR_EVENT) {
-          if (depth == MAX_DEPTH) {
-            rc = fail(ps, &at, "nested deeper than %d levels", MAX_DEPTH);
-            break;
-          }
-          stack[depth++] = n;
-        } else if (depth == 0) {
-          /* a lone scalar document */
-        }
-        break;
-      }
-      case YAML_SEQUENCE_END_EVENT:
-      case YAML_MAPPING_END_EVENT:
-        depth--;
-        break;
-      default:
-        break;
-    }
-    yaml_event_delete(&ev);
-  }
-  yaml_parser_delete(&parser);
-  if (rc != LPLUG_OK) {
-    node_free(*root);
-    *root = NULL;
-  }
-  return rc;
-}
-
-/* ---- scalars ------------------------------------------------------------ */
-
-static int is_null(const node *n) {
-  return n->type == N_SCALAR && n->plain &&
-         (n->len == 0 || strcmp(n->text, "~") == 0 ||
-          strcmp(n->text, "null") == 0 || strcmp(n->text, "Null") == 0 ||
-          strcmp(n->text, "NULL") == 0);
-}
-
-static int is_bool(const node *n, int *b) {
-  static const char *const t[] = {"true", "True", "TRUE"};
-  static const char *const f[] = {"false", "False", "FALSE"};
-  int i;
-  if (n->type != N_SCALAR || !n->plain) return 0;
-  for (i = 0; i < 3; i++) {
-    if (strcmp(n->text, t[i]) == 0) { *b = 1; return 1; }
-    if (strcmp(n->text, f[i]) == 0) { *b = 0; return 1; }
-  }
-  return 0;
-}
-
-static int is_int(const node *n, long long *x) {
-  const char *s = n->text;
-  char *end;
-  if (n->type != N_SCALAR || !n->plain || n->len == 0) return 0;
-  if (*s == '+' || *s == '-') s++;
-  if (!isdigit((unsigned char)*s)) return 0;
-  errno = 0;
-  *x = strtoll(n->text, &end, 10);
-  return errno == 0 && *end == '\0';
-}
-
-static int is_float(const node *n, double *x) {
-  const char *s = n->text;
-  char *end;
-  int digits = 0;
-  if (n->type != N_SCALAR || !n->plain || n->len == 0) return 0;
-  for (; *s; s++) {
-    if (isdigit((unsigned char)*s)) digits++;
-    else if (!strchr("+-.eE", *s)) return 0;
-  }
-  if (!digits) return 0;
-  *x = strtod(n->text, &end);
-  return *end == '\0';
-}
-
-/* Writes the YAML node as a value: maps are tables with string keys. */
-static void build_value(lplug_builder *b, const node *n) {
-  long long i;
-  double d;
-  int t, k;
-  switch (n->type) {
-    case N_MAP:
-      lplug_build_table(b);
-      for (k = 0; k + 1 < n->n; k += 2) {
-        lplug_build_string(b, n->kids[k]->text ? n->kids[k]->text : "",
-                           n->kids[k]->len);
-        build_value(b, n->kids[k + 1]);
-      }
-      lplug_build_end(b);
-      break;
-    case N_SEQ:
-      lplug_build_table(b);
-      for (k = 0; k < n->n; k++) {
-        lplug_build_integer(b, k + 1);
-        build_value(b, n->kids[k]);
-      }
-      lplug_build_end(b);
-      break;
-    default:
-      if (is_null(n)) lplug_build_nil(b);
-      else if (is_bool(n, &t)) lplug_build_boolean(b, t);
-      else if (is_int(n, &i)) lplug_build_integer(b, i);
-      else if (is_float(n, &d)) lplug_build_float(b, d);
-      else lplug_build_string(b, n->text, n->len);
-  }
-}
 
 /* ---- units and versions ------------------------------------------------- */
 
@@ -390,17 +127,12 @@ int manifest_is_semver(const char *s) {
 
 /* ---- fields --------------------------------------------------------------- */
 
-static const char *type_name(const node *n) {
-  return n->type == N_MAP ? "a mapping" : n->type == N_SEQ ? "a sequence" :
-         "a scalar";
-}
-
 /* A string field: any scalar that is not null. */
 static int string_field(parse *ps, const char *field, const node *v,
                         char **out) {
-  if (v->type != N_SCALAR || is_null(v))
+  if (v->type != YT_SCALAR || ytree_is_null(v))
     return fail(ps, v, "%s: expected a string, got %s", field,
-                is_null(v) ? "nothing" : type_name(v));
+                ytree_is_null(v) ? "nothing" : ytree_type_name(v));
   if (strlen(v->text) != v->len)
     return fail(ps, v, "%s: contains a NUL byte", field);
   *out = strdup(v->text);
@@ -440,38 +172,21 @@ static char *where(parse *ps, const node *n) {
   return strdup(buf);
 }
 
-static int to_value(const node *n, lplug_value **out) {
-  lplug_builder *b = lplug_builder_new();
-  lplug_value *v = lplug_value_new();
-  int rc = LPLUG_ENOMEM;
-  if (b && v) {
-    build_value(b, n);
-    rc = lplug_builder_finish(b, v);
-  }
-  lplug_builder_free(b);
-  if (rc != LPLUG_OK) {
-    lplug_value_free(v);
-    return LPLUG_ENOMEM;
-  }
-  *out = v;
-  return LPLUG_OK;
-}
-
 static int field_limits(parse *ps, manifest *m, const node *map) {
   int k;
-  if (map->type != N_MAP)
-    return fail(ps, map, "limits: expected a mapping, got %s", type_name(map));
+  if (map->type != YT_MAP)
+    return fail(ps, map, "limits: expected a mapping, got %s", ytree_type_name(map));
   for (k = 0; k + 1 < map->n; k += 2) {
     const node *key = map->kids[k], *v = map->kids[k + 1];
-    const char *text = v->type == N_SCALAR ? v->text : "";
+    const char *text = v->type == YT_SCALAR ? v->text : "";
     if (strcmp(key->text, "memory") == 0) {
-      if (v->type != N_SCALAR || !manifest_parse_size(text, &m->memory_limit) ||
+      if (v->type != YT_SCALAR || !manifest_parse_size(text, &m->memory_limit) ||
           m->memory_limit == 0)
         return fail(ps, v, "limits.memory: '%s' is not a size (e.g. 256KB, "
                     "4MB)", text);
       if ((m->memory_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
     } else if (strcmp(key->text, "instructions") == 0) {
-      if (v->type != N_SCALAR ||
+      if (v->type != YT_SCALAR ||
           !manifest_parse_count(text, &m->instruction_limit))
         return fail(ps, v, "limits.instructions: '%s' is not a count (e.g. "
                     "100000, 5M)", text);
@@ -488,9 +203,9 @@ static int field_limits(parse *ps, manifest *m, const node *map) {
 
 static int field_depends(parse *ps, manifest *m, const node *seq) {
   int k;
-  if (seq->type != N_SEQ)
+  if (seq->type != YT_SEQ)
     return fail(ps, seq, "depends: expected a sequence of strings, got %s",
-                type_name(seq));
+                ytree_type_name(seq));
   m->depends = calloc((size_t)seq->n + 1, sizeof *m->depends);
   if (m->depends == NULL) return LPLUG_ENOMEM;
   for (k = 0; k < seq->n; k++) {
@@ -535,11 +250,11 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
   if (strcmp(k, "capabilities") == 0 || strcmp(k, "config") == 0) {
     lplug_value **out = k[0] == 'c' && k[1] == 'a' ? &m->capabilities :
                                                      &m->config;
-    if (v->type != N_MAP && !is_null(v))
-      return fail(ps, v, "%s: expected a mapping, got %s", k, type_name(v));
+    if (v->type != YT_MAP && !ytree_is_null(v))
+      return fail(ps, v, "%s: expected a mapping, got %s", k, ytree_type_name(v));
     lplug_value_free(*out);
     *out = NULL;
-    return to_value(v, out);
+    return ytree_to_value(v, out);
   } else {
     char msg[PATH_MAX + 300];
     snprintf(msg, sizeof msg, "%s:%d:%d: unknown key '%s' (ignored)",
@@ -556,14 +271,14 @@ static int check_fields(parse *ps, manifest *m, const node *root) {
   if (root == NULL)
     return fail(ps, &top, "the file is empty (a plugin.yaml needs at least "
                 "name: and version:)");
-  if (root->type != N_MAP)
+  if (root->type != YT_MAP)
     return fail(ps, root, "expected a mapping of fields (name: ..., "
-                "version: ...), got %s", type_name(root));
+                "version: ...), got %s", ytree_type_name(root));
   for (k = 0; k + 1 < root->n; k += 2) {
     const node *key = root->kids[k];
-    if (key->type != N_SCALAR)
+    if (key->type != YT_SCALAR)
       return fail(ps, key, "keys must be plain names, got %s",
-                  type_name(key));
+                  ytree_type_name(key));
     for (j = 0; j < k; j += 2)
       if (strcmp(root->kids[j]->text, key->text) == 0)
         return fail(ps, key, "%s: duplicate key (first at line %d)",
@@ -583,27 +298,25 @@ static int check_fields(parse *ps, manifest *m, const node *root) {
 int manifest_parse(const char *text, size_t len, const char *path,
                    manifest **out, char *err, size_t errsize,
                    manifest_warn_fn warn, void *ud) {
-  parse ps = {path, err, errsize, 0, warn, ud};
+  parse ps = {path, err, errsize, warn, ud};
   node *root = NULL;
   manifest *m;
   int rc;
   if (len > MANIFEST_MAX_BYTES)
     return fail(&ps, NULL, "larger than %d bytes", MANIFEST_MAX_BYTES);
-  rc = build_tree(&ps, text, len, &root);
+  rc = ytree_parse(text, len, path, &root, err, errsize);
   if (rc != LPLUG_OK) return rc;
   m = calloc(1, sizeof *m);
   if (m == NULL) {
-    node_free(root);
+    ytree_free(root);
     return LPLUG_ENOMEM;
   }
   rc = check_fields(&ps, m, root);
-  node_free(root);
+  ytree_free(root);
   if (rc == LPLUG_OK && m->capabilities == NULL)
-    rc = to_value(&(node){.type = N_SCALAR, .plain = 1, .text = ""},
-                  &m->capabilities);
+    rc = ytree_to_value(NULL, &m->capabilities);
   if (rc == LPLUG_OK && m->config == NULL)
-    rc = to_value(&(node){.type = N_SCALAR, .plain = 1, .text = ""},
-                  &m->config);
+    rc = ytree_to_value(NULL, &m->config);
   if (rc != LPLUG_OK) {
     if (rc == LPLUG_ENOMEM) snprintf(err, errsize, "%s: out of memory", path);
     manifest_free(m);
@@ -615,35 +328,13 @@ int manifest_parse(const char *text, size_t len, const char *path,
 
 int manifest_load(const char *path, manifest **out, char *err,
                   size_t errsize, manifest_warn_fn warn, void *ud) {
-  FILE *f = fopen(path, "rb");
-  char *buf;
-  size_t n;
-  int rc;
-  if (f == NULL) {
-    snprintf(err, errsize, "%s: cannot read: %s", path, strerror(errno));
-    return LPLUG_EIO;
-  }
-  buf = malloc(MANIFEST_MAX_BYTES + 1);
-  if (buf == NULL) {
-    fclose(f);
-    return LPLUG_ENOMEM;
-  }
-  n = fread(buf, 1, MANIFEST_MAX_BYTES + 1, f);
-  rc = ferror(f);
-  fclose(f);
-  if (rc) {
-    free(buf);
-    snprintf(err, errsize, "%s: cannot read", path);
-    return LPLUG_EIO;
-  }
-  if (n > MANIFEST_MAX_BYTES) {
-    free(buf);
-    snprintf(err, errsize, "%s: larger than %d bytes", path,
-             MANIFEST_MAX_BYTES);
-    return LPLUG_EMANIFEST;
-  }
-  rc = manifest_parse(buf, n, path, out, err, errsize, warn, ud);
-  free(buf);
+  char *text;
+  size_t len;
+  int rc = ytree_read_file(path, MANIFEST_MAX_BYTES, &text, &len, err,
+                           errsize);
+  if (rc != LPLUG_OK) return rc;
+  rc = manifest_parse(text, len, path, out, err, errsize, warn, ud);
+  free(text);
   return rc;
 }
 

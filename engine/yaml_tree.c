@@ -1,0 +1,349 @@
+/*
+** yaml_tree.c -- YAML text (libyaml's event API) into a small bounded tree.
+**
+** Used for plugin.yaml (manifest.c) and the host's lplug.yaml
+** (hostconfig.c).  Hostile input is bounded before it costs anything: the
+** number of nodes, the nesting, the scalar length; anchors, aliases (the
+** "billion laughs"), explicit tags and extra documents are refused.
+*/
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "engine/yaml_tree.h"
+
+#define MAX_NODES YTREE_MAX_NODES
+#define MAX_DEPTH YTREE_MAX_DEPTH
+#define MAX_SCALAR YTREE_MAX_SCALAR
+
+typedef struct parse {
+  const char *path;
+  char *err;
+  size_t errsize;
+  int nodes;
+} parse;
+
+int ytree_vfail(char *err, size_t errsize, const char *path,
+                const ytree_node *at, const char *fmt, va_list ap) {
+  int used = 0;
+  if (at) used = snprintf(err, errsize, "%s:%d:%d: ", path, at->line, at->col);
+  else used = snprintf(err, errsize, "%s: ", path);
+  if (used >= 0 && (size_t)used < errsize)
+    vsnprintf(err + used, errsize - (size_t)used, fmt, ap);
+  return LPLUG_EMANIFEST;
+}
+
+static int fail(parse *ps, const ytree_node *at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ytree_vfail(ps->err, ps->errsize, ps->path, at, fmt, ap);
+  va_end(ap);
+  return LPLUG_EMANIFEST;
+}
+
+void ytree_free(ytree_node *n) {
+  int i;
+  if (n == NULL) return;
+  for (i = 0; i < n->n; i++) ytree_free(n->kids[i]);
+  free(n->kids);
+  free(n->text);
+  free(n);
+}
+
+static ytree_node *node_new(parse *ps, int type, const yaml_mark_t *mark) {
+  ytree_node *n;
+  if (++ps->nodes > MAX_NODES) return NULL;
+  n = calloc(1, sizeof *n);
+  if (n == NULL) return NULL;
+  n->type = type;
+  n->line = (int)mark->line + 1;
+  n->col = (int)mark->column + 1;
+  return n;
+}
+
+static int add_kid(ytree_node *parent, ytree_node *kid) {
+  if (parent->n == parent->cap) {
+    int cap = parent->cap ? parent->cap * 2 : 8;
+    ytree_node **k = realloc(parent->kids, (size_t)cap * sizeof *k);
+    if (k == NULL) return 0;
+    parent->kids = k;
+    parent->cap = cap;
+  }
+  parent->kids[parent->n++] = kid;
+  return 1;
+}
+
+static const char *event_name(yaml_event_type_t t) {
+  return t == YAML_ALIAS_EVENT ? "alias" : "node";
+}
+
+/* Builds the tree of the one document in text; *root is NULL for an empty
+** document. */
+static int build_tree(parse *ps, const char *text, size_t len,
+                      ytree_node **root) {
+  yaml_parser_t parser;
+  yaml_event_t ev;
+  ytree_node *stack[MAX_DEPTH + 1];
+  int depth = 0, rc = LPLUG_OK, docs = 0, done = 0;
+  *root = NULL;
+  if (!yaml_parser_initialize(&parser)) return LPLUG_ENOMEM;
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  while (!done && rc == LPLUG_OK) {
+    ytree_node *n = NULL;
+    if (!yaml_parser_parse(&parser, &ev)) {
+      ytree_node at = {0};
+      at.line = (int)parser.problem_mark.line + 1;
+      at.col = (int)parser.problem_mark.column + 1;
+      rc = fail(ps, &at, "invalid YAML: %s%s%s",
+                parser.problem ? parser.problem : "syntax error",
+                parser.context ? " " : "", parser.context ? parser.context : "");
+      break;
+    }
+    switch (ev.type) {
+      case YAML_STREAM_END_EVENT:
+        done = 1;
+        break;
+      case YAML_DOCUMENT_START_EVENT:
+        if (++docs > 1) {
+          ytree_node at = {0};
+          at.line = (int)ev.start_mark.line + 1;
+          at.col = (int)ev.start_mark.column + 1;
+          rc = fail(ps, &at, "only one YAML document is allowed in a "
+                    "plugin.yaml");
+        }
+        break;
+      case YAML_ALIAS_EVENT: {
+        ytree_node at = {0};
+        at.line = (int)ev.start_mark.line + 1;
+        at.col = (int)ev.start_mark.column + 1;
+        rc = fail(ps, &at, "aliases are not supported in plugin.yaml (%s "
+                  "'*%s')", event_name(ev.type), ev.data.alias.anchor);
+        break;
+      }
+      case YAML_SCALAR_EVENT:
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT: {
+        const yaml_char_t *anchor = ev.type == YAML_SCALAR_EVENT ?
+            ev.data.scalar.anchor : ev.type == YAML_SEQUENCE_START_EVENT ?
+            ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
+        const yaml_char_t *tag = ev.type == YAML_SCALAR_EVENT ?
+            ev.data.scalar.tag : ev.type == YAML_SEQUENCE_START_EVENT ?
+            ev.data.sequence_start.tag : ev.data.mapping_start.tag;
+        ytree_node at = {0};
+        at.line = (int)ev.start_mark.line + 1;
+        at.col = (int)ev.start_mark.column + 1;
+        if (anchor) {
+          rc = fail(ps, &at, "anchors are not supported in plugin.yaml "
+                    "('&%s')", anchor);
+          break;
+        }
+        if (tag) {
+          rc = fail(ps, &at, "tags are not supported in plugin.yaml ('%s')",
+                    tag);
+          break;
+        }
+        n = node_new(ps, ev.type == YAML_SCALAR_EVENT ? YT_SCALAR :
+                     ev.type == YAML_SEQUENCE_START_EVENT ? YT_SEQ : YT_MAP,
+                     &ev.start_mark);
+        if (n == NULL) {
+          rc = ps->nodes > MAX_NODES ?
+              fail(ps, &at, "more than %d YAML nodes", MAX_NODES) :
+              LPLUG_ENOMEM;
+          break;
+        }
+        if (ev.type == YAML_SCALAR_EVENT) {
+          if (ev.data.scalar.length > MAX_SCALAR) {
+            ytree_free(n);
+            rc = fail(ps, &at, "a value longer than %d bytes", MAX_SCALAR);
+            break;
+          }
+          n->len = ev.data.scalar.length;
+          n->text = malloc(n->len + 1);
+          if (n->text == NULL) {
+            ytree_free(n);
+            rc = LPLUG_ENOMEM;
+            break;
+          }
+          memcpy(n->text, ev.data.scalar.value, n->len);
+          n->text[n->len] = '\0';
+          n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        }
+        if (depth == 0) {
+          *root = n;
+        } else if (!add_kid(stack[depth - 1], n)) {
+          ytree_free(n);
+          rc = LPLUG_ENOMEM;
+          break;
+        }
+        if (ev.type != YAML_SCALAR_EVENT) {
+          if (depth == MAX_DEPTH) {
+            rc = fail(ps, &at, "nested deeper than %d levels", MAX_DEPTH);
+            break;
+          }
+          stack[depth++] = n;
+        } else if (depth == 0) {
+          /* a lone scalar document */
+        }
+        break;
+      }
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        depth--;
+        break;
+      default:
+        break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  if (rc != LPLUG_OK) {
+    ytree_free(*root);
+    *root = NULL;
+  }
+  return rc;
+}
+
+/* ---- scalars ------------------------------------------------------------ */
+
+int ytree_is_null(const ytree_node *n) {
+  return n->type == YT_SCALAR && n->plain &&
+         (n->len == 0 || strcmp(n->text, "~") == 0 ||
+          strcmp(n->text, "null") == 0 || strcmp(n->text, "Null") == 0 ||
+          strcmp(n->text, "NULL") == 0);
+}
+
+int ytree_is_bool(const ytree_node *n, int *b) {
+  static const char *const t[] = {"true", "True", "TRUE"};
+  static const char *const f[] = {"false", "False", "FALSE"};
+  int i;
+  if (n->type != YT_SCALAR || !n->plain) return 0;
+  for (i = 0; i < 3; i++) {
+    if (strcmp(n->text, t[i]) == 0) { *b = 1; return 1; }
+    if (strcmp(n->text, f[i]) == 0) { *b = 0; return 1; }
+  }
+  return 0;
+}
+
+int ytree_is_int(const ytree_node *n, long long *x) {
+  const char *s = n->text;
+  char *end;
+  if (n->type != YT_SCALAR || !n->plain || n->len == 0) return 0;
+  if (*s == '+' || *s == '-') s++;
+  if (!isdigit((unsigned char)*s)) return 0;
+  errno = 0;
+  *x = strtoll(n->text, &end, 10);
+  return errno == 0 && *end == '\0';
+}
+
+int ytree_is_float(const ytree_node *n, double *x) {
+  const char *s = n->text;
+  char *end;
+  int digits = 0;
+  if (n->type != YT_SCALAR || !n->plain || n->len == 0) return 0;
+  for (; *s; s++) {
+    if (isdigit((unsigned char)*s)) digits++;
+    else if (!strchr("+-.eE", *s)) return 0;
+  }
+  if (!digits) return 0;
+  *x = strtod(n->text, &end);
+  return *end == '\0';
+}
+
+/* Writes the YAML node as a value: maps are tables with string keys. */
+static void build_value(lplug_builder *b, const ytree_node *n) {
+  long long i;
+  double d;
+  int t, k;
+  switch (n->type) {
+    case YT_MAP:
+      lplug_build_table(b);
+      for (k = 0; k + 1 < n->n; k += 2) {
+        lplug_build_string(b, n->kids[k]->text ? n->kids[k]->text : "",
+                           n->kids[k]->len);
+        build_value(b, n->kids[k + 1]);
+      }
+      lplug_build_end(b);
+      break;
+    case YT_SEQ:
+      lplug_build_table(b);
+      for (k = 0; k < n->n; k++) {
+        lplug_build_integer(b, k + 1);
+        build_value(b, n->kids[k]);
+      }
+      lplug_build_end(b);
+      break;
+    default:
+      if (ytree_is_null(n)) lplug_build_nil(b);
+      else if (ytree_is_bool(n, &t)) lplug_build_boolean(b, t);
+      else if (ytree_is_int(n, &i)) lplug_build_integer(b, i);
+      else if (ytree_is_float(n, &d)) lplug_build_float(b, d);
+      else lplug_build_string(b, n->text, n->len);
+  }
+}
+
+int ytree_parse(const char *text, size_t len, const char *path,
+                ytree_node **root, char *err, size_t errsize) {
+  parse ps;
+  ps.path = path;
+  ps.err = err;
+  ps.errsize = errsize;
+  ps.nodes = 0;
+  return build_tree(&ps, text, len, root);
+}
+
+const char *ytree_type_name(const ytree_node *n) {
+  return n->type == YT_MAP ? "a mapping" : n->type == YT_SEQ ? "a sequence" :
+         "a scalar";
+}
+
+int ytree_to_value(const ytree_node *n, lplug_value **out) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  int rc = LPLUG_ENOMEM;
+  if (b && v) {
+    if (n) build_value(b, n);
+    else lplug_build_nil(b);
+    rc = lplug_builder_finish(b, v);
+  }
+  lplug_builder_free(b);
+  if (rc != LPLUG_OK) {
+    lplug_value_free(v);
+    return LPLUG_ENOMEM;
+  }
+  *out = v;
+  return LPLUG_OK;
+}
+
+int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
+                    char *err, size_t errsize) {
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  size_t n;
+  int bad;
+  if (f == NULL) {
+    snprintf(err, errsize, "%s: cannot read: %s", path, strerror(errno));
+    return LPLUG_EIO;
+  }
+  buf = malloc(max + 1);
+  if (buf == NULL) {
+    fclose(f);
+    return LPLUG_ENOMEM;
+  }
+  n = fread(buf, 1, max + 1, f);
+  bad = ferror(f);
+  fclose(f);
+  if (bad || n > max) {
+    free(buf);
+    if (bad) snprintf(err, errsize, "%s: cannot read", path);
+    else snprintf(err, errsize, "%s: larger than %zu bytes", path, max);
+    return bad ? LPLUG_EIO : LPLUG_EMANIFEST;
+  }
+  *text = buf;
+  *len = n;
+  return LPLUG_OK;
+}

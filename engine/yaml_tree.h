@@ -1,0 +1,57 @@
+/*
+** yaml_tree.h -- YAML text into a small bounded tree of our own (see
+** yaml_tree.c), and the scalar rules both YAML files share: plain `true`/
+** `false` are booleans, plain `null`/`~`/empty are nil, plain decimal
+** numbers are integers or floats, everything else (and anything quoted)
+** is a string.
+*/
+#ifndef LPLUG_YAML_TREE_H
+#define LPLUG_YAML_TREE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include "lplug.h"
+
+#define YTREE_MAX_NODES 1000
+#define YTREE_MAX_DEPTH 32
+#define YTREE_MAX_SCALAR 4096
+
+enum { YT_SCALAR, YT_SEQ, YT_MAP };
+
+typedef struct ytree_node {
+  int type;
+  int plain;                  /* a plain (unquoted) scalar */
+  char *text;                 /* scalars: NUL-terminated (may hold NULs) */
+  size_t len;
+  int line, col;              /* 1-based */
+  struct ytree_node **kids;   /* maps: key, value, key, value ... */
+  int n, cap;
+} ytree_node;
+
+/* Parses the one document of text; *root is NULL for an empty one.  On
+** failure writes "path:line:col: what" into err and returns
+** LPLUG_EMANIFEST (or LPLUG_ENOMEM). */
+int ytree_parse(const char *text, size_t len, const char *path,
+                ytree_node **root, char *err, size_t errsize);
+void ytree_free(ytree_node *n);
+
+/* Reads a whole file of at most max bytes (malloc'd into *text). */
+int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
+                    char *err, size_t errsize);
+
+/* Writes "path:line:col: <fmt>" (or "path: <fmt>" when at is NULL) into
+** err; returns LPLUG_EMANIFEST. */
+int ytree_vfail(char *err, size_t errsize, const char *path,
+                const ytree_node *at, const char *fmt, va_list ap);
+
+int ytree_is_null(const ytree_node *n);
+int ytree_is_bool(const ytree_node *n, int *b);
+int ytree_is_int(const ytree_node *n, long long *x);
+int ytree_is_float(const ytree_node *n, double *x);
+const char *ytree_type_name(const ytree_node *n);
+
+/* The node as a value (maps: tables with string keys, sequences: 1..n);
+** NULL gives nil.  LPLUG_OK or LPLUG_ENOMEM. */
+int ytree_to_value(const ytree_node *n, lplug_value **out);
+
+#endif
