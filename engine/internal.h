@@ -21,8 +21,6 @@ const char *plugin_name(const plugin *p);
 void plugin_require(lua_State *L, plugin *p, const char *cap,
                     const char *item, const char *what);
 
-/* Writes the declared items of `cap` as "a, b" into out (for messages). */
-void plugin_granted(const plugin *p, const char *cap, char *out, size_t n);
 
 /* A value and a text slot owned by p, for modules that build something
 ** outside Lua and then push it (a raised error cannot leak them). */

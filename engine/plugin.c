@@ -10,6 +10,7 @@
 
 #include <lauxlib.h>
 
+#include "engine/caps.h"
 #include "engine/engine.h"
 
 plugin *plugin_of(lua_State *L) {
@@ -17,52 +18,6 @@ plugin *plugin_of(lua_State *L) {
 }
 
 const char *plugin_name(const plugin *p) { return p->name; }
-
-/* Position of capability `cap` in the manifest, or 0 when not declared.
-** A dotted name looks inside: "events.emit" is capabilities.events.emit. */
-static int capability(const plugin *p, const char *cap, size_t *at) {
-  const lplug_value *caps = p->m->capabilities;
-  const char *dot = strchr(cap, '.');
-  if (caps == NULL) return 0;
-  if (dot != NULL) {
-    char head[64];
-    size_t n = (size_t)(dot - cap);
-    if (n >= sizeof head) return 0;
-    memcpy(head, cap, n);
-    head[n] = '\0';
-    if (!lplug_value_field(caps, 0, head, at) ||
-        !lplug_value_field(caps, *at, dot + 1, at))
-      return 0;
-  } else if (!lplug_value_field(caps, 0, cap, at)) {
-    return 0;
-  }
-  switch (lplug_value_type(caps, *at)) {
-    case LPLUG_TNIL: return 0;
-    case LPLUG_TBOOLEAN: return lplug_value_boolean(caps, *at);
-    default: return 1;
-  }
-}
-
-/* Whether p's manifest declares `item` of `cap` (item NULL: `cap`). */
-static int declared(const plugin *p, const char *cap, const char *item) {
-  const lplug_value *caps = p->m->capabilities;
-  size_t at, it = 0, k, v;
-  const char *s;
-  if (!capability(p, cap, &at)) return 0;
-  if (item == NULL) return 1;
-  switch (lplug_value_type(caps, at)) {
-    case LPLUG_TBOOLEAN: return 1;  /* `cap: true` declares every item */
-    case LPLUG_TSTRING:  /* items are names or patterns ("alert.*") */
-      return events_match(lplug_value_string(caps, at, NULL), item);
-    case LPLUG_TTABLE:
-      while (lplug_value_next(caps, at, &it, &k, &v)) {
-        s = lplug_value_string(caps, v, NULL);
-        if (s && events_match(s, item)) return 1;
-      }
-      return 0;
-    default: return 0;
-  }
-}
 
 int lplug_grant_declared(void *ud, const char *who, const char *capability,
                          const char *item) {
@@ -74,13 +29,13 @@ void plugin_require(lua_State *L, plugin *p, const char *cap,
                     const char *item, const char *what) {
   lplug_engine *e = p->engine;
   char list[512];
-  if (!declared(p, cap, item)) {
+  if (!caps_allows(p->m->capabilities, 0, cap, item)) {
     p->stats.denials++;
     if (item == NULL)
       luaL_error(L, "%s: plugin '%s' lacks capability '%s' (declare it under "
                  "'capabilities:' in plugin.yaml; the host must grant it)",
                  what, p->name, cap);
-    plugin_granted(p, cap, list, sizeof list);
+    caps_list(p->m->capabilities, 0, cap, list, sizeof list);
     luaL_error(L, "%s: plugin '%s' does not declare '%s' under "
                "capabilities.%s (it lists: %s; add it in plugin.yaml; the "
                "host must grant it)", what, p->name, item, cap,
@@ -97,21 +52,6 @@ void plugin_require(lua_State *L, plugin *p, const char *cap,
                "plugin '%s' (granting is the host's choice: "
                "lplug_config.grant, or the lplug command's settings)", what,
                item, cap, p->name);
-  }
-}
-
-void plugin_granted(const plugin *p, const char *cap, char *out, size_t n) {
-  const lplug_value *caps = p->m->capabilities;
-  size_t at, it = 0, k, v, used = 0;
-  out[0] = '\0';
-  if (!capability(p, cap, &at)) return;
-  if (lplug_value_type(caps, at) == LPLUG_TSTRING) {
-    snprintf(out, n, "%s", lplug_value_string(caps, at, NULL));
-    return;
-  }
-  while (lplug_value_next(caps, at, &it, &k, &v) && used < n) {
-    const char *s = lplug_value_string(caps, v, NULL);
-    if (s) used += snprintf(out + used, n - used, "%s%s", used ? ", " : "", s);
   }
 }
 
