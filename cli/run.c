@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lplug.h"
 #include "cli/cli.h"
@@ -19,14 +20,20 @@
 #define ERRORS_SHOWN 10   /* per plugin; the rest are only counted */
 
 static const char usage[] =
-  "usage: lplug run [--plugins DIR]... [--fail-closed] [-v] [FILE]...\n"
+  "usage: lplug run [--config FILE] [--plugins DIR]... [--fail-closed] [-v]\n"
+  "                 [FILE]...\n"
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
   "and prints what comes out.  Handlers get {line = \"...\", n = 1, ...}.\n"
   "\n"
   "options:\n"
-  "  --plugins DIR   load every plugin folder under DIR (repeatable)\n"
+  "  --config FILE   host settings: plugin folders, limits, grants, failure\n"
+  "                  policy (default: ./lplug.yaml if it exists).  Without\n"
+  "                  one, each plugin is granted what its manifest declares;\n"
+  "                  with one, only what the file grants.\n"
+  "  --plugins DIR   load every plugin folder under DIR (repeatable; default:\n"
+  "                  the file's `plugins:`, else ./plugins)\n"
   "  --fail-closed   drop a record when a handler fails (default: skip\n"
   "                  the failing handler and keep the record)\n"
   "  -v, --verbose   report loaded plugins and a summary on stderr\n"
@@ -40,6 +47,7 @@ static const char usage[] =
 
 typedef struct run_state {
   int verbose;
+  lplug_host *host;           /* the settings file, or NULL */
   unsigned long long in, out, failures;
   struct { char name[65]; unsigned long long errors; } seen[64];
   int nseen;
@@ -84,14 +92,17 @@ static void on_log(void *ud, int level, const char *plugin,
 static int grant(void *ud, const char *plugin, const char *capability,
                  const char *item) {
   run_state *rs = ud;
+  int ok = rs->host ? lplug_host_grant(rs->host, plugin, capability, item)
+                    : lplug_grant_declared(ud, plugin, capability, item);
   if (rs->verbose) {
     if (item)
-      cli_error("granted '%s' of capability '%s' to plugin '%s'", item,
-                capability, plugin);
+      cli_error("%s '%s' of capability '%s' to plugin '%s'",
+                ok ? "granted" : "refused", item, capability, plugin);
     else
-      cli_error("granted capability '%s' to plugin '%s'", capability, plugin);
+      cli_error("%s capability '%s' to plugin '%s'", ok ? "granted" :
+                "refused", capability, plugin);
   }
-  return lplug_grant_declared(ud, plugin, capability, item);
+  return ok;
 }
 
 /* Prints what a record became; returns whether anything was printed. */
@@ -138,7 +149,8 @@ static int run_file(lplug_engine *e, lplug_hook *hook,
 }
 
 int cli_run(int argc, char **argv) {
-  const char *dirs[MAX_DIRS], *files[256];
+  const char *dirs[MAX_DIRS], *files[256], *config_path = NULL;
+  char err[1024];
   int ndirs = 0, nfiles = 0, flags = 0, i, status = 0;
   run_state rs;
   lplug_config config;
@@ -162,6 +174,12 @@ int cli_run(int argc, char **argv) {
         return 2;
       }
       dirs[ndirs++] = argv[i];
+    } else if (strcmp(a, "--config") == 0) {
+      if (++i == argc) {
+        cli_error("--config needs a file (try 'lplug run --help')");
+        return 2;
+      }
+      config_path = argv[i];
     } else if (strcmp(a, "--fail-closed") == 0) {
       flags |= LPLUG_HOOK_FAIL_CLOSED;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
@@ -176,8 +194,22 @@ int cli_run(int argc, char **argv) {
       return 2;
     }
   }
+  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
+    config_path = "lplug.yaml";
+  if (config_path != NULL) {
+    if (lplug_host_load(config_path, &rs.host, err, sizeof err) != LPLUG_OK) {
+      cli_error("%s", err);
+      return 1;
+    }
+    if (rs.verbose) cli_error("host settings from %s", config_path);
+    if (lplug_host_fail_closed(rs.host)) flags |= LPLUG_HOOK_FAIL_CLOSED;
+    if (ndirs == 0)
+      for (i = 0; i < lplug_host_plugin_dirs(rs.host) && i < MAX_DIRS; i++)
+        dirs[ndirs++] = lplug_host_plugin_dir(rs.host, i);
+  }
   if (ndirs == 0) dirs[ndirs++] = "plugins";
   memset(&config, 0, sizeof config);
+  if (rs.host) lplug_host_configure(rs.host, &config);
   config.on_error = on_error;
   config.on_log = on_log;
   config.grant = grant;
@@ -228,5 +260,6 @@ done:
   lplug_value_free(v);
   lplug_builder_free(b);
   lplug_engine_free(e);
+  lplug_host_free(rs.host);
   return status;
 }

@@ -78,10 +78,6 @@ static int add_kid(ytree_node *parent, ytree_node *kid) {
   return 1;
 }
 
-static const char *event_name(yaml_event_type_t t) {
-  return t == YAML_ALIAS_EVENT ? "alias" : "node";
-}
-
 /* Builds the tree of the one document in text; *root is NULL for an empty
 ** document. */
 static int build_tree(parse *ps, const char *text, size_t len,
@@ -113,16 +109,15 @@ static int build_tree(parse *ps, const char *text, size_t len,
           ytree_node at = {0};
           at.line = (int)ev.start_mark.line + 1;
           at.col = (int)ev.start_mark.column + 1;
-          rc = fail(ps, &at, "only one YAML document is allowed in a "
-                    "plugin.yaml");
+          rc = fail(ps, &at, "only one YAML document is allowed");
         }
         break;
       case YAML_ALIAS_EVENT: {
         ytree_node at = {0};
         at.line = (int)ev.start_mark.line + 1;
         at.col = (int)ev.start_mark.column + 1;
-        rc = fail(ps, &at, "aliases are not supported in plugin.yaml (%s "
-                  "'*%s')", event_name(ev.type), ev.data.alias.anchor);
+        rc = fail(ps, &at, "aliases are not supported ('*%s')",
+                  ev.data.alias.anchor);
         break;
       }
       case YAML_SCALAR_EVENT:
@@ -138,12 +133,12 @@ static int build_tree(parse *ps, const char *text, size_t len,
         at.line = (int)ev.start_mark.line + 1;
         at.col = (int)ev.start_mark.column + 1;
         if (anchor) {
-          rc = fail(ps, &at, "anchors are not supported in plugin.yaml "
+          rc = fail(ps, &at, "anchors are not supported "
                     "('&%s')", anchor);
           break;
         }
         if (tag) {
-          rc = fail(ps, &at, "tags are not supported in plugin.yaml ('%s')",
+          rc = fail(ps, &at, "tags are not supported ('%s')",
                     tag);
           break;
         }

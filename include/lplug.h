@@ -453,6 +453,55 @@ int lplug_event_pending(const lplug_engine *e);
 
 /* }================================================================== */
 
+
+/*
+** {==================================================================
+** Host settings file
+**
+** A host can keep its settings in a YAML file (the lplug command reads
+** lplug.yaml):
+**
+**   plugins: [plugins, /opt/more-plugins]   # folders, relative to the file
+**   limits: { memory: 4MB, instructions: 10M }
+**   events: { queue: 10000, queue_bytes: 16MB }
+**   failure: open                           # or closed (lplug run's record)
+**   grants:
+**     "*":     { hooks: [record], log: {} } # every plugin
+**     counter: { events: { emit: ["counter.*"] } }
+**
+** A plugin is granted what the "*" entry or its own entry lists (the same
+** shapes as a manifest's capabilities), and only what it also declares.
+** ===================================================================
+*/
+
+typedef struct lplug_host lplug_host;
+
+/* Reads the settings file at `path` into *out (free it with
+** lplug_host_free).  Returns LPLUG_OK, LPLUG_EIO, LPLUG_EMANIFEST (the
+** message in err, errsize bytes, names file:line:column and the field) or
+** LPLUG_ENOMEM.  Unknown keys are errors here: a typo in a security
+** setting must not pass unnoticed. */
+int lplug_host_load(const char *path, lplug_host **out, char *err,
+                    size_t errsize);
+void lplug_host_free(lplug_host *h);
+
+/* Copies the file's limits and queue sizes into config (what the file
+** does not set is left as it is). */
+void lplug_host_configure(const lplug_host *h, lplug_config *config);
+
+/* A grant function (lplug_config.grant) granting what h's `grants:` give;
+** `ud` must be the lplug_host. */
+int lplug_host_grant(void *ud, const char *plugin, const char *capability,
+                     const char *item);
+
+/* The plugin folders listed (resolved against the file's folder), their
+** number, and whether failure is "closed".  Strings live as long as h. */
+int lplug_host_plugin_dirs(const lplug_host *h);
+const char *lplug_host_plugin_dir(const lplug_host *h, int i);
+int lplug_host_fail_closed(const lplug_host *h);
+
+/* }================================================================== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,24 @@ printf 'r1\nr2\nr3\n' |
 check "fail-closed drops the records whose handler failed" \
   [ "$(cat "$out/closed")" = "$(printf 'tagged: r1\ntagged: r3')" ]
 
+# A host settings file grants only what it lists.
+cat >"$out/lplug.yaml" <<YAML
+plugins: [$PWD/plugins]
+grants:
+  "*": { hooks: [record] }
+  redact: { hooks: [] }
+YAML
+printf 'a@b.cc DEBUG\nmail x@y.org\n' |
+  "$LPLUG" run --config "$out/lplug.yaml" >"$out/granted" 2>"$out/granted.err"
+check "a settings file's grants decide: redact is refused, the others run" \
+  [ "$(cat "$out/granted")" = "$(printf '    2  mail x@y.org')" ]
+check "and the refusal names the plugin and the hook" \
+  grep -q "hooks.on: the host does not grant 'record' of capability 'hooks' to plugin 'redact'" "$out/granted.err"
+printf 'grants: [oops]\n' >"$out/bad.yaml"
+echo x | "$LPLUG" run --config "$out/bad.yaml" >/dev/null 2>"$out/bad.err"
+check "a bad settings file is the command's own failure (exit 1)" [ $? -eq 1 ]
+check "and says where" grep -q "bad.yaml:1:9: grants: expected a mapping" "$out/bad.err"
+
 echo x | "$LPLUG" run --plugins tests/data/no-such-folder >/dev/null 2>"$out/nodir"
 check "a missing plugin folder is the command's own failure (exit 1)" [ $? -eq 1 ]
 

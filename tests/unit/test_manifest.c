@@ -270,19 +270,18 @@ static void manifest_alias_bomb_is_refused(void **state) {
         "  a: &a [x, x, x, x, x, x, x, x, x]\n"
         "  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
         "  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
-        "plugin.yaml:4:6: anchors are not supported in plugin.yaml ('&a')");
+        "plugin.yaml:4:6: anchors are not supported ('&a')");
   FAILS("name: a\nversion: 1.0.0\nconfig: *x\n",
-        "plugin.yaml:3:9: aliases are not supported in plugin.yaml (alias "
-        "'*x')");
+        "plugin.yaml:3:9: aliases are not supported ('*x')");
 }
 
 static void manifest_tags_and_documents_are_refused(void **state) {
   (void)state;
   FAILS("name: !!binary aGk=\nversion: 1.0.0\n",
-        "plugin.yaml:1:7: tags are not supported in plugin.yaml "
+        "plugin.yaml:1:7: tags are not supported "
         "('tag:yaml.org,2002:binary')");
   FAILS("name: a\nversion: 1.0.0\n---\nname: b\n",
-        "plugin.yaml:3:1: only one YAML document is allowed in a plugin.yaml");
+        "plugin.yaml:3:1: only one YAML document is allowed");
 }
 
 static void manifest_deep_nesting_is_refused(void **state) {

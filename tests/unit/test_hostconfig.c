@@ -1,0 +1,169 @@
+/*
+** test_hostconfig.c -- the host settings file: what it sets, what it
+** grants, and that mistakes in it are errors with file:line:column.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+static lplug_host *load_ok(fixture *f, const char *yaml) {
+  char path[4200], err[512] = "";
+  lplug_host *h = NULL;
+  support_write(f->root, "lplug.yaml", yaml);
+  snprintf(path, sizeof path, "%s/lplug.yaml", f->root);
+  int rc = lplug_host_load(path, &h, err, sizeof err);
+  if (rc != LPLUG_OK) print_error("%s\n", err);
+  assert_int_equal(rc, LPLUG_OK);
+  return h;
+}
+
+static void load_fails(fixture *f, const char *yaml, const char *message) {
+  char path[4200], err[512] = "";
+  lplug_host *h = NULL;
+  support_write(f->root, "lplug.yaml", yaml);
+  snprintf(path, sizeof path, "%s/lplug.yaml", f->root);
+  assert_int_equal(lplug_host_load(path, &h, err, sizeof err),
+                   LPLUG_EMANIFEST);
+  assert_null(h);
+  const char *tail = strstr(err, "lplug.yaml:");
+  if (tail == NULL || strcmp(tail, message) != 0) print_error("got: %s\n", err);
+  assert_non_null(tail);
+  assert_string_equal(tail, message);
+}
+
+static void hostconfig_sets_limits_queue_folders_and_policy(void **state) {
+  fixture *f = *state;
+  lplug_host *h = load_ok(f,
+    "plugins: [plugins, /opt/more]\n"
+    "limits: { memory: 1MB, instructions: 5M }\n"
+    "events: { queue: 50, queue_bytes: 64KB }\n"
+    "failure: closed\n");
+  lplug_config c;
+  memset(&c, 0, sizeof c);
+  c.event_queue = 7;
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.memory_limit, 1024 * 1024);
+  assert_int_equal(c.instruction_limit, 5000000);
+  assert_int_equal(c.event_queue, 50);
+  assert_int_equal(c.event_queue_bytes, 64 * 1024);
+  assert_int_equal(lplug_host_plugin_dirs(h), 2);
+  char want[4200];
+  snprintf(want, sizeof want, "%s/plugins", f->root);
+  assert_string_equal(lplug_host_plugin_dir(h, 0), want);
+  assert_string_equal(lplug_host_plugin_dir(h, 1), "/opt/more");
+  assert_null(lplug_host_plugin_dir(h, 2));
+  assert_true(lplug_host_fail_closed(h));
+  lplug_host_free(h);
+}
+
+static void hostconfig_empty_file_keeps_defaults(void **state) {
+  fixture *f = *state;
+  lplug_host *h = load_ok(f, "# nothing set\n");
+  lplug_config c;
+  memset(&c, 0, sizeof c);
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.memory_limit, 0);
+  assert_int_equal(lplug_host_plugin_dirs(h), 0);
+  assert_false(lplug_host_fail_closed(h));
+  /* and grants nothing */
+  assert_false(lplug_host_grant(h, "any", "hooks", NULL));
+  lplug_host_free(h);
+}
+
+static void hostconfig_grants_star_and_per_plugin_entries(void **state) {
+  fixture *f = *state;
+  lplug_host *h = load_ok(f,
+    "grants:\n"
+    "  '*':\n"
+    "    hooks: [record]\n"
+    "    log: {}\n"
+    "  counter:\n"
+    "    events: { emit: ['counter.*'] }\n");
+  assert_true(lplug_host_grant(h, "anyone", "hooks", NULL));
+  assert_true(lplug_host_grant(h, "anyone", "hooks", "record"));
+  assert_false(lplug_host_grant(h, "anyone", "hooks", "admin"));
+  assert_true(lplug_host_grant(h, "anyone", "log", NULL));
+  assert_false(lplug_host_grant(h, "anyone", "events.emit", "counter.tick"));
+  assert_true(lplug_host_grant(h, "counter", "events.emit", "counter.tick"));
+  assert_false(lplug_host_grant(h, "counter", "events.emit", "alert.x"));
+  assert_true(lplug_host_grant(h, "counter", "hooks", "record"));
+  assert_false(lplug_host_grant(h, "counter", "storage", NULL));
+  lplug_host_free(h);
+}
+
+static void hostconfig_engine_grants_only_what_the_file_grants(void **state) {
+  fixture *f = *state;
+  lplug_host *h = load_ok(f, "grants:\n  '*': { hooks: [record] }\n");
+  lplug_config c;
+  memset(&c, 0, sizeof c);
+  c.grant = lplug_host_grant;
+  c.ud = h;
+  lplug_engine *e = lplug_engine_new(&c);
+  lplug_hook_define(e, "record", 0, NULL);
+  lplug_hook_define(e, "admin", 0, NULL);
+  char *dir = support_plugin(f->root, "wants", NULL,
+    "local hooks = require 'lplug.hooks'\n"
+    "hooks.on('record', print)\n"
+    "hooks.on('admin', print)\n");
+  assert_int_equal(lplug_load_plugin(e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(e), "hooks.on: the host does not grant "
+                         "'admin' of capability 'hooks' to plugin 'wants'"));
+  free(dir);
+  lplug_engine_free(e);
+  lplug_host_free(h);
+}
+
+static void hostconfig_unknown_keys_are_errors(void **state) {
+  fixture *f = *state;
+  load_fails(f, "grant:\n  '*': {}\n",
+             "lplug.yaml:1:1: unknown key 'grant' (allowed: plugins, limits, "
+             "events, failure, grants)");
+  load_fails(f, "limits:\n  memroy: 1MB\n",
+             "lplug.yaml:2:3: unknown key 'limits.memroy' (allowed: memory, "
+             "instructions)");
+}
+
+static void hostconfig_bad_values_are_errors(void **state) {
+  fixture *f = *state;
+  load_fails(f, "failure: maybe\n",
+             "lplug.yaml:1:10: failure: expected 'open' or 'closed'");
+  load_fails(f, "limits: { memory: lots }\n",
+             "lplug.yaml:1:19: limits.memory: not a size (e.g. 256KB, 4MB)");
+  load_fails(f, "plugins: plugins\n",
+             "lplug.yaml:1:10: plugins: expected a sequence, got a scalar");
+  load_fails(f, "grants: [x]\n",
+             "lplug.yaml:1:9: grants: expected a mapping, got a sequence");
+  load_fails(f, "a: &x 1\nb: *x\n",
+             "lplug.yaml:1:4: anchors are not supported ('&x')");
+}
+
+static void hostconfig_missing_file_is_an_io_error(void **state) {
+  (void)state;
+  lplug_host *h = NULL;
+  char err[256];
+  assert_int_equal(lplug_host_load("/nonexistent/lplug.yaml", &h, err,
+                                   sizeof err), LPLUG_EIO);
+  assert_string_equal(err, "/nonexistent/lplug.yaml: cannot read: No such "
+                      "file or directory");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
+                                                fixture_teardown)
+    T(hostconfig_sets_limits_queue_folders_and_policy),
+    T(hostconfig_empty_file_keeps_defaults),
+    T(hostconfig_grants_star_and_per_plugin_entries),
+    T(hostconfig_engine_grants_only_what_the_file_grants),
+    T(hostconfig_unknown_keys_are_errors),
+    T(hostconfig_bad_values_are_errors),
+    T(hostconfig_missing_file_is_an_io_error),
+#undef T
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("hostconfig", tests, NULL, NULL);
+}
