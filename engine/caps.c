@@ -7,10 +7,11 @@
 #include "engine/caps.h"
 #include "engine/internal.h"
 
-/* Position of `cap` inside the table at `at`, or 0 when absent, nil or
-** false.  "events.emit" looks up events, then emit inside it. */
-static int find(const lplug_value *caps, size_t at, const char *cap,
-                size_t *out) {
+/* Position of `cap` inside the table at `at`, or 0 when absent.
+** "events.emit" looks up events, then emit inside it; an `events: true`
+** (or false, or "*") stands for every part of events. */
+static int locate(const lplug_value *caps, size_t at, const char *cap,
+                  size_t *out) {
   const char *dot = strchr(cap, '.');
   if (caps == NULL) return 0;
   if (dot != NULL) {
@@ -19,12 +20,25 @@ static int find(const lplug_value *caps, size_t at, const char *cap,
     if (n >= sizeof head) return 0;
     memcpy(head, cap, n);
     head[n] = '\0';
-    if (!lplug_value_field(caps, at, head, out) ||
+    if (!lplug_value_field(caps, at, head, out)) return 0;
+    if (lplug_value_type(caps, *out) == LPLUG_TTABLE &&
         !lplug_value_field(caps, *out, dot + 1, out))
       return 0;
   } else if (!lplug_value_field(caps, at, cap, out)) {
     return 0;
   }
+  return 1;
+}
+
+int caps_names(const lplug_value *caps, size_t at, const char *cap) {
+  size_t c;
+  return locate(caps, at, cap, &c) && lplug_value_type(caps, c) != LPLUG_TNIL;
+}
+
+/* Like locate, but nil and false count as absent. */
+static int find(const lplug_value *caps, size_t at, const char *cap,
+                size_t *out) {
+  if (!locate(caps, at, cap, out)) return 0;
   switch (lplug_value_type(caps, *out)) {
     case LPLUG_TNIL: return 0;
     case LPLUG_TBOOLEAN: return lplug_value_boolean(caps, *out);

@@ -21,6 +21,10 @@
 int caps_allows(const lplug_value *caps, size_t at, const char *cap,
                 const char *item);
 
+/* Whether the table at `at` mentions `cap` at all, even as false or an
+** empty list: a plugin's own grant entry then decides that capability. */
+int caps_names(const lplug_value *caps, size_t at, const char *cap);
+
 /* Writes the items listed under `cap` as "a, b" into out ("" if none). */
 void caps_list(const lplug_value *caps, size_t at, const char *cap, char *out,
                size_t n);

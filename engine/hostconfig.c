@@ -211,9 +211,11 @@ int lplug_host_grant(void *ud, const char *plugin, const char *capability,
                      const char *item) {
   const lplug_host *h = ud;
   size_t at;
+  /* The plugin's own entry decides each capability it names (so `hooks: []`
+  ** takes back what "*" gives); "*" decides the rest. */
   if (lplug_value_field(h->grants, 0, plugin, &at) &&
-      caps_allows(h->grants, at, capability, item))
-    return 1;
+      caps_names(h->grants, at, capability))
+    return caps_allows(h->grants, at, capability, item);
   return lplug_value_field(h->grants, 0, "*", &at) &&
          caps_allows(h->grants, at, capability, item);
 }

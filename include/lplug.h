@@ -469,8 +469,10 @@ int lplug_event_pending(const lplug_engine *e);
 **     "*":     { hooks: [record], log: {} } # every plugin
 **     counter: { events: { emit: ["counter.*"] } }
 **
-** A plugin is granted what the "*" entry or its own entry lists (the same
-** shapes as a manifest's capabilities), and only what it also declares.
+** A plugin's own entry decides each capability it names (`hooks: []` takes
+** back what "*" gives); the "*" entry decides the others.  Entries have
+** the shapes of a manifest's capabilities, and a plugin gets only what it
+** also declares.
 ** ===================================================================
 */
 

@@ -36,7 +36,7 @@ grants:
   "*": { hooks: [record] }
   redact: { hooks: [] }
 YAML
-printf 'a@b.cc DEBUG\nmail x@y.org\n' |
+printf 'a@b.cc DEBUG x\nmail x@y.org\n' |
   "$LPLUG" run --config "$out/lplug.yaml" >"$out/granted" 2>"$out/granted.err"
 check "a settings file's grants decide: redact is refused, the others run" \
   [ "$(cat "$out/granted")" = "$(printf '    2  mail x@y.org')" ]

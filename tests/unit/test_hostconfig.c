@@ -95,6 +95,32 @@ static void hostconfig_grants_star_and_per_plugin_entries(void **state) {
   lplug_host_free(h);
 }
 
+static void hostconfig_own_entry_decides_the_capabilities_it_names(
+    void **state) {
+  fixture *f = *state;
+  lplug_host *h = load_ok(f,
+    "grants:\n"
+    "  '*': { hooks: [record], log: {}, events: { emit: ['a.*'] } }\n"
+    "  quiet: { hooks: [] }\n"
+    "  muted: { log: false }\n"
+    "  loud: { events: true }\n"
+    "  other: { events: { on: ['b.*'] } }\n");
+  /* hooks: [] takes back the hooks "*" gives; log still comes from "*" */
+  assert_false(lplug_host_grant(h, "quiet", "hooks", "record"));
+  assert_true(lplug_host_grant(h, "quiet", "hooks", NULL)); /* {} == [] */
+  assert_true(lplug_host_grant(h, "quiet", "log", NULL));
+  assert_false(lplug_host_grant(h, "muted", "log", NULL));
+  assert_true(lplug_host_grant(h, "muted", "hooks", "record"));
+  /* events: true stands for every part of events */
+  assert_true(lplug_host_grant(h, "loud", "events.emit", "z.y"));
+  assert_true(lplug_host_grant(h, "loud", "events.on", "z.y"));
+  /* naming events.on leaves events.emit to "*" */
+  assert_true(lplug_host_grant(h, "other", "events.on", "b.c"));
+  assert_false(lplug_host_grant(h, "other", "events.on", "a.c"));
+  assert_true(lplug_host_grant(h, "other", "events.emit", "a.c"));
+  lplug_host_free(h);
+}
+
 static void hostconfig_engine_grants_only_what_the_file_grants(void **state) {
   fixture *f = *state;
   lplug_host *h = load_ok(f, "grants:\n  '*': { hooks: [record] }\n");
@@ -158,6 +184,7 @@ int main(void) {
     T(hostconfig_sets_limits_queue_folders_and_policy),
     T(hostconfig_empty_file_keeps_defaults),
     T(hostconfig_grants_star_and_per_plugin_entries),
+    T(hostconfig_own_entry_decides_the_capabilities_it_names),
     T(hostconfig_engine_grants_only_what_the_file_grants),
     T(hostconfig_unknown_keys_are_errors),
     T(hostconfig_bad_values_are_errors),
