@@ -23,6 +23,8 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
     e->config.event_queue = LPLUG_DEFAULT_EVENT_QUEUE;
   if (e->config.event_queue_bytes == 0)
     e->config.event_queue_bytes = LPLUG_DEFAULT_EVENT_QUEUE_BYTES;
+  if (e->config.storage_quota == 0)
+    e->config.storage_quota = LPLUG_DEFAULT_STORAGE_QUOTA;
   value_set_nil(&e->scratch);
   if (e->scratch.len == 0) {  /* could not allocate even one byte */
     free(e);
@@ -36,6 +38,9 @@ void lplug_engine_free(lplug_engine *e) {
   if (e == NULL) return;
   hook_free_all(e);
   events_free_all(e);
+  if (lplug_storage_flush(e) != LPLUG_OK)
+    engine_log(e, LPLUG_LOG_ERROR, NULL, e->errmsg);
+  storage_close(e->store);
   for (i = 0; i < e->nplugins; i++) plugin_free(e->plugins[i]);
   free(e->plugins);
   value_release(&e->scratch);
@@ -62,7 +67,21 @@ int lplug_plugin_stats(const lplug_engine *e, const char *name,
   *out = p->stats;
   out->memory = p->sb.used;
   out->memory_peak = p->sb.peak;
+  if (p->storage_quota)  /* counted lazily: the cache may be cold */
+    out->storage_bytes = storage_used(e->store, (plugin *)p);
   return LPLUG_OK;
+}
+
+int lplug_storage_flush(lplug_engine *e) {
+  char err[512];
+  int rc;
+  if (e->store == NULL) return LPLUG_OK;
+  if (storage_running(e->store))
+    return engine_error(e, LPLUG_ESTATE, "lplug_storage_flush: called from "
+                        "inside a plugin call (flush after it returns)");
+  if ((rc = storage_flush(e->store, err, sizeof err)) != LPLUG_OK)
+    engine_error(e, rc, "%s", err);
+  return rc;
 }
 
 int lplug_load_plugin(lplug_engine *e, const char *dir) {

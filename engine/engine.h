@@ -8,6 +8,7 @@
 #include "lplug.h"
 #include "engine/internal.h"
 #include "engine/manifest.h"
+#include "engine/storage.h"
 #include "engine/value.h"
 #include "sandbox/sandbox.h"
 
@@ -51,6 +52,11 @@ struct plugin {
   double log_tokens;          /* lplug.log rate limit (plugin_log) */
   double log_refilled;        /* monotonic seconds of the last refill */
   unsigned long long log_dropped;
+  /* storage.c: p's usage, cached while storage_epoch matches the
+  ** storage's; its quota (0: no storage) and its writes */
+  long long storage_used;
+  unsigned long long storage_epoch, storage_writes;
+  size_t storage_quota;
 };
 
 typedef struct event {
@@ -86,6 +92,7 @@ struct lplug_engine {
   unsigned long long emitted; /* events ever queued: marks for rollback */
   subscription *subs;
   int nsubs, subcap, next_sub, dispatching, subs_dead;
+  storage *store;             /* opened by the first plugin using it */
 };
 
 /* Sets the engine's message (printf-style); returns code. */

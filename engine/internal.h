@@ -79,6 +79,10 @@ int events_unsubscribe_plugin(plugin *p, int id);
 
 int luaopen_lplug_events(lua_State *L);
 
+/* The engine's storage when p may use it, else NULL. */
+struct storage *plugin_storage(plugin *p);
+int luaopen_lplug_storage(lua_State *L);
+
 /* Seconds on a clock that never goes back (CLOCK_MONOTONIC). */
 double plugin_monotonic(void);
 

@@ -99,6 +99,7 @@ static const struct module {
   {"time", luaopen_lplug_time},
   {"json", luaopen_lplug_json},
   {"events", luaopen_lplug_events},
+  {"storage", luaopen_lplug_storage},
   {NULL, NULL}
 };
 
@@ -109,8 +110,8 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   for (m = modules; m->name && strcmp(m->name, name) != 0; m++) {}
   if (m->name == NULL)
     return luaL_error(L, "require 'lplug.%s': no such module (lplug has: "
-                      "lplug.hooks, lplug.events, lplug.log, lplug.time, "
-                      "lplug.json)", name);
+                      "lplug.hooks, lplug.events, lplug.storage, lplug.log, "
+                      "lplug.time, lplug.json)", name);
   lua_pushfstring(L, "require 'lplug.%s'", name);
   plugin_require(L, p, name, NULL, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -143,12 +144,23 @@ int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
                 int (*take)(plugin *p, void *ud), const char *activity) {
   lplug_engine *e = p->engine;
   unsigned long long mark = events_mark(e);
-  int rc = sandbox_pcall(&p->sb, f, ud, nres);
+  storage *store = e->store;  /* opened before any call that can use it */
+  storage_frame frame;
+  int rc;
+  if (store) storage_enter(store, &frame, p);
+  rc = sandbox_pcall(&p->sb, f, ud, nres);
   p->stats.calls++;
   p->stats.instructions += (unsigned long long)p->sb.charged;
   if (rc == LPLUG_OK) {
     if (take) rc = take(p, ud);
     else lua_pop(p->sb.L, nres);
+  }
+  if (store) {
+    char err[512];
+    if (storage_leave(store, &frame, rc != LPLUG_OK, err, sizeof err) !=
+        LPLUG_OK && rc == LPLUG_OK)
+      rc = engine_error(e, LPLUG_EIO, "plugin '%s': %s in %s", p->name, err,
+                        activity);
   }
   if (rc != LPLUG_OK) {
     events_rollback(e, mark);
@@ -184,7 +196,9 @@ int plugin_fail(plugin *p, int code, const char *activity) {
       p->stats.value_errors++;
       break;  /* the caller composed the message */
     case LPLUG_ENOMEM:
-      break;  /* the host ran out of memory: the caller's message */
+    case LPLUG_EIO:
+      break;  /* the host ran out of memory, storage failed: the caller's
+                 message */
     case LPLUG_ELOAD:
       engine_error(e, code, "plugin '%s': cannot load: %s", p->name,
                    sb->message);
@@ -228,6 +242,48 @@ static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
   if (m->memory_limit) *memory = m->memory_limit;
   if (m->instruction_limit) *instructions = m->instruction_limit;
   return LPLUG_OK;
+}
+
+/* A plugin that declares storage and is granted it gets a quota (the
+** host's, or less if its manifest asks) and the engine's database, opened
+** now if it is the first. */
+static int apply_storage(lplug_engine *e, plugin *p) {
+  const lplug_value *caps = p->m->capabilities;
+  size_t at, quota = e->config.storage_quota;
+  char a[32], b[32], err[512];
+  int rc;
+  if (!caps_allows(caps, 0, "storage", NULL) || e->config.grant == NULL ||
+      !e->config.grant(e->config.ud, p->name, "storage", NULL))
+    return LPLUG_OK;  /* require "lplug.storage" will say why not */
+  if (lplug_value_field(caps, 0, "storage", &at) &&
+      lplug_value_field(caps, at, "quota", &at)) {
+    const char *text = lplug_value_string(caps, at, NULL);
+    int ok = 0;
+    long long n = lplug_value_integer(caps, at, &ok);
+    if (text ? !manifest_parse_size(text, &quota) : !ok || n <= 0)
+      return engine_error(e, LPLUG_EMANIFEST, "plugin '%s': capabilities."
+                          "storage.quota: expected a size such as 256KB or "
+                          "4MB", p->name);
+    if (!text) quota = (size_t)n;
+    if (quota > e->config.storage_quota)
+      return engine_error(e, LPLUG_EMANIFEST, "plugin '%s': capabilities."
+                          "storage.quota: %s is over the host's ceiling of %s "
+                          "(ask for at most that)", p->name,
+                          size_text(quota, a, sizeof a),
+                          size_text(e->config.storage_quota, b, sizeof b));
+  }
+  if (e->store == NULL &&
+      (rc = storage_open(&e->store, e->config.storage_path,
+                         e->config.storage_batch_ms, err, sizeof err)) !=
+          LPLUG_OK)
+    return engine_error(e, rc, "plugin '%s': %s", p->name, err);
+  p->storage_quota = quota;
+  p->stats.storage_quota = quota;
+  return LPLUG_OK;
+}
+
+struct storage *plugin_storage(plugin *p) {
+  return p->storage_quota ? p->engine->store : NULL;
 }
 
 static int add_plugin(lplug_engine *e, plugin *p) {
@@ -314,6 +370,7 @@ int plugin_load(lplug_engine *e, const char *dir) {
   sc.print = print_line;
   sc.owner = p;
   rc = apply_limits(e, p->m, &sc.memory_limit, &sc.instruction_limit);
+  if (rc == LPLUG_OK) rc = apply_storage(e, p);
   if (rc == LPLUG_OK && sandbox_open(&p->sb, &sc, err, sizeof err) != 0)
     rc = engine_error(e, LPLUG_EMEM, "plugin '%s': %s", p->name, err);
   if (rc != LPLUG_OK) {

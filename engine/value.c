@@ -85,6 +85,24 @@ static int varint_size(uint64_t x) {
   return n;
 }
 
+static uint64_t zigzag(long long x) {
+  return x < 0 ? ~((uint64_t)x << 1) : (uint64_t)x << 1;
+}
+
+int value_set_integer(lplug_value *v, long long x) {
+  uint64_t u = zigzag(x);
+  v->len = 0;
+  if (value_reserve(v, 10) != LPLUG_OK) return LPLUG_ENOMEM;
+  if (x >= 0 && x < 128) {
+    v->bytes[0] = (unsigned char)(VALUE_SMALLINT | x);
+    v->len = 1;
+  } else {
+    v->bytes[0] = VALUE_INT;
+    v->len = (size_t)(put_varint(v->bytes + 1, u) - v->bytes);
+  }
+  return LPLUG_OK;
+}
+
 static void put32(unsigned char *p, uint32_t x) {
   p[0] = (unsigned char)x;        p[1] = (unsigned char)(x >> 8);
   p[2] = (unsigned char)(x >> 16); p[3] = (unsigned char)(x >> 24);
@@ -606,7 +624,7 @@ void lplug_build_integer(lplug_builder *b, long long x) {
     if ((p = room(b, 1)) != NULL) *p = (unsigned char)(VALUE_SMALLINT | x);
     return;
   }
-  u = x < 0 ? ~((uint64_t)x << 1) : (uint64_t)x << 1;     /* zigzag */
+  u = zigzag(x);
   if ((p = room(b, 1 + varint_size(u))) != NULL) {
     *p = VALUE_INT;
     put_varint(p + 1, u);

@@ -39,6 +39,10 @@ struct lplug_value {
 /* Makes room for `extra` more bytes; LPLUG_OK or LPLUG_ENOMEM. */
 int value_reserve(lplug_value *v, size_t extra);
 
+/* Sets v to the integer x; LPLUG_OK or LPLUG_ENOMEM (v is then nil or
+** empty: set it again before use). */
+int value_set_integer(lplug_value *v, long long x);
+
 /* Exchanges the contents of two values (no allocation). */
 void value_swap(lplug_value *a, lplug_value *b);
 

@@ -279,12 +279,17 @@ typedef struct lplug_config {
   lplug_grant_fn grant;             /* NULL: nothing is granted */
   int event_queue;                  /* most events queued at once; 10000 */
   size_t event_queue_bytes;         /* most payload bytes queued; 16 MB */
+  /* lplug.storage (see "Storage" below) */
+  const char *storage_path;         /* SQLite file; NULL: in memory */
+  size_t storage_quota;             /* bytes per plugin; 1 MB */
+  int storage_batch_ms;             /* 0: commit as each call ends */
 } lplug_config;
 
 #define LPLUG_DEFAULT_MEMORY_LIMIT (4u * 1024u * 1024u)
 #define LPLUG_DEFAULT_INSTRUCTION_LIMIT 10000000LL
 #define LPLUG_DEFAULT_EVENT_QUEUE 10000
 #define LPLUG_DEFAULT_EVENT_QUEUE_BYTES (16u * 1024u * 1024u)
+#define LPLUG_DEFAULT_STORAGE_QUOTA (1024u * 1024u)
 
 /* A new engine with a copy of `config` (NULL for all defaults); NULL when
 ** out of memory.  Free it with lplug_engine_free(), which closes every
@@ -339,6 +344,10 @@ typedef struct lplug_stats {
   size_t memory;                     /* bytes held by the state now */
   size_t memory_peak;                /* most bytes ever held */
   size_t memory_limit;               /* after the manifest */
+  long long storage_bytes;           /* what its entries cost against its
+                                        quota; 0 without storage, -1 when
+                                        the database cannot tell */
+  size_t storage_quota;              /* after the manifest; 0 without */
 } lplug_stats;
 
 /* Fills *out with the counters of plugin `name`.  Instructions are
@@ -450,6 +459,40 @@ int lplug_dispatch(lplug_engine *e, int max_events);
 
 /* Number of events waiting in the queue. */
 int lplug_event_pending(const lplug_engine *e);
+
+/* }================================================================== */
+
+
+/*
+** {==================================================================
+** Storage
+**
+** A plugin that declares capability `storage` (and is granted it) keeps
+** key-value entries with lplug.storage.  Each plugin sees only its own
+** entries, kept under its name in config.storage_path (a SQLite file in
+** WAL mode, created when the first plugin with storage loads; NULL or
+** ":memory:" keeps them in memory until the engine is freed).
+**
+** What a plugin call writes is kept only if the call returns normally: a
+** handler that writes and then fails leaves nothing.  With
+** storage_batch_ms = 0 every call's writes are committed as it ends, so
+** they survive the process being killed.  With a batch time, commits are
+** grouped: they happen when a call ends that long after the last one, on
+** lplug_storage_flush and in lplug_engine_free -- faster, but a crash
+** loses up to that much (never part of a call).  An idle host with a
+** batch time should call lplug_storage_flush from time to time.
+**
+** Each plugin's entries cost their keys, their encoded values and
+** 32 bytes each against its quota: config.storage_quota, or less if its
+** manifest asks (capabilities: { storage: { quota: 256KB } }; more than
+** the host's is a load error).  Several processes may share one file.
+** ===================================================================
+*/
+
+/* Commits writes waiting in a batch.  Returns LPLUG_OK, or LPLUG_EIO
+** (message in lplug_errmsg; the batch is lost); LPLUG_ESTATE when called
+** from inside a plugin call. */
+int lplug_storage_flush(lplug_engine *e);
 
 /* }================================================================== */
 

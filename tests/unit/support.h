@@ -40,6 +40,10 @@ typedef struct support_log {
 lplug_engine *support_engine(support_log *log, size_t memory_limit,
                              long long instruction_limit);
 
+/* An engine made from *config, its callbacks set to report into *log
+** (config->ud becomes log). */
+lplug_engine *support_engine_with(support_log *log, lplug_config *config);
+
 /* A value holding {line = line, n = n}. */
 lplug_value *support_record(const char *line, long long n);
 

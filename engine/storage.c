@@ -1,0 +1,454 @@
+/*
+** storage.c -- see storage.h.
+*/
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "engine/engine.h"
+#include "engine/storage.h"
+
+/* PRAGMA application_id of an lplug storage file ("lplg"), and the
+** schema it holds (PRAGMA user_version). */
+#define APPLICATION_ID 0x6c706c67
+#define SCHEMA_VERSION 1
+
+/* How long a write waits for another process holding the database. */
+#define BUSY_TIMEOUT_MS 5000
+
+enum {
+  Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+  Q_GET, Q_SIZE, Q_PUT, Q_DELETE, Q_USAGE, Q_KEYS, Q_COUNT
+};
+
+static const char *const queries[Q_COUNT] = {
+  "BEGIN IMMEDIATE",
+  "COMMIT",
+  "ROLLBACK",
+  "SAVEPOINT call",          /* the most recent "call" is the innermost */
+  "RELEASE call",
+  "ROLLBACK TO call",
+  "SELECT value FROM lplug_storage WHERE plugin = ?1 AND key = ?2",
+  "SELECT length(key) + length(value) FROM lplug_storage "
+  "WHERE plugin = ?1 AND key = ?2",
+  "INSERT INTO lplug_storage (plugin, key, value) VALUES (?1, ?2, ?3) "
+  "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
+  "DELETE FROM lplug_storage WHERE plugin = ?1 AND key = ?2",
+  "SELECT count(*), coalesce(sum(length(key) + length(value)), 0) "
+  "FROM lplug_storage WHERE plugin = ?1",
+  "SELECT key FROM lplug_storage WHERE plugin = ?1 AND key > ?2 "
+  "AND key >= ?3 AND (?4 IS NULL OR key < ?4) ORDER BY key LIMIT ?5",
+};
+
+static const char *const schema =
+  "CREATE TABLE IF NOT EXISTS lplug_storage ("
+  "  plugin TEXT NOT NULL,"
+  "  key BLOB NOT NULL,"
+  "  value BLOB NOT NULL,"
+  "  PRIMARY KEY (plugin, key)"
+  ") WITHOUT ROWID;";
+
+struct storage {
+  sqlite3 *db;
+  sqlite3_stmt *q[Q_COUNT];
+  int batch_ms;
+  int in_txn;                 /* a transaction is open */
+  double txn_began;           /* monotonic seconds */
+  storage_frame *top;         /* innermost running call */
+  unsigned long long writes;  /* writes ever done, for frames */
+  unsigned long long epoch;   /* bumped when cached usages go stale */
+};
+
+static int fail(sqlite3 *db, int code, char *err, size_t n, const char *what) {
+  snprintf(err, n, "storage: %s: %s", what,
+           db ? sqlite3_errmsg(db) : "out of memory");
+  return code;
+}
+
+static int exec(storage *s, int q) {
+  int rc = sqlite3_step(s->q[q]);
+  sqlite3_reset(s->q[q]);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Reads one integer pragma. */
+static long long pragma(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  long long v = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Refuses a file some other program made, or a newer lplug. */
+static int check_file(sqlite3 *db, const char *path, char *err, size_t n) {
+  long long app = pragma(db, "PRAGMA application_id");
+  long long version = pragma(db, "PRAGMA user_version");
+  long long tables = pragma(db, "SELECT count(*) FROM sqlite_schema");
+  if (app < 0 || version < 0 || tables < 0)
+    return fail(db, LPLUG_EIO, err, n, path);
+  if (app != APPLICATION_ID && tables > 0) {
+    snprintf(err, n, "storage: '%s' is not an lplug storage file (it holds "
+             "other tables; give lplug a file of its own)", path);
+    return LPLUG_EIO;
+  }
+  if (version > SCHEMA_VERSION) {
+    snprintf(err, n, "storage: '%s' was made by a newer lplug (schema %lld; "
+             "this one reads %d)", path, version, SCHEMA_VERSION);
+    return LPLUG_EIO;
+  }
+  return LPLUG_OK;
+}
+
+static int setup(storage *s, const char *path, int memory, char *err,
+                 size_t n) {
+  char sql[512];
+  int i, rc;
+  sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+  if (!memory &&
+      (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) ||
+       sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL)))
+    return fail(s->db, LPLUG_EIO, err, n, path);
+  if ((rc = check_file(s->db, path, err, n)) != LPLUG_OK) return rc;
+  /* Only a new file is written to here: another process may hold the
+  ** write lock of a file in use for a while. */
+  if (pragma(s->db, "PRAGMA user_version") < SCHEMA_VERSION) {
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; %s PRAGMA application_id = "
+             "%d; PRAGMA user_version = %d; COMMIT;", schema, APPLICATION_ID,
+             SCHEMA_VERSION);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+      fail(s->db, LPLUG_EIO, err, n, path);
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+      return LPLUG_EIO;
+    }
+  }
+  for (i = 0; i < Q_COUNT; i++)
+    if (sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->q[i], NULL) != SQLITE_OK)
+      return fail(s->db, LPLUG_EIO, err, n, queries[i]);
+  return LPLUG_OK;
+}
+
+int storage_open(storage **out, const char *path, int batch_ms, char *err,
+                 size_t errsize) {
+  int memory = path == NULL || strcmp(path, ":memory:") == 0;
+  storage *s = calloc(1, sizeof *s);
+  int rc;
+  *out = NULL;
+  if (s == NULL) return fail(NULL, LPLUG_ENOMEM, err, errsize, "opening");
+  s->batch_ms = batch_ms;
+  s->epoch = 1;
+  if (memory) path = ":memory:";
+  rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+                       SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    snprintf(err, errsize, "storage: cannot open '%s': %s", path,
+             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    rc = LPLUG_EIO;
+  } else {
+    rc = setup(s, path, memory, err, errsize);
+  }
+  if (rc != LPLUG_OK) {
+    storage_close(s);
+    return rc;
+  }
+  *out = s;
+  return LPLUG_OK;
+}
+
+void storage_close(storage *s) {
+  int i;
+  char err[256];
+  if (s == NULL) return;
+  storage_flush(s, err, sizeof err);
+  for (i = 0; i < Q_COUNT; i++) sqlite3_finalize(s->q[i]);
+  sqlite3_close(s->db);
+  free(s);
+}
+
+/* ---- transactions and savepoints --------------------------------------- */
+
+static int commit(storage *s, char *err, size_t n) {
+  int rc = exec(s, Q_COMMIT);
+  s->in_txn = 0;
+  if (rc == SQLITE_OK) return LPLUG_OK;
+  fail(s->db, LPLUG_EIO, err, n, "cannot commit (the writes of the calls "
+       "since the last commit are lost)");
+  exec(s, Q_ROLLBACK);
+  s->epoch++;
+  return LPLUG_EIO;
+}
+
+int storage_flush(storage *s, char *err, size_t errsize) {
+  if (s == NULL || !s->in_txn || s->top != NULL) return LPLUG_OK;
+  return commit(s, err, errsize);
+}
+
+int storage_running(const storage *s) { return s->top != NULL; }
+
+void storage_enter(storage *s, storage_frame *f, plugin *p) {
+  f->outer = s->top;
+  f->plugin = p;
+  f->savepoint = 0;
+  s->top = f;
+}
+
+int storage_leave(storage *s, storage_frame *f, int failed, char *err,
+                  size_t errsize) {
+  s->top = f->outer;
+  if (f->savepoint) {
+    if (failed) {
+      plugin *p = f->plugin;
+      exec(s, Q_ROLLBACK_TO);
+      /* Only p wrote since: its usage is known; else others' are stale. */
+      if (s->writes - f->writes != p->storage_writes - f->used_writes)
+        s->epoch++;
+      p->storage_used = f->used;
+      p->storage_epoch = s->epoch;
+    }
+    exec(s, Q_RELEASE);
+  }
+  if (s->top == NULL && s->in_txn &&
+      (s->batch_ms <= 0 ||
+       (plugin_monotonic() - s->txn_began) * 1000 >= s->batch_ms))
+    return commit(s, err, errsize);
+  return LPLUG_OK;
+}
+
+static int busy(storage *s, int rc, char *err, size_t n) {
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    snprintf(err, n, "storage: the database is busy (another process held "
+             "it for %d s)", BUSY_TIMEOUT_MS / 1000);
+  else
+    fail(s->db, LPLUG_EIO, err, n, "write failed");
+  return LPLUG_EIO;
+}
+
+/* Before a write of the innermost call: a transaction and its savepoint. */
+static int begin_write(storage *s, plugin *p, char *err, size_t n) {
+  storage_frame *f = s->top;
+  int rc;
+  if (!s->in_txn) {
+    if ((rc = exec(s, Q_BEGIN)) != SQLITE_OK) return busy(s, rc, err, n);
+    s->in_txn = 1;
+    s->txn_began = plugin_monotonic();
+  }
+  if (f != NULL && !f->savepoint) {
+    if ((rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK) return busy(s, rc, err, n);
+    f->savepoint = 1;
+    f->used = storage_used(s, p);
+    f->writes = s->writes;
+    f->used_writes = p->storage_writes;
+  }
+  return LPLUG_OK;
+}
+
+/* ---- entries -------------------------------------------------------------- */
+
+static sqlite3_stmt *bind(storage *s, int q, plugin *p, const char *key,
+                          size_t klen) {
+  sqlite3_stmt *st = s->q[q];
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, key, (int)klen, SQLITE_STATIC);
+  return st;
+}
+
+static int check_key(const char *key, size_t klen, char *err, size_t n) {
+  if (klen == 0 || klen > STORAGE_MAX_KEY) {
+    snprintf(err, n, "key must be 1 to %d bytes (got %zu)", STORAGE_MAX_KEY,
+             klen);
+    return LPLUG_EINVAL;
+  }
+  (void)key;
+  return LPLUG_OK;
+}
+
+long long storage_used(storage *s, plugin *p) {
+  sqlite3_stmt *st = s->q[Q_USAGE];
+  if (p->storage_epoch == s->epoch) return p->storage_used;
+  sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return -1;
+  }
+  p->storage_used = sqlite3_column_int64(st, 1) +
+                    sqlite3_column_int64(st, 0) * STORAGE_ENTRY_OVERHEAD;
+  p->storage_epoch = s->epoch;
+  sqlite3_reset(st);
+  return p->storage_used;
+}
+
+int storage_get(storage *s, plugin *p, const char *key, size_t klen,
+                lplug_value *out, int *found, char *err, size_t errsize) {
+  sqlite3_stmt *st;
+  int rc;
+  *found = 0;
+  if ((rc = check_key(key, klen, err, errsize)) != LPLUG_OK) return rc;
+  st = bind(s, Q_GET, p, key, klen);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    const unsigned char *b = sqlite3_column_blob(st, 0);
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    if (value_check(b, len) != LPLUG_OK) {
+      snprintf(err, errsize, "storage: the value stored under '%.*s' is "
+               "damaged (not a well-formed value)", (int)klen, key);
+      rc = LPLUG_EPARSE;
+    } else if (value_reserve(out, len) != LPLUG_OK) {
+      rc = fail(NULL, LPLUG_ENOMEM, err, errsize, "reading");
+    } else {
+      out->len = 0;
+      memcpy(out->bytes, b, len);
+      out->len = len;
+      *found = 1;
+      rc = LPLUG_OK;
+    }
+  } else {
+    rc = rc == SQLITE_DONE ? LPLUG_OK
+                           : fail(s->db, LPLUG_EIO, err, errsize, "read failed");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* What the entry under key costs now (0 when absent); -1 on failure. */
+static long long entry_cost(storage *s, plugin *p, const char *key,
+                            size_t klen) {
+  sqlite3_stmt *st = bind(s, Q_SIZE, p, key, klen);
+  long long cost = -1;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    cost = sqlite3_column_int64(st, 0) + STORAGE_ENTRY_OVERHEAD;
+  else if (rc == SQLITE_DONE)
+    cost = 0;
+  sqlite3_reset(st);
+  return cost;
+}
+
+static int over_quota(plugin *p, long long used, long long want, char *err,
+                      size_t n) {
+  snprintf(err, n, "storage quota of %zu bytes for plugin '%s' would be "
+           "exceeded (%lld in use, this write needs %lld more; delete "
+           "entries, or ask for more under capabilities.storage.quota)",
+           p->storage_quota, plugin_name(p), used, want);
+  return LPLUG_EFULL;
+}
+
+static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
+                       const void *bytes, size_t len, char *err, size_t n) {
+  long long used, old, cost;
+  sqlite3_stmt *st;
+  int rc;
+  if ((rc = begin_write(s, p, err, n)) != LPLUG_OK) return rc;
+  if ((used = storage_used(s, p)) < 0 ||
+      (old = entry_cost(s, p, key, klen)) < 0)
+    return fail(s->db, LPLUG_EIO, err, n, "read failed");
+  cost = bytes ? (long long)(klen + len) + STORAGE_ENTRY_OVERHEAD : 0;
+  if (cost > old && used - old + cost > (long long)p->storage_quota)
+    return over_quota(p, used, cost - old, err, n);
+  if (bytes) {
+    st = bind(s, Q_PUT, p, key, klen);
+    sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
+  } else if (old == 0) {
+    return LPLUG_OK;  /* deleting what is not there */
+  } else {
+    st = bind(s, Q_DELETE, p, key, klen);
+  }
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return busy(s, rc, err, n);
+  p->storage_used = used - old + cost;
+  s->writes++;
+  p->storage_writes++;
+  return LPLUG_OK;
+}
+
+int storage_set(storage *s, plugin *p, const char *key, size_t klen,
+                const lplug_value *v, char *err, size_t errsize) {
+  size_t len;
+  const void *bytes = lplug_value_bytes(v, &len);
+  int rc = check_key(key, klen, err, errsize);
+  if (rc != LPLUG_OK) return rc;
+  if (lplug_value_type(v, 0) == LPLUG_TNIL) bytes = NULL;
+  return write_entry(s, p, key, klen, bytes, len, err, errsize);
+}
+
+int storage_incr(storage *s, plugin *p, const char *key, size_t klen,
+                 long long by, long long *out, char *err, size_t errsize) {
+  lplug_value *v = plugin_scratch(p);
+  long long n = 0;
+  int found, rc;
+  /* read inside the write transaction, or another process's increment
+  ** between the read and the write would be lost */
+  if ((rc = check_key(key, klen, err, errsize)) != LPLUG_OK ||
+      (rc = begin_write(s, p, err, errsize)) != LPLUG_OK)
+    return rc;
+  rc = storage_get(s, p, key, klen, v, &found, err, errsize);
+  if (rc != LPLUG_OK) return rc;
+  if (found) {
+    if (lplug_value_type(v, 0) != LPLUG_TINTEGER) {
+      snprintf(err, errsize, "the value under '%.*s' is not an integer",
+               (int)klen, key);
+      value_set_nil(v);
+      return LPLUG_EINVAL;
+    }
+    n = lplug_value_integer(v, 0, NULL);
+  }
+  if ((by > 0 && n > LLONG_MAX - by) || (by < 0 && n < LLONG_MIN - by)) {
+    snprintf(err, errsize, "'%.*s' would overflow (%lld + %lld)", (int)klen,
+             key, n, by);
+    value_set_nil(v);
+    return LPLUG_EINVAL;
+  }
+  n += by;
+  rc = value_set_integer(v, n);
+  if (rc == LPLUG_OK) {
+    size_t len;
+    const void *bytes = lplug_value_bytes(v, &len);
+    rc = write_entry(s, p, key, klen, bytes, len, err, errsize);
+  }
+  value_set_nil(v);
+  *out = n;
+  return rc;
+}
+
+int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
+                 const char *after, size_t alen, int limit,
+                 void (*fn)(void *ud, const char *key, size_t len), void *ud,
+                 int *more, char *err, size_t errsize) {
+  sqlite3_stmt *st = s->q[Q_KEYS];
+  char upper[STORAGE_MAX_KEY];
+  size_t ulen = plen;
+  int rc, got = 0;
+  *more = 0;
+  if (plen > STORAGE_MAX_KEY) return LPLUG_OK;  /* no key is that long */
+  /* Keys starting with prefix sort before prefix with its last byte that
+  ** can grow grown by one (none for "" or all 0xff: no upper bound). */
+  memcpy(upper, prefix, plen);
+  while (ulen > 0 && (unsigned char)upper[ulen - 1] == 0xff) ulen--;
+  if (ulen > 0) upper[ulen - 1] = (char)((unsigned char)upper[ulen - 1] + 1);
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, after ? after : "", after ? (int)alen : 0,
+                    SQLITE_STATIC);
+  sqlite3_bind_blob(st, 3, plen ? prefix : "", (int)plen, SQLITE_STATIC);
+  if (ulen > 0) sqlite3_bind_blob(st, 4, upper, (int)ulen, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 4);
+  sqlite3_bind_int(st, 5, limit + 1);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (got == limit) {
+      *more = 1;
+      break;
+    }
+    fn(ud, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    got++;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return fail(s->db, LPLUG_EIO, err, errsize, "read failed");
+  return LPLUG_OK;
+}

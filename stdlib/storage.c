@@ -1,0 +1,223 @@
+/*
+** storage.c -- the lplug.storage module: the plugin's own key-value store.
+**
+**   local storage = require "lplug.storage"
+**   storage.set("seen", 10)            -- any value; nil deletes
+**   storage.get("seen")                --> 10 (a fresh copy), or nil
+**   storage.delete("seen")
+**   storage.incr("hits", 1)            --> the new integer (absent is 0)
+**   local keys, cursor = storage.keys{ prefix = "user:", after = nil,
+**                                      limit = 100 }
+**
+** A plugin sees only its own entries.  What a call writes is kept only if
+** the call returns normally (engine/storage.h).  Writing past the quota
+** raises an error, as do keys of the wrong size and database failures: a
+** write that did not happen must never look as if it did.  Each operation
+** is charged to the instruction budget by its size.  Needs capability
+** `storage`.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "engine/internal.h"
+#include "engine/storage.h"
+#include "engine/value.h"
+#include "engine/value_lua.h"
+#include "sandbox/sandbox.h"
+
+/* An operation costs about as much as this many VM instructions, plus one
+** per BYTES_PER_INSTRUCTION bytes it moves. */
+#define OP_INSTRUCTIONS 200
+#define BYTES_PER_INSTRUCTION 8
+
+static storage *store(lua_State *L, plugin *p) {
+  storage *s = plugin_storage(p);
+  if (s == NULL)  /* the engine opens it when loading a plugin with it */
+    luaL_error(L, "storage: not available to plugin '%s'", plugin_name(p));
+  return s;
+}
+
+static const char *check_key(lua_State *L, int arg, size_t *len) {
+  const char *key = luaL_checklstring(L, arg, len);
+  luaL_argcheck(L, *len > 0 && *len <= STORAGE_MAX_KEY, arg,
+                "key must be 1 to 1024 bytes");
+  return key;
+}
+
+static int fail_op(lua_State *L, const char *op, int rc, const char *err) {
+  return luaL_error(L, "storage.%s: %s", op,
+                    rc == LPLUG_ENOMEM ? "out of memory" : err);
+}
+
+static int storage_get_lua(lua_State *L) {
+  plugin *p = plugin_of(L);
+  storage *s = store(L, p);
+  lplug_value *v = plugin_scratch(p);
+  size_t klen, len;
+  const char *key = check_key(L, 1, &klen);
+  char err[512];
+  int found, rc;
+  budget_charge(L, OP_INSTRUCTIONS);
+  rc = storage_get(s, p, key, klen, v, &found, err, sizeof err);
+  if (rc != LPLUG_OK) {
+    value_set_nil(v);
+    return fail_op(L, "get", rc, err);
+  }
+  if (!found) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lplug_value_bytes(v, &len);
+  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  value_push_lua(L, v, 0);
+  value_set_nil(v);
+  return 1;
+}
+
+/* set(key, value) and delete(key): value at index 2 (nil deletes). */
+static int write_lua(lua_State *L, const char *op) {
+  plugin *p = plugin_of(L);
+  storage *s = store(L, p);
+  lplug_value *v = plugin_scratch(p);
+  size_t klen, len;
+  const char *key = check_key(L, 1, &klen);
+  char err[512];
+  int rc;
+  budget_charge(L, OP_INSTRUCTIONS);
+  rc = value_from_lua(L, 2, v, "value", plugin_max_value(p), err,
+                      sizeof err);
+  if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
+  lplug_value_bytes(v, &len);
+  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  rc = storage_set(s, p, key, klen, v, err, sizeof err);
+  value_set_nil(v);
+  if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
+  return 0;
+}
+
+static int storage_set_lua(lua_State *L) {
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
+  return write_lua(L, "set");
+}
+
+static int storage_delete_lua(lua_State *L) {
+  lua_settop(L, 1);
+  lua_pushnil(L);
+  return write_lua(L, "delete");
+}
+
+static int storage_incr_lua(lua_State *L) {
+  plugin *p = plugin_of(L);
+  storage *s = store(L, p);
+  size_t klen;
+  const char *key = check_key(L, 1, &klen);
+  lua_Integer by = luaL_optinteger(L, 2, 1);
+  long long n;
+  char err[512];
+  int rc;
+  budget_charge(L, 2 * OP_INSTRUCTIONS);
+  rc = storage_incr(s, p, key, klen, (long long)by, &n, err, sizeof err);
+  if (rc != LPLUG_OK) return fail_op(L, "incr", rc, err);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* The keys of one page, collected outside Lua first (pushing can raise,
+** and a raise must not leave a database statement half read). */
+typedef struct page {
+  char *buf;        /* the plugin's text slot: keys back to back */
+  size_t used, cap;
+  size_t lens[STORAGE_KEYS_MAX];
+  int n, failed;
+} page;
+
+static void collect(void *ud, const char *key, size_t len) {
+  page *pg = ud;
+  if (pg->failed) return;
+  if (pg->used + len > pg->cap) {
+    size_t cap = pg->cap ? pg->cap : 4096;
+    char *b;
+    while (cap < pg->used + len) cap *= 2;
+    if ((b = realloc(pg->buf, cap)) == NULL) {
+      pg->failed = 1;
+      return;
+    }
+    pg->buf = b;
+    pg->cap = cap;
+  }
+  memcpy(pg->buf + pg->used, key, len);
+  pg->used += len;
+  pg->lens[pg->n++] = len;
+}
+
+static const char *opt_field(lua_State *L, const char *name, size_t *len) {
+  const char *s = NULL;
+  *len = 0;
+  if (lua_getfield(L, 1, name) != LUA_TNIL) {
+    if (!lua_isstring(L, -1))
+      luaL_error(L, "storage.keys: '%s' must be a string", name);
+    s = lua_tolstring(L, -1, len);
+  }
+  return s;  /* stays on the stack, so it stays alive */
+}
+
+static int storage_keys_lua(lua_State *L) {
+  plugin *p = plugin_of(L);
+  storage *s = store(L, p);
+  char **text = plugin_text(p), err[512];
+  const char *prefix = "", *after = NULL;
+  size_t plen = 0, alen = 0, off = 0;
+  lua_Integer limit = STORAGE_KEYS_DEFAULT;
+  page *pg;
+  int more, rc, i;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if ((prefix = opt_field(L, "prefix", &plen)) == NULL) prefix = "";
+    after = opt_field(L, "after", &alen);
+    if (lua_getfield(L, 1, "limit") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+          lua_tointeger(L, -1) > STORAGE_KEYS_MAX)
+        return luaL_error(L, "storage.keys: 'limit' must be an integer from "
+                          "1 to %d", STORAGE_KEYS_MAX);
+      limit = lua_tointeger(L, -1);
+    }
+  }
+  budget_charge(L, OP_INSTRUCTIONS + limit);
+  pg = lua_newuserdatauv(L, sizeof *pg, 0);  /* charged to the plugin */
+  memset(pg, 0, sizeof *pg);
+  free(*text);
+  *text = NULL;
+  rc = storage_keys(s, p, prefix, plen, after, alen, (int)limit, collect, pg,
+                    &more, err, sizeof err);
+  *text = pg->buf;  /* owned by the plugin now: freed even if we raise */
+  if (rc == LPLUG_OK && pg->failed) rc = LPLUG_ENOMEM;
+  if (rc != LPLUG_OK) return fail_op(L, "keys", rc, err);
+  budget_charge(L, (long long)(pg->used / BYTES_PER_INSTRUCTION));
+  lua_createtable(L, pg->n, 0);
+  for (i = 0; i < pg->n; i++) {
+    lua_pushlstring(L, pg->buf + off, pg->lens[i]);
+    lua_rawseti(L, -2, i + 1);
+    off += pg->lens[i];
+  }
+  if (more && pg->n > 0) {
+    lua_rawgeti(L, -1, pg->n);  /* the cursor: the last key given */
+    return 2;
+  }
+  return 1;
+}
+
+int luaopen_lplug_storage(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"get", storage_get_lua},
+    {"set", storage_set_lua},
+    {"delete", storage_delete_lua},
+    {"incr", storage_incr_lua},
+    {"keys", storage_keys_lua},
+    {NULL, NULL}
+  };
+  luaL_newlib(L, funcs);
+  return 1;
+}

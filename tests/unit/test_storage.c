@@ -1,0 +1,576 @@
+/*
+** test_storage.c -- lplug.storage: what it keeps, that a failed call
+** keeps nothing, quotas, paging, isolation between plugins, persistence
+** across engines, two processes on one file, and a process killed in the
+** middle of writing.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+/* Replaces the fixture's engine with one storing in `db` (NULL: memory). */
+static void use_storage(fixture *f, const char *db, int batch_ms,
+                        size_t quota) {
+  lplug_config c = {0};
+  lplug_engine_free(f->e);
+  c.grant = lplug_grant_declared;
+  c.storage_path = db;
+  c.storage_batch_ms = batch_ms;
+  c.storage_quota = quota;
+  c.instruction_limit = 1000000;
+  f->e = support_engine_with(&f->log, &c);
+}
+
+static char *db_path(fixture *f) {
+  char *path = malloc(strlen(f->root) + 16);
+  assert_non_null(path);
+  sprintf(path, "%s/test.db", f->root);
+  return path;
+}
+
+/* Loads plugin `name` into e, declaring `storage` (a YAML flow value;
+** NULL: none), whose handler of hook point `name` (defined here) has body
+** `body`; the handler's argument is v. */
+static int load_into(lplug_engine *e, const char *root, const char *name,
+                     const char *storage, const char *body) {
+  char yaml[512], code[4096];
+  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\ncapabilities:\n"
+           "  hooks: [%s]\n%s%s\n", name, name, storage ? "  storage: " : "",
+           storage ? storage : "");
+  snprintf(code, sizeof code, "local storage = %s\n"
+           "require('lplug.hooks').on('%s', function(v)\n%s\nend)\n",
+           storage ? "require 'lplug.storage'" : "nil", name, body);
+  if (lplug_hook_find(e, name) == NULL)
+    assert_int_equal(lplug_hook_define(e, name, LPLUG_HOOK_FAIL_CLOSED,
+                                       NULL), LPLUG_OK);
+  char *dir = support_plugin(root, name, yaml, code);
+  int rc = lplug_load_plugin(e, dir);
+  free(dir);
+  return rc;
+}
+
+static int load(fixture *f, const char *name, const char *storage,
+                const char *body) {
+  return load_into(f->e, f->root, name, storage, body);
+}
+
+/* Runs hook point `name` over the string arg (nil when NULL); the result
+** stays in *out when out is not NULL. */
+static int go_with(lplug_engine *e, const char *name, const char *arg,
+                   lplug_value **out) {
+  lplug_value *v = lplug_value_new();
+  if (arg) {
+    lplug_builder *b = lplug_builder_new();
+    lplug_build_string(b, arg, strlen(arg));
+    assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+    lplug_builder_free(b);
+  }
+  int rc = lplug_hook_run(e, name, v);
+  if (out) *out = v;
+  else lplug_value_free(v);
+  return rc;
+}
+
+static void go_ok(fixture *f, const char *name, const char *arg) {
+  int rc = go_with(f->e, name, arg, NULL);
+  if (rc != LPLUG_OK) print_error("%s\n", f->log.last_message);
+  assert_int_equal(rc, LPLUG_OK);
+}
+
+/* The integer a handler returned for hook `name` over arg in engine e. */
+static long long result_of(lplug_engine *e, const char *name,
+                           const char *arg) {
+  lplug_value *v;
+  int ok = 0;
+  assert_int_equal(go_with(e, name, arg, &v), LPLUG_OK);
+  long long n = lplug_value_integer(v, 0, &ok);
+  lplug_value_free(v);
+  assert_true(ok);
+  return n;
+}
+
+/* Runs `body` once as the handler of a fresh plugin `name`. */
+static void check(fixture *f, const char *name, const char *body) {
+  int rc = load(f, name, "{}", body);
+  if (rc != LPLUG_OK) print_error("%s\n", f->log.last_message);
+  assert_int_equal(rc, LPLUG_OK);
+  go_ok(f, name, NULL);
+}
+
+static int setup(void **state) {
+  fixture_setup(state);
+  use_storage(*state, NULL, 0, 0);
+  return 0;
+}
+
+static void storage_keeps_every_kind_of_value(void **state) {
+  fixture *f = *state;
+  check(f, "kinds",
+    "storage.set('s', 'text\\0with nul')\n"
+    "storage.set('i', -42) storage.set('f', 2.5) storage.set('b', false)\n"
+    "storage.set('t', { 1, 2, { deep = 'yes' }, name = 'x' })\n"
+    "assert(storage.get('s') == 'text\\0with nul')\n"
+    "assert(math.type(storage.get('i')) == 'integer')\n"
+    "assert(storage.get('i') == -42 and storage.get('f') == 2.5)\n"
+    "assert(storage.get('b') == false and storage.get('none') == nil)\n"
+    "local t = storage.get('t')\n"
+    "assert(t[1] == 1 and t[3].deep == 'yes' and t.name == 'x')\n"
+    "t.name = 'changed'  -- a copy: the stored value stays\n"
+    "assert(storage.get('t').name == 'x')\n"
+    "storage.delete('s') storage.set('i', nil)\n"
+    "assert(storage.get('s') == nil and storage.get('i') == nil)\n"
+    "storage.delete('never there')");
+}
+
+static void storage_incr_counts_from_zero(void **state) {
+  fixture *f = *state;
+  check(f, "counts",
+    "assert(storage.incr('n') == 1 and storage.incr('n', 9) == 10)\n"
+    "assert(storage.incr('n', -11) == -1 and storage.get('n') == -1)\n"
+    "storage.set('word', 'x')\n"
+    "local ok, err = pcall(storage.incr, 'word')\n"
+    "assert(not ok and err:find(\"the value under 'word' is not an "
+    "integer\", 1, true), err)\n"
+    "storage.set('big', math.maxinteger)\n"
+    "ok, err = pcall(storage.incr, 'big')\n"
+    "assert(not ok and err:find('would overflow'), err)\n"
+    "assert(storage.get('big') == math.maxinteger)");
+}
+
+static void storage_keys_must_be_sensible(void **state) {
+  fixture *f = *state;
+  check(f, "keys",
+    "local ok, err = pcall(storage.set, '', 1)\n"
+    "assert(not ok and err:find('key must be 1 to 1024 bytes'), err)\n"
+    "ok, err = pcall(storage.get, string.rep('k', 1025))\n"
+    "assert(not ok and err:find('key must be 1 to 1024 bytes'), err)\n"
+    "ok, err = pcall(storage.set, {}, 1)\n"
+    "assert(not ok and err:find('string expected'), err)\n"
+    "ok, err = pcall(storage.set, 'f', print)\n"
+    "assert(not ok and err:find('storage.set: value'), err)\n"
+    "ok, err = pcall(storage.set, 'x')\n"
+    "assert(not ok, 'set without a value is a mistake, not a delete')\n"
+    "storage.set(string.rep('k', 1024), 1)");
+}
+
+static void storage_failed_call_keeps_nothing(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "atomic", "{}",
+    "if v == nil then\n"
+    "  storage.set('kept', 'old') storage.set('n', 5) return\n"
+    "end\n"
+    "if v == 'check' then\n"
+    "  assert(storage.get('kept') == 'old' and storage.get('n') == 5)\n"
+    "  assert(storage.get('extra') == nil and #storage.keys() == 2)\n"
+    "  return\n"
+    "end\n"
+    "storage.set('kept', 'new') storage.incr('n') storage.set('extra', 1)\n"
+    "storage.delete('kept')\n"
+    "if v == 'error' then error('changed my mind') end\n"
+    "if v == 'cpu' then while true do end end\n"
+    "if v == 'mem' then local t = {} while true do t[#t + 1] = {} end end\n"
+    "return 'not kept either'  -- a result that cannot cross: a failure\n"
+    "  and print"), LPLUG_OK);
+  go_ok(f, "atomic", NULL);  /* kept = old, n = 5 */
+  const char *kinds[] = {"error", "cpu", "mem", "value"};
+  const int codes[] = {LPLUG_ERUNTIME, LPLUG_ECPU, LPLUG_EMEM, LPLUG_EVALUE};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(go_with(f->e, "atomic", kinds[i], NULL), codes[i]);
+    go_ok(f, "atomic", "check");
+  }
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(f->e, "atomic", &st), LPLUG_OK);
+  /* kept -> "old": 4 + 6 encoded; n -> 5: 1 + 1; and 32 each */
+  assert_int_equal(st.storage_bytes, (4 + 6 + 32) + (1 + 1 + 32));
+}
+
+static void storage_usage_is_restored_when_a_call_fails(void **state) {
+  fixture *f = *state;
+  use_storage(f, NULL, 0, 4096);
+  assert_int_equal(load(f, "quota", "{}",
+    "if v == 'fill' then\n"
+    "  storage.set('big', string.rep('x', 3000)) error('undo')\n"
+    "end\n"
+    "storage.set('big', string.rep('y', 3000))\n"), LPLUG_OK);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(go_with(f->e, "quota", "fill", NULL), LPLUG_ERUNTIME);
+  go_ok(f, "quota", NULL);  /* over quota if the undone writes counted */
+}
+
+static void storage_quota_refuses_what_does_not_fit(void **state) {
+  fixture *f = *state;
+  use_storage(f, NULL, 0, 64 * 1024);
+  assert_int_equal(load(f, "q", "{ quota: 16KB }",
+    "local payload = string.rep('x', 1000)\n"
+    "local n = 0\n"
+    "while true do\n"
+    "  local ok, err = pcall(storage.set, 'k' .. n, payload)\n"
+    "  if not ok then\n"
+    "    assert(err:find(\"storage quota of 16384 bytes for plugin 'q' "
+    "would be exceeded\", 1, true), err)\n"
+    "    break\n"
+    "  end\n"
+    "  n = n + 1\n"
+    "end\n"
+    "assert(n == 15, n)  -- 15 * (2 or 3 + 1004 + 32) fit in 16 KB\n"
+    "storage.set('k0', 'small')     -- shrinking always fits\n"
+    "storage.delete('k1')           -- and deleting frees room\n"
+    "storage.set('k1', payload)"), LPLUG_OK);
+  go_ok(f, "q", NULL);
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(f->e, "q", &st), LPLUG_OK);
+  assert_int_equal(st.storage_quota, 16384);
+  assert_int_equal(st.storage_bytes, 14579);  /* 15575 - 1038 + 42 */
+}
+
+static void storage_quota_of_the_manifest_is_a_ceiling_check(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "greedy", "{ quota: 2MB }", ""), LPLUG_EMANIFEST);
+  assert_non_null(strstr(f->log.last_message, "plugin 'greedy': "
+    "capabilities.storage.quota: 2 MB is over the host's ceiling of 1 MB"));
+  assert_int_equal(load(f, "typo", "{ quota: lots }", ""), LPLUG_EMANIFEST);
+  assert_non_null(strstr(f->log.last_message, "capabilities.storage.quota: "
+                         "expected a size"));
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+}
+
+static void storage_plugins_never_see_each_other(void **state) {
+  fixture *f = *state;
+  check(f, "alice", "storage.set('secret', 'alice') storage.set('a', 1)");
+  check(f, "bob",
+    "assert(storage.get('secret') == nil and storage.get('a') == nil)\n"
+    "assert(#storage.keys() == 0)\n"
+    "storage.set('secret', 'bob')\n"
+    "assert(storage.get('secret') == 'bob')\n"
+    "local keys = storage.keys()\n"
+    "assert(#keys == 1 and keys[1] == 'secret')");
+  check(f, "carol", "assert(storage.get('secret') == nil)");
+  check(f, "alice2", "assert(storage.get('secret') == nil)");
+}
+
+static void storage_keys_come_in_pages(void **state) {
+  fixture *f = *state;
+  check(f, "pages",
+    "for i = 1, 250 do storage.set(string.format('user:%03d', i), i) end\n"
+    "storage.set('other', 1) storage.set('user', 1) storage.set('uses', 1)\n"
+    "storage.set('\\xff\\xff', 1) storage.set('\\xff\\xffa', 1)\n"
+    "local seen, cursor, pages = {}, nil, 0\n"
+    "repeat\n"
+    "  local keys\n"
+    "  keys, cursor = storage.keys{ prefix = 'user:', after = cursor }\n"
+    "  pages = pages + 1\n"
+    "  for _, k in ipairs(keys) do seen[#seen + 1] = k end\n"
+    "until cursor == nil\n"
+    "assert(pages == 3 and #seen == 250, #seen)\n"
+    "for i = 1, 250 do assert(seen[i] == string.format('user:%03d', i)) end\n"
+    "local keys, more = storage.keys{ prefix = 'user:2', limit = 51 }\n"
+    "assert(#keys == 51 and more == nil)\n"
+    "keys = storage.keys{ prefix = '\\xff\\xff' }\n"
+    "assert(#keys == 2 and keys[2] == '\\xff\\xffa')\n"
+    "keys = storage.keys{ limit = 2 }\n"
+    "assert(keys[1] == 'other' and keys[2] == 'user')\n"
+    "assert(#storage.keys{ prefix = 'zzz' } == 0)\n"
+    "local ok, err = pcall(storage.keys, { limit = 0 })\n"
+    "assert(not ok and err:find(\"'limit' must be an integer from 1 to "
+    "1000\"), err)\n"
+    "ok, err = pcall(storage.keys, { prefix = {} })\n"
+    "assert(not ok and err:find(\"'prefix' must be a string\"), err)");
+}
+
+static void storage_needs_the_capability_and_the_grant(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "undeclared", NULL,
+    "local ok, err = pcall(require, 'lplug.storage')\n"
+    "assert(not ok and err:find(\"plugin 'undeclared' lacks capability "
+    "'storage'\"), err)"), LPLUG_OK);
+  go_ok(f, "undeclared", NULL);
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(f->e, "undeclared", &st), LPLUG_OK);
+  assert_int_equal(st.denials, 1);
+  assert_int_equal(st.storage_quota, 0);
+  assert_int_equal(st.storage_bytes, 0);
+
+  lplug_config c = {0};  /* a host granting nothing */
+  lplug_engine_free(f->e);
+  f->e = support_engine_with(&f->log, &c);
+  assert_int_equal(load(f, "refused", "{}", ""), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message, "the host does not grant "
+                         "capability 'hooks' to plugin 'refused'") ||
+                  strstr(f->log.last_message, "the host does not grant "
+                         "capability 'storage' to plugin 'refused'"));
+}
+
+/* Grants everything declared but storage. */
+static int all_but_storage(void *ud, const char *plugin, const char *cap,
+                           const char *item) {
+  (void)ud; (void)plugin; (void)item;
+  return strcmp(cap, "storage") != 0;
+}
+
+static void storage_refused_by_the_host_is_never_opened(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  lplug_config c = {0};
+  lplug_engine_free(f->e);
+  c.grant = all_but_storage;
+  c.storage_path = db;
+  f->e = support_engine_with(&f->log, &c);
+  assert_int_equal(load(f, "refused", "{}", ""), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message, "the host does not grant "
+                         "capability 'storage' to plugin 'refused'"));
+  assert_int_equal(access(db, F_OK), -1);  /* no file was made for it */
+  free(db);
+}
+
+static void storage_survives_the_engine(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    use_storage(f, db, batch, 0);
+    assert_int_equal(load(f, "keeper", "{}", "return storage.incr('runs')"),
+                     LPLUG_OK);
+    long long before = result_of(f->e, "keeper", NULL);
+    assert_int_equal(result_of(f->e, "keeper", NULL), before + 1);
+    use_storage(f, db, batch, 0);  /* frees the engine: a new process */
+    assert_int_equal(load(f, "keeper", "{}", "return storage.incr('runs')"),
+                     LPLUG_OK);
+    assert_int_equal(result_of(f->e, "keeper", NULL), before + 2);
+  }
+  free(db);
+}
+
+static void storage_batches_until_flushed(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  support_log other_log;
+  lplug_config c = {0};
+  c.grant = lplug_grant_declared;
+  c.storage_path = db;
+  use_storage(f, db, 60000, 0);
+  assert_int_equal(load(f, "batched", "{}", "storage.incr('n')"), LPLUG_OK);
+  go_ok(f, "batched", NULL);
+  go_ok(f, "batched", NULL);
+  /* another engine on the file, as the same plugin (from another folder) */
+  lplug_engine *other = support_engine_with(&other_log, &c);
+  char *root = support_tmpdir();
+  assert_int_equal(load_into(other, root, "batched", "{}",
+                             "return storage.get('n') or 0"), LPLUG_OK);
+  assert_int_equal(result_of(other, "batched", NULL), 0);  /* not yet */
+  assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+  assert_int_equal(result_of(other, "batched", NULL), 2);
+  lplug_engine_free(other);
+  support_rmtree(root);
+  free(root);
+  free(db);
+}
+
+static void storage_refuses_a_file_that_is_not_its_own(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h, "CREATE TABLE accounts (id INTEGER)",
+                                NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h);
+  use_storage(f, db, 0, 0);
+  assert_int_equal(load(f, "intruder", "{}", ""), LPLUG_EIO);
+  assert_non_null(strstr(f->log.last_message, "is not an lplug storage "
+                         "file"));
+  /* and a folder that does not exist */
+  use_storage(f, "/no/such/folder/x.db", 0, 0);
+  assert_int_equal(load(f, "nowhere", "{}", ""), LPLUG_EIO);
+  assert_non_null(strstr(f->log.last_message, "storage: cannot open "
+                         "'/no/such/folder/x.db'"));
+  free(db);
+}
+
+static void storage_reports_a_damaged_value(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  sqlite3 *h;
+  use_storage(f, db, 0, 0);
+  assert_int_equal(load(f, "damaged", "{}",
+    "if v then return storage.get('x') end storage.set('x', { 1, 2, 3 })"),
+    LPLUG_OK);
+  go_ok(f, "damaged", NULL);
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h, "UPDATE lplug_storage SET value = "
+                   "x'06ffffff7f01' WHERE plugin = 'damaged'", NULL, NULL,
+                   NULL), SQLITE_OK);
+  sqlite3_close(h);
+  assert_int_equal(go_with(f->e, "damaged", "read", NULL), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message, "storage.get: storage: the "
+                         "value stored under 'x' is damaged"));
+  free(db);
+}
+
+/* Runs `calls` calls of plugin "shared" (folder root/shared) on db in a
+** child process; the child exits 0 when all went well. */
+static pid_t incrementer(fixture *f, const char *db, int calls) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    support_log log;
+    lplug_config c = {0};
+    char dir[4200];
+    int ok;
+    c.grant = lplug_grant_declared;
+    c.storage_path = db;
+    lplug_engine *e = support_engine_with(&log, &c);
+    lplug_hook_define(e, "shared", LPLUG_HOOK_FAIL_CLOSED, NULL);
+    snprintf(dir, sizeof dir, "%s/shared", f->root);
+    ok = lplug_load_plugin(e, dir) == LPLUG_OK;
+    for (int i = 0; ok && i < calls; i++)
+      ok = go_with(e, "shared", NULL, NULL) == LPLUG_OK;
+    if (!ok) fprintf(stderr, "child: %s\n", log.last_message);
+    lplug_engine_free(e);
+    _exit(ok ? 0 : 1);
+  }
+  return pid;
+}
+
+static void storage_two_processes_share_one_file(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  int status;
+  use_storage(f, db, 0, 0);
+  assert_int_equal(load(f, "shared", "{}",
+    "if v then return storage.get('n') end storage.incr('n')"), LPLUG_OK);
+  pid_t a = incrementer(f, db, 300), b = incrementer(f, db, 300);
+  assert_int_equal(waitpid(a, &status, 0), a);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_int_equal(waitpid(b, &status, 0), b);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_int_equal(result_of(f->e, "shared", "read"), 600);
+  free(db);
+}
+
+static void storage_survives_a_killed_process(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  int fds[2], status;
+  long long reported = 0, n;
+  assert_int_equal(load(f, "pairs", "{}",
+    "if v then\n"
+    "  local a, b = storage.get('a'), storage.get('b')\n"
+    "  assert(a == b, ('a = %s, b = %s'):format(a, b))\n"
+    "  assert(#storage.get('filler') == a % 500)\n"
+    "  return a\n"
+    "end\n"
+    "local n = storage.incr('a')\n"
+    "storage.set('filler', string.rep('z', n % 500))\n"
+    "storage.set('b', n)"), LPLUG_OK);
+  lplug_engine_free(f->e);
+  f->e = NULL;
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {  /* writes pairs forever, telling how far it got */
+    support_log log;
+    lplug_config c = {0};
+    char dir[4200];
+    close(fds[0]);
+    c.grant = lplug_grant_declared;
+    c.storage_path = db;
+    lplug_engine *e = support_engine_with(&log, &c);
+    lplug_hook_define(e, "pairs", LPLUG_HOOK_FAIL_CLOSED, NULL);
+    snprintf(dir, sizeof dir, "%s/pairs", f->root);
+    if (lplug_load_plugin(e, dir) != LPLUG_OK) _exit(1);
+    for (long long i = 1;; i++) {
+      if (go_with(e, "pairs", NULL, NULL) != LPLUG_OK) _exit(1);
+      if (write(fds[1], &i, sizeof i) != sizeof i) _exit(1);
+    }
+  }
+  close(fds[1]);
+  while (reported < 300 && read(fds[0], &n, sizeof n) == sizeof n)
+    reported = n;
+  kill(pid, SIGKILL);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status));
+  close(fds[0]);
+  assert_true(reported >= 300);
+
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st,
+                                      NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  /* every call the child finished is there, and no call is there in part */
+  use_storage(f, db, 0, 0);
+  assert_int_equal(lplug_load_plugin(f->e, "x"), LPLUG_EIO);  /* no folder */
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/pairs", f->root);
+  lplug_hook_define(f->e, "pairs", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_true(result_of(f->e, "pairs", "check") >= reported);
+  free(db);
+}
+
+/* An on_log callback flushing flush_engine from inside the plugin's call
+** (print reaches the host while the call runs). */
+static lplug_engine *flush_engine;
+static int flush_rc;
+
+static void flush_from_log(void *ud, int level, const char *plugin,
+                           const char *message) {
+  (void)ud; (void)level; (void)plugin; (void)message;
+  flush_rc = lplug_storage_flush(flush_engine);
+}
+
+static void storage_flush_is_refused_inside_a_call(void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);  /* nothing open */
+  c.grant = lplug_grant_declared;
+  c.storage_batch_ms = 60000;
+  c.on_log = flush_from_log;
+  flush_engine = lplug_engine_new(&c);
+  assert_non_null(flush_engine);
+  assert_int_equal(load_into(flush_engine, f->root, "flusher", "{}",
+                             "storage.set('x', 1) print('now')"), LPLUG_OK);
+  flush_rc = 1;
+  assert_int_equal(go_with(flush_engine, "flusher", NULL, NULL), LPLUG_OK);
+  assert_int_equal(flush_rc, LPLUG_ESTATE);
+  assert_non_null(strstr(lplug_errmsg(flush_engine), "inside a plugin call"));
+  assert_int_equal(lplug_storage_flush(flush_engine), LPLUG_OK);
+  lplug_engine_free(flush_engine);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    T(storage_keeps_every_kind_of_value),
+    T(storage_incr_counts_from_zero),
+    T(storage_keys_must_be_sensible),
+    T(storage_failed_call_keeps_nothing),
+    T(storage_usage_is_restored_when_a_call_fails),
+    T(storage_quota_refuses_what_does_not_fit),
+    T(storage_quota_of_the_manifest_is_a_ceiling_check),
+    T(storage_plugins_never_see_each_other),
+    T(storage_keys_come_in_pages),
+    T(storage_needs_the_capability_and_the_grant),
+    T(storage_refused_by_the_host_is_never_opened),
+    T(storage_survives_the_engine),
+    T(storage_batches_until_flushed),
+    T(storage_refuses_a_file_that_is_not_its_own),
+    T(storage_reports_a_damaged_value),
+    T(storage_two_processes_share_one_file),
+    T(storage_survives_a_killed_process),
+    T(storage_flush_is_refused_inside_a_call),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
