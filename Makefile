@@ -47,7 +47,7 @@ all: deps
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	$(LPLUG) run -v --plugins plugins data/sample.log
+	$(LPLUG) run -v --storage $(BUILD)/run.db --plugins plugins data/sample.log
 
 test: deps
 	@$(MAKE) --no-print-directory check

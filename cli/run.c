@@ -20,8 +20,8 @@
 #define ERRORS_SHOWN 10   /* per plugin; the rest are only counted */
 
 static const char usage[] =
-  "usage: lplug run [--config FILE] [--plugins DIR]... [--fail-closed] [-v]\n"
-  "                 [FILE]...\n"
+  "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
+  "                 [--fail-closed] [-v] [FILE]...\n"
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
@@ -34,6 +34,9 @@ static const char usage[] =
   "                  with one, only what the file grants.\n"
   "  --plugins DIR   load every plugin folder under DIR (repeatable; default:\n"
   "                  the file's `plugins:`, else ./plugins)\n"
+  "  --storage DB    keep the plugins' lplug.storage entries in the SQLite\n"
+  "                  file DB, created if missing (default: the file's\n"
+  "                  `storage: { path: }`, else in memory: lost at exit)\n"
   "  --fail-closed   drop a record when a handler fails (default: skip\n"
   "                  the failing handler and keep the record)\n"
   "  -v, --verbose   report loaded plugins and a summary on stderr\n"
@@ -42,8 +45,9 @@ static const char usage[] =
   "Plugin errors go to stderr, prefixed with the plugin's name; they do\n"
   "not change the exit status.\n"
   "\n"
-  "example:\n"
-  "  lplug run --plugins plugins data/sample.log\n";
+  "examples:\n"
+  "  lplug run --plugins plugins data/sample.log\n"
+  "  tail -f app.log | lplug run --storage counts.db --plugins plugins\n";
 
 typedef struct run_state {
   int verbose;
@@ -105,6 +109,19 @@ static int grant(void *ud, const char *plugin, const char *capability,
   return ok;
 }
 
+/* Says once that what plugins store is lost at exit, if any can store. */
+static void warn_memory_storage(const lplug_engine *e) {
+  int i;
+  lplug_stats st;
+  for (i = 0; i < lplug_plugin_count(e); i++)
+    if (lplug_plugin_stats(e, lplug_plugin_name(e, i), &st) == LPLUG_OK &&
+        st.storage_quota > 0) {
+      cli_error("note: plugin storage is in memory and lost at exit "
+                "(--storage FILE keeps it)");
+      return;
+    }
+}
+
 /* Prints what a record became; returns whether anything was printed. */
 static int emit(const lplug_value *v) {
   size_t at, len;
@@ -150,6 +167,7 @@ static int run_file(lplug_engine *e, lplug_hook *hook,
 
 int cli_run(int argc, char **argv) {
   const char *dirs[MAX_DIRS], *files[256], *config_path = NULL;
+  const char *storage_path = NULL;
   char err[1024];
   int ndirs = 0, nfiles = 0, flags = 0, i, status = 0;
   run_state rs;
@@ -180,6 +198,12 @@ int cli_run(int argc, char **argv) {
         return 2;
       }
       config_path = argv[i];
+    } else if (strcmp(a, "--storage") == 0) {
+      if (++i == argc) {
+        cli_error("--storage needs a file (try 'lplug run --help')");
+        return 2;
+      }
+      storage_path = argv[i];
     } else if (strcmp(a, "--fail-closed") == 0) {
       flags |= LPLUG_HOOK_FAIL_CLOSED;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
@@ -210,6 +234,7 @@ int cli_run(int argc, char **argv) {
   if (ndirs == 0) dirs[ndirs++] = "plugins";
   memset(&config, 0, sizeof config);
   if (rs.host) lplug_host_configure(rs.host, &config);
+  if (storage_path) config.storage_path = storage_path;
   config.on_error = on_error;
   config.on_log = on_log;
   config.grant = grant;
@@ -232,6 +257,7 @@ int cli_run(int argc, char **argv) {
   if (rs.verbose)
     for (i = 0; i < lplug_plugin_count(e); i++)
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
+  if (config.storage_path == NULL) warn_memory_storage(e);
   if (nfiles == 0) files[nfiles++] = "-";
   for (i = 0; i < nfiles && status == 0; i++) {
     int is_stdin = strcmp(files[i], "-") == 0;
@@ -249,6 +275,10 @@ int cli_run(int argc, char **argv) {
   }
   /* Deliver what is left; events may beget events, but not forever. */
   for (i = 0; i < 100 && lplug_event_pending(e) > 0; i++) lplug_dispatch(e, 0);
+  if (lplug_storage_flush(e) != LPLUG_OK) {
+    cli_error("%s", lplug_errmsg(e));
+    status = 1;
+  }
   if (fflush(stdout) != 0) {
     cli_error("cannot write output: %s", strerror(errno));
     status = 1;

@@ -27,6 +27,9 @@ struct lplug_host {
   size_t event_queue_bytes;
   int fail_closed;
   lplug_value *grants;        /* the `grants:` mapping, nil when absent */
+  char *storage_path;         /* resolved; NULL when not set */
+  size_t storage_quota;
+  int storage_batch_ms;       /* -1 when not set */
 };
 
 typedef struct parse {
@@ -58,27 +61,70 @@ static int unknown(parse *ps, const ytree_node *key, const char *where,
               allowed);
 }
 
+/* A copy of `path` resolved against the settings file's folder; NULL
+** when out of memory. */
+static char *resolve(const parse *ps, const char *path) {
+  char full[PATH_MAX * 2];
+  const char *slash = strrchr(ps->path, '/');
+  if (path[0] == '/' || slash == NULL) return strdup(path);
+  snprintf(full, sizeof full, "%.*s/%s", (int)(slash - ps->path), ps->path,
+           path);
+  return strdup(full);
+}
+
 /* plugins: [dir, ...], each resolved against the file's folder. */
 static int read_plugins(parse *ps, const ytree_node *seq) {
-  char base[PATH_MAX];
-  const char *slash = strrchr(ps->path, '/');
   int i, rc = expect(ps, seq, YT_SEQ, "plugins");
   if (rc != LPLUG_OK) return rc;
-  snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - ps->path) : 1,
-           slash ? ps->path : ".");
   for (i = 0; i < seq->n; i++) {
     const ytree_node *d = seq->kids[i];
-    char path[PATH_MAX * 2];
     if ((rc = expect(ps, d, YT_SCALAR, "plugins")) != LPLUG_OK) return rc;
     if (ps->h->ndirs == MAX_DIRS)
       return fail(ps, d, "plugins: more than %d folders", MAX_DIRS);
-    if (d->text[0] == '/') snprintf(path, sizeof path, "%s", d->text);
-    else snprintf(path, sizeof path, "%s/%s", base, d->text);
-    if ((ps->h->dirs[ps->h->ndirs] = strdup(path)) == NULL)
+    if ((ps->h->dirs[ps->h->ndirs] = resolve(ps, d->text)) == NULL)
       return LPLUG_ENOMEM;
     ps->h->ndirs++;
   }
   return LPLUG_OK;
+}
+
+/* "250ms", "2s" or a plain number of milliseconds, at most a day. */
+static int parse_ms(const char *text, int *out) {
+  char *end;
+  long n = strtol(text, &end, 10);
+  if (end == text || n < 0) return 0;
+  if (strcmp(end, "s") == 0) n *= 1000;
+  else if (*end != '\0' && strcmp(end, "ms") != 0) return 0;
+  if (n > 86400000L) return 0;
+  *out = (int)n;
+  return 1;
+}
+
+/* storage: { path: lplug.db, quota: 1MB, batch: 100ms } */
+static int read_storage(parse *ps, const ytree_node *map) {
+  int k, rc = expect(ps, map, YT_MAP, "storage");
+  for (k = 0; rc == LPLUG_OK && k + 1 < map->n; k += 2) {
+    const ytree_node *key = map->kids[k], *v = map->kids[k + 1];
+    if (strcmp(key->text, "path") == 0) {
+      if ((rc = expect(ps, v, YT_SCALAR, "storage.path")) != LPLUG_OK) break;
+      free(ps->h->storage_path);
+      ps->h->storage_path = strcmp(v->text, ":memory:") == 0
+                            ? strdup(v->text) : resolve(ps, v->text);
+      if (ps->h->storage_path == NULL) rc = LPLUG_ENOMEM;
+    } else if (strcmp(key->text, "quota") == 0) {
+      if (v->type != YT_SCALAR ||
+          !manifest_parse_size(v->text, &ps->h->storage_quota) ||
+          ps->h->storage_quota == 0)
+        rc = fail(ps, v, "storage.quota: not a size (e.g. 256KB, 4MB)");
+    } else if (strcmp(key->text, "batch") == 0) {
+      if (v->type != YT_SCALAR ||
+          !parse_ms(v->text, &ps->h->storage_batch_ms))
+        rc = fail(ps, v, "storage.batch: not a time (e.g. 0, 100ms, 1s)");
+    } else {
+      rc = unknown(ps, key, "storage.", "path, quota, batch");
+    }
+  }
+  return rc;
 }
 
 static int read_limits(parse *ps, const ytree_node *map) {
@@ -149,6 +195,8 @@ static int read_root(parse *ps, const ytree_node *root) {
         rc = fail(ps, v, "failure: expected 'open' or 'closed'");
       else
         ps->h->fail_closed = strcmp(v->text, "closed") == 0;
+    } else if (strcmp(key->text, "storage") == 0) {
+      rc = read_storage(ps, v);
     } else if (strcmp(key->text, "grants") == 0) {
       if ((rc = expect(ps, v, YT_MAP, "grants")) == LPLUG_OK) {
         lplug_value_free(ps->h->grants);
@@ -156,7 +204,8 @@ static int read_root(parse *ps, const ytree_node *root) {
         rc = ytree_to_value(v, &ps->h->grants);
       }
     } else {
-      rc = unknown(ps, key, "", "plugins, limits, events, failure, grants");
+      rc = unknown(ps, key, "", "plugins, limits, events, storage, failure, "
+                   "grants");
     }
   }
   return rc;
@@ -179,6 +228,7 @@ int lplug_host_load(const char *path, lplug_host **out, char *err,
   ps.err = err;
   ps.errsize = errsize;
   ps.h = calloc(1, sizeof *ps.h);
+  if (ps.h) ps.h->storage_batch_ms = -1;  /* not set */
   rc = ps.h ? read_root(&ps, root) : LPLUG_ENOMEM;
   ytree_free(root);
   if (rc == LPLUG_OK && ps.h->grants == NULL)
@@ -197,6 +247,7 @@ void lplug_host_free(lplug_host *h) {
   if (h == NULL) return;
   for (i = 0; i < h->ndirs; i++) free(h->dirs[i]);
   lplug_value_free(h->grants);
+  free(h->storage_path);
   free(h);
 }
 
@@ -205,6 +256,9 @@ void lplug_host_configure(const lplug_host *h, lplug_config *config) {
   if (h->instruction_limit) config->instruction_limit = h->instruction_limit;
   if (h->event_queue) config->event_queue = h->event_queue;
   if (h->event_queue_bytes) config->event_queue_bytes = h->event_queue_bytes;
+  if (h->storage_path) config->storage_path = h->storage_path;
+  if (h->storage_quota) config->storage_quota = h->storage_quota;
+  if (h->storage_batch_ms >= 0) config->storage_batch_ms = h->storage_batch_ms;
 }
 
 int lplug_host_grant(void *ud, const char *plugin, const char *capability,

@@ -507,6 +507,7 @@ int lplug_storage_flush(lplug_engine *e);
 **   plugins: [plugins, /opt/more-plugins]   # folders, relative to the file
 **   limits: { memory: 4MB, instructions: 10M }
 **   events: { queue: 10000, queue_bytes: 16MB }
+**   storage: { path: lplug.db, quota: 1MB, batch: 0 } # see "Storage"
 **   failure: open                           # or closed (lplug run's record)
 **   grants:
 **     "*":     { hooks: [record], log: {} } # every plugin
@@ -530,8 +531,9 @@ int lplug_host_load(const char *path, lplug_host **out, char *err,
                     size_t errsize);
 void lplug_host_free(lplug_host *h);
 
-/* Copies the file's limits and queue sizes into config (what the file
-** does not set is left as it is). */
+/* Copies the file's limits, queue sizes and storage settings into config
+** (what the file does not set is left as it is; storage.path, resolved
+** against the file's folder, lives as long as h). */
 void lplug_host_configure(const lplug_host *h, lplug_config *config);
 
 /* A grant function (lplug_config.grant) granting what h's `grants:` give;

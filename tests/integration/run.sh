@@ -6,11 +6,35 @@ LPLUG=${BUILD:-build}/lplug
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-"$LPLUG" run --plugins plugins data/sample.log >"$out/sample" 2>"$out/err"
+"$LPLUG" run --storage "$out/db" --plugins plugins data/sample.log \
+  >"$out/sample" 2>"$out/err"
 check "example plugins over the sample log exit 0" [ $? -eq 0 ]
 check "example output is as expected" \
   cmp -s "$out/sample" tests/integration/expected-sample.out
-check "example plugins print nothing on stderr" [ ! -s "$out/err" ]
+check "the alert plugin hears the counter's event, and nothing else is said" \
+  [ "$(cat "$out/err")" = "[alert] record 7 is ERROR number 1 (counted across runs)" ]
+"$LPLUG" run --storage "$out/db" --plugins plugins data/sample.log \
+  >/dev/null 2>"$out/err2"
+check "the counter's storage persists across runs" \
+  grep -q "ERROR number 2 (counted" "$out/err2"
+"$LPLUG" run --plugins plugins data/sample.log >/dev/null 2>"$out/err3"
+check "without --storage the counts start afresh" \
+  grep -q "ERROR number 1 (counted" "$out/err3"
+check "and lplug says storage is in memory" \
+  grep -q "note: plugin storage is in memory and lost at exit" "$out/err3"
+cat >"$out/store.yaml" <<YAML
+plugins: [$PWD/plugins]
+storage: { path: counts.db }
+grants:
+  counter: { hooks: [record], storage: {}, events: true }
+YAML
+"$LPLUG" run --config "$out/store.yaml" data/sample.log >/dev/null \
+  2>"$out/store.err"
+check "a settings file's storage path is relative to the file" \
+  [ -s "$out/counts.db" ]
+check "and plugins it grants nothing are refused" \
+  grep -q "the host does not grant capability 'hooks' to plugin 'redact'" \
+  "$out/store.err"
 
 printf 'a@b.cc one\nDEBUG x\n x DEBUG y\n' |
   "$LPLUG" run --plugins plugins >"$out/stdin"

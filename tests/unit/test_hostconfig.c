@@ -143,11 +143,43 @@ static void hostconfig_engine_grants_only_what_the_file_grants(void **state) {
   lplug_host_free(h);
 }
 
+static void hostconfig_sets_storage(void **state) {
+  fixture *f = *state;
+  lplug_host *h = load_ok(f, "storage: { path: data/x.db, quota: 2MB, "
+                             "batch: 2s }\n");
+  lplug_config c;
+  char want[4200];
+  memset(&c, 0, sizeof c);
+  c.storage_batch_ms = 7;
+  lplug_host_configure(h, &c);
+  snprintf(want, sizeof want, "%s/data/x.db", f->root);
+  assert_string_equal(c.storage_path, want);
+  assert_int_equal(c.storage_quota, 2 * 1024 * 1024);
+  assert_int_equal(c.storage_batch_ms, 2000);
+  lplug_host_free(h);
+  h = load_ok(f, "storage: { path: ':memory:', batch: 250ms }\n");
+  memset(&c, 0, sizeof c);
+  lplug_host_configure(h, &c);
+  assert_string_equal(c.storage_path, ":memory:");
+  assert_int_equal(c.storage_quota, 0);  /* unset: the engine's default */
+  assert_int_equal(c.storage_batch_ms, 250);
+  lplug_host_free(h);
+  h = load_ok(f, "storage: { path: /abs/y.db }\n");
+  c.storage_batch_ms = 7;
+  lplug_host_configure(h, &c);
+  assert_string_equal(c.storage_path, "/abs/y.db");
+  assert_int_equal(c.storage_batch_ms, 7);  /* unset: left as it was */
+  lplug_host_free(h);
+}
+
 static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
              "lplug.yaml:1:1: unknown key 'grant' (allowed: plugins, limits, "
-             "events, failure, grants)");
+             "events, storage, failure, grants)");
+  load_fails(f, "storage: { file: x.db }\n",
+             "lplug.yaml:1:12: unknown key 'storage.file' (allowed: path, "
+             "quota, batch)");
   load_fails(f, "limits:\n  memroy: 1MB\n",
              "lplug.yaml:2:3: unknown key 'limits.memroy' (allowed: memory, "
              "instructions)");
@@ -163,6 +195,10 @@ static void hostconfig_bad_values_are_errors(void **state) {
              "lplug.yaml:1:10: plugins: expected a sequence, got a scalar");
   load_fails(f, "grants: [x]\n",
              "lplug.yaml:1:9: grants: expected a mapping, got a sequence");
+  load_fails(f, "storage: { quota: 0 }\n",
+             "lplug.yaml:1:19: storage.quota: not a size (e.g. 256KB, 4MB)");
+  load_fails(f, "storage: { batch: soon }\n",
+             "lplug.yaml:1:19: storage.batch: not a time (e.g. 0, 100ms, 1s)");
   load_fails(f, "a: &x 1\nb: *x\n",
              "lplug.yaml:1:4: anchors are not supported ('&x')");
 }
@@ -186,6 +222,7 @@ int main(void) {
     T(hostconfig_grants_star_and_per_plugin_entries),
     T(hostconfig_own_entry_decides_the_capabilities_it_names),
     T(hostconfig_engine_grants_only_what_the_file_grants),
+    T(hostconfig_sets_storage),
     T(hostconfig_unknown_keys_are_errors),
     T(hostconfig_bad_values_are_errors),
     T(hostconfig_missing_file_is_an_io_error),
