@@ -36,6 +36,7 @@ void lplug_engine_free(lplug_engine *e) {
   if (e == NULL) return;
   hook_free_all(e);
   events_free_all(e);
+  overrides_free_all(e);
   for (i = 0; i < e->nplugins; i++) plugin_free(e->plugins[i]);
   free(e->plugins);
   value_release(&e->scratch);

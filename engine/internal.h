@@ -79,6 +79,11 @@ int events_unsubscribe_plugin(plugin *p, int id);
 
 int luaopen_lplug_events(lua_State *L);
 
+/* p's effective configuration: a table of key -> value, checked against
+** its manifest's schema when it loaded (engine/config.h). */
+const lplug_value *plugin_config(const plugin *p);
+int luaopen_lplug_config(lua_State *L);
+
 /* Seconds on a clock that never goes back (CLOCK_MONOTONIC). */
 double plugin_monotonic(void);
 

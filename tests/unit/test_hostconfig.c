@@ -147,7 +147,7 @@ static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
              "lplug.yaml:1:1: unknown key 'grant' (allowed: plugins, limits, "
-             "events, failure, grants)");
+             "events, failure, grants, config)");
   load_fails(f, "limits:\n  memroy: 1MB\n",
              "lplug.yaml:2:3: unknown key 'limits.memroy' (allowed: memory, "
              "instructions)");
