@@ -62,9 +62,9 @@ int overrides_set(lplug_engine *e, const char *name,
   if (t == LPLUG_TTABLE && bad_key(values, &key))
     return engine_error(e, LPLUG_EINVAL, "lplug_plugin_configure: plugin "
                         "'%s': keys must be strings (the names under config:"
-                        " in its plugin.yaml), got a %s key", name,
+                        " in its plugin.yaml), got %s key", name,
                         lplug_value_type(values, key) == LPLUG_TINTEGER ?
-                        "integer" : "non-string");
+                        "an integer" : "a non-string");
   if (t == LPLUG_TNIL) {
     forget(e, name);
     return LPLUG_OK;
