@@ -29,9 +29,10 @@ static const char usage[] =
   "\n"
   "options:\n"
   "  --config FILE   host settings: plugin folders, limits, grants, failure\n"
-  "                  policy (default: ./lplug.yaml if it exists).  Without\n"
-  "                  one, each plugin is granted what its manifest declares;\n"
-  "                  with one, only what the file grants.\n"
+  "                  policy, plugins' configuration (default: ./lplug.yaml\n"
+  "                  if it exists).  Without one, each plugin is granted\n"
+  "                  what its manifest declares; with one, only what the\n"
+  "                  file grants.\n"
   "  --plugins DIR   load every plugin folder under DIR (repeatable; default:\n"
   "                  the file's `plugins:`, else ./plugins)\n"
   "  --storage DB    keep the plugins' lplug.storage entries in the SQLite\n"
@@ -244,6 +245,11 @@ int cli_run(int argc, char **argv) {
   v = lplug_value_new();
   if (e == NULL || b == NULL || v == NULL) {
     cli_error("out of memory");
+    status = 1;
+    goto done;
+  }
+  if (rs.host && lplug_host_apply_config(rs.host, e) != LPLUG_OK) {
+    cli_error("%s", lplug_errmsg(e));
     status = 1;
     goto done;
   }

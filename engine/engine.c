@@ -41,6 +41,7 @@ void lplug_engine_free(lplug_engine *e) {
   if (lplug_storage_flush(e) != LPLUG_OK)
     engine_log(e, LPLUG_LOG_ERROR, NULL, e->errmsg);
   storage_close(e->store);
+  overrides_free_all(e);
   for (i = 0; i < e->nplugins; i++) plugin_free(e->plugins[i]);
   free(e->plugins);
   value_release(&e->scratch);

@@ -49,6 +49,7 @@ struct plugin {
   lplug_value scratch;        /* reused by modules; owned here so that a
                                  Lua error cannot leak it */
   char *text;                 /* likewise, for text made outside Lua */
+  lplug_value *config;        /* effective configuration (overrides.c) */
   double log_tokens;          /* lplug.log rate limit (plugin_log) */
   double log_refilled;        /* monotonic seconds of the last refill */
   unsigned long long log_dropped;
@@ -58,6 +59,13 @@ struct plugin {
   unsigned long long storage_epoch, storage_writes;
   size_t storage_quota;
 };
+
+/* The host's configuration of one plugin (overrides.c). */
+typedef struct override {
+  char *plugin;
+  lplug_value *values;        /* key -> value */
+  lplug_value *origins;       /* key -> "file:line:col", or NULL */
+} override;
 
 typedef struct event {
   char *topic;                /* topic and source in one allocation */
@@ -93,6 +101,8 @@ struct lplug_engine {
   subscription *subs;
   int nsubs, subcap, next_sub, dispatching, subs_dead;
   storage *store;             /* opened by the first plugin using it */
+  override *overrides;        /* overrides.c: per plugin name */
+  int noverrides, overcap;
 };
 
 /* Sets the engine's message (printf-style); returns code. */
@@ -125,6 +135,12 @@ unsigned long long events_mark(const lplug_engine *e);
 void events_rollback(lplug_engine *e, unsigned long long mark);
 void events_drop_plugin(lplug_engine *e, plugin *p);
 void events_free_all(lplug_engine *e);
+
+/* overrides.c */
+/* Makes p's effective configuration (p->config) from its manifest and
+** the host's overrides; on failure sets the engine's message, naming p. */
+int overrides_apply(plugin *p);
+void overrides_free_all(lplug_engine *e);
 
 /* hook.c */
 void hook_drop_plugin(lplug_engine *e, plugin *p);

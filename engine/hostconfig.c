@@ -1,7 +1,7 @@
 /*
 ** hostconfig.c -- the host's settings file (lplug.yaml for the lplug
 ** command): plugin folders, limit ceilings, queue sizes, the failure
-** policy and grants.  Parsed with the bounded YAML tree (yaml_tree.c);
+** policy, grants and the configuration of plugins.  Parsed with the bounded YAML tree (yaml_tree.c);
 ** grants are read with the same rules as manifests (caps.c).  Unknown
 ** keys are errors: a misspelt grant must not silently grant nothing, or
 ** a misspelt limit silently leave the default in place.
@@ -13,10 +13,18 @@
 #include <string.h>
 
 #include "engine/caps.h"
+#include "engine/config.h"
 #include "engine/manifest.h"
 #include "engine/yaml_tree.h"
 
 #define MAX_DIRS 64
+
+/* One plugin's entry under `config:`. */
+typedef struct host_config {
+  char *plugin;
+  lplug_value *values;        /* key -> value */
+  lplug_value *origins;       /* key -> "file:line:col" of the value */
+} host_config;
 
 struct lplug_host {
   char *dirs[MAX_DIRS];
@@ -30,6 +38,8 @@ struct lplug_host {
   char *storage_path;         /* resolved; NULL when not set */
   size_t storage_quota;
   int storage_batch_ms;       /* -1 when not set */
+  host_config *configs;       /* the `config:` entries */
+  int nconfigs;
 };
 
 typedef struct parse {
@@ -171,6 +181,71 @@ static int read_events(parse *ps, const ytree_node *map) {
   return rc;
 }
 
+/* Where each value of a plugin's entry was set, for messages at load. */
+static int origins_of(parse *ps, const ytree_node *entry, lplug_value **out) {
+  lplug_builder *b = lplug_builder_new();
+  int k, rc = LPLUG_ENOMEM;
+  *out = lplug_value_new();
+  if (b && *out) {
+    lplug_build_table(b);
+    for (k = 0; k + 1 < entry->n; k += 2) {
+      char at[PATH_MAX + 32];
+      const ytree_node *v = entry->kids[k + 1];
+      int n = snprintf(at, sizeof at, "%s:%d:%d", ps->path, v->line, v->col);
+      lplug_build_string(b, entry->kids[k]->text, entry->kids[k]->len);
+      lplug_build_string(b, at, n < (int)sizeof at ? (size_t)n :
+                         sizeof at - 1);
+    }
+    lplug_build_end(b);
+    rc = lplug_builder_finish(b, *out) == LPLUG_OK ? LPLUG_OK : LPLUG_ENOMEM;
+  }
+  lplug_builder_free(b);
+  return rc;
+}
+
+/* config: { plugin: { key: value, ... }, ... }; the values are checked
+** against each plugin's schema when it loads (config.c). */
+static int read_config(parse *ps, const ytree_node *map) {
+  int k, j, rc = expect(ps, map, YT_MAP, "config");
+  if (rc != LPLUG_OK || ps->h->configs != NULL) {
+    if (rc == LPLUG_OK) rc = fail(ps, map, "config: duplicate key");
+    return rc;
+  }
+  ps->h->configs = calloc((size_t)map->n / 2 + 1, sizeof *ps->h->configs);
+  if (ps->h->configs == NULL) return LPLUG_ENOMEM;
+  for (k = 0; k + 1 < map->n; k += 2) {
+    const ytree_node *name = map->kids[k], *entry = map->kids[k + 1];
+    host_config *c = &ps->h->configs[ps->h->nconfigs];
+    if (name->type != YT_SCALAR)
+      return fail(ps, name, "config: keys must be plugin names");
+    for (j = 0; j < k; j += 2)
+      if (strcmp(map->kids[j]->text, name->text) == 0)
+        return fail(ps, name, "config.%s: duplicate plugin (first at line "
+                    "%d)", name->text, map->kids[j]->line);
+    if (entry->type != YT_MAP)
+      return fail(ps, entry, "config.%s: expected a mapping of key: value "
+                  "(e.g. { threshold: 50 }), got %s", name->text,
+                  ytree_is_null(entry) ? "nothing" : ytree_type_name(entry));
+    for (j = 0; j + 1 < entry->n; j += 2) {
+      const ytree_node *key = entry->kids[j];
+      int i;
+      if (key->type != YT_SCALAR)
+        return fail(ps, key, "config.%s: keys must be plain names",
+                    name->text);
+      for (i = 0; i < j; i += 2)
+        if (strcmp(entry->kids[i]->text, key->text) == 0)
+          return fail(ps, key, "config.%s.%s: duplicate key (first at line "
+                      "%d)", name->text, key->text, entry->kids[i]->line);
+    }
+    ps->h->nconfigs++;
+    if ((c->plugin = strdup(name->text)) == NULL ||
+        ytree_to_value(entry, &c->values) != LPLUG_OK ||
+        origins_of(ps, entry, &c->origins) != LPLUG_OK)
+      return LPLUG_ENOMEM;
+  }
+  return LPLUG_OK;
+}
+
 static int read_root(parse *ps, const ytree_node *root) {
   int k, rc = LPLUG_OK;
   ytree_node top = {0};
@@ -203,9 +278,11 @@ static int read_root(parse *ps, const ytree_node *root) {
         ps->h->grants = NULL;
         rc = ytree_to_value(v, &ps->h->grants);
       }
+    } else if (strcmp(key->text, "config") == 0) {
+      rc = read_config(ps, v);
     } else {
       rc = unknown(ps, key, "", "plugins, limits, events, storage, failure, "
-                   "grants");
+                   "grants, config");
     }
   }
   return rc;
@@ -248,6 +325,12 @@ void lplug_host_free(lplug_host *h) {
   for (i = 0; i < h->ndirs; i++) free(h->dirs[i]);
   lplug_value_free(h->grants);
   free(h->storage_path);
+  for (i = 0; i < h->nconfigs; i++) {
+    free(h->configs[i].plugin);
+    lplug_value_free(h->configs[i].values);
+    lplug_value_free(h->configs[i].origins);
+  }
+  free(h->configs);
   free(h);
 }
 
@@ -272,6 +355,17 @@ int lplug_host_grant(void *ud, const char *plugin, const char *capability,
     return caps_allows(h->grants, at, capability, item);
   return lplug_value_field(h->grants, 0, "*", &at) &&
          caps_allows(h->grants, at, capability, item);
+}
+
+int lplug_host_apply_config(const lplug_host *h, lplug_engine *e) {
+  int i, rc;
+  if (h == NULL || e == NULL) return LPLUG_EINVAL;
+  for (i = 0; i < h->nconfigs; i++) {
+    const host_config *c = &h->configs[i];
+    if ((rc = overrides_set(e, c->plugin, c->values, c->origins)) != LPLUG_OK)
+      return rc;
+  }
+  return LPLUG_OK;
 }
 
 int lplug_host_plugin_dirs(const lplug_host *h) { return h->ndirs; }

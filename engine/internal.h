@@ -82,6 +82,10 @@ int luaopen_lplug_events(lua_State *L);
 /* The engine's storage when p may use it, else NULL. */
 struct storage *plugin_storage(plugin *p);
 int luaopen_lplug_storage(lua_State *L);
+/* p's effective configuration: a table of key -> value, checked against
+** its manifest's schema when it loaded (engine/config.h). */
+const lplug_value *plugin_config(const plugin *p);
+int luaopen_lplug_config(lua_State *L);
 
 /* Seconds on a clock that never goes back (CLOCK_MONOTONIC). */
 double plugin_monotonic(void);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/config.h"
 #include "engine/manifest.h"
 #include "engine/yaml_tree.h"
 
@@ -252,6 +253,10 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
                                                      &m->config;
     if (v->type != YT_MAP && !ytree_is_null(v))
       return fail(ps, v, "%s: expected a mapping, got %s", k, ytree_type_name(v));
+    if (out == &m->config) {  /* checked here, where positions are known */
+      int rc = config_check_schema(v, ps->path, ps->err, ps->errsize);
+      if (rc != LPLUG_OK) return rc;
+    }
     lplug_value_free(*out);
     *out = NULL;
     return ytree_to_value(v, out);

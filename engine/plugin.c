@@ -100,6 +100,7 @@ static const struct module {
   {"json", luaopen_lplug_json},
   {"events", luaopen_lplug_events},
   {"storage", luaopen_lplug_storage},
+  {"config", luaopen_lplug_config},
   {NULL, NULL}
 };
 
@@ -111,7 +112,7 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   if (m->name == NULL)
     return luaL_error(L, "require 'lplug.%s': no such module (lplug has: "
                       "lplug.hooks, lplug.events, lplug.storage, lplug.log, "
-                      "lplug.time, lplug.json)", name);
+                      "lplug.time, lplug.json, lplug.config)", name);
   lua_pushfstring(L, "require 'lplug.%s'", name);
   plugin_require(L, p, name, NULL, lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -363,6 +364,11 @@ int plugin_load(lplug_engine *e, const char *dir) {
       plugin_free(p);
       return rc;
     }
+  if ((rc = overrides_apply(p)) != LPLUG_OK) {
+    rc = report_load_error(e, p->name, rc);
+    plugin_free(p);
+    return rc;
+  }
   memset(&sc, 0, sizeof sc);
   sc.name = p->name;
   sc.dir = p->dir;
@@ -396,6 +402,7 @@ void plugin_free(plugin *p) {
   if (p == NULL) return;
   sandbox_close(&p->sb);
   manifest_free(p->m);
+  lplug_value_free(p->config);
   value_release(&p->scratch);
   free(p->text);
   free(p->dir);

@@ -359,6 +359,20 @@ int lplug_plugin_stats(const lplug_engine *e, const char *name,
 
 #define LPLUG_INSTRUCTION_BLOCK 1000
 
+/* Sets the host's configuration of plugin `plugin` (by name), used when
+** that plugin loads next: `values` is a table of key -> value overriding
+** the defaults of its manifest's `config:` schema (NULL or nil forgets
+** what was set; calling again replaces it).  The engine keeps a copy;
+** `values` stays the caller's.  The values are checked when the plugin
+** loads: a key the schema does not declare, a value of the wrong type,
+** out of min/max or not in enum, or a required key left unset makes that
+** load fail with LPLUG_EMANIFEST, naming the plugin and the key.
+** Returns LPLUG_OK, LPLUG_EINVAL (no name, not a table, a key that is not
+** a string), LPLUG_ESTATE (the plugin is loaded: a plugin's configuration
+** is fixed while it runs) or LPLUG_ENOMEM. */
+int lplug_plugin_configure(lplug_engine *e, const char *plugin,
+                           const lplug_value *values);
+
 /* }================================================================== */
 
 
@@ -512,11 +526,15 @@ int lplug_storage_flush(lplug_engine *e);
 **   grants:
 **     "*":     { hooks: [record], log: {} } # every plugin
 **     counter: { events: { emit: ["counter.*"] } }
+**   config:                                 # per plugin: key: value
+**     alert: { threshold: 50, mode: exact }
 **
 ** A plugin's own entry decides each capability it names (`hooks: []` takes
 ** back what "*" gives); the "*" entry decides the others.  Entries have
 ** the shapes of a manifest's capabilities, and a plugin gets only what it
-** also declares.
+** also declares.  `config:` overrides the defaults of each plugin's
+** `config:` schema (lplug_host_apply_config hands it to an engine); the
+** values are checked against the schema when the plugin loads.
 ** ===================================================================
 */
 
@@ -540,6 +558,13 @@ void lplug_host_configure(const lplug_host *h, lplug_config *config);
 ** `ud` must be the lplug_host. */
 int lplug_host_grant(void *ud, const char *plugin, const char *capability,
                      const char *item);
+
+/* Hands the file's `config:` to e, as lplug_plugin_configure does for
+** each plugin named there (messages about its values then name the
+** file:line:column where each was set).  Call it before loading plugins.
+** Returns LPLUG_OK or the first failure of lplug_plugin_configure
+** (lplug_errmsg(e) says which). */
+int lplug_host_apply_config(const lplug_host *h, lplug_engine *e);
 
 /* The plugin folders listed (resolved against the file's folder), their
 ** number, and whether failure is "closed".  Strings live as long as h. */

@@ -71,6 +71,41 @@ echo x | "$LPLUG" run --config "$out/bad.yaml" >/dev/null 2>"$out/bad.err"
 check "a bad settings file is the command's own failure (exit 1)" [ $? -eq 1 ]
 check "and says where" grep -q "bad.yaml:1:9: grants: expected a mapping" "$out/bad.err"
 
+# A settings file's config: reaches the plugin through lplug.config.
+mkdir -p "$out/cfg/tag"
+cat >"$out/cfg/tag/plugin.yaml" <<YAML
+name: tag
+version: 1.0.0
+capabilities: { hooks: [record], config: {} }
+config:
+  prefix: { type: string, default: tag }
+  times: { type: integer, default: 1, min: 1, max: 3 }
+YAML
+cat >"$out/cfg/tag/init.lua" <<'LUA'
+local hooks = require "lplug.hooks"
+local config = require "lplug.config"
+hooks.on("record", function(rec)
+  rec.line = config.prefix .. ": " .. rec.line:rep(config.times)
+  return rec
+end)
+LUA
+echo x | "$LPLUG" run --plugins "$out/cfg" >"$out/cfg.default"
+check "without settings a plugin gets its config defaults" \
+  [ "$(cat "$out/cfg.default")" = "tag: x" ]
+cat >"$out/cfg.yaml" <<YAML
+plugins: [$out/cfg]
+grants: { "*": { hooks: [record], config: {} } }
+config:
+  tag: { prefix: custom, times: 2 }
+YAML
+echo x | "$LPLUG" run --config "$out/cfg.yaml" >"$out/cfg.set"
+check "the settings file's config: overrides the defaults" \
+  [ "$(cat "$out/cfg.set")" = "custom: xx" ]
+sed 's/times: 2/times: 5/' "$out/cfg.yaml" >"$out/cfg-bad.yaml"
+echo x | "$LPLUG" run --config "$out/cfg-bad.yaml" >/dev/null 2>"$out/cfg.err"
+check "a bad config value keeps the plugin out, naming plugin, key and place" \
+  grep -q "plugin 'tag': config.times: 5 is over the maximum 3 (set by the host at $out/cfg-bad.yaml:4:33)" "$out/cfg.err"
+
 echo x | "$LPLUG" run --plugins tests/data/no-such-folder >/dev/null 2>"$out/nodir"
 check "a missing plugin folder is the command's own failure (exit 1)" [ $? -eq 1 ]
 

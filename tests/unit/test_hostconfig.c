@@ -176,7 +176,7 @@ static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
              "lplug.yaml:1:1: unknown key 'grant' (allowed: plugins, limits, "
-             "events, storage, failure, grants)");
+             "events, storage, failure, grants, config)");
   load_fails(f, "storage: { file: x.db }\n",
              "lplug.yaml:1:12: unknown key 'storage.file' (allowed: path, "
              "quota, batch)");

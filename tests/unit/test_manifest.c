@@ -83,11 +83,8 @@ static void manifest_every_field_is_read(void **state) {
     "  memory: 256KB\n"
     "  instructions: 5M\n"
     "config:\n"
-    "  threshold: 10\n"
-    "  ratio: 0.5\n"
-    "  enabled: true\n"
-    "  label: \"x\"\n"
-    "  nothing: ~\n");
+    "  threshold: { type: integer, default: 10, min: 1 }\n"
+    "  label: { type: string, required: true }\n");
   size_t caps, hooks, at;
   assert_string_equal(m->name, "geo_ip-2");
   assert_string_equal(m->version, "1.2.3-beta.1+build.7");
@@ -111,13 +108,11 @@ static void manifest_every_field_is_read(void **state) {
   assert_true(lplug_value_field(m->capabilities, at, "quota", &at));
   assert_string_equal(lplug_value_string(m->capabilities, at, NULL), "1MB");
   assert_true(lplug_value_field(m->config, 0, "threshold", &at));
+  assert_true(lplug_value_field(m->config, at, "default", &at));
   assert_int_equal(lplug_value_type(m->config, at), LPLUG_TINTEGER);
-  assert_true(lplug_value_field(m->config, 0, "ratio", &at));
-  assert_int_equal(lplug_value_type(m->config, at), LPLUG_TFLOAT);
-  assert_true(lplug_value_field(m->config, 0, "enabled", &at));
-  assert_int_equal(lplug_value_type(m->config, at), LPLUG_TBOOLEAN);
   assert_true(lplug_value_field(m->config, 0, "label", &at));
-  assert_int_equal(lplug_value_type(m->config, at), LPLUG_TSTRING);
+  assert_true(lplug_value_field(m->config, at, "required", &at));
+  assert_int_equal(lplug_value_type(m->config, at), LPLUG_TBOOLEAN);
   assert_false(lplug_value_field(m->config, 0, "nothing", &at));
   assert_int_equal(warnings, 0);
   manifest_free(m);
@@ -125,12 +120,15 @@ static void manifest_every_field_is_read(void **state) {
 
 static void manifest_quoted_scalars_stay_strings(void **state) {
   (void)state;
-  manifest *m = parse_ok("name: q\nversion: 1.0.0\nconfig:\n  a: '10'\n"
-                         "  b: \"true\"\n");
+  manifest *m = parse_ok("name: q\nversion: 1.0.0\nconfig:\n"
+                         "  a: { type: string, default: '10' }\n"
+                         "  b: { type: string, default: \"true\" }\n");
   size_t at;
   assert_true(lplug_value_field(m->config, 0, "a", &at));
+  assert_true(lplug_value_field(m->config, at, "default", &at));
   assert_int_equal(lplug_value_type(m->config, at), LPLUG_TSTRING);
   assert_true(lplug_value_field(m->config, 0, "b", &at));
+  assert_true(lplug_value_field(m->config, at, "default", &at));
   assert_int_equal(lplug_value_type(m->config, at), LPLUG_TSTRING);
   manifest_free(m);
 }
@@ -338,7 +336,7 @@ static void manifest_random_mutations_never_crash(void **state) {
   static const char base[] =
     "name: geo\nversion: 1.2.3\ndepends: ['a ^1']\ncapabilities:\n"
     "  hooks: [record]\n  storage: {quota: 1MB}\nlimits:\n  memory: 4MB\n"
-    "config:\n  k: [1, 2.5, true, ~, 'x']\n";
+    "config:\n  k: {type: list, default: [1, 2.5, true, ~, 'x']}\n";
   static const char alphabet[] = ":-[]{},'\"&*!#|>\n \t%@`?0aZ";
   unsigned seed = 12345;
   char buf[sizeof base + 8];
