@@ -27,6 +27,9 @@ plugins: [$PWD/plugins]
 storage: { path: counts.db }
 grants:
   counter: { hooks: [record], storage: {}, events: true }
+  alert: { events: true, log: {}, config: {} }
+config:
+  alert: { every: 2 }
 YAML
 "$LPLUG" run --config "$out/store.yaml" data/sample.log >/dev/null \
   2>"$out/store.err"
@@ -35,6 +38,11 @@ check "a settings file's storage path is relative to the file" \
 check "and plugins it grants nothing are refused" \
   grep -q "the host does not grant capability 'hooks' to plugin 'redact'" \
   "$out/store.err"
+"$LPLUG" run --config "$out/store.yaml" data/sample.log >/dev/null \
+  2>"$out/store.err"
+check "the file's config reaches the plugin: alert speaks every 2nd ERROR" \
+  [ "$(grep '^\[alert\]' "$out/store.err")" = \
+    "[alert] record 7 is ERROR number 2 (counted across runs)" ]
 
 printf 'a@b.cc one\nDEBUG x\n x DEBUG y\n' |
   "$LPLUG" run --plugins plugins >"$out/stdin"
