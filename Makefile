@@ -59,7 +59,7 @@ asan: deps
 valgrind: deps
 	@scripts/install-deps valgrind
 	@$(MAKE) --no-print-directory check BUILD=build/valgrind OPT="-O1 -g" \
-	  RUNNER="valgrind -q --error-exitcode=99 --leak-check=full \
+	  RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --child-silent-after-fork=yes \
 	  --errors-for-leak-kinds=definite,indirect"
 
 deps:
