@@ -64,7 +64,7 @@ void sandbox_loadfile(lua_State *L, const char *rel) {
   got = fread(buf, 1, (size_t)st.st_size, f);
   fclose(f);
   snprintf(chunkname, sizeof chunkname, "@%s/%s", sb->config.name, rel);
-  if (luaL_loadbufferx(L, buf, got, chunkname, "t") != LUA_OK)
+  if (chunkcache_load(L, buf, got, chunkname) != LUA_OK)
     lua_error(L);
   lua_remove(L, -2);  /* the buffer */
 }

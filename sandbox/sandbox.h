@@ -88,6 +88,15 @@ int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres);
 ** (raises on failure: outside the folder, missing, too big, syntax). */
 void sandbox_loadfile(lua_State *L, const char *rel);
 
+/* chunkcache.c: pushes the chunk compiled from text `src` named `name`,
+** reusing the bytecode of an earlier compile of the same name and text
+** in this process; returns lua_load's status (an error message pushed).
+** chunkcache_counts reads how many loads were served from it, and not. */
+#define SANDBOX_CHUNK_CACHE_BYTES (32u * 1024u * 1024u)
+int chunkcache_load(lua_State *L, const char *src, size_t slen,
+                    const char *name);
+void chunkcache_counts(unsigned long long *hits, unsigned long long *misses);
+
 /* alloc.c */
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 

@@ -1,0 +1,174 @@
+/*
+** chunkcache.c -- compiled plugin code, kept to make loading it again
+** cheap (another engine loading the same plugin, a reload).
+**
+** Only bytecode this process compiled itself from a plugin's source text
+** is ever loaded back: a plugin cannot hand in bytecode (its load is text
+** only), and nothing is read from disk.  An entry is found by a hash of
+** the chunk name and the whole source, then compared byte for byte, so a
+** changed file is never served the old code.  The cache is shared by the
+** engines of the process, guarded by a mutex, and bounded in bytes (the
+** oldest entries go first).
+*/
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "sandbox/sandbox.h"
+
+#define BUCKETS 1024
+
+typedef struct entry {
+  struct entry *next;         /* in its bucket */
+  struct entry *younger;      /* in age order, oldest first */
+  uint64_t hash;
+  size_t keylen, dumplen;
+  char *key;                  /* chunk name, NUL, source */
+  unsigned char *dump;        /* lua_dump of the compiled chunk */
+} entry;
+
+static struct {
+  pthread_mutex_t lock;
+  entry *buckets[BUCKETS];
+  entry *oldest, *youngest;
+  size_t bytes;
+  unsigned long long hits, misses;
+} cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, NULL, NULL, 0, 0, 0};
+
+/* FNV-1a, 64 bits: the hash only picks the bucket; the bytes decide. */
+static uint64_t hash(uint64_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  while (n--) h = (h ^ *s++) * 0x100000001b3ULL;
+  return h;
+}
+
+static entry *find(uint64_t h, const char *name, size_t nlen,
+                   const char *src, size_t slen) {
+  entry *e;
+  for (e = cache.buckets[h % BUCKETS]; e; e = e->next)
+    if (e->hash == h && e->keylen == nlen + 1 + slen &&
+        memcmp(e->key, name, nlen + 1) == 0 &&
+        memcmp(e->key + nlen + 1, src, slen) == 0)
+      return e;
+  return NULL;
+}
+
+static void drop_oldest(void) {
+  entry *e = cache.oldest, **p;
+  for (p = &cache.buckets[e->hash % BUCKETS]; *p != e; p = &(*p)->next) {}
+  *p = e->next;
+  cache.oldest = e->younger;
+  if (cache.oldest == NULL) cache.youngest = NULL;
+  cache.bytes -= e->keylen + e->dumplen;
+  free(e->key);
+  free(e->dump);
+  free(e);
+}
+
+typedef struct buffer {
+  unsigned char *p;
+  size_t len, cap;
+  int failed;
+} buffer;
+
+static int write_dump(lua_State *L, const void *p, size_t n, void *ud) {
+  buffer *b = ud;
+  (void)L;
+  if (b->failed) return 1;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    unsigned char *q;
+    while (cap < b->len + n) cap *= 2;
+    if ((q = realloc(b->p, cap)) == NULL) {
+      b->failed = 1;
+      return 1;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+/* Keeps the dump of the function on top of L under (name, src).  Not
+** keeping it (no memory, too big) only costs the next load its compile. */
+static void keep(lua_State *L, uint64_t h, const char *name, size_t nlen,
+                 const char *src, size_t slen) {
+  buffer b = {NULL, 0, 0, 0};
+  entry *e;
+  size_t size;
+  if (lua_dump(L, write_dump, &b, 0) != 0 || b.failed ||
+      (e = calloc(1, sizeof *e)) == NULL) {
+    free(b.p);
+    return;
+  }
+  e->hash = h;
+  e->keylen = nlen + 1 + slen;
+  e->dumplen = b.len;
+  e->dump = b.p;
+  size = e->keylen + e->dumplen;
+  if (size > SANDBOX_CHUNK_CACHE_BYTES / 4 ||
+      (e->key = malloc(e->keylen)) == NULL) {
+    free(e->dump);
+    free(e);
+    return;
+  }
+  memcpy(e->key, name, nlen + 1);
+  memcpy(e->key + nlen + 1, src, slen);
+  pthread_mutex_lock(&cache.lock);
+  if (find(h, name, nlen, src, slen) != NULL) {  /* another thread won */
+    pthread_mutex_unlock(&cache.lock);
+    free(e->key);
+    free(e->dump);
+    free(e);
+    return;
+  }
+  while (cache.oldest && cache.bytes + size > SANDBOX_CHUNK_CACHE_BYTES)
+    drop_oldest();
+  e->next = cache.buckets[h % BUCKETS];
+  cache.buckets[h % BUCKETS] = e;
+  if (cache.youngest) cache.youngest->younger = e;
+  else cache.oldest = e;
+  cache.youngest = e;
+  cache.bytes += size;
+  pthread_mutex_unlock(&cache.lock);
+}
+
+int chunkcache_load(lua_State *L, const char *src, size_t slen,
+                    const char *name) {
+  size_t nlen = strlen(name);
+  uint64_t h = hash(hash(0xcbf29ce484222325ULL, name, nlen + 1), src, slen);
+  unsigned char *copy = NULL;
+  size_t len = 0;
+  entry *e;
+  int status;
+  pthread_mutex_lock(&cache.lock);
+  if ((e = find(h, name, nlen, src, slen)) != NULL &&
+      (copy = malloc(e->dumplen)) != NULL) {
+    memcpy(copy, e->dump, e->dumplen);
+    len = e->dumplen;
+    cache.hits++;
+  } else {
+    cache.misses++;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  if (copy != NULL) {  /* our own bytecode; lua_load never raises */
+    status = luaL_loadbufferx(L, (const char *)copy, len, name, "b");
+    free(copy);
+    return status;
+  }
+  status = luaL_loadbufferx(L, src, slen, name, "t");
+  if (status == LUA_OK) keep(L, h, name, nlen, src, slen);
+  return status;
+}
+
+void chunkcache_counts(unsigned long long *hits, unsigned long long *misses) {
+  pthread_mutex_lock(&cache.lock);
+  *hits = cache.hits;
+  *misses = cache.misses;
+  pthread_mutex_unlock(&cache.lock);
+}
