@@ -18,9 +18,9 @@ WARN     = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter
 STD      = -std=c11 -D_XOPEN_SOURCE=700
 PKGS     = lua5.4 yaml-0.1 sqlite3
-CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -I. \
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -pthread -Iinclude -I. \
              $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
-LIBS     = $(shell pkg-config --libs $(PKGS)) -lm
+LIBS     = $(shell pkg-config --libs $(PKGS)) -lm -pthread
 TESTLIBS = $(shell pkg-config --libs cmocka)
 SOVER    = 0
 
