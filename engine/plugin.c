@@ -180,9 +180,9 @@ int plugin_fail(plugin *p, int code, const char *activity) {
       p->stats.cpu_errors++;
       if (sb->stop == SANDBOX_STOP_TIME) {
         engine_error(e, code, "plugin '%s': time limit of %s passed in %s%s "
-                     "(limits.time in plugin.yaml; the host allows %s%s)",
-                     p->name, time_text(sb->config.time_limit, a, sizeof a),
-                     activity, where, e->config.time_limit ? "at most " : "",
+                     "(limits.time in plugin.yaml; the host %s%s)", p->name,
+                     time_text(sb->config.time_limit, a, sizeof a), activity,
+                     where, e->config.time_limit ? "allows at most " : "sets ",
                      time_text(e->config.time_limit, b, sizeof b));
         break;
       }

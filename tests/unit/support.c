@@ -102,16 +102,20 @@ static void on_log(void *ud, int level, const char *plugin,
   }
 }
 
+void support_config(support_log *log, lplug_config *config) {
+  memset(log, 0, sizeof *log);
+  config->on_error = on_error;
+  config->on_log = on_log;
+  config->ud = log;
+  config->grant = lplug_grant_declared;
+}
+
 lplug_engine *support_engine(support_log *log, size_t memory_limit,
                              long long instruction_limit) {
   lplug_config config = {0};
-  memset(log, 0, sizeof *log);
+  support_config(log, &config);
   config.memory_limit = memory_limit;
   config.instruction_limit = instruction_limit;
-  config.on_error = on_error;
-  config.on_log = on_log;
-  config.ud = log;
-  config.grant = lplug_grant_declared;
   lplug_engine *e = lplug_engine_new(&config);
   assert_non_null(e);
   return e;
