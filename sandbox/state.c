@@ -171,6 +171,14 @@ static void read_error(sandbox *sb, lua_State *L) {
 int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
   lua_State *L = sb->L;
   int base = lua_gettop(L), status;
+  if (sb->in_call) {
+    /* A host callback calling back into the plugin that called it: the
+    ** budgets (and the deadline's running thread) belong to the outer
+    ** call, which an inner one would reset. */
+    snprintf(sb->message, sizeof sb->message, "the plugin is already running "
+             "(a host callback called back into it)");
+    return LPLUG_ESTATE;
+  }
   sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
   lua_pushcfunction(L, msgh);
   lua_pushcfunction(L, f);

@@ -520,6 +520,27 @@ static void deadline_of_outer_call_counts_nested_calls(void **state) {
   lplug_value_free(v);
 }
 
+static void deadline_call_back_into_a_running_plugin_is_refused(
+    void **state) {
+  /* It would reset the outer call's limits (and lose the thread a late
+  ** signal must arm). */
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  nest(f, "500ms",
+       "local hooks = require 'lplug.hooks'\n"
+       "hooks.on('t', function() print('nest') return 'outer done' end)\n"
+       "hooks.on('inner', function() return 'reentered' end)",
+       "500ms", "");
+  nest_rc = LPLUG_OK;
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "outer done");
+  assert_int_equal(nest_rc, LPLUG_ESTATE);
+  assert_non_null(strstr(f->log.last_message, "plugin 'outer': error in hook "
+    "'inner': the plugin is already running (a host callback called back "
+    "into it)"));
+  lplug_value_free(v);
+}
+
 /* Each thread makes its own engine and runs a runaway plugin in it. */
 typedef struct runner { char *root; int rc; long long spent; } runner;
 
@@ -589,6 +610,7 @@ int main(void) {
     T(deadline_several_plugins_each_get_their_own),
     T(deadline_nested_call_is_stopped_alone),
     T(deadline_of_outer_call_counts_nested_calls),
+    T(deadline_call_back_into_a_running_plugin_is_refused),
     T(deadline_engines_on_several_threads_stop_their_own),
 #undef T
   };
