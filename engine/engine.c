@@ -17,7 +17,9 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
   if (config) e->config = *config;
   if (e->config.memory_limit == 0)
     e->config.memory_limit = LPLUG_DEFAULT_MEMORY_LIMIT;
-  if (e->config.instruction_limit <= 0)
+  if (e->config.time_limit < 0) e->config.time_limit = 0;
+  if (e->config.instruction_limit < 0) e->config.instruction_limit = 0;
+  if (e->config.instruction_limit == 0 && e->config.time_limit == 0)
     e->config.instruction_limit = LPLUG_DEFAULT_INSTRUCTION_LIMIT;
   if (e->config.event_queue <= 0)
     e->config.event_queue = LPLUG_DEFAULT_EVENT_QUEUE;
@@ -43,6 +45,7 @@ void lplug_engine_free(lplug_engine *e) {
   storage_close(e->store);
   overrides_free_all(e);
   for (i = 0; i < e->nplugins; i++) plugin_free(e->plugins[i]);
+  watchdog_free(e->watchdog);
   free(e->plugins);
   value_release(&e->scratch);
   free(e);

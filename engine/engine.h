@@ -86,6 +86,7 @@ typedef struct subscription {
 
 struct lplug_engine {
   lplug_config config;
+  watchdog *watchdog;         /* started with the first time-limited plugin */
   char errmsg[2048];
   plugin **plugins;
   int nplugins, cap;

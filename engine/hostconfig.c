@@ -31,6 +31,7 @@ struct lplug_host {
   int ndirs;
   size_t memory_limit;
   long long instruction_limit;
+  long long time_limit;
   int event_queue;
   size_t event_queue_bytes;
   int fail_closed;
@@ -151,8 +152,12 @@ static int read_limits(parse *ps, const ytree_node *map) {
           !manifest_parse_count(v->text, &ps->h->instruction_limit))
         rc = fail(ps, v, "limits.instructions: not a count (e.g. 100000, "
                   "10M)");
+    } else if (strcmp(key->text, "time") == 0) {
+      if (v->type != YT_SCALAR ||
+          !manifest_parse_time(v->text, &ps->h->time_limit))
+        rc = fail(ps, v, "limits.time: not a duration (e.g. 50ms, 2s)");
     } else {
-      rc = unknown(ps, key, "limits.", "memory, instructions");
+      rc = unknown(ps, key, "limits.", "memory, instructions, time");
     }
   }
   return rc;
@@ -337,6 +342,7 @@ void lplug_host_free(lplug_host *h) {
 void lplug_host_configure(const lplug_host *h, lplug_config *config) {
   if (h->memory_limit) config->memory_limit = h->memory_limit;
   if (h->instruction_limit) config->instruction_limit = h->instruction_limit;
+  if (h->time_limit) config->time_limit = h->time_limit;
   if (h->event_queue) config->event_queue = h->event_queue;
   if (h->event_queue_bytes) config->event_queue_bytes = h->event_queue_bytes;
   if (h->storage_path) config->storage_path = h->storage_path;

@@ -89,6 +89,24 @@ int manifest_parse_count(const char *text, long long *out) {
   return 0;
 }
 
+int manifest_parse_time(const char *text, long long *out) {
+  static const struct { const char *unit; unsigned long long scale; } u[] = {
+    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
+    {NULL, 0}
+  };
+  unsigned long long x;
+  const char *unit;
+  int i;
+  if (!number_unit(text, &x, &unit)) return 0;
+  for (i = 0; u[i].unit; i++)
+    if (strcmp(unit, u[i].unit) == 0) {
+      if (x == 0 || x > (unsigned long long)LLONG_MAX / u[i].scale) return 0;
+      *out = (long long)(x * u[i].scale);
+      return 1;
+    }
+  return 0;
+}
+
 /* A numeric identifier: digits, no leading zero. */
 static const char *numeric(const char *s) {
   const char *p = s;
@@ -192,6 +210,11 @@ static int field_limits(parse *ps, manifest *m, const node *map) {
         return fail(ps, v, "limits.instructions: '%s' is not a count (e.g. "
                     "100000, 5M)", text);
       if ((m->instructions_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
+    } else if (strcmp(key->text, "time") == 0) {
+      if (v->type != YT_SCALAR || !manifest_parse_time(text, &m->time_limit))
+        return fail(ps, v, "limits.time: '%s' is not a duration (e.g. 50ms, "
+                    "2s, 500us)", text);
+      if ((m->time_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
     } else {
       char msg[PATH_MAX + 300];
       snprintf(msg, sizeof msg, "%s:%d:%d: unknown key 'limits.%s' (ignored)",
@@ -359,5 +382,6 @@ void manifest_free(manifest *m) {
   lplug_value_free(m->config);
   free(m->memory_where);
   free(m->instructions_where);
+  free(m->time_where);
   free(m);
 }

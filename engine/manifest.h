@@ -29,6 +29,8 @@ typedef struct manifest {
   long long instruction_limit;/* limits.instructions; 0 when absent */
   char *memory_where;         /* "file:line:col" of limits.memory */
   char *instructions_where;   /* "file:line:col" of limits.instructions */
+  long long time_limit;       /* limits.time in ns; 0 when absent */
+  char *time_where;           /* "file:line:col" of limits.time */
 } manifest;
 
 /* Called once per warning (unknown key, ...) with one line of text. */
@@ -56,6 +58,10 @@ int manifest_parse_size(const char *text, size_t *out);
 /* "1000000", "5K", "10M", "1G" (powers of 1000).  Returns 1 and stores
 ** the count (> 0), or 0. */
 int manifest_parse_count(const char *text, long long *out);
+
+/* "50ms", "2s", "500us", "100000ns": a number and a unit.  Returns 1 and
+** stores the nanoseconds (> 0), or 0 (no unit, unknown unit, overflow). */
+int manifest_parse_time(const char *text, long long *out);
 
 /* Whether `s` is a semantic version MAJOR.MINOR.PATCH[-pre][+build]. */
 int manifest_is_semver(const char *s);

@@ -141,6 +141,17 @@ static const char *size_text(size_t n, char *buf, size_t size) {
   return buf;
 }
 
+/* "50 ms", "2 s", "500 us", "1500 ns"; "no time limit" for 0. */
+static const char *time_text(long long ns, char *buf, size_t size) {
+  if (ns <= 0) snprintf(buf, size, "no time limit");
+  else if (ns % 1000000000LL == 0)
+    snprintf(buf, size, "%lld s", ns / 1000000000LL);
+  else if (ns % 1000000LL == 0) snprintf(buf, size, "%lld ms", ns / 1000000LL);
+  else if (ns % 1000LL == 0) snprintf(buf, size, "%lld us", ns / 1000LL);
+  else snprintf(buf, size, "%lld ns", ns);
+  return buf;
+}
+
 int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
                 int (*take)(plugin *p, void *ud), const char *activity) {
   lplug_engine *e = p->engine;
@@ -180,6 +191,14 @@ int plugin_fail(plugin *p, int code, const char *activity) {
   switch (code) {
     case LPLUG_ECPU:
       p->stats.cpu_errors++;
+      if (sb->stop == SANDBOX_STOP_TIME) {
+        engine_error(e, code, "plugin '%s': time limit of %s passed in %s%s "
+                     "(limits.time in plugin.yaml; the host %s%s)", p->name,
+                     time_text(sb->config.time_limit, a, sizeof a), activity,
+                     where, e->config.time_limit ? "allows at most " : "sets ",
+                     time_text(e->config.time_limit, b, sizeof b));
+        break;
+      }
       engine_error(e, code, "plugin '%s': instruction budget of %lld spent "
                    "in %s%s (limits.instructions in plugin.yaml; the host "
                    "allows at most %lld)", p->name, sb->config.instruction_limit,
@@ -224,24 +243,43 @@ static int run_main(lua_State *L) {
 }
 
 /* Limits after the manifest: asking for more than the host allows is an
-** error naming both. */
+** error naming both.  A CPU limit the host does not set (0) has no
+** ceiling: the manifest may add it. */
 static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
-                        long long *instructions) {
+                        long long *instructions, long long *time) {
   char a[32], b[32];
   *memory = e->config.memory_limit;
   *instructions = e->config.instruction_limit;
+  *time = e->config.time_limit;
   if (m->memory_limit > e->config.memory_limit)
     return engine_error(e, LPLUG_EMANIFEST, "%s: limits.memory: %s is over "
                         "the host's ceiling of %s (ask for at most that)",
                         m->memory_where, size_text(m->memory_limit, a, sizeof a),
                         size_text(e->config.memory_limit, b, sizeof b));
-  if (m->instruction_limit > e->config.instruction_limit)
+  if (e->config.instruction_limit > 0 &&
+      m->instruction_limit > e->config.instruction_limit)
     return engine_error(e, LPLUG_EMANIFEST, "%s: limits.instructions: %lld is "
                         "over the host's ceiling of %lld (ask for at most "
                         "that)", m->instructions_where, m->instruction_limit,
                         e->config.instruction_limit);
+  if (e->config.time_limit > 0 && m->time_limit > e->config.time_limit)
+    return engine_error(e, LPLUG_EMANIFEST, "%s: limits.time: %s is over the "
+                        "host's ceiling of %s (ask for at most that)",
+                        m->time_where, time_text(m->time_limit, a, sizeof a),
+                        time_text(e->config.time_limit, b, sizeof b));
   if (m->memory_limit) *memory = m->memory_limit;
   if (m->instruction_limit) *instructions = m->instruction_limit;
+  if (m->time_limit) *time = m->time_limit;
+  return LPLUG_OK;
+}
+
+/* Starts the engine's watchdog if need be and tells it of a limit. */
+static int watch(lplug_engine *e, long long ns) {
+  char err[256];
+  if (e->watchdog == NULL && (e->watchdog = watchdog_new(err, sizeof err)) ==
+      NULL)
+    return engine_error(e, LPLUG_ENOMEM, "%s", err);
+  watchdog_watch(e->watchdog, ns);
   return LPLUG_OK;
 }
 
@@ -375,7 +413,10 @@ int plugin_load(lplug_engine *e, const char *dir) {
   sc.open_module = open_module;
   sc.print = print_line;
   sc.owner = p;
-  rc = apply_limits(e, p->m, &sc.memory_limit, &sc.instruction_limit);
+  rc = apply_limits(e, p->m, &sc.memory_limit, &sc.instruction_limit,
+                    &sc.time_limit);
+  if (rc == LPLUG_OK && sc.time_limit > 0) rc = watch(e, sc.time_limit);
+  sc.watchdog = e->watchdog;
   if (rc == LPLUG_OK) rc = apply_storage(e, p);
   if (rc == LPLUG_OK && sandbox_open(&p->sb, &sc, err, sizeof err) != 0)
     rc = engine_error(e, LPLUG_EMEM, "plugin '%s': %s", p->name, err);
@@ -386,6 +427,7 @@ int plugin_load(lplug_engine *e, const char *dir) {
   }
   p->stats.memory_limit = sc.memory_limit;
   p->stats.instruction_limit = sc.instruction_limit;
+  p->stats.time_limit = sc.time_limit;
   rc = plugin_call(p, run_main, p, 0, NULL, "loading");
   if (rc == LPLUG_OK && (rc = add_plugin(e, p)) != LPLUG_OK)
     engine_error(e, rc, "out of memory loading '%s'", p->name);

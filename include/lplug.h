@@ -3,7 +3,8 @@
 **
 ** A host creates an engine, defines hook points, loads plugin folders and
 ** runs hooks with values.  Every plugin lives in its own Lua 5.4 state with
-** a memory budget and a per-call instruction budget; values cross between
+** a memory budget and a per-call CPU limit (an instruction budget, a
+** wall-clock deadline, or both: see lplug_config); values cross between
 ** the host and a plugin only as copies (see "Values").
 **
 ** Conventions, valid for every function below:
@@ -64,7 +65,7 @@ int lplug_version_number(void);
   XX(EMANIFEST, -5, "invalid plugin manifest")                              \
   XX(ELOAD,     -6, "plugin code failed to load")                           \
   XX(ERUNTIME,  -7, "plugin raised an error")                               \
-  XX(ECPU,      -8, "plugin exceeded its instruction budget")               \
+  XX(ECPU,      -8, "plugin exceeded its instruction budget or time limit") \
   XX(EMEM,      -9, "plugin exceeded its memory budget")                    \
   XX(EVALUE,   -10, "value cannot cross between states")                    \
   XX(EPARSE,   -11, "malformed input")                                      \
@@ -269,10 +270,36 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 
 /* Settings of an engine.  Zero means "the default" for every number.
 ** The limits are ceilings: a plugin's manifest may ask for less, never
-** more (asking for more is a load error). */
+** more (asking for more is a load error).
+**
+** CPU limits.  Each call into a plugin (its main chunk, each handler) may
+** be limited by instructions, by time, or by both:
+**   - instruction mode (time_limit 0, the default): a count hook counts
+**     every call's VM instructions; a plugin runs about 2x slower in
+**     loops, and is stopped after instruction_limit of them.
+**   - deadline mode (time_limit set, instruction_limit 0): no hook runs
+**     while a call is on time.  An engine thread (started with the first
+**     such plugin) watches the calls; when one passes time_limit it
+**     sends SIGURG to the thread running it, whose handler arms the count
+**     hook, and the call stops within a few ms.  The thread calling the
+**     engine must not block SIGURG; a host handler of SIGURG installed
+**     before is still called (with extra signals).
+**   - both (time_limit and instruction_limit set): the count hook runs
+**     and the deadline is kept as well; whichever passes first stops the
+**     call.
+** Either way the stop cannot be caught (pcall, coroutines, __close) and
+** the call fails with LPLUG_ECPU; the message names the limit.  Long C
+** functions (string.rep, pattern matching) finish before either limit
+** can stop them.  Manifests choose within the ceilings: limits.time
+** (a plugin may add a deadline the host does not set) and
+** limits.instructions (likewise, under a host without an instruction
+** limit). */
 typedef struct lplug_config {
   size_t memory_limit;              /* bytes per plugin state; 4 MB */
-  long long instruction_limit;      /* VM instructions per call; 10M */
+  long long instruction_limit;      /* VM instructions per call; 10M, or
+                                       none when time_limit is set */
+  long long time_limit;             /* ns of wall-clock time per call (50
+                                       ms: 50000000); 0: none */
   lplug_error_fn on_error;          /* NULL: failures only counted */
   lplug_log_fn on_log;              /* NULL: messages dropped */
   void *ud;                         /* passed to every callback here */
@@ -340,7 +367,10 @@ typedef struct lplug_stats {
   unsigned long long denials;        /* capabilities refused (declared or
                                         granted neither) */
   unsigned long long instructions;   /* VM instructions counted, see below */
-  long long instruction_limit;       /* per call, after the manifest */
+  long long instruction_limit;       /* per call, after the manifest;
+                                        0: none (deadline mode) */
+  long long time_limit;              /* ns per call, after the manifest;
+                                        0: none */
   size_t memory;                     /* bytes held by the state now */
   size_t memory_peak;                /* most bytes ever held */
   size_t memory_limit;               /* after the manifest */
@@ -353,7 +383,8 @@ typedef struct lplug_stats {
 /* Fills *out with the counters of plugin `name`.  Instructions are
 ** counted in blocks of LPLUG_INSTRUCTION_BLOCK on a call's main thread (a
 ** block a call leaves unfinished is not counted) and charged whole on
-** coroutines.  Returns LPLUG_OK or LPLUG_ENOTFOUND. */
+** coroutines; in deadline mode they are not counted.  Returns LPLUG_OK or
+** LPLUG_ENOTFOUND. */
 int lplug_plugin_stats(const lplug_engine *e, const char *name,
                        lplug_stats *out);
 
@@ -519,7 +550,8 @@ int lplug_storage_flush(lplug_engine *e);
 ** lplug.yaml):
 **
 **   plugins: [plugins, /opt/more-plugins]   # folders, relative to the file
-**   limits: { memory: 4MB, instructions: 10M }
+**   limits: { memory: 4MB, instructions: 10M }  # or time: 50ms (deadline
+**                                           # mode), or both
 **   events: { queue: 10000, queue_bytes: 16MB }
 **   storage: { path: lplug.db, quota: 1MB, batch: 0 } # see "Storage"
 **   failure: open                           # or closed (lplug run's record)

@@ -17,6 +17,16 @@
 **  - An error raised inside a hook leaves hooks off on that thread; such a
 **    coroutine is marked and never resumed or closed again (corolib.c).
 **  - The stop error is preallocated, so raising it needs no memory.
+**
+** Deadline mode (instruction_limit 0, time_limit set): no hook is armed
+** while the call runs; when the call passes its deadline the watchdog
+** (watchdog.c) signals the thread running it and budget_late, called
+** from the signal handler, arms the count hook with count 1 on the
+** running Lua thread.  From there the stop is the one above.  Because
+** the handler can interrupt the engine between any two statements, every
+** place here that writes a hook or changes sb->running re-reads sb->late
+** afterwards and re-arms (set_hook, budget_enter, budget_leave): whatever
+** the handler wrote meanwhile may have been overwritten.
 */
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +59,24 @@ int budget_raise(lua_State *L) {
   return lua_error(L);
 }
 
+/* Sets L's hook (count 0: none), then re-arms L if the deadline passed
+** meanwhile: the signal handler may have armed L in between, or armed
+** another thread before L became the running one. */
+static void set_hook(sandbox *sb, lua_State *L, int count) {
+  if (count > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+  else lua_sethook(L, NULL, 0, 0);
+  if (sb->late) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Async-signal-safe: lua.c calls lua_sethook from its SIGINT handler, and
+** this writes nothing else but a volatile flag. */
+void budget_late(sandbox *sb) {
+  lua_State *L;
+  sb->late = 1;
+  L = sb->running;
+  if (L != NULL) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+}
+
 /* Stops the call (the first reason wins) and arms L to raise on its next
 ** instruction.  Safe inside the allocator: lua.c calls lua_sethook from a
 ** signal handler. */
@@ -63,6 +91,11 @@ void budget_stop(sandbox *sb, lua_State *L, int why) {
 static void count_hook(lua_State *L, lua_Debug *ar) {
   sandbox *sb = sandbox_of(L);
   (void)ar;
+  if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
+  if (!sb->stop && sb->config.instruction_limit <= 0) {
+    set_hook(sb, L, 0);  /* armed by a call that has ended: disarm */
+    return;
+  }
   if (!sb->stop) {
     long long left;
     if (L == sb->L) sb->charged += sb->main_block;  /* block done */
@@ -70,11 +103,11 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
     if (left > 0) {
       if (L == sb->L) {
         sb->main_block = (int)min_ll(SANDBOX_BLOCK, left);
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->main_block);
+        set_hook(sb, L, sb->main_block);
       } else {
         int next = (int)min_ll(SANDBOX_COROUTINE_BLOCK, left);
         sb->charged += next;  /* prepaid */
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, next);
+        set_hook(sb, L, next);
       }
       return;
     }
@@ -85,27 +118,50 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
   budget_raise(L);
 }
 
-void budget_begin(sandbox *sb) {
+int budget_begin(sandbox *sb) {
   sb->charged = 0;
   sb->stop = SANDBOX_RUNNING;
   sb->refused = 0;
   sb->in_call = 1;
+  sb->late = 0;
   sb->running = sb->L;
   sb->close_depth = 0;
   sb->main_block = (int)min_ll(SANDBOX_BLOCK, sb->config.instruction_limit);
-  lua_sethook(sb->L, count_hook, LUA_MASKCOUNT, sb->main_block);
+  set_hook(sb, sb->L, sb->main_block > 0 ? sb->main_block : 0);
+  /* Published last: from here on the watchdog may find this call late. */
+  if (sb->config.time_limit > 0 &&
+      watchdog_begin(sb->config.watchdog, sb, sb->config.time_limit) != 0) {
+    sb->in_call = 0;
+    sb->running = NULL;
+    return -1;
+  }
+  return 0;
 }
 
 void budget_end(sandbox *sb) {
+  /* Withdrawn first: once this returns no signal arms this call. */
+  if (sb->config.time_limit > 0) watchdog_end(sb->config.watchdog);
   sb->in_call = 0;
   sb->running = NULL;
 }
 
-void budget_enter(sandbox *sb, lua_State *co) {
-  long long left = sb->config.instruction_limit - sb->charged;
-  int first = (int)min_ll(SANDBOX_COROUTINE_BLOCK, left > 1 ? left : 1);
-  sb->charged += first;
-  lua_sethook(co, count_hook, LUA_MASKCOUNT, first);
+lua_State *budget_enter(sandbox *sb, lua_State *co) {
+  lua_State *prev = sb->running;
+  sb->running = co;  /* before arming, so that a late signal arms co */
+  if (sb->config.instruction_limit > 0) {
+    long long left = sb->config.instruction_limit - sb->charged;
+    int first = (int)min_ll(SANDBOX_COROUTINE_BLOCK, left > 1 ? left : 1);
+    sb->charged += first;
+    set_hook(sb, co, first);
+  } else {
+    set_hook(sb, co, 0);  /* deadline mode: only a late call arms it */
+  }
+  return prev;
+}
+
+void budget_leave(sandbox *sb, lua_State *prev) {
+  sb->running = prev;
+  if (sb->late && prev != NULL) lua_sethook(prev, count_hook, LUA_MASKCOUNT, 1);
 }
 
 /* Charges n instructions for work a C function does without running the
@@ -114,7 +170,9 @@ void budget_charge(lua_State *L, long long n) {
   sandbox *sb = sandbox_of(L);
   if (!sb->in_call) return;
   sb->charged += n;
-  if (sb->stop || sb->charged >= sb->config.instruction_limit) {
+  if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
+  if (sb->stop || (sb->config.instruction_limit > 0 &&
+                   sb->charged >= sb->config.instruction_limit)) {
     budget_stop(sb, L, SANDBOX_STOP_CPU);
     if (sb->where[0] == '\0') note_where(sb, L);
     budget_raise(L);

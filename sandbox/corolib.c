@@ -4,7 +4,8 @@
 ** create, resume, wrap and close are ours; status, running, yield and
 ** isyieldable are Lua's.  Why (SANDBOX-NOTES 2, 3, 12):
 **  - every coroutine runs under the call's budget: budget_enter arms its
-**    count hook (charging a block) before each resume;
+**    count hook (charging a block) before each resume, and makes it the
+**    running thread (the one a late deadline arms) until budget_leave;
 **  - once the budget is spent nothing resumes, and the resumer is armed
 **    to stop on its next instruction;
 **  - a coroutine killed by a limit error has hooks off for good, so it is
@@ -68,11 +69,9 @@ static int auxresume(lua_State *L, lua_State *co, int coidx, int narg) {
     return -1;
   }
   lua_xmove(L, co, narg);
-  budget_enter(sb, co);
-  resumer = sb->running;
-  sb->running = co;
+  resumer = budget_enter(sb, co);
   status = lua_resume(co, L, narg, &nres);
-  sb->running = resumer;
+  budget_leave(sb, resumer);
   if (sb->stop) {
     if (status != LUA_OK && status != LUA_YIELD) mark_killed(L, coidx);
     budget_stop(sb, L, sb->stop);  /* the resumer stops next */
@@ -122,9 +121,11 @@ static int auxwrap(lua_State *L) {
     sandbox *sb = sandbox_of(L);
     if (status != LUA_OK && status != LUA_YIELD &&
         !killed(L, lua_upvalueindex(1)) && sb->close_depth < MAX_CLOSE_DEPTH) {
+      lua_State *closer;
       sb->close_depth++;
-      budget_enter(sb, co);
+      closer = budget_enter(sb, co);  /* its __close handlers run on co */
       lua_resetthread(co);
+      budget_leave(sb, closer);
       sb->close_depth--;
     }
     if (lua_type(L, -1) == LUA_TSTRING) {  /* add position, as Lua does */
@@ -155,7 +156,7 @@ static int closable(lua_State *L, lua_State *co) {
 }
 
 static int co_close(lua_State *L) {
-  lua_State *co = getco(L);
+  lua_State *co = getco(L), *closer;
   sandbox *sb = sandbox_of(L);
   int status;
   if (sb->stop) budget_raise(L);
@@ -166,8 +167,9 @@ static int co_close(lua_State *L) {
   if (sb->close_depth >= MAX_CLOSE_DEPTH)
     return luaL_error(L, "coroutine.close nested too deeply");
   sb->close_depth++;
-  budget_enter(sb, co);
+  closer = budget_enter(sb, co);  /* its __close handlers run on co */
   status = lua_resetthread(co);
+  budget_leave(sb, closer);
   sb->close_depth--;
   if (status == LUA_OK) {
     lua_pushboolean(L, 1);

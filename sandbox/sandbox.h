@@ -4,7 +4,8 @@
 ** A sandbox is a Lua state made with a limiting allocator (alloc.c), an
 ** allow-listed standard library (state.c, baselib.c, corolib.c), a safe
 ** require that sees only the plugin's folder and the modules the owner
-** opens for it (require.c), and a per-call instruction budget (budget.c).
+** opens for it (require.c), a per-call instruction budget (budget.c) and
+** a per-call wall-clock deadline kept by a watchdog thread (watchdog.c).
 ** Calls into the state go through sandbox_pcall, which arms the budgets,
 ** runs the call protected and classifies the outcome from the sandbox's
 ** own state, never from what the plugin returned or raised.
@@ -15,6 +16,7 @@
 #ifndef LPLUG_SANDBOX_H
 #define LPLUG_SANDBOX_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <lua.h>
 
@@ -30,16 +32,21 @@
 /* Files a plugin may load with require: at most this many bytes each. */
 #define SANDBOX_MAX_SOURCE (4 * 1024 * 1024)
 
-enum sandbox_stop { SANDBOX_RUNNING = 0, SANDBOX_STOP_CPU, SANDBOX_STOP_MEM };
+enum sandbox_stop {
+  SANDBOX_RUNNING = 0, SANDBOX_STOP_CPU, SANDBOX_STOP_MEM, SANDBOX_STOP_TIME
+};
 
 typedef struct sandbox sandbox;
+typedef struct watchdog watchdog;
 
 /* What the owner provides.  The strings must outlive the sandbox. */
 typedef struct sandbox_config {
   const char *name;         /* plugin name, prefixes chunk names */
   const char *dir;          /* plugin folder, resolved with realpath */
   size_t memory_limit;
-  long long instruction_limit;
+  long long instruction_limit;  /* 0: none (no count hook unless late) */
+  long long time_limit;         /* ns per call; 0: none */
+  watchdog *watchdog;           /* keeps time_limit; outlives the sandbox */
   /* Pushes module lplug.<name> (e.g. "hooks") and returns 1, or raises
   ** an error saying why the plugin may not have it. */
   int (*open_module)(lua_State *L, const char *name, void *owner);
@@ -59,7 +66,10 @@ struct sandbox {
   long long charged;        /* instructions charged in this call */
   int main_block;           /* size of the main thread's current block */
   int stop;                 /* enum sandbox_stop, sticky until next call */
-  lua_State *running;       /* thread the plugin runs on now */
+  /* Both read by the deadline signal handler (budget_late), which may
+  ** interrupt any statement of the thread running the call. */
+  lua_State *volatile running;  /* thread the plugin runs on now */
+  volatile sig_atomic_t late;   /* this call passed its deadline */
   int close_depth;          /* nested coroutine.close calls */
   int stop_ref;             /* registry ref of the preallocated stop error */
   /* outcome of the last failed call */
@@ -101,12 +111,31 @@ void chunkcache_counts(unsigned long long *hits, unsigned long long *misses);
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* budget.c */
-void budget_begin(sandbox *sb);
+int budget_begin(sandbox *sb);  /* -1: calls nested past WATCHDOG_DEPTH */
 void budget_end(sandbox *sb);
-void budget_enter(sandbox *sb, lua_State *co);  /* before resuming co */
+/* Before running co (resume, or close running its __close handlers): arms
+** its hook and makes it the running thread; returns the thread to give
+** back to budget_leave once co stops running. */
+lua_State *budget_enter(sandbox *sb, lua_State *co);
+void budget_leave(sandbox *sb, lua_State *prev);
+void budget_late(sandbox *sb);  /* async-signal-safe, see watchdog.c */
 void budget_stop(sandbox *sb, lua_State *L, int why);
 void budget_charge(lua_State *L, long long n);  /* raises when spent */
 int budget_raise(lua_State *L);                 /* raises the stop error */
+
+/* watchdog.c: one thread per engine noticing calls that pass their
+** deadline; see the file's header.  watchdog_new returns NULL (message in
+** err) when the thread or the signal handler cannot be set up. */
+#define WATCHDOG_DEPTH 32        /* calls nested in one engine, at most */
+watchdog *watchdog_new(char *err, size_t errsize);
+void watchdog_free(watchdog *w);  /* no call may be running */
+/* Lets w know of a plugin with time limit `ns` (it wakes at least once per
+** the shortest limit it knows, so it never misses a call). */
+void watchdog_watch(watchdog *w, long long ns);
+/* Publish and withdraw the call sb makes now on the calling thread;
+** watchdog_begin returns -1 when WATCHDOG_DEPTH calls are running. */
+int watchdog_begin(watchdog *w, sandbox *sb, long long ns);
+void watchdog_end(watchdog *w);
 
 /* the library pieces, each opened into the state by state.c */
 void baselib_open(lua_State *L);

@@ -171,11 +171,25 @@ static void read_error(sandbox *sb, lua_State *L) {
 int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
   lua_State *L = sb->L;
   int base = lua_gettop(L), status;
+  if (sb->in_call) {
+    /* A host callback calling back into the plugin that called it: the
+    ** budgets (and the deadline's running thread) belong to the outer
+    ** call, which an inner one would reset. */
+    snprintf(sb->message, sizeof sb->message, "the plugin is already running "
+             "(a host callback called back into it)");
+    return LPLUG_ESTATE;
+  }
   sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
   lua_pushcfunction(L, msgh);
   lua_pushcfunction(L, f);
   lua_pushlightuserdata(L, ud);
-  budget_begin(sb);
+  if (budget_begin(sb) != 0) {
+    lua_settop(L, base);
+    snprintf(sb->message, sizeof sb->message, "calls into plugins with a time "
+             "limit nested more than %d deep (a host callback calling into "
+             "the engine again)", WATCHDOG_DEPTH);
+    return LPLUG_ESTATE;
+  }
   status = lua_pcall(L, 1, nres, base + 1);
   budget_end(sb);
   if (sb->stop || status != LUA_OK) {
@@ -184,7 +198,8 @@ int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
     /* Give back what the failed call left, so the next one starts with
     ** its memory; no plugin code can run (no finalizers). */
     if (sb->stop == SANDBOX_STOP_MEM) lua_gc(L, LUA_GCCOLLECT, 0);
-    if (sb->stop == SANDBOX_STOP_CPU) return LPLUG_ECPU;
+    if (sb->stop == SANDBOX_STOP_CPU || sb->stop == SANDBOX_STOP_TIME)
+      return LPLUG_ECPU;
     if (sb->stop == SANDBOX_STOP_MEM) return LPLUG_EMEM;
     return LPLUG_ERUNTIME;
   }

@@ -102,6 +102,14 @@ static void on_log(void *ud, int level, const char *plugin,
   }
 }
 
+void support_config(support_log *log, lplug_config *config) {
+  memset(log, 0, sizeof *log);
+  config->on_error = on_error;
+  config->on_log = on_log;
+  config->ud = log;
+  config->grant = lplug_grant_declared;
+}
+
 lplug_engine *support_engine(support_log *log, size_t memory_limit,
                              long long instruction_limit) {
   lplug_config config = {0};
@@ -112,10 +120,9 @@ lplug_engine *support_engine(support_log *log, size_t memory_limit,
 }
 
 lplug_engine *support_engine_with(support_log *log, lplug_config *config) {
-  memset(log, 0, sizeof *log);
-  config->on_error = on_error;
-  config->on_log = on_log;
-  config->ud = log;
+  lplug_grant_fn grant = config->grant;
+  support_config(log, config);
+  config->grant = grant;
   lplug_engine *e = lplug_engine_new(config);
   assert_non_null(e);
   return e;

@@ -36,6 +36,10 @@ typedef struct support_log {
   char last_log[512];      /* "plugin: message" of the last on_log */
 } support_log;
 
+/* Sets the callbacks of *config to report into *log (and to grant what
+** manifests declare); leaves the limits and the rest alone. */
+void support_config(support_log *log, lplug_config *config);
+
 /* An engine reporting into *log, with the given limits (0: defaults). */
 lplug_engine *support_engine(support_log *log, size_t memory_limit,
                              long long instruction_limit);

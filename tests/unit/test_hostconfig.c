@@ -182,7 +182,7 @@ static void hostconfig_unknown_keys_are_errors(void **state) {
              "quota, batch)");
   load_fails(f, "limits:\n  memroy: 1MB\n",
              "lplug.yaml:2:3: unknown key 'limits.memroy' (allowed: memory, "
-             "instructions)");
+             "instructions, time)");
 }
 
 static void hostconfig_bad_values_are_errors(void **state) {
