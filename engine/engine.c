@@ -25,6 +25,8 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
     e->config.event_queue = LPLUG_DEFAULT_EVENT_QUEUE;
   if (e->config.event_queue_bytes == 0)
     e->config.event_queue_bytes = LPLUG_DEFAULT_EVENT_QUEUE_BYTES;
+  if (e->config.failure_limit == 0)
+    e->config.failure_limit = LPLUG_DEFAULT_FAILURE_LIMIT;
   if (e->config.storage_quota == 0)
     e->config.storage_quota = LPLUG_DEFAULT_STORAGE_QUOTA;
   value_set_nil(&e->scratch);
@@ -38,6 +40,7 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
 void lplug_engine_free(lplug_engine *e) {
   int i;
   if (e == NULL) return;
+  plugin_shutdown_all(e);
   hook_free_all(e);
   events_free_all(e);
   if (lplug_storage_flush(e) != LPLUG_OK)

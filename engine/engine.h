@@ -38,8 +38,15 @@ struct lplug_hook {
   char name[];
 };
 
+/* The callbacks a main file may return, by index into plugin.callbacks. */
+enum { PLUGIN_INIT, PLUGIN_SHUTDOWN, PLUGIN_SAVE, PLUGIN_RESTORE,
+       PLUGIN_CALLBACKS };
+
 struct plugin {
   lplug_engine *engine;
+  int state;                  /* enum lplug_plugin_state */
+  int callbacks[PLUGIN_CALLBACKS];  /* registry refs, LUA_NOREF if none */
+  int failures;               /* failed calls in a row (safe mode) */
   manifest *m;
   const char *name;           /* m->name */
   char *dir;                  /* realpath of the folder */
@@ -102,6 +109,7 @@ struct lplug_engine {
   subscription *subs;
   int nsubs, subcap, next_sub, dispatching, subs_dead;
   storage *store;             /* opened by the first plugin using it */
+  int calls;                  /* plugin calls running now (they nest) */
   override *overrides;        /* overrides.c: per plugin name */
   int noverrides, overcap;
 };
@@ -130,6 +138,27 @@ int plugin_fail(plugin *p, int code, const char *activity);
 ** dropped.  Returns LPLUG_OK or the failure's code. */
 int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
                 int (*take)(plugin *p, void *ud), const char *activity);
+
+/* The steps of plugin_load, for reload: build makes p from the folder
+** (manifest, limits, state; `replacing` is the plugin it will replace, or
+** NULL) without running code; start runs its main file and init. */
+int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
+                 plugin **out);
+int plugin_start(plugin *p);
+
+/* Runs callback `which` of p if it has one (LPLUG_OK if not) as a call of
+** its own, with a copy of arg (NULL: none); when out is not NULL the
+** callback's result is stored in it. */
+int plugin_callback(plugin *p, int which, const lplug_value *arg,
+                    lplug_value *out);
+
+/* lifecycle.c: p moves to state `to`, which the host hears of (on_state,
+** and an lplug.plugin.* event) with `reason`. */
+void plugin_changed(plugin *p, int to, const char *reason);
+/* Counts a call of p that failed (safe mode may disable p) or not. */
+void plugin_count_outcome(plugin *p, int failed);
+/* Runs every plugin's shutdown, newest first (lplug_engine_free). */
+void plugin_shutdown_all(lplug_engine *e);
 
 /* events.c */
 unsigned long long events_mark(const lplug_engine *e);

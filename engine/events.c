@@ -293,7 +293,9 @@ static void deliver(lplug_engine *e, const event *ev) {
   int i, n = e->nsubs;  /* subscriptions made now wait for the next one */
   for (i = 0; i < n; i++) {
     subscription *s = &e->subs[i];
-    if (s->dead || !events_match(s->pattern, ev->topic)) continue;
+    if (s->dead || !events_match(s->pattern, ev->topic) ||
+        (s->plugin && s->plugin->state != LPLUG_STATE_ACTIVE))
+      continue;
     if (s->fn) {
       s->fn(s->ud, ev->topic, ev->payload, ev->source);
     } else {

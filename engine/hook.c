@@ -266,7 +266,9 @@ int lplug_hook_call(lplug_hook *h, lplug_value *v) {
   for (i = 0; i < h->n && !stop; i++) {
     handler *hd = &h->handlers[i];
     int code;
-    if (hd->ref == LUA_NOREF) continue;  /* turned off during this run */
+    if (hd->ref == LUA_NOREF ||  /* turned off during this run */
+        hd->plugin->state != LPLUG_STATE_ACTIVE)  /* disabled, loading */
+      continue;
     code = run_handler(h, hd, v, &stop);
     if (code != LPLUG_OK && (h->flags & LPLUG_HOOK_FAIL_CLOSED)) {
       rc = code;

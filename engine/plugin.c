@@ -12,6 +12,11 @@
 
 #include "engine/caps.h"
 #include "engine/engine.h"
+#include "engine/value_lua.h"
+
+static const char *const callback_names[PLUGIN_CALLBACKS] = {
+  "init", "shutdown", "save", "restore"
+};
 
 plugin *plugin_of(lua_State *L) {
   return sandbox_of(L)->config.owner;
@@ -160,7 +165,9 @@ int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
   storage_frame frame;
   int rc;
   if (store) storage_enter(store, &frame, p);
+  e->calls++;
   rc = sandbox_pcall(&p->sb, f, ud, nres);
+  e->calls--;
   p->stats.calls++;
   p->stats.instructions += (unsigned long long)p->sb.charged;
   if (rc == LPLUG_OK) {
@@ -179,7 +186,58 @@ int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
     if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
     plugin_fail(p, rc, activity);
   }
+  plugin_count_outcome(p, rc != LPLUG_OK);
   return rc;
+}
+
+typedef struct callback_call {
+  int ref;
+  const lplug_value *arg;
+  lplug_value *out;
+  const char *name;
+} callback_call;
+
+static int call_callback(lua_State *L) {
+  const callback_call *c = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+  if (c->arg) value_push_lua(L, c->arg, 0);
+  lua_call(L, c->arg ? 1 : 0, 1);
+  return 1;
+}
+
+static int take_callback_result(plugin *p, void *ud) {
+  const callback_call *c = ud;
+  lua_State *L = p->sb.L;
+  char err[512];
+  int rc = LPLUG_OK;
+  if (c->out) {
+    rc = value_from_lua(L, -1, c->out, "value", plugin_max_value(p), err,
+                        sizeof err);
+    if (rc != LPLUG_OK) {
+      engine_error(p->engine, rc, "plugin '%s': %s returned a value that "
+                   "cannot leave the plugin: %s", p->name, c->name, err);
+      if (rc != LPLUG_ENOMEM) rc = LPLUG_EVALUE;
+    }
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+int plugin_callback(plugin *p, int which, const lplug_value *arg,
+                    lplug_value *out) {
+  char activity[32];
+  callback_call c;
+  if (p->callbacks[which] == LUA_NOREF) {
+    if (out) value_set_nil(out);
+    return LPLUG_OK;
+  }
+  c.ref = p->callbacks[which];
+  c.arg = arg;
+  c.out = out;
+  c.name = callback_names[which];
+  snprintf(activity, sizeof activity, "%s()", callback_names[which]);
+  return plugin_call(p, call_callback, &c, 1, take_callback_result,
+                     activity);
 }
 
 int plugin_fail(plugin *p, int code, const char *activity) {
@@ -234,11 +292,32 @@ int plugin_fail(plugin *p, int code, const char *activity) {
   return code;
 }
 
+/* Runs the main file; what it returns may be a table of callbacks, kept
+** in the registry (read raw: no metamethod of the plugin runs here). */
 static int run_main(lua_State *L) {
   plugin *p = lua_touserdata(L, 1);
+  int i;
   sandbox_loadfile(L, p->m->main);
   p->compiled = 1;
-  lua_call(L, 0, 0);
+  lua_call(L, 0, 1);
+  if (lua_isnil(L, -1)) return 0;
+  if (!lua_istable(L, -1))
+    return luaL_error(L, "%s returned a %s (return a table of callbacks: "
+                      "init, shutdown, save, restore; or nothing)",
+                      p->m->main, luaL_typename(L, -1));
+  for (i = 0; i < PLUGIN_CALLBACKS; i++) {
+    lua_pushstring(L, callback_names[i]);
+    lua_rawget(L, -2);
+    if (lua_isfunction(L, -1)) {
+      p->callbacks[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    } else if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+    } else {
+      return luaL_error(L, "%s returned callbacks whose '%s' is a %s, not a "
+                        "function", p->m->main, callback_names[i],
+                        luaL_typename(L, -1));
+    }
+  }
   return 0;
 }
 
@@ -343,37 +422,23 @@ static int report_load_error(lplug_engine *e, const char *name, int code) {
   return code;
 }
 
-/* Publishes lplug.plugin.loaded {name, version} or lplug.plugin.failed
-** {name, error}; a full queue or no memory only costs the event. */
-static void publish(lplug_engine *e, const plugin *p, int rc) {
-  lplug_builder *b = lplug_builder_new();
-  lplug_value *v = lplug_value_new();
-  char msg[sizeof e->errmsg];
-  memcpy(msg, e->errmsg, sizeof msg);
-  lplug_build_table(b);
-  lplug_build_string(b, "name", 4);
-  lplug_build_string(b, p->name, strlen(p->name));
-  if (rc == LPLUG_OK) {
-    lplug_build_string(b, "version", 7);
-    lplug_build_string(b, p->m->version, strlen(p->m->version));
-  } else {
-    lplug_build_string(b, "error", 5);
-    lplug_build_string(b, msg, strlen(msg));
-  }
-  lplug_build_end(b);
-  if (v && lplug_builder_finish(b, v) == LPLUG_OK)
-    lplug_event_emit(e, rc == LPLUG_OK ? "lplug.plugin.loaded" :
-                     "lplug.plugin.failed", v);
-  memcpy(e->errmsg, msg, sizeof msg);  /* the load's message stands */
-  lplug_value_free(v);
-  lplug_builder_free(b);
+/* A failed load of p: said to the host (its state was LOADED), then p is
+** gone with what it registered. */
+static int load_failed(lplug_engine *e, plugin *p, int rc) {
+  plugin_changed(p, LPLUG_STATE_FAILED, e->errmsg);
+  hook_drop_plugin(e, p);
+  events_drop_plugin(e, p);
+  plugin_free(p);
+  return rc;
 }
 
-int plugin_load(lplug_engine *e, const char *dir) {
+int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
+                 plugin **out) {
   char path[PATH_MAX], err[1024];
   sandbox_config sc;
   plugin *p;
   int rc, i;
+  *out = NULL;
   if (realpath(dir, path) == NULL)
     return report_load_error(e, dir, engine_error(e, LPLUG_EIO,
                              "cannot open plugin folder '%s'", dir));
@@ -385,6 +450,7 @@ int plugin_load(lplug_engine *e, const char *dir) {
   p->engine = e;
   p->log_tokens = PLUGIN_LOG_BURST;
   p->log_refilled = plugin_monotonic();
+  for (i = 0; i < PLUGIN_CALLBACKS; i++) p->callbacks[i] = LUA_NOREF;
   value_set_nil(&p->scratch);
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
   rc = manifest_load(path, &p->m, err, sizeof err, warn_manifest, e);
@@ -394,7 +460,15 @@ int plugin_load(lplug_engine *e, const char *dir) {
     return report_load_error(e, dir, rc);
   }
   p->name = p->m->name;
-  for (i = 0; i < e->nplugins; i++)
+  if (replacing && strcmp(p->name, replacing->name) != 0) {
+    engine_error(e, LPLUG_EMANIFEST, "%s: the plugin is now named '%s', "
+                 "not '%s' (load it as a new plugin)", path, p->name,
+                 replacing->name);
+    rc = report_load_error(e, replacing->name, LPLUG_EMANIFEST);
+    plugin_free(p);
+    return rc;
+  }
+  for (i = 0; i < e->nplugins && !replacing; i++)
     if (strcmp(e->plugins[i]->name, p->name) == 0) {
       engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is already "
                    "loaded (from %s)", path, p->name, e->plugins[i]->dir);
@@ -428,20 +502,34 @@ int plugin_load(lplug_engine *e, const char *dir) {
   p->stats.memory_limit = sc.memory_limit;
   p->stats.instruction_limit = sc.instruction_limit;
   p->stats.time_limit = sc.time_limit;
+  *out = p;
+  return LPLUG_OK;
+}
+
+int plugin_start(plugin *p) {
+  int rc;
+  p->state = LPLUG_STATE_LOADED;
   rc = plugin_call(p, run_main, p, 0, NULL, "loading");
+  if (rc == LPLUG_OK) rc = plugin_callback(p, PLUGIN_INIT, NULL, NULL);
+  return rc;
+}
+
+int plugin_load(lplug_engine *e, const char *dir) {
+  plugin *p;
+  int rc = plugin_build(e, dir, NULL, &p);
+  if (rc != LPLUG_OK) return rc;
+  plugin_changed(p, LPLUG_STATE_LOADED, "loading");
+  rc = plugin_start(p);
   if (rc == LPLUG_OK && (rc = add_plugin(e, p)) != LPLUG_OK)
     engine_error(e, rc, "out of memory loading '%s'", p->name);
-  publish(e, p, rc);
-  if (rc != LPLUG_OK) {
-    hook_drop_plugin(e, p);
-    events_drop_plugin(e, p);
-    plugin_free(p);
-  }
-  return rc;
+  if (rc != LPLUG_OK) return load_failed(e, p, rc);
+  plugin_changed(p, LPLUG_STATE_ACTIVE, "loaded");
+  return LPLUG_OK;
 }
 
 void plugin_free(plugin *p) {
   if (p == NULL) return;
+  /* the callbacks' registry refs go with the state */
   sandbox_close(&p->sb);
   manifest_free(p->m);
   lplug_value_free(p->config);

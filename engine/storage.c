@@ -190,6 +190,8 @@ int storage_flush(storage *s, char *err, size_t errsize) {
 
 int storage_running(const storage *s) { return s->top != NULL; }
 
+void storage_forget_usage(storage *s) { s->epoch++; }
+
 void storage_enter(storage *s, storage_frame *f, plugin *p) {
   f->outer = s->top;
   f->plugin = p;
@@ -228,23 +230,31 @@ static int busy(storage *s, int rc, char *err, size_t n) {
   return LPLUG_EIO;
 }
 
-/* Before a write of the innermost call: a transaction and its savepoint. */
-static int begin_write(storage *s, plugin *p, char *err, size_t n) {
-  storage_frame *f = s->top;
+/* Opens the savepoints of f and of every call around it that has none
+** yet, outermost first: an outer call that fails must undo what the calls
+** inside it wrote, even if it wrote nothing itself. */
+static int open_savepoints(storage *s, storage_frame *f, char *err,
+                           size_t n) {
+  int rc;
+  if (f == NULL || f->savepoint) return LPLUG_OK;
+  if ((rc = open_savepoints(s, f->outer, err, n)) != LPLUG_OK) return rc;
+  if ((rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK) return busy(s, rc, err, n);
+  f->savepoint = 1;
+  f->used = storage_used(s, f->plugin);
+  f->writes = s->writes;
+  f->used_writes = f->plugin->storage_writes;
+  return LPLUG_OK;
+}
+
+/* Before a write of the innermost call: a transaction and savepoints. */
+static int begin_write(storage *s, char *err, size_t n) {
   int rc;
   if (!s->in_txn) {
     if ((rc = exec(s, Q_BEGIN)) != SQLITE_OK) return busy(s, rc, err, n);
     s->in_txn = 1;
     s->txn_began = plugin_monotonic();
   }
-  if (f != NULL && !f->savepoint) {
-    if ((rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK) return busy(s, rc, err, n);
-    f->savepoint = 1;
-    f->used = storage_used(s, p);
-    f->writes = s->writes;
-    f->used_writes = p->storage_writes;
-  }
-  return LPLUG_OK;
+  return open_savepoints(s, s->top, err, n);
 }
 
 /* ---- entries -------------------------------------------------------------- */
@@ -343,7 +353,7 @@ static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
   long long used, old, cost;
   sqlite3_stmt *st;
   int rc;
-  if ((rc = begin_write(s, p, err, n)) != LPLUG_OK) return rc;
+  if ((rc = begin_write(s, err, n)) != LPLUG_OK) return rc;
   if ((used = storage_used(s, p)) < 0 ||
       (old = entry_cost(s, p, key, klen)) < 0)
     return fail(s->db, LPLUG_EIO, err, n, "read failed");
@@ -385,7 +395,7 @@ int storage_incr(storage *s, plugin *p, const char *key, size_t klen,
   /* read inside the write transaction, or another process's increment
   ** between the read and the write would be lost */
   if ((rc = check_key(key, klen, err, errsize)) != LPLUG_OK ||
-      (rc = begin_write(s, p, err, errsize)) != LPLUG_OK)
+      (rc = begin_write(s, err, errsize)) != LPLUG_OK)
     return rc;
   rc = storage_get(s, p, key, klen, v, &found, err, errsize);
   if (rc != LPLUG_OK) return rc;

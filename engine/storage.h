@@ -69,6 +69,9 @@ void storage_enter(storage *s, storage_frame *f, plugin *p);
 int storage_leave(storage *s, storage_frame *f, int failed, char *err,
                   size_t errsize);
 
+/* Forgets every plugin's cached usage (counted again when needed). */
+void storage_forget_usage(storage *s);
+
 /* Whether a plugin call is running (between enter and leave). */
 int storage_running(const storage *s);
 

@@ -254,6 +254,11 @@ enum lplug_log_level {
 typedef void (*lplug_log_fn)(void *ud, int level, const char *plugin,
                              const char *message);
 
+/* Called when a plugin changes state (see "Plugin lifecycle"): `from`
+** is 0 for a plugin being loaded; `reason` says why, in one line. */
+typedef void (*lplug_state_fn)(void *ud, const char *plugin, int from,
+                               int to, const char *reason);
+
 /* Decides whether plugin `plugin` may have `capability` ("hooks", ...)
 ** and, when `item` is not NULL, one item of it (a hook name).  The engine
 ** asks only about what the plugin's manifest declares, so a plugin gets
@@ -310,6 +315,10 @@ typedef struct lplug_config {
   const char *storage_path;         /* SQLite file; NULL: in memory */
   size_t storage_quota;             /* bytes per plugin; 1 MB */
   int storage_batch_ms;             /* 0: commit as each call ends */
+  /* plugin lifecycle (see "Plugin lifecycle" below) */
+  lplug_state_fn on_state;          /* NULL: not told */
+  int failure_limit;                /* failed calls in a row that disable
+                                       a plugin; 10; < 0: never */
 } lplug_config;
 
 #define LPLUG_DEFAULT_MEMORY_LIMIT (4u * 1024u * 1024u)
@@ -317,6 +326,7 @@ typedef struct lplug_config {
 #define LPLUG_DEFAULT_EVENT_QUEUE 10000
 #define LPLUG_DEFAULT_EVENT_QUEUE_BYTES (16u * 1024u * 1024u)
 #define LPLUG_DEFAULT_STORAGE_QUOTA (1024u * 1024u)
+#define LPLUG_DEFAULT_FAILURE_LIMIT 10
 
 /* A new engine with a copy of `config` (NULL for all defaults); NULL when
 ** out of memory.  Free it with lplug_engine_free(), which closes every
@@ -389,6 +399,65 @@ int lplug_plugin_stats(const lplug_engine *e, const char *name,
                        lplug_stats *out);
 
 #define LPLUG_INSTRUCTION_BLOCK 1000
+
+/*
+** Plugin lifecycle
+**
+** A plugin's main file may return a table of callbacks, each run as a
+** call of its own under the plugin's budgets:
+**
+**   return {
+**     init = function() end,          -- after the main file, at load
+**     shutdown = function() end,      -- before unload and engine free
+**     save = function() return state end,   -- the old version, on reload
+**     restore = function(state) end,  -- the new version gets a copy
+**   }
+**
+** States: a plugin being loaded is LOADED until its init returns, then
+** ACTIVE.  A load that fails ends in FAILED and the plugin is gone (the
+** others stay).  A DISABLED plugin keeps its state but none of its
+** handlers or subscribers run; the host disables one, and so does the
+** engine after config.failure_limit failed calls in a row (safe mode).
+** UNLOADED is the end.  Each change goes to config.on_state and is
+** published as an event (payload {name, version, reason}):
+** lplug.plugin.loaded, .failed, .disabled, .enabled, .unloaded, .reloaded.
+*/
+enum lplug_plugin_state {
+  LPLUG_STATE_LOADED = 1,
+  LPLUG_STATE_ACTIVE = 2,
+  LPLUG_STATE_FAILED = 3,
+  LPLUG_STATE_DISABLED = 4,
+  LPLUG_STATE_UNLOADED = 5
+};
+
+/* "loaded", "active", ...; "?" for anything else. */
+const char *lplug_state_name(int state);
+
+/* The state of plugin `name`, or LPLUG_ENOTFOUND. */
+int lplug_plugin_state(const lplug_engine *e, const char *name);
+
+/* Disable and enable plugin `name` (enabling also forgets its failures in
+** a row).  Return LPLUG_OK (also when it already was), LPLUG_ENOTFOUND. */
+int lplug_plugin_disable(lplug_engine *e, const char *name);
+int lplug_plugin_enable(lplug_engine *e, const char *name);
+
+/* Runs the plugin's shutdown (a failure is reported, and the unload goes
+** on), drops its handlers and subscriptions and closes its state.  Returns
+** LPLUG_OK, LPLUG_ENOTFOUND, or LPLUG_ESTATE when called from inside a
+** plugin call (a callback of the engine). */
+int lplug_plugin_unload(lplug_engine *e, const char *name);
+
+/* Loads plugin `name` again from its folder while the running version
+** keeps serving: the new version's manifest, main file, init, then
+** restore(a copy of what the old version's save returned).  Only when all
+** of that succeeded does the new version replace the old one (its
+** handlers and subscriptions take over at once; the old version's
+** shutdown runs after).  If anything fails, what the new version did is
+** undone (its registrations, events and storage writes), the old version
+** keeps running, and the code and lplug_errmsg say why.  Storage is kept;
+** the plugin keeps its state (a disabled plugin stays disabled) and its
+** statistics start afresh.  LPLUG_ESTATE from inside a plugin call. */
+int lplug_reload(lplug_engine *e, const char *name);
 
 /* Sets the host's configuration of plugin `plugin` (by name), used when
 ** that plugin loads next: `values` is a table of key -> value overriding

@@ -195,9 +195,10 @@ static void events_lifecycle_is_published(void **state) {
   assert_int_equal(lplug_dispatch(f->e, 0), 2);
   /* payloads are built by the engine in this order */
   assert_string_equal(seen,
-    "lplug.plugin.loaded<host>={\"name\":\"good\",\"version\":\"1.0.0\"};"
-    "lplug.plugin.failed<host>={\"name\":\"broken\",\"error\":\"plugin "
-    "'broken': error in loading: x\"};");
+    "lplug.plugin.loaded<host>={\"name\":\"good\",\"version\":\"1.0.0\","
+    "\"reason\":\"loaded\"};"
+    "lplug.plugin.failed<host>={\"name\":\"broken\",\"version\":"
+    "\"1.0.0\",\"reason\":\"plugin 'broken': error in loading: x\"};");
 }
 
 static void events_of_a_failed_call_are_dropped(void **state) {

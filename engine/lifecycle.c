@@ -1,0 +1,233 @@
+/*
+** lifecycle.c -- a plugin's states after loading: disable and enable,
+** safe mode, unload, and reload without downtime.
+**
+** Only ACTIVE plugins run: hook runs and event deliveries skip the others
+** (hook.c, events.c), which is what makes a disable instant and lets a
+** reloading plugin's new version register its handlers before it is the
+** one that runs.  Everything here refuses to run inside a plugin call:
+** a host callback swapping plugins under a running hook could run a
+** record twice or not at all.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+
+const char *lplug_state_name(int state) {
+  switch (state) {
+    case LPLUG_STATE_LOADED: return "loaded";
+    case LPLUG_STATE_ACTIVE: return "active";
+    case LPLUG_STATE_FAILED: return "failed";
+    case LPLUG_STATE_DISABLED: return "disabled";
+    case LPLUG_STATE_UNLOADED: return "unloaded";
+    default: return "?";
+  }
+}
+
+/* Publishes lplug.plugin.<what> {name, version, reason}; a full queue or
+** no memory only costs the event, and the engine's message is kept. */
+static void publish(plugin *p, const char *what, const char *reason) {
+  lplug_engine *e = p->engine;
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  char msg[sizeof e->errmsg], topic[64];
+  memcpy(msg, e->errmsg, sizeof msg);
+  lplug_build_table(b);
+  lplug_build_string(b, "name", 4);
+  lplug_build_string(b, p->name, strlen(p->name));
+  lplug_build_string(b, "version", 7);
+  lplug_build_string(b, p->m->version, strlen(p->m->version));
+  lplug_build_string(b, "reason", 6);
+  lplug_build_string(b, reason, strlen(reason));
+  lplug_build_end(b);
+  snprintf(topic, sizeof topic, "lplug.plugin.%s", what);
+  if (v && lplug_builder_finish(b, v) == LPLUG_OK)
+    lplug_event_emit(e, topic, v);
+  memcpy(e->errmsg, msg, sizeof msg);
+  lplug_value_free(v);
+  lplug_builder_free(b);
+}
+
+static void changed(plugin *p, int to, const char *topic, const char *reason) {
+  lplug_engine *e = p->engine;
+  int from = p->state;
+  p->state = to;
+  if (e->config.on_state)
+    e->config.on_state(e->config.ud, p->name, from, to, reason);
+  if (topic) publish(p, topic, reason);
+}
+
+void plugin_changed(plugin *p, int to, const char *reason) {
+  static const char *const topics[] = {
+    NULL, NULL, "loaded", "failed", "disabled", "unloaded"
+  };
+  if (to == LPLUG_STATE_LOADED) p->state = 0;  /* a new plugin */
+  changed(p, to, topics[to], reason);
+}
+
+void plugin_count_outcome(plugin *p, int failed) {
+  lplug_engine *e = p->engine;
+  char reason[sizeof e->errmsg + 64];
+  if (!failed) {
+    p->failures = 0;
+    return;
+  }
+  if (p->state != LPLUG_STATE_ACTIVE || e->config.failure_limit < 0 ||
+      ++p->failures < e->config.failure_limit)
+    return;
+  snprintf(reason, sizeof reason, "%d failed calls in a row (the last: %s)",
+           p->failures, e->errmsg);
+  changed(p, LPLUG_STATE_DISABLED, "disabled", reason);
+  engine_log(e, LPLUG_LOG_ERROR, p->name, reason);
+}
+
+static plugin *find(const lplug_engine *e, const char *name, int *index) {
+  int i;
+  for (i = 0; name && i < e->nplugins; i++)
+    if (strcmp(e->plugins[i]->name, name) == 0) {
+      if (index) *index = i;
+      return e->plugins[i];
+    }
+  return NULL;
+}
+
+int lplug_plugin_state(const lplug_engine *e, const char *name) {
+  const plugin *p = e ? find(e, name, NULL) : NULL;
+  return p ? p->state : LPLUG_ENOTFOUND;
+}
+
+/* The plugin named `name` for a lifecycle operation `op`, or NULL with
+** the engine's message set (*rc: LPLUG_ENOTFOUND or LPLUG_ESTATE). */
+static plugin *target(lplug_engine *e, const char *name, const char *op,
+                      int *index, int *rc) {
+  plugin *p;
+  if (e->calls > 0) {
+    *rc = engine_error(e, LPLUG_ESTATE, "%s: called from inside a plugin "
+                       "call (do it after the call returns)", op);
+    return NULL;
+  }
+  if ((p = find(e, name, index)) == NULL)
+    *rc = engine_error(e, LPLUG_ENOTFOUND, "%s: no plugin named '%s' is "
+                       "loaded", op, name ? name : "(null)");
+  return p;
+}
+
+int lplug_plugin_disable(lplug_engine *e, const char *name) {
+  int rc = LPLUG_OK;
+  plugin *p = e ? find(e, name, NULL) : NULL;
+  if (e == NULL) return LPLUG_EINVAL;
+  if (p == NULL)
+    return engine_error(e, LPLUG_ENOTFOUND, "lplug_plugin_disable: no "
+                        "plugin named '%s' is loaded", name ? name : "(null)");
+  if (p->state == LPLUG_STATE_ACTIVE)
+    changed(p, LPLUG_STATE_DISABLED, "disabled", "disabled by the host");
+  return rc;
+}
+
+int lplug_plugin_enable(lplug_engine *e, const char *name) {
+  plugin *p = e ? find(e, name, NULL) : NULL;
+  if (e == NULL) return LPLUG_EINVAL;
+  if (p == NULL)
+    return engine_error(e, LPLUG_ENOTFOUND, "lplug_plugin_enable: no "
+                        "plugin named '%s' is loaded", name ? name : "(null)");
+  p->failures = 0;
+  if (p->state == LPLUG_STATE_DISABLED)
+    changed(p, LPLUG_STATE_ACTIVE, "enabled", "enabled by the host");
+  return LPLUG_OK;
+}
+
+/* Runs p's shutdown; its failure is reported by plugin_call and changes
+** nothing else: the plugin is going anyway. */
+static void shut_down(plugin *p) {
+  plugin_callback(p, PLUGIN_SHUTDOWN, NULL, NULL);
+}
+
+/* Takes p out of the engine (index i) and frees it. */
+static void remove_plugin(lplug_engine *e, plugin *p, int i) {
+  hook_drop_plugin(e, p);
+  events_drop_plugin(e, p);
+  memmove(&e->plugins[i], &e->plugins[i + 1],
+          (size_t)(e->nplugins - i - 1) * sizeof *e->plugins);
+  e->nplugins--;
+  plugin_free(p);
+}
+
+int lplug_plugin_unload(lplug_engine *e, const char *name) {
+  int i, rc = LPLUG_OK;
+  plugin *p;
+  if (e == NULL) return LPLUG_EINVAL;
+  if ((p = target(e, name, "lplug_plugin_unload", &i, &rc)) == NULL)
+    return rc;
+  shut_down(p);
+  changed(p, LPLUG_STATE_UNLOADED, "unloaded", "unloaded by the host");
+  remove_plugin(e, p, i);
+  return LPLUG_OK;
+}
+
+void plugin_shutdown_all(lplug_engine *e) {
+  int i;
+  for (i = e->nplugins - 1; i >= 0; i--) shut_down(e->plugins[i]);
+}
+
+/* The new version's part of a reload: start it, then hand it a copy of
+** what the old version saves. */
+static int take_over(plugin *old, plugin *p) {
+  lplug_value *state = lplug_value_new();
+  int rc;
+  if (state == NULL) return engine_error(p->engine, LPLUG_ENOMEM, "out of "
+                                         "memory reloading '%s'", p->name);
+  rc = plugin_start(p);
+  if (rc == LPLUG_OK) rc = plugin_callback(old, PLUGIN_SAVE, NULL, state);
+  if (rc == LPLUG_OK) rc = plugin_callback(p, PLUGIN_RESTORE, state, NULL);
+  lplug_value_free(state);
+  return rc;
+}
+
+int lplug_reload(lplug_engine *e, const char *name) {
+  int i, rc = LPLUG_OK, state;
+  unsigned long long mark;
+  plugin *old, *p;
+  storage_frame frame;
+  char reason[256];
+  if (e == NULL) return LPLUG_EINVAL;
+  if ((old = target(e, name, "lplug_reload", &i, &rc)) == NULL) return rc;
+  if ((rc = plugin_build(e, old->dir, old, &p)) != LPLUG_OK) return rc;
+  /* Until the swap only the old version serves: the new one is LOADED,
+  ** so its registrations do not run yet. */
+  state = old->state;
+  mark = events_mark(e);
+  if (e->store) storage_enter(e->store, &frame, p);
+  rc = take_over(old, p);
+  if (e->store) {
+    char err[512];
+    if (storage_leave(e->store, &frame, rc != LPLUG_OK, err, sizeof err) !=
+        LPLUG_OK && rc == LPLUG_OK)
+      rc = engine_error(e, LPLUG_EIO, "plugin '%s': %s", p->name, err);
+    storage_forget_usage(e->store);  /* both versions wrote one namespace */
+  }
+  if (rc != LPLUG_OK) {
+    char msg[sizeof e->errmsg];
+    events_rollback(e, mark);
+    hook_drop_plugin(e, p);
+    events_drop_plugin(e, p);
+    plugin_free(p);
+    snprintf(msg, sizeof msg, "%s", e->errmsg);
+    return engine_error(e, rc, "reload of '%s' failed; the running version "
+                        "stays: %s", name, msg);
+  }
+  /* The swap: nothing runs between these lines. */
+  hook_drop_plugin(e, old);
+  events_drop_plugin(e, old);
+  e->plugins[i] = p;
+  p->state = state;
+  snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",
+           p->dir, p->m->version, old->m->version);
+  if (e->config.on_state)
+    e->config.on_state(e->config.ud, p->name, state, state, reason);
+  publish(p, "reloaded", reason);
+  shut_down(old);
+  plugin_free(old);
+  return LPLUG_OK;
+}

@@ -1,0 +1,390 @@
+/*
+** test_lifecycle.c -- callbacks, states, disable and enable, safe mode,
+** unload, and reload: the new version takes over only when it is ready,
+** and a stream of hook calls never sees a record run twice or not at all.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+/* What on_state saw: "name:from>to;" each. */
+static char changes[2048];
+
+static void on_state(void *ud, const char *plugin, int from, int to,
+                     const char *reason) {
+  size_t n = strlen(changes);
+  (void)ud; (void)reason;
+  snprintf(changes + n, sizeof changes - n, "%s:%s>%s;", plugin,
+           from ? lplug_state_name(from) : "new", lplug_state_name(to));
+}
+
+static int setup(void **state) {
+  fixture *f;
+  lplug_config c = {0};
+  fixture_setup(state);
+  f = *state;
+  lplug_engine_free(f->e);
+  c.grant = lplug_grant_declared;
+  c.failure_limit = 3;
+  c.on_state = on_state;
+  f->e = support_engine_with(&f->log, &c);
+  assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
+  changes[0] = '\0';
+  return 0;
+}
+
+static const char manifest[] =
+  "name: life\nversion: %s\ncapabilities:\n"
+  "  hooks: [go]\n  storage: {}\n  log: {}\n"
+  "  events: { emit: ['life.*'], on: ['ping'] }\n";
+
+/* Writes plugin "life" (version, code) under the fixture's root and
+** returns its folder. */
+static char *write_life(fixture *f, const char *version, const char *code) {
+  char yaml[512];
+  snprintf(yaml, sizeof yaml, manifest, version);
+  return support_plugin(f->root, "life", yaml, code);
+}
+
+/* Runs hook "go" over the integer n and returns what came back (the
+** integer, or -1 when the value is not one). */
+static long long go(fixture *f, long long n) {
+  lplug_value *v = lplug_value_new();
+  lplug_builder *b = lplug_builder_new();
+  int ok = 0;
+  lplug_build_integer(b, n);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  lplug_hook_run(f->e, "go", v);
+  long long r = lplug_value_integer(v, 0, &ok);
+  lplug_value_free(v);
+  lplug_builder_free(b);
+  return ok ? r : -1;
+}
+
+static void lifecycle_init_runs_at_load(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "local ready = false\n"
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  return ready and n + 1 or -5\n"
+    "end)\n"
+    "return { init = function() ready = true end }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(go(f, 1), 2);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  assert_string_equal(changes, "life:new>loaded;life:loaded>active;");
+  assert_int_equal(lplug_plugin_state(f->e, "nobody"), LPLUG_ENOTFOUND);
+  free(dir);
+}
+
+static void lifecycle_failing_init_fails_the_load(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) return n + 1 end)\n"
+    "return { init = function() error('no database', 0) end }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "plugin 'life': error in "
+                         "init(): no database"));
+  assert_string_equal(changes, "life:new>loaded;life:loaded>failed;");
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+  assert_int_equal(go(f, 1), 1);  /* nothing of it stayed registered */
+  free(dir);
+}
+
+static void lifecycle_main_returns_callbacks_or_nothing(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0", "return 42\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "init.lua returned a number "
+                         "(return a table of callbacks: init, shutdown, save, "
+                         "restore; or nothing)"));
+  free(dir);
+  dir = write_life(f, "1.0.0", "return { shutdown = 'later' }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "returned callbacks whose "
+                         "'shutdown' is a string, not a function"));
+  free(dir);
+}
+
+static void lifecycle_disabled_plugin_does_not_run(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.events').on('ping', function() pinged = true end)\n"
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  return n + (pinged and 100 or 1)\n"
+    "end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  lplug_dispatch(f->e, 0);
+  assert_int_equal(lplug_plugin_disable(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  assert_int_equal(go(f, 1), 1);                  /* the handler is skipped */
+  lplug_value *v = lplug_value_new();
+  lplug_event_emit(f->e, "ping", v);
+  lplug_dispatch(f->e, 0);                        /* and the subscriber */
+  assert_int_equal(lplug_plugin_enable(f->e, "life"), LPLUG_OK);
+  assert_int_equal(go(f, 1), 2);
+  lplug_event_emit(f->e, "ping", v);
+  lplug_dispatch(f->e, 0);
+  assert_int_equal(go(f, 1), 101);
+  lplug_value_free(v);
+  assert_non_null(strstr(changes, "life:active>disabled;life:disabled>"
+                         "active;"));
+  assert_int_equal(lplug_plugin_disable(f->e, "ghost"), LPLUG_ENOTFOUND);
+  free(dir);
+}
+
+static void lifecycle_safe_mode_disables_after_failures_in_a_row(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  if n < 0 then error('negative') end\n"
+    "  return n + 1\n"
+    "end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  go(f, -1);
+  go(f, -1);
+  assert_int_equal(go(f, 1), 2);  /* a success starts the count again */
+  go(f, -1);
+  go(f, -1);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  go(f, -1);                      /* the third in a row (failure_limit 3) */
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  assert_int_equal(go(f, 1), 1);
+  assert_int_equal(lplug_plugin_enable(f->e, "life"), LPLUG_OK);
+  assert_int_equal(go(f, 1), 2);
+  go(f, -1);
+  go(f, -1);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  free(dir);
+}
+
+/* Host subscriber collecting "topic:reason;" of lifecycle events. */
+static char heard[2048];
+static void hear(void *ud, const char *topic, const lplug_value *payload,
+                 const char *source) {
+  size_t at, n = strlen(heard);
+  (void)ud; (void)source;
+  const char *reason = lplug_value_field(payload, 0, "reason", &at)
+                       ? lplug_value_string(payload, at, NULL) : "?";
+  snprintf(heard + n, sizeof heard - n, "%s:%s;", topic, reason);
+}
+
+static void lifecycle_changes_are_published(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) error('always') end)\n");
+  heard[0] = '\0';
+  assert_true(lplug_event_subscribe(f->e, "lplug.plugin.*", hear, NULL) > 0);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  for (int i = 0; i < 3; i++) go(f, 1);
+  lplug_plugin_enable(f->e, "life");
+  lplug_plugin_unload(f->e, "life");
+  lplug_dispatch(f->e, 0);
+  assert_string_equal(heard,
+    "lplug.plugin.loaded:loaded;"
+    "lplug.plugin.disabled:3 failed calls in a row (the last: plugin 'life': "
+    "error in hook 'go': life/init.lua:1: always);"
+    "lplug.plugin.enabled:enabled by the host;"
+    "lplug.plugin.unloaded:unloaded by the host;");
+  free(dir);
+}
+
+static void lifecycle_unload_runs_shutdown_and_forgets(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "local storage = require 'lplug.storage'\n"
+    "require('lplug.hooks').on('go', function(n) return n + 1 end)\n"
+    "return { shutdown = function() storage.set('bye', true) end }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(lplug_plugin_unload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_ENOTFOUND);
+  assert_int_equal(go(f, 1), 1);
+  assert_int_equal(lplug_plugin_unload(f->e, "life"), LPLUG_ENOTFOUND);
+  /* loaded again, it finds what its shutdown stored */
+  free(dir);
+  dir = write_life(f, "1.0.0",
+    "local storage = require 'lplug.storage'\n"
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  return storage.get('bye') and n + 10 or n\n"
+    "end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(go(f, 1), 11);
+  free(dir);
+}
+
+/* on_log callback that tries to unload and reload from inside a call. */
+static lplug_engine *inside_engine;
+static int inside_unload, inside_reload;
+static void from_inside(void *ud, int level, const char *plugin,
+                        const char *message) {
+  (void)ud; (void)level; (void)plugin; (void)message;
+  inside_unload = lplug_plugin_unload(inside_engine, "life");
+  inside_reload = lplug_reload(inside_engine, "life");
+}
+
+static void lifecycle_is_refused_inside_a_call(void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  c.grant = lplug_grant_declared;
+  c.on_log = from_inside;
+  inside_engine = lplug_engine_new(&c);
+  lplug_hook_define(inside_engine, "go", 0, NULL);
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) print('hi') end)\n");
+  assert_int_equal(lplug_load_plugin(inside_engine, dir), LPLUG_OK);
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(lplug_hook_run(inside_engine, "go", v), LPLUG_OK);
+  assert_int_equal(inside_unload, LPLUG_ESTATE);
+  assert_int_equal(inside_reload, LPLUG_ESTATE);
+  assert_int_equal(lplug_plugin_count(inside_engine), 1);
+  lplug_value_free(v);
+  lplug_engine_free(inside_engine);
+  free(dir);
+}
+
+static const char counting_v1[] =
+  "local count = 0\n"
+  "require('lplug.hooks').on('go', function(n) count = count + 1\n"
+  "  return n + 1 end)\n"
+  "return { save = function() return { count = count } end }\n";
+
+static void lifecycle_reload_swaps_in_the_new_version(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0", counting_v1);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(go(f, 1), 2);
+  assert_int_equal(go(f, 1), 2);
+  free(dir);
+  dir = write_life(f, "2.0.0",
+    "local storage = require 'lplug.storage'\n"
+    "local count\n"
+    "require('lplug.hooks').on('go', function(n) count = count + 1\n"
+    "  return n * 1000 + count end)\n"
+    "return {\n"
+    "  init = function() storage.set('v2', true) end,\n"
+    "  restore = function(saved) count = saved.count end,\n"
+    "}\n");
+  changes[0] = '\0';
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(go(f, 1), 1003);  /* the count went on from 2 */
+  assert_int_equal(lplug_plugin_count(f->e), 1);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  assert_string_equal(changes, "life:active>active;");
+  free(dir);
+}
+
+static void lifecycle_failed_reload_keeps_the_old_version(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0", counting_v1);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(go(f, 1), 2);
+  free(dir);
+  struct { const char *code; int rc; const char *why; } bad[] = {
+    {"local x = = 1\n", LPLUG_ELOAD, "unexpected symbol"},
+    {"local storage = require 'lplug.storage'\n"
+     "require('lplug.events').emit('life.new', {})\n"
+     "require('lplug.hooks').on('go', function(n) return -1 end)\n"
+     "return { init = function() storage.set('half', 1) end,\n"
+     "  restore = function() error('cannot restore', 0) end }\n",
+     LPLUG_ERUNTIME, "error in restore(): cannot restore"},
+    {"while true do end\n", LPLUG_ECPU, "instruction budget"},
+  };
+  int heard_events = 0;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    dir = write_life(f, "2.0.0", bad[i].code);
+    assert_int_equal(lplug_reload(f->e, "life"), bad[i].rc);
+    assert_non_null(strstr(lplug_errmsg(f->e), "reload of 'life' failed; "
+                           "the running version stays"));
+    assert_non_null(strstr(lplug_errmsg(f->e), bad[i].why));
+    assert_int_equal(go(f, 1), 2);  /* the old version, alone */
+    free(dir);
+  }
+  /* nothing the failed versions did stayed: no events, no storage */
+  heard_events = lplug_event_pending(f->e);
+  assert_int_equal(heard_events, 1);  /* lplug.plugin.loaded only */
+  dir = write_life(f, "3.0.0",
+    "local storage = require 'lplug.storage'\n"
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  return storage.get('half') == nil and 7 or -7 end)\n");
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(go(f, 1), 7);
+  free(dir);
+}
+
+static void lifecycle_reload_refuses_a_renamed_plugin(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0", counting_v1);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  support_write(dir, "plugin.yaml", "name: other\nversion: 1.0.0\n");
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_EMANIFEST);
+  assert_non_null(strstr(lplug_errmsg(f->e), "the plugin is now named "
+                         "'other', not 'life'"));
+  assert_int_equal(go(f, 1), 2);
+  assert_int_equal(lplug_reload(f->e, "ghost"), LPLUG_ENOTFOUND);
+  free(dir);
+}
+
+static void lifecycle_reload_in_a_stream_runs_each_record_once(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) return n + 1 end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  long long n = 0;
+  for (int i = 0; i < 300; i++) {
+    n = go(f, n);
+    if (i % 10 == 0) assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  }
+  assert_int_equal(n, 300);
+  free(dir);
+}
+
+static void lifecycle_engine_free_runs_shutdown(void **state) {
+  fixture *f = *state;
+  char db[4200];
+  snprintf(db, sizeof db, "%s/life.db", f->root);
+  lplug_config c = {0};
+  c.grant = lplug_grant_declared;
+  c.storage_path = db;
+  for (int round = 0; round < 2; round++) {
+    lplug_engine *e = lplug_engine_new(&c);
+    lplug_hook_define(e, "go", 0, NULL);
+    char *dir = write_life(f, "1.0.0",
+      "local storage = require 'lplug.storage'\n"
+      "require('lplug.hooks').on('go', function(n)\n"
+      "  return storage.get('shutdowns') or 0 end)\n"
+      "return { shutdown = function() storage.incr('shutdowns') end }\n");
+    assert_int_equal(lplug_load_plugin(e, dir), LPLUG_OK);
+    lplug_value *v = lplug_value_new();
+    assert_int_equal(lplug_hook_run(e, "go", v), LPLUG_OK);
+    assert_int_equal(lplug_value_integer(v, 0, NULL), round);
+    lplug_value_free(v);
+    lplug_engine_free(e);
+    free(dir);
+  }
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    T(lifecycle_init_runs_at_load),
+    T(lifecycle_failing_init_fails_the_load),
+    T(lifecycle_main_returns_callbacks_or_nothing),
+    T(lifecycle_disabled_plugin_does_not_run),
+    T(lifecycle_safe_mode_disables_after_failures_in_a_row),
+    T(lifecycle_changes_are_published),
+    T(lifecycle_unload_runs_shutdown_and_forgets),
+    T(lifecycle_is_refused_inside_a_call),
+    T(lifecycle_reload_swaps_in_the_new_version),
+    T(lifecycle_failed_reload_keeps_the_old_version),
+    T(lifecycle_reload_refuses_a_renamed_plugin),
+    T(lifecycle_reload_in_a_stream_runs_each_record_once),
+    T(lifecycle_engine_free_runs_shutdown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
