@@ -60,16 +60,20 @@ const char *lplug_plugin_name(const lplug_engine *e, int i) {
   return i >= 0 && i < e->nplugins ? e->plugins[i]->name : NULL;
 }
 
-static plugin *find_plugin(const lplug_engine *e, const char *name) {
+plugin *engine_find_plugin(const lplug_engine *e, const char *name,
+                           int *index) {
   int i;
-  for (i = 0; i < e->nplugins; i++)
-    if (strcmp(e->plugins[i]->name, name) == 0) return e->plugins[i];
+  for (i = 0; name && i < e->nplugins; i++)
+    if (strcmp(e->plugins[i]->name, name) == 0) {
+      if (index) *index = i;
+      return e->plugins[i];
+    }
   return NULL;
 }
 
 int lplug_plugin_stats(const lplug_engine *e, const char *name,
                        lplug_stats *out) {
-  const plugin *p = find_plugin(e, name);
+  const plugin *p = engine_find_plugin(e, name, NULL);
   if (p == NULL) return LPLUG_ENOTFOUND;
   *out = p->stats;
   out->memory = p->sb.used;
@@ -77,6 +81,11 @@ int lplug_plugin_stats(const lplug_engine *e, const char *name,
   if (p->storage_quota)  /* counted lazily: the cache may be cold */
     out->storage_bytes = storage_used(e->store, (plugin *)p);
   return LPLUG_OK;
+}
+
+const char *lplug_plugin_dir(const lplug_engine *e, const char *name) {
+  const plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
+  return p ? p->dir : NULL;
 }
 
 int lplug_storage_flush(lplug_engine *e) {

@@ -121,6 +121,10 @@ int engine_error(lplug_engine *e, int code, const char *fmt, ...)
 #endif
   ;
 
+/* The loaded plugin named `name` (and its index), or NULL. */
+plugin *engine_find_plugin(const lplug_engine *e, const char *name,
+                           int *index);
+
 /* Sends a message to the host's log sink. */
 void engine_log(lplug_engine *e, int level, const char *who,
                 const char *message);

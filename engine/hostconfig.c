@@ -39,6 +39,7 @@ struct lplug_host {
   char *storage_path;         /* resolved; NULL when not set */
   size_t storage_quota;
   int storage_batch_ms;       /* -1 when not set */
+  int failure_limit;          /* 0 when not set, -1 for never */
   host_config *configs;       /* the `config:` entries */
   int nconfigs;
 };
@@ -275,6 +276,16 @@ static int read_root(parse *ps, const ytree_node *root) {
         rc = fail(ps, v, "failure: expected 'open' or 'closed'");
       else
         ps->h->fail_closed = strcmp(v->text, "closed") == 0;
+    } else if (strcmp(key->text, "disable_after") == 0) {
+      long long n;
+      if (v->type == YT_SCALAR && strcmp(v->text, "never") == 0)
+        ps->h->failure_limit = -1;
+      else if (v->type == YT_SCALAR && manifest_parse_count(v->text, &n) &&
+               n <= 1000000)
+        ps->h->failure_limit = (int)n;
+      else
+        rc = fail(ps, v, "disable_after: expected a count of failed calls "
+                  "in a row (e.g. 10) or 'never'");
     } else if (strcmp(key->text, "storage") == 0) {
       rc = read_storage(ps, v);
     } else if (strcmp(key->text, "grants") == 0) {
@@ -287,7 +298,7 @@ static int read_root(parse *ps, const ytree_node *root) {
       rc = read_config(ps, v);
     } else {
       rc = unknown(ps, key, "", "plugins, limits, events, storage, failure, "
-                   "grants, config");
+                   "disable_after, grants, config");
     }
   }
   return rc;
@@ -348,6 +359,7 @@ void lplug_host_configure(const lplug_host *h, lplug_config *config) {
   if (h->storage_path) config->storage_path = h->storage_path;
   if (h->storage_quota) config->storage_quota = h->storage_quota;
   if (h->storage_batch_ms >= 0) config->storage_batch_ms = h->storage_batch_ms;
+  if (h->failure_limit) config->failure_limit = h->failure_limit;
 }
 
 int lplug_host_grant(void *ud, const char *plugin, const char *capability,

@@ -83,18 +83,8 @@ void plugin_count_outcome(plugin *p, int failed) {
   engine_log(e, LPLUG_LOG_ERROR, p->name, reason);
 }
 
-static plugin *find(const lplug_engine *e, const char *name, int *index) {
-  int i;
-  for (i = 0; name && i < e->nplugins; i++)
-    if (strcmp(e->plugins[i]->name, name) == 0) {
-      if (index) *index = i;
-      return e->plugins[i];
-    }
-  return NULL;
-}
-
 int lplug_plugin_state(const lplug_engine *e, const char *name) {
-  const plugin *p = e ? find(e, name, NULL) : NULL;
+  const plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
   return p ? p->state : LPLUG_ENOTFOUND;
 }
 
@@ -108,7 +98,7 @@ static plugin *target(lplug_engine *e, const char *name, const char *op,
                        "call (do it after the call returns)", op);
     return NULL;
   }
-  if ((p = find(e, name, index)) == NULL)
+  if ((p = engine_find_plugin(e, name, index)) == NULL)
     *rc = engine_error(e, LPLUG_ENOTFOUND, "%s: no plugin named '%s' is "
                        "loaded", op, name ? name : "(null)");
   return p;
@@ -116,7 +106,7 @@ static plugin *target(lplug_engine *e, const char *name, const char *op,
 
 int lplug_plugin_disable(lplug_engine *e, const char *name) {
   int rc = LPLUG_OK;
-  plugin *p = e ? find(e, name, NULL) : NULL;
+  plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
   if (e == NULL) return LPLUG_EINVAL;
   if (p == NULL)
     return engine_error(e, LPLUG_ENOTFOUND, "lplug_plugin_disable: no "
@@ -127,7 +117,7 @@ int lplug_plugin_disable(lplug_engine *e, const char *name) {
 }
 
 int lplug_plugin_enable(lplug_engine *e, const char *name) {
-  plugin *p = e ? find(e, name, NULL) : NULL;
+  plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
   if (e == NULL) return LPLUG_EINVAL;
   if (p == NULL)
     return engine_error(e, LPLUG_ENOTFOUND, "lplug_plugin_enable: no "

@@ -366,6 +366,10 @@ int lplug_load_dir(lplug_engine *e, const char *dir);
 int lplug_plugin_count(const lplug_engine *e);
 const char *lplug_plugin_name(const lplug_engine *e, int i);
 
+/* The folder plugin `name` was loaded from (its realpath), or NULL.  The
+** string lives as long as the plugin. */
+const char *lplug_plugin_dir(const lplug_engine *e, const char *name);
+
 /* Counters of one plugin since it was loaded. */
 typedef struct lplug_stats {
   unsigned long long calls;          /* entries into plugin code */
@@ -624,6 +628,7 @@ int lplug_storage_flush(lplug_engine *e);
 **   events: { queue: 10000, queue_bytes: 16MB }
 **   storage: { path: lplug.db, quota: 1MB, batch: 0 } # see "Storage"
 **   failure: open                           # or closed (lplug run's record)
+**   disable_after: 10                       # failed calls in a row; never
 **   grants:
 **     "*":     { hooks: [record], log: {} } # every plugin
 **     counter: { events: { emit: ["counter.*"] } }

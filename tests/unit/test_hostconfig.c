@@ -172,11 +172,29 @@ static void hostconfig_sets_storage(void **state) {
   lplug_host_free(h);
 }
 
+static void hostconfig_sets_the_failure_limit(void **state) {
+  fixture *f = *state;
+  lplug_config c;
+  lplug_host *h = load_ok(f, "disable_after: 3\n");
+  memset(&c, 0, sizeof c);
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.failure_limit, 3);
+  lplug_host_free(h);
+  h = load_ok(f, "disable_after: never\n");
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.failure_limit, -1);
+  lplug_host_free(h);
+  h = load_ok(f, "failure: open\n");
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.failure_limit, -1);  /* unset: left as it was */
+  lplug_host_free(h);
+}
+
 static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
              "lplug.yaml:1:1: unknown key 'grant' (allowed: plugins, limits, "
-             "events, storage, failure, grants, config)");
+             "events, storage, failure, disable_after, grants, config)");
   load_fails(f, "storage: { file: x.db }\n",
              "lplug.yaml:1:12: unknown key 'storage.file' (allowed: path, "
              "quota, batch)");
@@ -195,6 +213,9 @@ static void hostconfig_bad_values_are_errors(void **state) {
              "lplug.yaml:1:10: plugins: expected a sequence, got a scalar");
   load_fails(f, "grants: [x]\n",
              "lplug.yaml:1:9: grants: expected a mapping, got a sequence");
+  load_fails(f, "disable_after: sometimes\n",
+             "lplug.yaml:1:16: disable_after: expected a count of failed "
+             "calls in a row (e.g. 10) or 'never'");
   load_fails(f, "storage: { quota: 0 }\n",
              "lplug.yaml:1:19: storage.quota: not a size (e.g. 256KB, 4MB)");
   load_fails(f, "storage: { batch: soon }\n",
@@ -223,6 +244,7 @@ int main(void) {
     T(hostconfig_own_entry_decides_the_capabilities_it_names),
     T(hostconfig_engine_grants_only_what_the_file_grants),
     T(hostconfig_sets_storage),
+    T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
     T(hostconfig_bad_values_are_errors),
     T(hostconfig_missing_file_is_an_io_error),
