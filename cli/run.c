@@ -8,6 +8,8 @@
 ** delivered after each record and at the end.
 */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@
 
 static const char usage[] =
   "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
-  "                 [--fail-closed] [-v] [FILE]...\n"
+  "                 [--watch] [--fail-closed] [-v] [FILE]...\n"
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
@@ -38,6 +40,8 @@ static const char usage[] =
   "  --storage DB    keep the plugins' lplug.storage entries in the SQLite\n"
   "                  file DB, created if missing (default: the file's\n"
   "                  `storage: { path: }`, else in memory: lost at exit)\n"
+  "  --watch         reload a plugin when its files change (between two\n"
+  "                  records; a failed reload keeps the running version)\n"
   "  --fail-closed   drop a record when a handler fails (default: skip\n"
   "                  the failing handler and keep the record)\n"
   "  -v, --verbose   report loaded plugins and a summary on stderr\n"
@@ -48,7 +52,7 @@ static const char usage[] =
   "\n"
   "examples:\n"
   "  lplug run --plugins plugins data/sample.log\n"
-  "  tail -f app.log | lplug run --storage counts.db --plugins plugins\n";
+  "  tail -f app.log | lplug run --watch --storage counts.db\n";
 
 typedef struct run_state {
   int verbose;
@@ -139,39 +143,109 @@ static int emit(const lplug_value *v) {
   return 1;
 }
 
-static int run_file(lplug_engine *e, lplug_hook *hook,
-                    lplug_builder *b, lplug_value *v, FILE *f, run_state *rs) {
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline(&line, &cap, f)) >= 0) {
-    int rc;
-    if (len > 0 && line[len - 1] == '\n') len--;
-    lplug_build_table(b);
-    lplug_build_string(b, "line", 4);
-    lplug_build_string(b, line, (size_t)len);
-    lplug_build_string(b, "n", 1);
-    lplug_build_integer(b, (long long)++rs->in);
-    lplug_build_end(b);
-    if (lplug_builder_finish(b, v) != LPLUG_OK) {
-      free(line);
-      cli_error("out of memory");
-      return 1;
-    }
-    rc = lplug_hook_call(hook, v);
-    if (rc == LPLUG_OK && emit(v)) rs->out++;
-    lplug_dispatch(e, 0);  /* what this record's handlers emitted */
+/* What a run works with, besides its counters. */
+typedef struct run_ctx {
+  lplug_engine *e;
+  lplug_hook *hook;
+  lplug_builder *b;
+  lplug_value *v;
+  cli_watch *watch;           /* --watch, or NULL */
+  run_state *rs;
+} run_ctx;
+
+/* Passes one line through the hook; then delivers what its handlers
+** emitted.  Returns 0, or 1 when the host is out of memory. */
+static int run_record(run_ctx *c, const char *line, size_t len) {
+  lplug_builder *b = c->b;
+  int rc;
+  lplug_build_table(b);
+  lplug_build_string(b, "line", 4);
+  lplug_build_string(b, line, len);
+  lplug_build_string(b, "n", 1);
+  lplug_build_integer(b, (long long)++c->rs->in);
+  lplug_build_end(b);
+  if (lplug_builder_finish(b, c->v) != LPLUG_OK) {
+    cli_error("out of memory");
+    return 1;
   }
-  free(line);
-  return ferror(f) ? 1 : 0;
+  rc = lplug_hook_call(c->hook, c->v);
+  if (rc == LPLUG_OK && emit(c->v)) c->rs->out++;
+  lplug_dispatch(c->e, 0);
+  return 0;
+}
+
+/* Waits until fd has input; meanwhile, with --watch, reloads plugins
+** whose files changed.  What was printed is flushed first, so that a
+** reader at the other end of a pipe sees each record's output before
+** lplug waits for the next one. */
+static void wait_input(run_ctx *c, int fd) {
+  struct pollfd fds[2];
+  if (c->watch == NULL) return;  /* read() blocks as needed */
+  fflush(stdout);
+  fds[0].fd = fd;
+  fds[0].events = POLLIN;
+  fds[1].fd = cli_watch_fd(c->watch);
+  fds[1].events = POLLIN;
+  for (;;) {
+    int n = poll(fds, 2, cli_watch_timeout(c->watch));
+    if (n < 0 && errno != EINTR) return;
+    if (n <= 0 || (fds[1].revents & POLLIN)) cli_watch_poll(c->watch);
+    if (n > 0 && fds[0].revents) return;
+  }
+}
+
+/* Runs every line of fd (the last one may lack its newline).  Returns 0,
+** or 1 on a read error or when out of memory. */
+static int run_fd(run_ctx *c, int fd) {
+  char *buf = NULL;
+  size_t len = 0, cap = 0, start = 0;
+  int status = 0;
+  for (;;) {
+    char *nl;
+    ssize_t got;
+    while (status == 0 &&
+           (nl = memchr(buf + start, '\n', len - start)) != NULL) {
+      status = run_record(c, buf + start, (size_t)(nl - (buf + start)));
+      start = (size_t)(nl - buf) + 1;
+    }
+    if (status != 0) break;
+    memmove(buf, buf + start, len - start);  /* keep the partial line */
+    len -= start;
+    start = 0;
+    if (len == cap) {
+      char *more = realloc(buf, cap ? cap * 2 : 65536);
+      if (more == NULL) {
+        cli_error("out of memory");
+        status = 1;
+        break;
+      }
+      buf = more;
+      cap = cap ? cap * 2 : 65536;
+    }
+    wait_input(c, fd);
+    got = read(fd, buf + len, cap - len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      status = 1;
+      break;
+    }
+    if (got == 0) {
+      if (len > 0) status = run_record(c, buf, len);
+      break;
+    }
+    len += (size_t)got;
+  }
+  free(buf);
+  return status;
 }
 
 int cli_run(int argc, char **argv) {
   const char *dirs[MAX_DIRS], *files[256], *config_path = NULL;
   const char *storage_path = NULL;
   char err[1024];
-  int ndirs = 0, nfiles = 0, flags = 0, i, status = 0;
+  int ndirs = 0, nfiles = 0, flags = 0, i, status = 0, watch = 0;
   run_state rs;
+  run_ctx ctx;
   lplug_config config;
   lplug_engine *e;
   lplug_hook *hook;
@@ -205,6 +279,8 @@ int cli_run(int argc, char **argv) {
         return 2;
       }
       storage_path = argv[i];
+    } else if (strcmp(a, "--watch") == 0) {
+      watch = 1;
     } else if (strcmp(a, "--fail-closed") == 0) {
       flags |= LPLUG_HOOK_FAIL_CLOSED;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
@@ -265,20 +341,28 @@ int cli_run(int argc, char **argv) {
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
   if (config.storage_path == NULL) warn_memory_storage(e);
   if (nfiles == 0) files[nfiles++] = "-";
+  ctx.e = e;
+  ctx.hook = hook;
+  ctx.b = b;
+  ctx.v = v;
+  ctx.rs = &rs;
+  ctx.watch = watch ? cli_watch_open(e) : NULL;
+  if (watch && ctx.watch == NULL) status = 1;
   for (i = 0; i < nfiles && status == 0; i++) {
     int is_stdin = strcmp(files[i], "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(files[i], "rb");
-    if (f == NULL) {
+    int fd = is_stdin ? STDIN_FILENO : open(files[i], O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       cli_error("cannot open '%s': %s", files[i], strerror(errno));
       status = 1;
       break;
     }
-    if (run_file(e, hook, b, v, f, &rs) != 0) {
-      cli_error("error reading '%s'", files[i]);
+    if (run_fd(&ctx, fd) != 0) {
+      cli_error("error reading '%s': %s", files[i], strerror(errno));
       status = 1;
     }
-    if (!is_stdin) fclose(f);
+    if (!is_stdin) close(fd);
   }
+  cli_watch_close(ctx.watch);
   /* Deliver what is left; events may beget events, but not forever. */
   for (i = 0; i < 100 && lplug_event_pending(e) > 0; i++) lplug_dispatch(e, 0);
   if (lplug_storage_flush(e) != LPLUG_OK) {
