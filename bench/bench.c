@@ -7,7 +7,7 @@
 **   bench --ir [--only a,b] [--tsv FILE]           callgrind table (bench-ir)
 **   bench --case NAME --side lplug|baseline --iterations N
 **                                                  one side, for callgrind
-**   bench --list                                   the cases and what they are
+**   bench --list             name, pair or self (measures itself), title
 **
 ** Timing: each side is calibrated to rounds of about ROUND_SECONDS, then
 ** ROUNDS rounds alternate between the sides and the fastest round of each
@@ -261,7 +261,9 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--quick") == 0) bench_quick = 1;
     else if (strcmp(a, "--ir") == 0) ir_mode = 1;
     else if (strcmp(a, "--list") == 0) {
-      for (c = bench_cases; c->name; c++) printf("%s\t%s\n", c->name, c->title);
+      for (c = bench_cases; c->name; c++)
+        printf("%s\t%s\t%s\n", c->name, c->measure ? "self" : "pair",
+               c->title);
       return 0;
     }
     else if (strcmp(a, "--only") == 0 && more) only = argv[++i];

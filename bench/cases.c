@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -18,11 +19,12 @@
 
 #define HOOK_CAPS "capabilities:\n  hooks: [bench]\n"
 
-/* A fresh plugin name: every setup makes its own folder. */
+/* A fresh plugin name: every setup makes its own folder (the pid tells
+** apart the processes sharing fixture_root). */
 static const char *fresh_name(const char *base) {
   static char name[64];
   static int n;
-  snprintf(name, sizeof name, "%s-%d", base, ++n);
+  snprintf(name, sizeof name, "%s-%ld-%d", base, (long)getpid(), ++n);
   return name;
 }
 
