@@ -39,7 +39,8 @@ struct bcase {
   const char *unit;       /* of the timed figures ("ns/call") */
   double per_second;      /* seconds per iteration -> unit (1e9 for ns) */
   long iterations;        /* per timed round */
-  long ir_iterations;     /* N1 under callgrind (N2 is 3 * N1) */
+  long ir_iterations;     /* N1 under callgrind (N2 is 3 * N1): enough
+                             calls that garbage collection averages out */
   int kind;               /* enum target_kind */
   double target;
   const char *target_text;
@@ -48,6 +49,9 @@ struct bcase {
   /* Cases that are not a timed pair (memory, whole loads) measure
   ** themselves and report rows with bench_row; NULL for timed pairs. */
   void (*measure)(const bcase *c);
+  /* Changes the engine's settings before the engine side's engine is
+  ** made (a budget mode, say); NULL for the defaults. */
+  void (*configure)(lplug_config *config);
 };
 
 extern const bcase bench_cases[];
@@ -89,9 +93,10 @@ const char *fixture_root(void);
 const char *fixture_plugin(const char *name, const char *caps,
                            const char *lua);
 
-/* An engine with default limits that grants what manifests declare and
-** dies on any plugin failure (so no figure ever measures an error). */
-lplug_engine *fixture_engine(void);
+/* An engine with default limits (changed by `configure` if not NULL) that
+** grants what manifests declare and dies on any plugin failure (so no
+** figure ever measures an error). */
+lplug_engine *fixture_engine(void (*configure)(lplug_config *config));
 
 /* Defines fail-closed hook `name` on e and returns it. */
 lplug_hook *fixture_hook(lplug_engine *e, const char *name);

@@ -45,7 +45,8 @@ typedef struct hookctx {
   lplug_builder *b;
 } hookctx;
 
-static hookctx *hook_engine(const char *lua, long idle_plugins);
+static hookctx *hook_engine(const bcase *bc, const char *lua,
+                            long idle_plugins);
 
 static lplug_value *integer_value(long long x) {
   lplug_builder *b = lplug_builder_new();
@@ -72,10 +73,9 @@ static const char *const IDENTITY = "function(x) return x end";
 static void *int_lplug_setup(const bcase *bc) {
   char lua[256];
   hookctx *c;
-  (void)bc;
   snprintf(lua, sizeof lua, "require('lplug.hooks').on('bench', %s)\n",
            IDENTITY);
-  c = hook_engine(lua, 0);
+  c = hook_engine(bc, lua, 0);
   c->v = integer_value(42);
   return c;
 }
@@ -140,9 +140,8 @@ static const char LINE[] = "GET /index.html 200";
 
 static void *rec_lplug_setup(const bcase *bc) {
   hookctx *c;
-  (void)bc;
-  c = hook_engine("require('lplug.hooks').on('bench', function(rec) end)\n",
-                  0);
+  c = hook_engine(bc, "require('lplug.hooks').on('bench', function(rec) "
+                  "end)\n", 0);
   c->v = lplug_value_new();
   c->b = lplug_builder_new();
   if (c->v == NULL || c->b == NULL) bench_die("out of memory");
@@ -206,11 +205,11 @@ static const char *const ALLOC =
   "function(n) local t = {} for i = 1, n do t[i] = { i, tostring(i) } end "
   "return #t end";
 
-static void *work_lplug_setup(const char *fn) {
+static void *work_lplug_setup(const bcase *bc, const char *fn) {
   char lua[512];
   hookctx *c;
   snprintf(lua, sizeof lua, "require('lplug.hooks').on('bench', %s)\n", fn);
-  c = hook_engine(lua, 0);
+  c = hook_engine(bc, lua, 0);
   c->v = lplug_value_new();
   c->b = lplug_builder_new();
   if (c->v == NULL || c->b == NULL) bench_die("out of memory");
@@ -218,13 +217,11 @@ static void *work_lplug_setup(const char *fn) {
 }
 
 static void *loop_lplug_setup(const bcase *bc) {
-  (void)bc;
-  return work_lplug_setup(LOOP);
+  return work_lplug_setup(bc, LOOP);
 }
 
 static void *alloc_lplug_setup(const bcase *bc) {
-  (void)bc;
-  return work_lplug_setup(ALLOC);
+  return work_lplug_setup(bc, ALLOC);
 }
 
 static void work_lplug_run(void *ctx, long n, long long arg) {
@@ -309,11 +306,12 @@ static void make_idle(long n) {
   }
 }
 
-static hookctx *hook_engine(const char *lua, long idle_plugins) {
+static hookctx *hook_engine(const bcase *bc, const char *lua,
+                            long idle_plugins) {
   hookctx *c = calloc(1, sizeof *c);
   long i;
   if (c == NULL) bench_die("out of memory");
-  c->e = fixture_engine();
+  c->e = fixture_engine(bc->configure);
   c->h = fixture_hook(c->e, "bench");
   fixture_hook(c->e, "idle");
   make_idle(idle_plugins);
@@ -326,18 +324,21 @@ static long plugins_of(const bcase *bc) {
   return bench_quick ? bc->arg / 500 + 2 : bc->arg;
 }
 
-static void *scale_setup(long plugins) {
+static void *scale_setup(const bcase *bc, long plugins) {
   char lua[256];
   hookctx *c;
   snprintf(lua, sizeof lua, "require('lplug.hooks').on('bench', %s)\n",
            IDENTITY);
-  c = hook_engine(lua, plugins - 1);
+  c = hook_engine(bc, lua, plugins - 1);
   c->v = integer_value(42);
   return c;
 }
 
-static void *scale_n_setup(const bcase *bc) { return scale_setup(plugins_of(bc)); }
-static void *scale_1_setup(const bcase *bc) { (void)bc; return scale_setup(1); }
+static void *scale_n_setup(const bcase *bc) {
+  return scale_setup(bc, plugins_of(bc));
+}
+
+static void *scale_1_setup(const bcase *bc) { return scale_setup(bc, 1); }
 
 /* Loading many plugins runs in a fresh process for each side (this
 ** program again, with --load-child): a fork would inherit this process's
@@ -362,7 +363,7 @@ int bench_load_child(long plugins, int lplug) {
   double t0 = bench_now();
   long i;
   if (lplug) {
-    lplug_engine *e = fixture_engine();
+    lplug_engine *e = fixture_engine(NULL);
     fixture_hook(e, "idle");
     for (i = 0; i < plugins; i++) fixture_load(e, idle_dir(i));
   } else {
@@ -492,7 +493,7 @@ static void load_lplug_run(void *ctx, long n) {
   loadctx *c = ctx;
   long i;
   for (i = 0; i < n; i++) {
-    lplug_engine *e = fixture_engine();
+    lplug_engine *e = fixture_engine(NULL);
     fixture_load(e, c->dir);
     lplug_engine_free(e);
   }
@@ -529,9 +530,8 @@ static void load_raw_run(void *ctx, long n) {
 
 static void *event_lplug_setup(const bcase *bc) {
   hookctx *c = calloc(1, sizeof *c);
-  (void)bc;
   if (c == NULL) bench_die("out of memory");
-  c->e = fixture_engine();
+  c->e = fixture_engine(bc->configure);
   fixture_load(c->e, fixture_plugin(fresh_name("sub"),
                "capabilities:\n  events: { on: [bench.tick] }\n",
                "require('lplug.events').on('bench.tick', "
@@ -587,61 +587,61 @@ static void event_raw_run(void *ctx, long n) {
 const bcase bench_cases[] = {
   {"hook_int", "hook dispatch, one handler, integer argument, limits "
    "armed, instruction mode; baseline: raw lua_pcall of the same function",
-   "ns/call", 1e9, 20000, 200, TARGET_RATIO_MAX, 1.40, "<=1.40x", 0,
+   "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.40, "<=1.40x", 0,
    SIDE(int_lplug_setup, int_lplug_run, int_lplug_teardown),
-   RAW(int_raw_setup, int_raw_run), NULL},
+   RAW(int_raw_setup, int_raw_run), NULL, NULL},
   {"hook_record3", "hook dispatch with a 3-field record built in C "
    "(builder); baseline: lua_createtable + 3 lua_setfield + lua_pcall",
-   "ns/call", 1e9, 20000, 200, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
+   "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
    SIDE(rec_lplug_setup, rec_lplug_run, hook_teardown),
-   RAW(rec_raw_setup, rec_raw_run), NULL},
+   RAW(rec_raw_setup, rec_raw_run), NULL, NULL},
   {"loop_insn", "tight Lua loop (10000 iterations) inside a handler, "
    "instruction mode; baseline: the same loop, raw pcall, no hook "
    "(target is for deadline mode)",
    "us/call", 1e6, 200, 2, TARGET_REFERENCE, 1.05, "1.05x (deadline)", 0,
    SIDE(loop_lplug_setup, loop_lplug_run, hook_teardown),
-   RAW(loop_raw_setup, loop_raw_run), NULL},
+   RAW(loop_raw_setup, loop_raw_run), NULL, NULL},
   {"alloc_heavy", "handler making 1000 small tables and strings under the "
    "memory limit; baseline: same function, default allocator, same count "
    "hook", "us/call", 1e6, 200, 2, TARGET_RATIO_MAX, 1.06, "<=1.06x", 0,
    SIDE(alloc_lplug_setup, alloc_lplug_run, hook_teardown),
-   RAW(alloc_raw_setup, alloc_raw_run), NULL},
+   RAW(alloc_raw_setup, alloc_raw_run), NULL, NULL},
   {"state_new", "new plugin state before plugin code (sandbox_open + "
    "close); baseline: luaL_newstate + the same libraries + lua_close",
    "us/state", 1e6, 500, 5, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
    SIDE(state_lplug_setup, state_lplug_run, nothing_teardown),
-   SIDE(nothing_setup, state_raw_run, nothing_teardown), NULL},
+   SIDE(nothing_setup, state_raw_run, nothing_teardown), NULL, NULL},
   {"state_mem", "bytes a new plugin state holds before plugin code; "
    "baseline: lua_newstate + the same libraries", "KB", 1, 0, 0,
    TARGET_ABS_MAX, 28, "<=28 KB", 0, {NULL, NULL, NULL},
-   {NULL, NULL, NULL}, state_mem_measure},
+   {NULL, NULL, NULL}, state_mem_measure, NULL},
   {"load_cold", "cold load of a 200-line plugin (engine new, "
    "lplug_load_plugin, engine free); baseline: new state + libraries + "
    "luaL_loadbuffer + run + close", "us/plugin", 1e6, 200, 3,
    TARGET_RATIO_MAX, 1.10, "<=1.10x", 0,
    SIDE(load_lplug_setup, load_lplug_run, load_lplug_teardown),
-   SIDE(nothing_setup, load_raw_run, nothing_teardown), NULL},
+   SIDE(nothing_setup, load_raw_run, nothing_teardown), NULL, NULL},
   {"event_record3", "host emits a 3-field record (builder), dispatch "
    "delivers it to one plugin subscriber; baseline: the same table built "
-   "in the subscriber's state + lua_pcall", "ns/event", 1e9, 20000, 200,
+   "in the subscriber's state + lua_pcall", "ns/event", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 2.50, "<=2.50x", 0,
    SIDE(event_lplug_setup, event_lplug_run, hook_teardown),
-   RAW(event_raw_setup, event_raw_run), NULL},
+   RAW(event_raw_setup, event_raw_run), NULL, NULL},
   {"hook_100", "hook_int with 100 plugins loaded (one handler runs); "
-   "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 200,
+   "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 1.10, "<=1.10x", 100,
    SIDE(scale_n_setup, int_lplug_run, int_lplug_teardown),
-   SIDE(scale_1_setup, int_lplug_run, int_lplug_teardown), NULL},
+   SIDE(scale_1_setup, int_lplug_run, int_lplug_teardown), NULL, NULL},
   {"hook_10k", "hook_int with 10,000 plugins loaded (one handler runs); "
-   "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 200,
+   "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 1.10, "<=1.10x", 10000,
    SIDE(scale_n_setup, int_lplug_run, int_lplug_teardown),
-   SIDE(scale_1_setup, int_lplug_run, int_lplug_teardown), NULL},
+   SIDE(scale_1_setup, int_lplug_run, int_lplug_teardown), NULL, NULL},
   {"load_10k", "load 10,000 small plugins into one engine (time; then "
    "resident memory as load_10k_mem); baseline: 10,000 plain states with "
    "the same libraries running a tiny chunk", "s", 1, 0, 0,
    TARGET_ABS_MAX, 1.0, "<=1 s", 10000, {NULL, NULL, NULL},
-   {NULL, NULL, NULL}, load_many_measure},
+   {NULL, NULL, NULL}, load_many_measure, NULL},
   {NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, {NULL, NULL, NULL},
-   {NULL, NULL, NULL}, NULL}
+   {NULL, NULL, NULL}, NULL, NULL}
 };

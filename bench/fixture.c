@@ -89,10 +89,11 @@ static void on_error(void *ud, const char *plugin, int code,
             message);
 }
 
-lplug_engine *fixture_engine(void) {
+lplug_engine *fixture_engine(void (*configure)(lplug_config *config)) {
   lplug_config config;
   lplug_engine *e;
   memset(&config, 0, sizeof config);
+  if (configure) configure(&config);
   config.grant = lplug_grant_declared;
   config.on_error = on_error;
   e = lplug_engine_new(&config);
