@@ -100,7 +100,7 @@ static void write_tsv(const char *path) {
   if (f == NULL) bench_die("cannot write %s", path);
   fprintf(f, "case\tunit\tlplug\tbaseline\tratio\ttarget\tmet\n");
   for (i = 0; i < nrows; i++)
-    fprintf(f, "%s\t%s\t%.6g\t%.6g\t%.4f\t%s\t%s\n", rows[i].name,
+    fprintf(f, "%s\t%s\t%.10g\t%.10g\t%.4f\t%s\t%s\n", rows[i].name,
             rows[i].unit, rows[i].lplug, rows[i].baseline, rows[i].ratio,
             rows[i].target, rows[i].met);
   if (fclose(f) != 0) bench_die("cannot write %s", path);
