@@ -5,6 +5,9 @@
 #   make asan    the whole suite under AddressSanitizer + UBSan
 #   make valgrind  the unit tests under valgrind memcheck (no leak allowed)
 #   make all     build liblplug.a, liblplug.so and the lplug command
+#   make bench   time each case against raw Lua in the same run; writes
+#                bench/results.tsv
+#   make bench-ir  the same cases as callgrind instruction counts
 #
 # The public targets install dependencies first and then run this Makefile
 # again, so that pkg-config sees the freshly installed packages.
@@ -29,19 +32,22 @@ ENGINE_SRC  = $(wildcard engine/*.c)
 SANDBOX_SRC = $(wildcard sandbox/*.c)
 STDLIB_SRC  = $(wildcard stdlib/*.c)
 CLI_SRC     = $(wildcard cli/*.c)
+BENCH_SRC   = $(wildcard bench/*.c)
 TEST_SRC    = $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC))
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
 TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TESTUTIL = $(BUILD)/obj/tests/unit/support.o
 
 STATIC = $(BUILD)/liblplug.a
 SHARED = $(BUILD)/liblplug.so
 LPLUG  = $(BUILD)/lplug
+BENCH  = $(BUILD)/bench/bench
 
 # ---- public targets -------------------------------------------------------------
-.PHONY: all run test asan valgrind deps build check clean
+.PHONY: all run test asan valgrind bench bench-ir deps build check clean
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -62,6 +68,15 @@ valgrind: deps
 	  RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --child-silent-after-fork=yes \
 	  --errors-for-leak-kinds=definite,indirect"
 
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH)
+	$(BENCH) --tsv bench/results.tsv
+
+bench-ir: deps
+	@scripts/install-deps valgrind
+	@$(MAKE) --no-print-directory $(BENCH)
+	$(BENCH) --ir --tsv bench/results-ir.tsv
+
 deps:
 	@scripts/install-deps
 
@@ -71,7 +86,7 @@ clean:
 # ---- internal targets (run after deps) ------------------------------------------
 build: $(STATIC) $(SHARED) $(LPLUG)
 
-check: build $(TESTS)
+check: build $(TESTS) $(BENCH)
 	@BUILD=$(BUILD) RUNNER='$(RUNNER)' tests/run
 
 $(STATIC): $(LIB_OBJ)
@@ -83,6 +98,10 @@ $(SHARED): $(LIB_OBJ)
 
 $(LPLUG): $(CLI_OBJ) $(STATIC)
 	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+
+$(BENCH): $(BENCH_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $(BENCH_OBJ) $(STATIC) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTUTIL) $(STATIC)
 	@mkdir -p $(dir $@)

@@ -35,6 +35,8 @@ struct lplug_hook {
   int n, cap;
   int running;                /* runs in progress (handlers may nest) */
   int dead;                   /* handlers turned off during a run */
+  char activity[80];          /* "hook 'name'", for failure messages: made
+                                 once, not on every call */
   char name[];
 };
 

@@ -86,6 +86,7 @@ int lplug_hook_define(lplug_engine *e, const char *name, int flags,
   if (h == NULL)
     return engine_error(e, LPLUG_ENOMEM, "out of memory defining hook");
   memcpy(h->name, name, len + 1);
+  snprintf(h->activity, sizeof h->activity, "hook '%s'", name);
   h->engine = e;
   h->flags = flags;
   h->hash = hash_name(name);
@@ -246,15 +247,14 @@ static int take_result(plugin *p, void *ud) {
 }
 
 static int run_handler(lplug_hook *h, handler *hd, lplug_value *v, int *stop) {
-  char activity[MAX_NAME + 16];
   call c;
   int rc;
   c.hook = h;
   c.handler = hd;
   c.value = v;
   c.stop = 0;
-  snprintf(activity, sizeof activity, "hook '%s'", h->name);
-  rc = plugin_call(hd->plugin, call_handler, &c, 2, take_result, activity);
+  rc = plugin_call(hd->plugin, call_handler, &c, 2, take_result,
+                   h->activity);
   *stop = c.stop;
   return rc;
 }
