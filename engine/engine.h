@@ -145,6 +145,12 @@ int plugin_fail(plugin *p, int code, const char *activity);
 int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
                 int (*take)(plugin *p, void *ud), const char *activity);
 
+/* plugin_call for a function and nargs arguments already pushed on p's
+** state (see sandbox_pcall_pushed: values whose push cannot fail). */
+int plugin_call_pushed(plugin *p, int nargs, int nres,
+                       int (*take)(plugin *p, void *ud), void *ud,
+                       const char *activity);
+
 /* The steps of plugin_load, for reload: build makes p from the folder
 ** (manifest, limits, state; `replacing` is the plugin it will replace, or
 ** NULL) without running code; start runs its main file and init. */

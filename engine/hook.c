@@ -215,22 +215,28 @@ static int call_handler(lua_State *L) {
 }
 
 /* Takes the handler's results (top two slots): stores a returned value
-** in the call's value and tells whether the chain stops. */
+** in the call's value and tells whether the chain stops.  Called for
+** every handler: the usual results (nothing, an integer) are read without
+** the general encoder. */
 static int take_result(plugin *p, void *ud) {
   call *c = ud;
   lplug_engine *e = p->engine;
   lua_State *L = p->sb.L;
-  int replace = 0, rc = LPLUG_OK;
+  int rc = LPLUG_OK, second = lua_type(L, -1), first = lua_type(L, -2);
   char err[512];
-  if (lua_touserdata(L, -1) == &hook_stop) {           /* value, STOP */
-    c->stop = 1;
-    replace = !lua_isnil(L, -2);
-  } else if (lua_touserdata(L, -2) == &hook_stop) {    /* STOP */
-    c->stop = 1;
-  } else {
-    replace = !lua_isnil(L, -2);
+  if (second == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &hook_stop) {
+    c->stop = 1;                                       /* value, STOP */
+  } else if (first == LUA_TLIGHTUSERDATA &&
+             lua_touserdata(L, -2) == &hook_stop) {
+    c->stop = 1;                                       /* STOP */
+    first = LUA_TNIL;
   }
-  if (replace) {
+  if (first == LUA_TNUMBER) {
+    int isint;
+    lua_Integer n = lua_tointegerx(L, -2, &isint);
+    if (isint && value_set_integer(c->value, n) == LPLUG_OK) first = LUA_TNIL;
+  }
+  if (first != LUA_TNIL) {
     rc = value_from_lua(L, -2, &e->scratch, "value", plugin_max_value(p), err,
                         sizeof err);
     if (rc == LPLUG_OK) {
@@ -242,19 +248,27 @@ static int take_result(plugin *p, void *ud) {
       if (rc != LPLUG_ENOMEM) rc = LPLUG_EVALUE;
     }
   }
-  lua_pop(L, 2);
+  lua_settop(L, -3);
   return rc;
 }
 
 static int run_handler(lplug_hook *h, handler *hd, lplug_value *v, int *stop) {
+  lua_State *L = hd->plugin->sb.L;
   call c;
   int rc;
   c.hook = h;
   c.handler = hd;
   c.value = v;
   c.stop = 0;
-  rc = plugin_call(hd->plugin, call_handler, &c, 2, take_result,
-                   h->activity);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, hd->ref);
+  if (value_push_scalar(L, v)) {
+    /* A scalar pushes without allocating: call the handler directly. */
+    rc = plugin_call_pushed(hd->plugin, 1, 2, take_result, &c, h->activity);
+  } else {
+    lua_settop(L, -2);
+    rc = plugin_call(hd->plugin, call_handler, &c, 2, take_result,
+                     h->activity);
+  }
   *stop = c.stop;
   return rc;
 }

@@ -157,7 +157,8 @@ static const char *time_text(long long ns, char *buf, size_t size) {
   return buf;
 }
 
-int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
+/* plugin_call and plugin_call_pushed: f NULL means pushed. */
+static int call(plugin *p, lua_CFunction f, void *ud, int nargs, int nres,
                 int (*take)(plugin *p, void *ud), const char *activity) {
   lplug_engine *e = p->engine;
   unsigned long long mark = events_mark(e);
@@ -166,7 +167,8 @@ int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
   int rc;
   if (store) storage_enter(store, &frame, p);
   e->calls++;
-  rc = sandbox_pcall(&p->sb, f, ud, nres);
+  rc = f ? sandbox_pcall(&p->sb, f, ud, nres)
+         : sandbox_pcall_pushed(&p->sb, nargs, nres);
   e->calls--;
   p->stats.calls++;
   p->stats.instructions += (unsigned long long)p->sb.charged;
@@ -188,6 +190,17 @@ int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
   }
   plugin_count_outcome(p, rc != LPLUG_OK);
   return rc;
+}
+
+int plugin_call(plugin *p, lua_CFunction f, void *ud, int nres,
+                int (*take)(plugin *p, void *ud), const char *activity) {
+  return call(p, f, ud, 1, nres, take, activity);
+}
+
+int plugin_call_pushed(plugin *p, int nargs, int nres,
+                       int (*take)(plugin *p, void *ud), void *ud,
+                       const char *activity) {
+  return call(p, NULL, ud, nargs, nres, take, activity);
 }
 
 typedef struct callback_call {

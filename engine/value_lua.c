@@ -337,7 +337,19 @@ static int encode(enc *e, int idx) {
 int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
                    size_t max_bytes, char *err, size_t errsize) {
   enc e;
-  int top = lua_gettop(L);
+  int top, type = lua_type(L, idx);
+  /* The common small results first: no walk, no checks needed. */
+  if (type == LUA_TNIL || type == LUA_TBOOLEAN ||
+      (type == LUA_TNUMBER && lua_isinteger(L, idx))) {
+    if (out->cap < 10 && value_reserve(out, 10 - out->len) != LPLUG_OK)
+      return LPLUG_ENOMEM;
+    if (type == LUA_TNUMBER) return value_set_integer(out, lua_tointeger(L, idx));
+    out->bytes[0] = type == LUA_TNIL ? VALUE_NIL
+                  : lua_toboolean(L, idx) ? VALUE_TRUE : VALUE_FALSE;
+    out->len = 1;
+    return LPLUG_OK;
+  }
+  top = lua_gettop(L);
   size_t base = out->len;        /* write after the old value, keep it */
   e.L = L;
   e.out = out;
@@ -467,6 +479,12 @@ static const unsigned char *push(lua_State *L, const unsigned char *p) {
     case VALUE_TABLE: return push_table(L, p);
     default: lua_pushinteger(L, *p & 0x7f); return p + 1;
   }
+}
+
+int value_push_scalar(lua_State *L, const lplug_value *v) {
+  if (v->bytes[0] == VALUE_STRING || v->bytes[0] == VALUE_TABLE) return 0;
+  push(L, v->bytes);
+  return 1;
 }
 
 void value_push_lua(lua_State *L, const lplug_value *v, size_t at) {

@@ -27,4 +27,10 @@ int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
 ** on memory errors: call it inside a protected call. */
 void value_push_lua(lua_State *L, const lplug_value *v, size_t at);
 
+/* Pushes v when it is nil, a boolean or a number -- pushes that never
+** allocate nor raise, so they are safe outside a protected call (the
+** caller makes sure of stack room) -- and returns 1; else 0, and pushes
+** nothing. */
+int value_push_scalar(lua_State *L, const lplug_value *v);
+
 #endif

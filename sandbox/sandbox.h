@@ -78,6 +78,10 @@ struct sandbox {
   char traceback[2048];
 };
 
+/* Stack index of the message handler every call uses; it stays there
+** for the life of the state (nothing may set the top below it). */
+#define SANDBOX_MSGH 1
+
 /* Creates the state.  Returns 0, or -1 with a message in err (out of
 ** memory, or a memory limit too small for the standard library). */
 int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
@@ -93,6 +97,12 @@ sandbox *sandbox_of(lua_State *L);
 ** returns LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM with nothing pushed and
 ** sb->message, sb->where, sb->traceback describing it. */
 int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres);
+
+/* The same for a call whose function and nargs arguments the caller
+** pushed (in that order) -- only values whose push cannot fail or run
+** code: scalars, a function from the registry.  Saves the C function in
+** between, which is most of the cost of a small call.  Pops them. */
+int sandbox_pcall_pushed(sandbox *sb, int nargs, int nres);
 
 /* Loads file `rel` of the plugin folder as a text chunk and pushes it
 ** (raises on failure: outside the folder, missing, too big, syntax). */

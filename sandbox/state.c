@@ -77,6 +77,8 @@ static int setup(lua_State *L) {
   return 0;
 }
 
+static int msgh(lua_State *L);
+
 int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
                  size_t errsize) {
   lua_State *L;
@@ -103,6 +105,9 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
     sb->L = NULL;
     return -1;
   }
+  /* The message handler stays at stack index 1 for every call (pushing
+  ** it per call, and removing it after, was a fifth of a small call). */
+  lua_pushcfunction(L, msgh);
   return 0;
 }
 
@@ -168,21 +173,11 @@ static void read_error(sandbox *sb, lua_State *L) {
   }
 }
 
-int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
+/* Runs what sits above base (a function and nargs arguments) under the
+** budgets, and classifies the outcome. */
+static int run(sandbox *sb, int base, int nargs, int nres) {
   lua_State *L = sb->L;
-  int base = lua_gettop(L), status;
-  if (sb->in_call) {
-    /* A host callback calling back into the plugin that called it: the
-    ** budgets (and the deadline's running thread) belong to the outer
-    ** call, which an inner one would reset. */
-    snprintf(sb->message, sizeof sb->message, "the plugin is already running "
-             "(a host callback called back into it)");
-    return LPLUG_ESTATE;
-  }
-  sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
-  lua_pushcfunction(L, msgh);
-  lua_pushcfunction(L, f);
-  lua_pushlightuserdata(L, ud);
+  int status;
   if (budget_begin(sb) != 0) {
     lua_settop(L, base);
     snprintf(sb->message, sizeof sb->message, "calls into plugins with a time "
@@ -190,7 +185,7 @@ int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
              "the engine again)", WATCHDOG_DEPTH);
     return LPLUG_ESTATE;
   }
-  status = lua_pcall(L, 1, nres, base + 1);
+  status = lua_pcall(L, nargs, nres, SANDBOX_MSGH);
   budget_end(sb);
   if (sb->stop || status != LUA_OK) {
     if (status != LUA_OK) read_error(sb, L);
@@ -203,6 +198,35 @@ int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
     if (sb->stop == SANDBOX_STOP_MEM) return LPLUG_EMEM;
     return LPLUG_ERUNTIME;
   }
-  lua_remove(L, base + 1);  /* the message handler */
   return LPLUG_OK;
+}
+
+/* A host callback calling back into the plugin that called it: the
+** budgets (and the deadline's running thread) belong to the outer call,
+** which an inner one would reset. */
+static int reentered(sandbox *sb) {
+  snprintf(sb->message, sizeof sb->message, "the plugin is already running "
+           "(a host callback called back into it)");
+  return LPLUG_ESTATE;
+}
+
+int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
+  lua_State *L = sb->L;
+  int base = lua_gettop(L);
+  if (sb->in_call) return reentered(sb);
+  sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
+  lua_pushcfunction(L, f);
+  lua_pushlightuserdata(L, ud);
+  return run(sb, base, 1, nres);
+}
+
+int sandbox_pcall_pushed(sandbox *sb, int nargs, int nres) {
+  lua_State *L = sb->L;
+  int base = lua_gettop(L) - nargs - 1;
+  if (sb->in_call) {
+    lua_settop(L, base);
+    return reentered(sb);
+  }
+  sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
+  return run(sb, base, nargs, nres);
 }
