@@ -118,6 +118,8 @@ void engine_log(lplug_engine *e, int level, const char *who,
 
 /* plugin.c */
 int plugin_load(lplug_engine *e, const char *dir);
+/* Same, with the manifest already read (taken: freed whatever happens). */
+int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m);
 void plugin_free(plugin *p);
 /* Counts and reports a failed call of p in `activity` ("hook 'record'"),
 ** composing the message from the sandbox's state; returns code. */
@@ -141,6 +143,17 @@ void events_free_all(lplug_engine *e);
 ** the host's overrides; on failure sets the engine's message, naming p. */
 int overrides_apply(plugin *p);
 void overrides_free_all(lplug_engine *e);
+
+/* deps.c */
+typedef struct deps_set deps_set;
+/* Whether m may load now: its lplug: range takes this engine's version;
+** each plugin it needs (and each optional one present) is loaded in a
+** version its range takes; nothing it declares incompatible is loaded or
+** waiting in `set` (NULL when loading one plugin), and no loaded plugin
+** declares it incompatible.  A dependency that failed in `set` fails m,
+** naming it and why.  Returns LPLUG_OK, or LPLUG_EDEPEND with the
+** engine's message set (LPLUG_ENOMEM likewise). */
+int deps_check(lplug_engine *e, const manifest *m, const deps_set *set);
 
 /* hook.c */
 void hook_drop_plugin(lplug_engine *e, plugin *p);

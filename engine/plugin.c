@@ -332,16 +332,23 @@ static void publish(lplug_engine *e, const plugin *p, int rc) {
 }
 
 int plugin_load(lplug_engine *e, const char *dir) {
+  return plugin_load_manifest(e, dir, NULL);
+}
+
+int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m) {
   char path[PATH_MAX], err[1024];
   sandbox_config sc;
   plugin *p;
   int rc, i;
-  if (realpath(dir, path) == NULL)
+  if (realpath(dir, path) == NULL) {
+    manifest_free(m);
     return report_load_error(e, dir, engine_error(e, LPLUG_EIO,
                              "cannot open plugin folder '%s'", dir));
+  }
   p = calloc(1, sizeof *p);
   if (p == NULL || (p->dir = strdup(path)) == NULL) {
     free(p);
+    manifest_free(m);
     return engine_error(e, LPLUG_ENOMEM, "out of memory loading '%s'", dir);
   }
   p->engine = e;
@@ -349,7 +356,9 @@ int plugin_load(lplug_engine *e, const char *dir) {
   p->log_refilled = plugin_monotonic();
   value_set_nil(&p->scratch);
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
-  rc = manifest_load(path, &p->m, err, sizeof err, warn_manifest, e);
+  p->m = m;
+  rc = m ? LPLUG_OK : manifest_load(path, &p->m, err, sizeof err,
+                                    warn_manifest, e);
   if (rc != LPLUG_OK) {
     engine_error(e, rc, "%s", err);
     plugin_free(p);
@@ -364,6 +373,11 @@ int plugin_load(lplug_engine *e, const char *dir) {
       plugin_free(p);
       return rc;
     }
+  if ((rc = deps_check(e, p->m, NULL)) != LPLUG_OK) {
+    rc = report_load_error(e, p->name, rc);
+    plugin_free(p);
+    return rc;
+  }
   if ((rc = overrides_apply(p)) != LPLUG_OK) {
     rc = report_load_error(e, p->name, rc);
     plugin_free(p);

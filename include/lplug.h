@@ -72,13 +72,14 @@ int lplug_version_number(void);
   XX(EIO,      -13, "input/output error")                                   \
   XX(ESTATE,   -14, "plugin is not in a state to run")                      \
   XX(EFULL,    -15, "event queue is full")                                  \
+  XX(EDEPEND,  -16, "plugin dependencies are not met")                      \
 
 enum lplug_errno {
   LPLUG_OK = 0,
 #define LPLUG_XX_(name, code, text) LPLUG_##name = code,
   LPLUG_ERRNO_MAP(LPLUG_XX_)
 #undef LPLUG_XX_
-  LPLUG_ERRNO_MIN_ = -16
+  LPLUG_ERRNO_MIN_ = -17
 };
 
 /* A static description of `code` ("plugin exceeded its memory budget");
@@ -314,15 +315,36 @@ const char *lplug_errmsg(const lplug_engine *e);
 ** manifest, creates its sandboxed state and runs its main file under its
 ** budgets.  Returns LPLUG_OK; LPLUG_EMANIFEST, LPLUG_ELOAD, LPLUG_ERUNTIME,
 ** LPLUG_ECPU, LPLUG_EMEM (the plugin is not loaded, nothing of it stays
-** registered); LPLUG_EEXIST (a plugin of that name is loaded); LPLUG_EIO;
-** LPLUG_ENOMEM.  Define hook points before loading plugins that use them. */
+** registered); LPLUG_EEXIST (a plugin of that name is loaded);
+** LPLUG_EDEPEND (its `lplug:` or `depends:` are not met by this library
+** and the plugins loaded now, or a loaded plugin declares it
+** incompatible; see lplug_load_dirs); LPLUG_EIO; LPLUG_ENOMEM.  Define
+** hook points before loading plugins that use them, and load a plugin's
+** dependencies before it. */
 int lplug_load_plugin(lplug_engine *e, const char *dir);
 
-/* Loads every plugin folder directly under `dir`, in name order.  A
-** plugin that fails is reported to on_error and skipped; the others load.
-** Returns LPLUG_OK when all loaded, else the code of the first failure
-** (lplug_errmsg names it); LPLUG_EIO when `dir` cannot be read. */
+/* Loads every plugin folder directly under `dir`: lplug_load_dirs with
+** one folder. */
 int lplug_load_dir(lplug_engine *e, const char *dir);
+
+/* Loads every plugin folder directly under each of the `n` folders
+** `dirs` as one set.  Every manifest is read first; then each plugin
+** loads after the plugins of the set it depends on (its manifest's
+** `depends:`, required or optional), and among plugins ready together the
+** smallest name first, so the order is the same however folders list.
+** A plugin fails, and is reported to on_error and skipped, when its
+** manifest is invalid, its name is taken (the first folder holding it
+** wins), its `lplug:` range does not take this library's version, a
+** plugin it needs is missing, failed to load or has a version its range
+** does not take, an optional one present has such a version, a plugin it
+** declares incompatible ("! name") is loaded or in the set, or it is on
+** a dependency cycle (the message names the chain: "a -> b -> a").  The
+** others load.  An optional dependency that failed only costs a warning.
+** Returns LPLUG_OK when all loaded, else the code of the first failure
+** reported (lplug_errmsg names it; dependency failures are
+** LPLUG_EDEPEND); LPLUG_EIO, loading nothing, when a folder cannot be
+** read; LPLUG_EINVAL; LPLUG_ENOMEM. */
+int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n);
 
 /* Number of loaded plugins, and the name of the i-th (0-based, load
 ** order; NULL when out of range).  Names live as long as the plugin. */
