@@ -24,14 +24,18 @@ typedef struct handler {
   int ref;                    /* the function in the plugin's registry */
   int priority;
   unsigned long long seq;     /* registration order, and the handle */
+  char **names;               /* plugins it runs before (nbefore), then
+                                 after (nafter); one allocation, or NULL */
+  int nbefore, nafter;
 } handler;
 
 struct lplug_hook {
   lplug_engine *engine;
   lplug_hook *next;           /* in its hash bucket */
+  lplug_hook *defined_next;   /* in definition order */
   unsigned hash;
   int flags;
-  handler *handlers;          /* sorted: priority desc, then seq */
+  handler *handlers;          /* in run order (hook.c, order_handlers) */
   int n, cap;
   int running;                /* runs in progress (handlers may nest) */
   int dead;                   /* handlers turned off during a run */
@@ -91,6 +95,7 @@ struct lplug_engine {
   int nplugins, cap;
   lplug_hook **buckets;
   unsigned nbuckets, nhooks;
+  lplug_hook *first_hook, *last_hook;  /* in definition order */
   unsigned long long seq;
   lplug_value scratch;        /* results are encoded here, then swapped */
   /* events.c: a ring of queued events and the subscriptions */

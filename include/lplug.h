@@ -403,9 +403,16 @@ int lplug_plugin_configure(lplug_engine *e, const char *plugin,
 ** Hooks
 **
 ** A hook point is a name the host defines; plugins register handlers on
-** it with hooks.on(name, fn, {priority = n}).  Running a hook passes a
-** value through the handlers, higher priority first, then in the order
-** they registered.  A handler returning nil keeps the value, returning a
+** it with hooks.on(name, fn, {priority = n, before = {...}, after =
+** {...}}).  Running a hook passes a value through the handlers in this
+** order: a handler with before = {"x"} runs before every handler of
+** plugin x on that hook point, one with after = {"x"} after them (names
+** of plugins not loaded or not on that hook point are ignored until such
+** a handler registers); where constraints leave it open, higher priority
+** first, then in the order they registered.  Constraints that contradict
+** each other (a cycle) make the hooks.on that closes the cycle raise an
+** error naming it, so that plugin fails to load.  The order is settled
+** when a handler registers; running a hook costs the same either way.  A handler returning nil keeps the value, returning a
 ** value replaces it, returning hooks.STOP (alone or after a value) ends
 ** the chain.
 ** ===================================================================
@@ -442,6 +449,33 @@ int lplug_hook_call(lplug_hook *h, lplug_value *v);
 
 /* Number of handlers registered on `h`. */
 int lplug_hook_handlers(const lplug_hook *h);
+
+/* Number of hook points defined, and the i-th of them (0-based, in the
+** order they were defined; NULL when out of range; O(i)). */
+int lplug_hook_count(const lplug_engine *e);
+lplug_hook *lplug_hook_at(lplug_engine *e, int i);
+
+/* The name of `h`; lives as long as the engine. */
+const char *lplug_hook_name(const lplug_hook *h);
+
+/* One handler as registered: its plugin, priority and the plugin names
+** of its before/after constraints. */
+typedef struct lplug_handler_info {
+  const char *plugin;
+  int priority;
+  const char *const *before;   /* nbefore names */
+  int nbefore;
+  const char *const *after;    /* nafter names */
+  int nafter;
+} lplug_handler_info;
+
+/* Fills *out with the i-th handler of `h` in run order (0 to
+** lplug_hook_handlers(h) - 1).  Returns LPLUG_OK or LPLUG_ENOTFOUND (out
+** of range).  The strings live until that handler goes away (turned off,
+** its plugin failed or unloaded); read them before loading more plugins
+** or running hooks. */
+int lplug_hook_handler_info(const lplug_hook *h, int i,
+                            lplug_handler_info *out);
 
 /* }================================================================== */
 
