@@ -7,6 +7,7 @@
 /* Each returns the process exit status: 0 success, 1 failure of the
 ** command itself (not of a plugin), 2 bad usage. */
 int cli_run(int argc, char **argv);
+int cli_hooks(int argc, char **argv);
 
 /* Prints "lplug: <message>" to stderr. */
 void cli_error(const char *fmt, ...)
