@@ -183,6 +183,12 @@ static void describe_cycle(const lplug_hook *h, const char *placed,
   }
   for (cur = 0; placed[cur]; cur++) {}
   for (;;) {
+    if (cur == h->n) {        /* cannot happen: every one waits on one */
+      snprintf(err, errsize, "hook '%s': the before/after constraints "
+               "contradict each other", h->name);
+      free(walk);
+      return;
+    }
     for (i = 0; i < len && walk[i] != cur; i++) {}
     if (i < len) break;                 /* back at walk[i]: the cycle */
     walk[len++] = cur;
@@ -203,42 +209,68 @@ static void describe_cycle(const lplug_hook *h, const char *placed,
   free(walk);
 }
 
-/* Puts the handlers in run order: a stable topological sort, taking at
-** each step the handler ahead of the others among those no remaining
-** handler must precede.  O(n^3) in the handlers of one hook point, paid
-** when a handler registers, never when the hook runs. */
+/* Puts the handlers in run order: a stable topological sort (Kahn's),
+** taking at each step, among the handlers no remaining one must precede,
+** the one ahead of the others.  O(n^2) constraint checks for the n
+** handlers of one hook point, paid when a handler registers, never when
+** the hook runs. */
 static int order_handlers(lplug_hook *h, char *err, size_t errsize) {
   handler *out = malloc((size_t)h->n * sizeof *out);
   char *placed = calloc((size_t)h->n, 1);
+  int *waits = calloc((size_t)h->n, sizeof *waits);  /* unplaced preds */
   int k, i, j, rc = LPLUG_OK;
-  if (out == NULL || placed == NULL) {
+  if (out == NULL || placed == NULL || waits == NULL) {
     snprintf(err, errsize, "out of memory");
     rc = LPLUG_ENOMEM;
   }
+  for (i = 0; i < h->n && rc == LPLUG_OK; i++)
+    for (j = 0; j < h->n; j++)
+      waits[i] += must_precede(&h->handlers[j], &h->handlers[i]);
   for (k = 0; k < h->n && rc == LPLUG_OK; k++) {
     int best = -1;
-    for (i = 0; i < h->n; i++) {
-      if (placed[i]) continue;
-      for (j = 0; j < h->n; j++)
-        if (!placed[j] && j != i &&
-            must_precede(&h->handlers[j], &h->handlers[i]))
-          break;
-      if (j == h->n &&
+    for (i = 0; i < h->n; i++)
+      if (!placed[i] && waits[i] == 0 &&
           (best < 0 || ahead(&h->handlers[i], &h->handlers[best])))
         best = i;
-    }
     if (best < 0) {
       describe_cycle(h, placed, err, errsize);
       rc = LPLUG_EINVAL;
-    } else {
-      out[k] = h->handlers[best];
-      placed[best] = 1;
+      break;
     }
+    out[k] = h->handlers[best];
+    placed[best] = 1;
+    for (i = 0; i < h->n; i++)
+      if (!placed[i]) waits[i] -= must_precede(&h->handlers[best],
+                                               &h->handlers[i]);
   }
   if (rc == LPLUG_OK) memcpy(h->handlers, out, (size_t)h->n * sizeof *out);
   free(out);
   free(placed);
+  free(waits);
   return rc;
+}
+
+/* Whether any handler of h (the new one included) has constraints, or
+** the others are not in plain priority order (a constrained handler that
+** went away may have left them otherwise). */
+static int constrained(const lplug_hook *h) {
+  int i;
+  for (i = 0; i < h->n; i++) {
+    const handler *a = &h->handlers[i];
+    if (a->nbefore + a->nafter > 0) return 1;
+    if (i > 0 && i < h->n - 1 && !ahead(&h->handlers[i - 1], a)) return 1;
+  }
+  return 0;
+}
+
+/* Without constraints the order is priority then registration: the new
+** handler (last) moves up past every lower priority, as it always did. */
+static void insert_last(lplug_hook *h) {
+  handler hd = h->handlers[h->n - 1];
+  int i;
+  for (i = h->n - 1; i > 0 && h->handlers[i - 1].priority < hd.priority; i--)
+    h->handlers[i] = h->handlers[i - 1];
+  h->handlers[i] = hd;
 }
 
 /* One allocation holding the names of `order` and pointers to them. */
@@ -293,7 +325,9 @@ int hook_add(plugin *p, const char *name, int priority,
   hd->names = names;
   hd->nbefore = order->nbefore;
   hd->nafter = order->nafter;
-  if ((rc = order_handlers(h, err, errsize)) != LPLUG_OK) {
+  if (!constrained(h)) {
+    insert_last(h);
+  } else if ((rc = order_handlers(h, err, errsize)) != LPLUG_OK) {
     h->n--;                              /* the order stays as it was */
     free(names);
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
