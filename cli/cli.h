@@ -9,6 +9,7 @@
 /* Each returns the process exit status: 0 success, 1 failure of the
 ** command itself (not of a plugin), 2 bad usage. */
 int cli_run(int argc, char **argv);
+int cli_hooks(int argc, char **argv);
 
 /* watch.c: reloads plugins whose files changed (lplug run --watch).
 ** open watches every plugin of e (NULL when that fails, said on stderr);

@@ -1,8 +1,9 @@
 /*
 ** run.c -- `lplug run`: the stream host.
 **
-** Loads every plugin folder under each --plugins DIR, defines hook point
-** `record`, and passes each input line through it as {line = "...", n = N}.
+** Loads every plugin folder under each --plugins DIR (as one set, in
+** dependency order), defines hook point `record`, and passes each input
+** line through it as {line = "...", n = N}.
 ** What comes out is printed: a table's `line` field, or a string; a
 ** record whose value ends up false (or nil) is dropped.  Events are
 ** delivered after each record and at the end.
@@ -332,12 +333,12 @@ int cli_run(int argc, char **argv) {
     goto done;
   }
   lplug_hook_define(e, "record", flags, &hook);
-  for (i = 0; i < ndirs; i++)
-    if (lplug_load_dir(e, dirs[i]) == LPLUG_EIO) {
-      cli_error("%s", lplug_errmsg(e));
-      status = 1;
-      goto done;
-    }
+  /* One set, so that dependencies resolve across folders. */
+  if (lplug_load_dirs(e, (const char *const *)dirs, ndirs) == LPLUG_EIO) {
+    cli_error("%s", lplug_errmsg(e));
+    status = 1;
+    goto done;
+  }
   if (rs.verbose)
     for (i = 0; i < lplug_plugin_count(e); i++)
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));

@@ -2,11 +2,9 @@
 ** engine.c -- the engine: its settings, its plugins, loading folders,
 ** and the public entry points that are not about hooks.
 */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "engine/engine.h"
 #include "engine/json.h"
@@ -103,45 +101,6 @@ int lplug_storage_flush(lplug_engine *e) {
 int lplug_load_plugin(lplug_engine *e, const char *dir) {
   if (e == NULL || dir == NULL) return LPLUG_EINVAL;
   return plugin_load(e, dir);
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b) {
-  return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-int lplug_load_dir(lplug_engine *e, const char *dir) {
-  struct dirent **list;
-  int n, i, first = LPLUG_OK;
-  char firstmsg[sizeof e->errmsg];
-  if (e == NULL || dir == NULL) return LPLUG_EINVAL;
-  n = scandir(dir, &list, NULL, by_name);
-  if (n < 0)
-    return engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s'", dir);
-  for (i = 0; i < n; i++) {
-    char path[4096], yaml[4200];
-    struct stat st;
-    int rc;
-    if (list[i]->d_name[0] == '.') continue;
-    snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    snprintf(yaml, sizeof yaml, "%s/plugin.yaml", path);
-    if (stat(yaml, &st) != 0) {
-      char msg[4300];
-      snprintf(msg, sizeof msg, "%s: no plugin.yaml, not a plugin (skipped)",
-               path);
-      engine_log(e, LPLUG_LOG_WARN, NULL, msg);
-      continue;
-    }
-    rc = plugin_load(e, path);
-    if (rc != LPLUG_OK && first == LPLUG_OK) {
-      first = rc;
-      memcpy(firstmsg, e->errmsg, sizeof firstmsg);
-    }
-  }
-  for (i = 0; i < n; i++) free(list[i]);
-  free(list);
-  if (first != LPLUG_OK) memcpy(e->errmsg, firstmsg, sizeof firstmsg);
-  return first;
 }
 
 int lplug_value_from_json(lplug_engine *e, const char *json, size_t len,

@@ -24,14 +24,18 @@ typedef struct handler {
   int ref;                    /* the function in the plugin's registry */
   int priority;
   unsigned long long seq;     /* registration order, and the handle */
+  char **names;               /* plugins it runs before (nbefore), then
+                                 after (nafter); one allocation, or NULL */
+  int nbefore, nafter;
 } handler;
 
 struct lplug_hook {
   lplug_engine *engine;
   lplug_hook *next;           /* in its hash bucket */
+  lplug_hook *defined_next;   /* in definition order */
   unsigned hash;
   int flags;
-  handler *handlers;          /* sorted: priority desc, then seq */
+  handler *handlers;          /* in run order (hook.c, order_handlers) */
   int n, cap;
   int running;                /* runs in progress (handlers may nest) */
   int dead;                   /* handlers turned off during a run */
@@ -101,6 +105,7 @@ struct lplug_engine {
   int nplugins, cap;
   lplug_hook **buckets;
   unsigned nbuckets, nhooks;
+  lplug_hook *first_hook, *last_hook;  /* in definition order */
   unsigned long long seq;
   lplug_value scratch;        /* results are encoded here, then swapped */
   /* events.c: a ring of queued events and the subscriptions */
@@ -133,6 +138,8 @@ void engine_log(lplug_engine *e, int level, const char *who,
 
 /* plugin.c */
 int plugin_load(lplug_engine *e, const char *dir);
+/* Same, with the manifest already read (taken: freed whatever happens). */
+int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m);
 void plugin_free(plugin *p);
 /* Counts and reports a failed call of p in `activity` ("hook 'record'"),
 ** composing the message from the sandbox's state; returns code. */
@@ -152,10 +159,11 @@ int plugin_call_pushed(plugin *p, int nargs, int nres,
                        const char *activity);
 
 /* The steps of plugin_load, for reload: build makes p from the folder
-** (manifest, limits, state; `replacing` is the plugin it will replace, or
-** NULL) without running code; start runs its main file and init. */
+** (manifest -- m when already read, taken --, limits, state; `replacing`
+** is the plugin it will replace, or NULL) without running code; start
+** runs its main file and init. */
 int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
-                 plugin **out);
+                 manifest *m, plugin **out);
 int plugin_start(plugin *p);
 
 /* Runs callback `which` of p if it has one (LPLUG_OK if not) as a call of
@@ -183,6 +191,17 @@ void events_free_all(lplug_engine *e);
 ** the host's overrides; on failure sets the engine's message, naming p. */
 int overrides_apply(plugin *p);
 void overrides_free_all(lplug_engine *e);
+
+/* deps.c */
+typedef struct deps_set deps_set;
+/* Whether m may load now: its lplug: range takes this engine's version;
+** each plugin it needs (and each optional one present) is loaded in a
+** version its range takes; nothing it declares incompatible is loaded or
+** waiting in `set` (NULL when loading one plugin), and no loaded plugin
+** declares it incompatible.  A dependency that failed in `set` fails m,
+** naming it and why.  Returns LPLUG_OK, or LPLUG_EDEPEND with the
+** engine's message set (LPLUG_ENOMEM likewise). */
+int deps_check(lplug_engine *e, const manifest *m, const deps_set *set);
 
 /* hook.c */
 void hook_drop_plugin(lplug_engine *e, plugin *p);

@@ -2,7 +2,9 @@
 ** hook.c -- hook points and running their handlers.
 **
 ** Hook points live in a hash table (lookup by name is O(1)); each keeps
-** its handlers sorted by priority (higher first), then registration.
+** its handlers in run order, sorted when one registers: before/after
+** constraints between plugins first, then priority (higher first), then
+** registration.
 ** Running a hook copies the value into each handler's state (decoded
 ** inside the protected call, so the plugin's memory limit covers it),
 ** and copies a returned value back out with raw reads only.
@@ -92,6 +94,9 @@ int lplug_hook_define(lplug_engine *e, const char *name, int flags,
   h->hash = hash_name(name);
   h->next = e->buckets[h->hash & (e->nbuckets - 1)];
   e->buckets[h->hash & (e->nbuckets - 1)] = h;
+  if (e->last_hook) e->last_hook->defined_next = h;
+  else e->first_hook = h;
+  e->last_hook = h;
   e->nhooks++;
   if (out) *out = h;
   return LPLUG_OK;
@@ -101,6 +106,36 @@ int lplug_hook_handlers(const lplug_hook *h) {
   int i, n = 0;
   for (i = 0; i < h->n; i++) n += h->handlers[i].ref != LUA_NOREF;
   return n;
+}
+
+int lplug_hook_count(const lplug_engine *e) {
+  return e ? (int)e->nhooks : 0;
+}
+
+lplug_hook *lplug_hook_at(lplug_engine *e, int i) {
+  lplug_hook *h = e && i >= 0 ? e->first_hook : NULL;
+  for (; h && i > 0; i--) h = h->defined_next;
+  return h;
+}
+
+const char *lplug_hook_name(const lplug_hook *h) { return h->name; }
+
+int lplug_hook_handler_info(const lplug_hook *h, int i,
+                            lplug_handler_info *out) {
+  int j;
+  if (h == NULL || out == NULL || i < 0) return LPLUG_ENOTFOUND;
+  for (j = 0; j < h->n; j++) {
+    const handler *hd = &h->handlers[j];
+    if (hd->ref == LUA_NOREF || i-- > 0) continue;  /* off, or not yet */
+    out->plugin = plugin_name(hd->plugin);
+    out->priority = hd->priority;
+    out->before = (const char *const *)hd->names;
+    out->nbefore = hd->nbefore;
+    out->after = (const char *const *)hd->names + hd->nbefore;
+    out->nafter = hd->nafter;
+    return LPLUG_OK;
+  }
+  return LPLUG_ENOTFOUND;
 }
 
 void hook_names(const plugin *p, char *out, size_t n) {
@@ -117,12 +152,158 @@ void hook_names(const plugin *p, char *out, size_t n) {
   if (used == 0) snprintf(out, n, "none");
 }
 
-int hook_add(plugin *p, const char *name, int priority, lplug_hook **hook,
-             unsigned long long *seq) {
+/* Whether a must run before b by their constraints (a handler is never
+** ordered against its own plugin; names of absent plugins match none). */
+static int must_precede(const handler *a, const handler *b) {
+  int i;
+  if (a->plugin == b->plugin) return 0;
+  for (i = 0; i < a->nbefore; i++)
+    if (strcmp(a->names[i], plugin_name(b->plugin)) == 0) return 1;
+  for (i = 0; i < b->nafter; i++)
+    if (strcmp(b->names[b->nbefore + i], plugin_name(a->plugin)) == 0)
+      return 1;
+  return 0;
+}
+
+/* Without constraints between them: higher priority, then earlier. */
+static int ahead(const handler *a, const handler *b) {
+  if (a->priority != b->priority) return a->priority > b->priority;
+  return a->seq < b->seq;
+}
+
+/* Says the cycle among the handlers not placed: each has a predecessor
+** not placed, so walking predecessors from one must come back. */
+static void describe_cycle(const lplug_hook *h, const char *placed,
+                           char *err, size_t errsize) {
+  int *walk = malloc((size_t)h->n * sizeof *walk), len = 0, i, j, cur;
+  size_t used;
+  if (walk == NULL) {
+    snprintf(err, errsize, "hook '%s': the before/after constraints "
+             "contradict each other", h->name);
+    return;
+  }
+  for (cur = 0; placed[cur]; cur++) {}
+  for (;;) {
+    if (cur == h->n) {        /* cannot happen: every one waits on one */
+      snprintf(err, errsize, "hook '%s': the before/after constraints "
+               "contradict each other", h->name);
+      free(walk);
+      return;
+    }
+    for (i = 0; i < len && walk[i] != cur; i++) {}
+    if (i < len) break;                 /* back at walk[i]: the cycle */
+    walk[len++] = cur;
+    for (j = 0; j < h->n; j++)
+      if (!placed[j] && must_precede(&h->handlers[j], &h->handlers[cur]))
+        break;
+    cur = j;
+  }
+  used = (size_t)snprintf(err, errsize, "hook '%s': the before/after "
+                          "constraints form a cycle: ", h->name);
+  for (j = len - 1; j >= i && used < errsize; j--)  /* in run order */
+    used += (size_t)snprintf(err + used, errsize - used, "%s -> ",
+                             plugin_name(h->handlers[walk[j]].plugin));
+  if (used < errsize)
+    snprintf(err + used, errsize - used, "%s (each must run before the "
+             "next; change before = or after = in one of these plugins)",
+             plugin_name(h->handlers[walk[len - 1]].plugin));
+  free(walk);
+}
+
+/* Puts the handlers in run order: a stable topological sort (Kahn's),
+** taking at each step, among the handlers no remaining one must precede,
+** the one ahead of the others.  O(n^2) constraint checks for the n
+** handlers of one hook point, paid when a handler registers, never when
+** the hook runs. */
+static int order_handlers(lplug_hook *h, char *err, size_t errsize) {
+  handler *out = malloc((size_t)h->n * sizeof *out);
+  char *placed = calloc((size_t)h->n, 1);
+  int *waits = calloc((size_t)h->n, sizeof *waits);  /* unplaced preds */
+  int k, i, j, rc = LPLUG_OK;
+  if (out == NULL || placed == NULL || waits == NULL) {
+    snprintf(err, errsize, "out of memory");
+    rc = LPLUG_ENOMEM;
+  }
+  for (i = 0; i < h->n && rc == LPLUG_OK; i++)
+    for (j = 0; j < h->n; j++)
+      waits[i] += must_precede(&h->handlers[j], &h->handlers[i]);
+  for (k = 0; k < h->n && rc == LPLUG_OK; k++) {
+    int best = -1;
+    for (i = 0; i < h->n; i++)
+      if (!placed[i] && waits[i] == 0 &&
+          (best < 0 || ahead(&h->handlers[i], &h->handlers[best])))
+        best = i;
+    if (best < 0) {
+      describe_cycle(h, placed, err, errsize);
+      rc = LPLUG_EINVAL;
+      break;
+    }
+    out[k] = h->handlers[best];
+    placed[best] = 1;
+    for (i = 0; i < h->n; i++)
+      if (!placed[i]) waits[i] -= must_precede(&h->handlers[best],
+                                               &h->handlers[i]);
+  }
+  if (rc == LPLUG_OK) memcpy(h->handlers, out, (size_t)h->n * sizeof *out);
+  free(out);
+  free(placed);
+  free(waits);
+  return rc;
+}
+
+/* Whether any handler of h (the new one included) has constraints, or
+** the others are not in plain priority order (a constrained handler that
+** went away may have left them otherwise). */
+static int constrained(const lplug_hook *h) {
+  int i;
+  for (i = 0; i < h->n; i++) {
+    const handler *a = &h->handlers[i];
+    if (a->nbefore + a->nafter > 0) return 1;
+    if (i > 0 && i < h->n - 1 && !ahead(&h->handlers[i - 1], a)) return 1;
+  }
+  return 0;
+}
+
+/* Without constraints the order is priority then registration: the new
+** handler (last) moves up past every lower priority, as it always did. */
+static void insert_last(lplug_hook *h) {
+  handler hd = h->handlers[h->n - 1];
+  int i;
+  for (i = h->n - 1; i > 0 && h->handlers[i - 1].priority < hd.priority; i--)
+    h->handlers[i] = h->handlers[i - 1];
+  h->handlers[i] = hd;
+}
+
+/* One allocation holding the names of `order` and pointers to them. */
+static char **copy_names(const hook_order *order) {
+  int n = order->nbefore + order->nafter, i;
+  size_t size = (size_t)n * sizeof(char *);
+  char **names, *at;
+  for (i = 0; i < n; i++)
+    size += strlen(i < order->nbefore ? order->before[i] :
+                   order->after[i - order->nbefore]) + 1;
+  if ((names = malloc(size ? size : 1)) == NULL) return NULL;
+  at = (char *)(names + n);
+  for (i = 0; i < n; i++) {
+    const char *s = i < order->nbefore ? order->before[i] :
+                                         order->after[i - order->nbefore];
+    size_t len = strlen(s) + 1;
+    memcpy(at, s, len);
+    names[i] = at;
+    at += len;
+  }
+  return names;
+}
+
+int hook_add(plugin *p, const char *name, int priority,
+             const hook_order *order, lplug_hook **hook,
+             unsigned long long *seq, char *err, size_t errsize) {
   lplug_engine *e = p->engine;
   lua_State *L = p->sb.L;
   lplug_hook *h = lplug_hook_find(e, name);
-  int i, ref;
+  handler *hd;
+  char **names;
+  int ref, rc;
   if (h == NULL) return LPLUG_ENOTFOUND;
   if (h->running) return LPLUG_ESTATE;
   if (h->n == h->cap) {
@@ -133,14 +314,27 @@ int hook_add(plugin *p, const char *name, int priority, lplug_hook **hook,
     h->cap = cap;
   }
   ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* may raise: before any change */
-  /* After every handler of higher or equal priority: ties keep order. */
-  for (i = h->n; i > 0 && h->handlers[i - 1].priority < priority; i--)
-    h->handlers[i] = h->handlers[i - 1];
-  h->handlers[i].plugin = p;
-  h->handlers[i].priority = priority;
-  h->handlers[i].seq = *seq = ++e->seq;
-  h->handlers[i].ref = ref;
-  h->n++;
+  if ((names = copy_names(order)) == NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    return LPLUG_ENOMEM;
+  }
+  hd = &h->handlers[h->n++];             /* last, then sorted into place */
+  hd->plugin = p;
+  hd->priority = priority;
+  hd->seq = ++e->seq;
+  hd->ref = ref;
+  hd->names = names;
+  hd->nbefore = order->nbefore;
+  hd->nafter = order->nafter;
+  if (!constrained(h)) {
+    insert_last(h);
+  } else if ((rc = order_handlers(h, err, errsize)) != LPLUG_OK) {
+    h->n--;                              /* the order stays as it was */
+    free(names);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    return rc;
+  }
+  *seq = e->seq;
   *hook = h;
   return LPLUG_OK;
 }
@@ -150,6 +344,7 @@ static void compact(lplug_hook *h) {
   int i, j = 0;
   for (i = 0; i < h->n; i++)
     if (h->handlers[i].ref != LUA_NOREF) h->handlers[j++] = h->handlers[i];
+    else free(h->handlers[i].names);
   h->n = j;
   h->dead = 0;
 }
@@ -190,7 +385,9 @@ void hook_free_all(lplug_engine *e) {
   for (i = 0; i < e->nbuckets; i++) {
     lplug_hook *h = e->buckets[i], *next;
     for (; h; h = next) {
+      int j;
       next = h->next;
+      for (j = 0; j < h->n; j++) free(h->handlers[j].names);
       free(h->handlers);
       free(h);
     }

@@ -40,12 +40,24 @@ void plugin_log(plugin *p, int level, const char *message);
 /* The sentinel hooks.STOP stands for (a light userdata of its address). */
 extern const char hook_stop;
 
-/* Registers the function at the top of L (popped) on hook point `name`.
-** Returns LPLUG_OK and the handle in *seq and *hook, LPLUG_ENOTFOUND
-** (no such hook point), LPLUG_ESTATE (the hook point is running) or
-** LPLUG_ENOMEM. */
-int hook_add(plugin *p, const char *name, int priority, lplug_hook **hook,
-             unsigned long long *seq);
+/* Ordering constraints of a handler: names of plugins whose handlers on
+** the same hook point it must run before, and after. */
+typedef struct hook_order {
+  const char *const *before;
+  int nbefore;
+  const char *const *after;
+  int nafter;
+} hook_order;
+
+/* Registers the function at the top of L (popped) on hook point `name`
+** (the names in `order` are copied).  Returns LPLUG_OK and the handle in
+** *seq and *hook, LPLUG_ENOTFOUND (no such hook point), LPLUG_ESTATE (the
+** hook point is running), LPLUG_EINVAL (its constraints and those of the
+** handlers registered contradict each other: err says how) or
+** LPLUG_ENOMEM.  The handlers are ordered here, not when the hook runs. */
+int hook_add(plugin *p, const char *name, int priority,
+             const hook_order *order, lplug_hook **hook,
+             unsigned long long *seq, char *err, size_t errsize);
 
 /* Turns off handler `seq` of hook; returns 1 if it was on. */
 int hook_off(lplug_hook *hook, unsigned long long seq);

@@ -183,7 +183,7 @@ int lplug_reload(lplug_engine *e, const char *name) {
   char reason[256];
   if (e == NULL) return LPLUG_EINVAL;
   if ((old = target(e, name, "lplug_reload", &i, &rc)) == NULL) return rc;
-  if ((rc = plugin_build(e, old->dir, old, &p)) != LPLUG_OK) return rc;
+  if ((rc = plugin_build(e, old->dir, old, NULL, &p)) != LPLUG_OK) return rc;
   /* Until the swap only the old version serves: the new one is LOADED,
   ** so its registrations do not run yet. */
   state = old->state;

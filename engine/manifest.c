@@ -13,6 +13,7 @@
 
 #include "engine/config.h"
 #include "engine/manifest.h"
+#include "engine/semver.h"
 #include "engine/yaml_tree.h"
 
 #define MAX_NAME 64
@@ -107,41 +108,9 @@ int manifest_parse_time(const char *text, long long *out) {
   return 0;
 }
 
-/* A numeric identifier: digits, no leading zero. */
-static const char *numeric(const char *s) {
-  const char *p = s;
-  while (isdigit((unsigned char)*p)) p++;
-  if (p == s || (*s == '0' && p - s > 1)) return NULL;
-  return p;
-}
-
-/* Dot-separated identifiers of [0-9A-Za-z-]; numeric ones without leading
-** zeros when `strict_numbers`. */
-static const char *identifiers(const char *s, int strict_numbers) {
-  for (;;) {
-    const char *p = s;
-    int all_digits = 1;
-    while (isalnum((unsigned char)*p) || *p == '-') {
-      if (!isdigit((unsigned char)*p)) all_digits = 0;
-      p++;
-    }
-    if (p == s) return NULL;
-    if (strict_numbers && all_digits && *s == '0' && p - s > 1) return NULL;
-    if (*p != '.') return p;
-    s = p + 1;
-  }
-}
-
 int manifest_is_semver(const char *s) {
-  int i;
-  for (i = 0; i < 3; i++) {
-    s = numeric(s);
-    if (s == NULL) return 0;
-    if (i < 2 && *s++ != '.') return 0;
-  }
-  if (*s == '-' && (s = identifiers(s + 1, 1)) == NULL) return 0;
-  if (*s == '+' && (s = identifiers(s + 1, 0)) == NULL) return 0;
-  return *s == '\0';
+  semver v;
+  return semver_parse(s, &v);
 }
 
 /* ---- fields --------------------------------------------------------------- */
@@ -225,18 +194,69 @@ static int field_limits(parse *ps, manifest *m, const node *map) {
   return LPLUG_OK;
 }
 
+/* One entry of depends: "[?|!] name [range]". */
+static int dependency(parse *ps, manifest *m, const node *v, size_t k) {
+  manifest_dep *d = &m->deps[k];
+  const char *text = m->depends[k], *p = text;
+  char err[256];
+  size_t n, j;
+  d->kind = MANIFEST_REQUIRES;
+  while (*p == ' ') p++;
+  if (*p == '?' || *p == '!') {
+    d->kind = *p == '?' ? MANIFEST_OPTIONAL : MANIFEST_CONFLICTS;
+    for (p++; *p == ' '; p++) {}
+  }
+  n = strcspn(p, " ");
+  if ((d->name = strndup(p, n)) == NULL) return LPLUG_ENOMEM;
+  if ((d->where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
+  if (n == 0)
+    return fail(ps, v, "depends: '%s' names no plugin (expected \"name "
+                "[range]\", \"? name\" or \"! name\", e.g. \"utils ^1.4\")",
+                text);
+  if (strcmp(d->name, "lplug") == 0)
+    return fail(ps, v, "depends: '%s': the engine is not a plugin (give the "
+                "engine's versions in the lplug: field, e.g. lplug: "
+                "\">= 0.1\")", text);
+  if (!valid_name(d->name))
+    return fail(ps, v, "depends: '%s': '%s' is not a plugin name ([a-z]"
+                "[a-z0-9_-]*, at most %d bytes)", text, d->name, MAX_NAME);
+  for (j = 0; j < k; j++)
+    if (strcmp(m->deps[j].name, d->name) == 0)
+      return fail(ps, v, "depends: '%s' is listed twice (first at %s; "
+                  "merge the two entries)", d->name, m->deps[j].where);
+  for (p += n; *p == ' '; p++) {}
+  d->range_text = p;
+  if (!semver_range_parse(p, &d->range, err, sizeof err))
+    return fail(ps, v, "depends: '%s': %s", text, err);
+  return LPLUG_OK;
+}
+
 static int field_depends(parse *ps, manifest *m, const node *seq) {
   int k;
   if (seq->type != YT_SEQ)
     return fail(ps, seq, "depends: expected a sequence of strings, got %s",
                 ytree_type_name(seq));
   m->depends = calloc((size_t)seq->n + 1, sizeof *m->depends);
-  if (m->depends == NULL) return LPLUG_ENOMEM;
+  m->deps = calloc((size_t)seq->n + 1, sizeof *m->deps);
+  if (m->depends == NULL || m->deps == NULL) return LPLUG_ENOMEM;
   for (k = 0; k < seq->n; k++) {
     int rc = string_field(ps, "depends", seq->kids[k], &m->depends[k]);
     if (rc != LPLUG_OK) return rc;
-    m->ndepends++;
+    m->ndepends++;  /* owns depends[k] and deps[k] from here */
+    rc = dependency(ps, m, seq->kids[k], (size_t)k);
+    if (rc != LPLUG_OK) return rc;
   }
+  return LPLUG_OK;
+}
+
+/* lplug: the engine versions the plugin works with. */
+static int field_lplug(parse *ps, manifest *m, const node *v) {
+  char err[256];
+  int rc = string_field(ps, "lplug", v, &m->lplug);
+  if (rc != LPLUG_OK) return rc;
+  if ((m->lplug_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
+  if (!semver_range_parse(m->lplug, &m->lplug_range, err, sizeof err))
+    return fail(ps, v, "lplug: '%s': %s", m->lplug, err);
   return LPLUG_OK;
 }
 
@@ -268,7 +288,7 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
                                                          &m->description);
   if (strcmp(k, "author") == 0) return string_field(ps, k, v, &m->author);
   if (strcmp(k, "license") == 0) return string_field(ps, k, v, &m->license);
-  if (strcmp(k, "lplug") == 0) return string_field(ps, k, v, &m->lplug);
+  if (strcmp(k, "lplug") == 0) return field_lplug(ps, m, v);
   if (strcmp(k, "depends") == 0) return field_depends(ps, m, v);
   if (strcmp(k, "limits") == 0) return field_limits(ps, m, v);
   if (strcmp(k, "capabilities") == 0 || strcmp(k, "config") == 0) {
@@ -376,8 +396,14 @@ void manifest_free(manifest *m) {
   free(m->license);
   free(m->main);
   free(m->lplug);
-  for (i = 0; i < m->ndepends; i++) free(m->depends[i]);
+  for (i = 0; i < m->ndepends; i++) {
+    free(m->depends[i]);
+    free(m->deps[i].name);
+    free(m->deps[i].where);
+  }
   free(m->depends);
+  free(m->deps);
+  free(m->lplug_where);
   lplug_value_free(m->capabilities);
   lplug_value_free(m->config);
   free(m->memory_where);

@@ -10,8 +10,24 @@
 
 #include <stddef.h>
 #include "lplug.h"
+#include "engine/semver.h"
 
 #define MANIFEST_MAX_BYTES (64 * 1024)  /* larger files are refused */
+
+enum manifest_dep_kind {
+  MANIFEST_REQUIRES,          /* "name [range]": must be loaded first */
+  MANIFEST_OPTIONAL,          /* "? name [range]": if present, first */
+  MANIFEST_CONFLICTS          /* "! name [range]": must not be present */
+};
+
+/* One entry of depends:, checked when parsed; resolved by deps.c. */
+typedef struct manifest_dep {
+  int kind;                   /* MANIFEST_* */
+  char *name;                 /* the plugin it names */
+  const char *range_text;     /* inside the entry, after the name; "" */
+  semver_range range;         /* points into the entry: any when "" */
+  char *where;                /* "file:line:col" of the entry */
+} manifest_dep;
 
 typedef struct manifest {
   char *name;           /* required, [a-z][a-z0-9_-]*, at most 64 bytes */
@@ -20,8 +36,11 @@ typedef struct manifest {
   char *author;
   char *license;
   char *main;           /* "init.lua" when absent */
-  char *lplug;          /* engine version range, kept as written */
-  char **depends;       /* each entry as written; resolved elsewhere */
+  char *lplug;          /* engine version range as written, or NULL */
+  semver_range lplug_range;   /* parsed from lplug (any when absent) */
+  char *lplug_where;          /* "file:line:col" of lplug:, or NULL */
+  char **depends;       /* each entry as written */
+  manifest_dep *deps;   /* the same entries, parsed */
   size_t ndepends;
   lplug_value *capabilities;  /* the mapping as a value; nil when absent */
   lplug_value *config;        /* the mapping as a value; nil when absent */

@@ -446,18 +446,21 @@ static int load_failed(lplug_engine *e, plugin *p, int rc) {
 }
 
 int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
-                 plugin **out) {
+                 manifest *m, plugin **out) {
   char path[PATH_MAX], err[1024];
   sandbox_config sc;
   plugin *p;
   int rc, i;
   *out = NULL;
-  if (realpath(dir, path) == NULL)
+  if (realpath(dir, path) == NULL) {
+    manifest_free(m);
     return report_load_error(e, dir, engine_error(e, LPLUG_EIO,
                              "cannot open plugin folder '%s'", dir));
+  }
   p = calloc(1, sizeof *p);
   if (p == NULL || (p->dir = strdup(path)) == NULL) {
     free(p);
+    manifest_free(m);
     return engine_error(e, LPLUG_ENOMEM, "out of memory loading '%s'", dir);
   }
   p->engine = e;
@@ -466,7 +469,9 @@ int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
   for (i = 0; i < PLUGIN_CALLBACKS; i++) p->callbacks[i] = LUA_NOREF;
   value_set_nil(&p->scratch);
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
-  rc = manifest_load(path, &p->m, err, sizeof err, warn_manifest, e);
+  p->m = m;
+  rc = m ? LPLUG_OK : manifest_load(path, &p->m, err, sizeof err,
+                                    warn_manifest, e);
   if (rc != LPLUG_OK) {
     engine_error(e, rc, "%s", err);
     plugin_free(p);
@@ -489,6 +494,11 @@ int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
       plugin_free(p);
       return rc;
     }
+  if ((rc = deps_check(e, p->m, NULL)) != LPLUG_OK) {
+    rc = report_load_error(e, p->name, rc);
+    plugin_free(p);
+    return rc;
+  }
   if ((rc = overrides_apply(p)) != LPLUG_OK) {
     rc = report_load_error(e, p->name, rc);
     plugin_free(p);
@@ -528,8 +538,12 @@ int plugin_start(plugin *p) {
 }
 
 int plugin_load(lplug_engine *e, const char *dir) {
+  return plugin_load_manifest(e, dir, NULL);
+}
+
+int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m) {
   plugin *p;
-  int rc = plugin_build(e, dir, NULL, &p);
+  int rc = plugin_build(e, dir, NULL, m, &p);
   if (rc != LPLUG_OK) return rc;
   plugin_changed(p, LPLUG_STATE_LOADED, "loading");
   rc = plugin_start(p);

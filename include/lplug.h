@@ -73,13 +73,14 @@ int lplug_version_number(void);
   XX(EIO,      -13, "input/output error")                                   \
   XX(ESTATE,   -14, "plugin is not in a state to run")                      \
   XX(EFULL,    -15, "event queue is full")                                  \
+  XX(EDEPEND,  -16, "plugin dependencies are not met")                      \
 
 enum lplug_errno {
   LPLUG_OK = 0,
 #define LPLUG_XX_(name, code, text) LPLUG_##name = code,
   LPLUG_ERRNO_MAP(LPLUG_XX_)
 #undef LPLUG_XX_
-  LPLUG_ERRNO_MIN_ = -16
+  LPLUG_ERRNO_MIN_ = -17
 };
 
 /* A static description of `code` ("plugin exceeded its memory budget");
@@ -351,15 +352,36 @@ const char *lplug_errmsg(const lplug_engine *e);
 ** manifest, creates its sandboxed state and runs its main file under its
 ** budgets.  Returns LPLUG_OK; LPLUG_EMANIFEST, LPLUG_ELOAD, LPLUG_ERUNTIME,
 ** LPLUG_ECPU, LPLUG_EMEM (the plugin is not loaded, nothing of it stays
-** registered); LPLUG_EEXIST (a plugin of that name is loaded); LPLUG_EIO;
-** LPLUG_ENOMEM.  Define hook points before loading plugins that use them. */
+** registered); LPLUG_EEXIST (a plugin of that name is loaded);
+** LPLUG_EDEPEND (its `lplug:` or `depends:` are not met by this library
+** and the plugins loaded now, or a loaded plugin declares it
+** incompatible; see lplug_load_dirs); LPLUG_EIO; LPLUG_ENOMEM.  Define
+** hook points before loading plugins that use them, and load a plugin's
+** dependencies before it. */
 int lplug_load_plugin(lplug_engine *e, const char *dir);
 
-/* Loads every plugin folder directly under `dir`, in name order.  A
-** plugin that fails is reported to on_error and skipped; the others load.
-** Returns LPLUG_OK when all loaded, else the code of the first failure
-** (lplug_errmsg names it); LPLUG_EIO when `dir` cannot be read. */
+/* Loads every plugin folder directly under `dir`: lplug_load_dirs with
+** one folder. */
 int lplug_load_dir(lplug_engine *e, const char *dir);
+
+/* Loads every plugin folder directly under each of the `n` folders
+** `dirs` as one set.  Every manifest is read first; then each plugin
+** loads after the plugins of the set it depends on (its manifest's
+** `depends:`, required or optional), and among plugins ready together the
+** smallest name first, so the order is the same however folders list.
+** A plugin fails, and is reported to on_error and skipped, when its
+** manifest is invalid, its name is taken (the first folder holding it
+** wins), its `lplug:` range does not take this library's version, a
+** plugin it needs is missing, failed to load or has a version its range
+** does not take, an optional one present has such a version, a plugin it
+** declares incompatible ("! name") is loaded or in the set, or it is on
+** a dependency cycle (the message names the chain: "a -> b -> a").  The
+** others load.  An optional dependency that failed only costs a warning.
+** Returns LPLUG_OK when all loaded, else the code of the first failure
+** reported (lplug_errmsg names it; dependency failures are
+** LPLUG_EDEPEND); LPLUG_EIO, loading nothing, when a folder cannot be
+** read; LPLUG_EINVAL; LPLUG_ENOMEM. */
+int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n);
 
 /* Number of loaded plugins, and the name of the i-th (0-based, load
 ** order; NULL when out of range).  Names live as long as the plugin. */
@@ -485,9 +507,16 @@ int lplug_plugin_configure(lplug_engine *e, const char *plugin,
 ** Hooks
 **
 ** A hook point is a name the host defines; plugins register handlers on
-** it with hooks.on(name, fn, {priority = n}).  Running a hook passes a
-** value through the handlers, higher priority first, then in the order
-** they registered.  A handler returning nil keeps the value, returning a
+** it with hooks.on(name, fn, {priority = n, before = {...}, after =
+** {...}}).  Running a hook passes a value through the handlers in this
+** order: a handler with before = {"x"} runs before every handler of
+** plugin x on that hook point, one with after = {"x"} after them (names
+** of plugins not loaded or not on that hook point are ignored until such
+** a handler registers); where constraints leave it open, higher priority
+** first, then in the order they registered.  Constraints that contradict
+** each other (a cycle) make the hooks.on that closes the cycle raise an
+** error naming it, so that plugin fails to load.  The order is settled
+** when a handler registers; running a hook costs the same either way.  A handler returning nil keeps the value, returning a
 ** value replaces it, returning hooks.STOP (alone or after a value) ends
 ** the chain.
 ** ===================================================================
@@ -524,6 +553,33 @@ int lplug_hook_call(lplug_hook *h, lplug_value *v);
 
 /* Number of handlers registered on `h`. */
 int lplug_hook_handlers(const lplug_hook *h);
+
+/* Number of hook points defined, and the i-th of them (0-based, in the
+** order they were defined; NULL when out of range; O(i)). */
+int lplug_hook_count(const lplug_engine *e);
+lplug_hook *lplug_hook_at(lplug_engine *e, int i);
+
+/* The name of `h`; lives as long as the engine. */
+const char *lplug_hook_name(const lplug_hook *h);
+
+/* One handler as registered: its plugin, priority and the plugin names
+** of its before/after constraints. */
+typedef struct lplug_handler_info {
+  const char *plugin;
+  int priority;
+  const char *const *before;   /* nbefore names */
+  int nbefore;
+  const char *const *after;    /* nafter names */
+  int nafter;
+} lplug_handler_info;
+
+/* Fills *out with the i-th handler of `h` in run order (0 to
+** lplug_hook_handlers(h) - 1).  Returns LPLUG_OK or LPLUG_ENOTFOUND (out
+** of range).  The strings live until that handler goes away (turned off,
+** its plugin failed or unloaded); read them before loading more plugins
+** or running hooks. */
+int lplug_hook_handler_info(const lplug_hook *h, int i,
+                            lplug_handler_info *out);
 
 /* }================================================================== */
 

@@ -2,7 +2,8 @@
 ** hooks.c -- the lplug.hooks module.
 **
 **   local hooks = require "lplug.hooks"
-**   local h = hooks.on("record", function(rec) ... end, {priority = 10})
+**   local h = hooks.on("record", function(rec) ... end,
+**                      {priority = 10, before = {"geoip"}, after = {"redact"}})
 **   h:off()
 **   return value, hooks.STOP     -- ends the chain
 **
@@ -22,14 +23,56 @@ typedef struct handle {
   unsigned long long seq;
 } handle;
 
+#define MAX_ORDER_NAMES 32   /* per list: more is misuse, not a plan */
+
+/* Pushes the plugin names of option `key` (a list of strings, or one
+** string) of the options table at 3, keeping them on the stack so that
+** the pointers stored in names[] stay valid; returns how many. */
+static int order_names(lua_State *L, const char *key, const char **names) {
+  plugin *p = plugin_of(L);
+  int n = 0, type = lua_getfield(L, 3, key);
+  if (type == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (type == LUA_TSTRING) {   /* before = "geoip" means {"geoip"} */
+    lua_newtable(L);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+  } else if (type != LUA_TTABLE) {
+    return luaL_error(L, "bad argument #3 to 'on' (%s must be a list of "
+                      "plugin names, got %s)", key, luaL_typename(L, -1));
+  }
+  luaL_checkstack(L, MAX_ORDER_NAMES + 2, "hooks.on");
+  for (;;) {
+    int t = lua_rawgeti(L, -1 - n, n + 1);  /* the list is below names */
+    if (t == LUA_TNIL) {
+      lua_pop(L, 1);
+      break;
+    }
+    if (t != LUA_TSTRING || n == MAX_ORDER_NAMES)
+      return luaL_error(L, "bad argument #3 to 'on' (%s[%d] must be a plugin "
+                        "name%s)", key, n + 1, t == LUA_TSTRING ? ", at most "
+                        "32 of them" : "");
+    names[n] = lua_tostring(L, -1);
+    if (strcmp(names[n], plugin_name(p)) == 0)
+      return luaL_error(L, "bad argument #3 to 'on' (%s names the plugin "
+                        "itself; order its own handlers with priority)", key);
+    n++;
+  }
+  return n;
+}
+
 static int hooks_on(lua_State *L) {
   plugin *p = plugin_of(L);
   const char *name = luaL_checkstring(L, 1);
+  const char *before[MAX_ORDER_NAMES], *after[MAX_ORDER_NAMES];
+  hook_order order = {before, 0, after, 0};
   lua_Integer priority = 0;
   handle *hd;
   lplug_hook *hook;
   unsigned long long seq;
-  char list[512];
+  char list[512], err[512];
   int rc;
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 3)) {
@@ -41,12 +84,16 @@ static int hooks_on(lua_State *L) {
                     3, "priority must be an integer");
     }
     lua_pop(L, 1);
+    lua_settop(L, 3);          /* the names stay above, until we return */
+    order.nbefore = order_names(L, "before", before);
+    order.nafter = order_names(L, "after", after);
   }
   plugin_require(L, p, "hooks", name, "hooks.on");
   hd = lua_newuserdatauv(L, sizeof *hd, 0);  /* before registering: */
   luaL_setmetatable(L, HANDLE);              /* nothing can fail after */
   lua_pushvalue(L, 2);
-  rc = hook_add(p, name, (int)priority, &hook, &seq);
+  rc = hook_add(p, name, (int)priority, &order, &hook, &seq, err,
+                sizeof err);
   if (rc == LPLUG_ENOTFOUND) {
     hook_names(p, list, sizeof list);
     return luaL_error(L, "hooks.on: no hook point '%s' (the host defines: "
@@ -55,6 +102,7 @@ static int hooks_on(lua_State *L) {
   if (rc == LPLUG_ESTATE)
     return luaL_error(L, "hooks.on: hook '%s' is running; register handlers "
                       "when the plugin loads", name);
+  if (rc == LPLUG_EINVAL) return luaL_error(L, "hooks.on: %s", err);
   if (rc != LPLUG_OK) return luaL_error(L, "hooks.on: out of memory");
   hd->hook = hook;
   hd->seq = seq;

@@ -310,11 +310,137 @@ static void hooks_values_are_copies(void **state) {
   lplug_value_free(v);
 }
 
+/* A handler appending `tag`, registered with Lua options `opts`. */
+static int ordered(fixture *f, const char *name, const char *tag,
+                   const char *opts) {
+  char code[512], *dir;
+  int rc;
+  snprintf(code, sizeof code,
+           "require('lplug.hooks').on('h', function(v)\n"
+           "  return (v or '') .. '%s'\nend, %s)", tag, opts);
+  dir = support_plugin(f->root, name, NULL, code);
+  rc = lplug_load_plugin(f->e, dir);
+  free(dir);
+  return rc;
+}
+
+static void run_expect(fixture *f, const char *want) {
+  lplug_value *v = string_value(">");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), want);
+  lplug_value_free(v);
+}
+
+static void hooks_before_and_after_come_before_priority(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  assert_int_equal(ordered(f, "a", "a", "{ priority = 10, after = {'c'} }"),
+                   LPLUG_OK);
+  assert_int_equal(ordered(f, "b", "b", "{ before = 'a' }"), LPLUG_OK);
+  assert_int_equal(ordered(f, "c", "c", "{ priority = 5 }"), LPLUG_OK);
+  assert_int_equal(ordered(f, "d", "d", "{ priority = 20 }"), LPLUG_OK);
+  run_expect(f, ">dcba");  /* c before b: priority, where free to choose */
+}
+
+static void hooks_constraint_on_absent_plugin_waits_for_it(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  assert_int_equal(ordered(f, "a", "a", "{ priority = 10, after = "
+                                        "{'late', 'never'} }"), LPLUG_OK);
+  assert_int_equal(ordered(f, "b", "b", "{ priority = 5 }"), LPLUG_OK);
+  run_expect(f, ">ab");    /* 'late' is not there: ignored */
+  assert_int_equal(ordered(f, "late", "L", "{ priority = -1 }"), LPLUG_OK);
+  run_expect(f, ">bLa");
+}
+
+static void hooks_contradicting_constraints_fail_the_load(void **state) {
+  fixture *f = *state;
+  const char *want = "plugin 'x': error in loading: x/init.lua:1: hooks.on: "
+    "hook 'h': the before/after constraints form a cycle: c -> x -> a -> c "
+    "(each must run before the next; change before = or after = in one of "
+    "these plugins)";
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  assert_int_equal(ordered(f, "a", "a", "{ before = {'c'} }"), LPLUG_OK);
+  assert_int_equal(ordered(f, "c", "c", "{ after = {'b'}, before = 'x' }"),
+                   LPLUG_OK);
+  assert_int_equal(ordered(f, "x", "x", "{ before = {'a'} }"),
+                   LPLUG_ERUNTIME);
+  if (!strstr(f->log.last_message, want))
+    print_error("%s\n", f->log.last_message);
+  assert_non_null(strstr(f->log.last_message, want));
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "h")), 2);
+  run_expect(f, ">ac");
+  assert_int_equal(ordered(f, "b", "b", "{ priority = 9 }"), LPLUG_OK);
+  run_expect(f, ">bac");   /* b leads on priority; c still follows a */
+}
+
+/* Loads a plugin whose main file is `code`; expects `text` in the error. */
+static void load_fails_with(fixture *f, const char *code, const char *text) {
+  char name[32], *dir;
+  snprintf(name, sizeof name, "q%d", ++f->n);
+  dir = support_plugin(f->root, name, NULL, code);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  free(dir);
+  if (!strstr(f->log.last_message, text))
+    print_error("%s\nwanted: %s\n", f->log.last_message, text);
+  assert_non_null(strstr(f->log.last_message, text));
+}
+
+static void hooks_bad_constraints_are_misuse(void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load_fails_with(f, "require('lplug.hooks').on('h', print, { before = 5 })",
+                  "bad argument #3 to 'on' (before must be a list of plugin "
+                  "names, got number)");
+  load_fails_with(f, "require('lplug.hooks').on('h', print, { after = {'a', "
+                  "3} })", "bad argument #3 to 'on' (after[2] must be a "
+                  "plugin name)");
+  load_fails_with(f, "require('lplug.hooks').on('h', print, { after = "
+                  "{'q3'} })", "bad argument #3 to 'on' (after names the "
+                  "plugin itself; order its own handlers with priority)");
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "h")), 0);
+}
+
+static void hooks_handlers_can_be_listed(void **state) {
+  fixture *f = *state;
+  lplug_handler_info info;
+  lplug_hook *h;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  assert_int_equal(lplug_hook_define(f->e, "g", 0, NULL), LPLUG_OK);
+  assert_int_equal(lplug_hook_count(f->e), 2);
+  assert_string_equal(lplug_hook_name(lplug_hook_at(f->e, 0)), "h");
+  assert_string_equal(lplug_hook_name(lplug_hook_at(f->e, 1)), "g");
+  assert_null(lplug_hook_at(f->e, 2));
+  assert_null(lplug_hook_at(f->e, -1));
+  assert_int_equal(ordered(f, "a", "a", "{ priority = 3, before = {'z'}, "
+                                        "after = {'b', 'c'} }"), LPLUG_OK);
+  assert_int_equal(ordered(f, "b", "b", "{ priority = 1 }"), LPLUG_OK);
+  h = lplug_hook_find(f->e, "h");
+  assert_int_equal(lplug_hook_handler_info(h, 0, &info), LPLUG_OK);
+  assert_string_equal(info.plugin, "b");
+  assert_int_equal(info.priority, 1);
+  assert_int_equal(info.nbefore + info.nafter, 0);
+  assert_int_equal(lplug_hook_handler_info(h, 1, &info), LPLUG_OK);
+  assert_string_equal(info.plugin, "a");
+  assert_int_equal(info.priority, 3);
+  assert_int_equal(info.nbefore, 1);
+  assert_string_equal(info.before[0], "z");
+  assert_int_equal(info.nafter, 2);
+  assert_string_equal(info.after[1], "c");
+  assert_int_equal(lplug_hook_handler_info(h, 2, &info), LPLUG_ENOTFOUND);
+  assert_int_equal(lplug_hook_handler_info(h, -1, &info), LPLUG_ENOTFOUND);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
                                                 fixture_teardown)
     T(hooks_run_by_priority_then_load_order),
+    T(hooks_before_and_after_come_before_priority),
+    T(hooks_constraint_on_absent_plugin_waits_for_it),
+    T(hooks_contradicting_constraints_fail_the_load),
+    T(hooks_bad_constraints_are_misuse),
+    T(hooks_handlers_can_be_listed),
     T(hooks_handler_modifies_a_record),
     T(hooks_nil_keeps_the_value),
     T(hooks_stop_ends_the_chain),

@@ -212,6 +212,60 @@ static void manifest_bad_limits_are_errors(void **state) {
         "100000, 5M)");
 }
 
+static void manifest_depends_are_parsed(void **state) {
+  (void)state;
+  manifest *m = parse_ok(
+    "name: a\nversion: 1.0.0\nlplug: '>= 0.1'\n"
+    "depends: ['geoip >= 1.2 < 2', '? metrics', '!old-redact', 'utils ^1.4',"
+    " '  ?  spaced   ~2  ']\n");
+  assert_int_equal(m->ndepends, 5);
+  assert_int_equal(m->deps[0].kind, MANIFEST_REQUIRES);
+  assert_string_equal(m->deps[0].name, "geoip");
+  assert_string_equal(m->deps[0].range_text, ">= 1.2 < 2");
+  assert_int_equal(m->deps[0].range.n, 2);
+  assert_string_equal(m->deps[0].where, "plugin.yaml:4:11");
+  assert_int_equal(m->deps[1].kind, MANIFEST_OPTIONAL);
+  assert_string_equal(m->deps[1].name, "metrics");
+  assert_int_equal(m->deps[1].range.n, 0);
+  assert_int_equal(m->deps[2].kind, MANIFEST_CONFLICTS);
+  assert_string_equal(m->deps[2].name, "old-redact");
+  assert_string_equal(m->deps[3].range_text, "^1.4");
+  assert_int_equal(m->deps[4].kind, MANIFEST_OPTIONAL);
+  assert_string_equal(m->deps[4].name, "spaced");
+  assert_string_equal(m->deps[4].range_text, "~2  ");
+  assert_int_equal(m->lplug_range.n, 1);
+  assert_string_equal(m->lplug_where, "plugin.yaml:3:8");
+  manifest_free(m);
+}
+
+static void manifest_bad_depends_are_errors(void **state) {
+  (void)state;
+  FAILS("name: a\nversion: 1.0.0\ndepends: ['utils ^1.x.y']\n",
+        "plugin.yaml:3:11: depends: 'utils ^1.x.y': '1.x.y' is not a version "
+        "(expected MAJOR[.MINOR[.PATCH]], e.g. 1.2 or 1.2.0)");
+  FAILS("name: a\nversion: 1.0.0\ndepends: ['Utils']\n",
+        "plugin.yaml:3:11: depends: 'Utils': 'Utils' is not a plugin name "
+        "([a-z][a-z0-9_-]*, at most 64 bytes)");
+  FAILS("name: a\nversion: 1.0.0\ndepends: ['?']\n",
+        "plugin.yaml:3:11: depends: '?' names no plugin (expected \"name "
+        "[range]\", \"? name\" or \"! name\", e.g. \"utils ^1.4\")");
+  FAILS("name: a\nversion: 1.0.0\ndepends: ['lplug >= 0.1']\n",
+        "plugin.yaml:3:11: depends: 'lplug >= 0.1': the engine is not a "
+        "plugin (give the engine's versions in the lplug: field, e.g. lplug: "
+        "\">= 0.1\")");
+  FAILS("name: a\nversion: 1.0.0\ndepends:\n  - b ^1\n  - '? b'\n",
+        "plugin.yaml:5:5: depends: 'b' is listed twice (first at "
+        "plugin.yaml:4:5; merge the two entries)");
+  FAILS("name: a\nversion: 1.0.0\ndepends: ['b => 1']\n",
+        "plugin.yaml:3:11: depends: 'b => 1': '=>' is not an operator (use "
+        ">=, >, <=, <, =, ^ or ~)");
+  FAILS("name: a\nversion: 1.0.0\nlplug: '0.x.1'\n",
+        "plugin.yaml:3:8: lplug: '0.x.1': '0.x.1' is not a version (expected "
+        "MAJOR[.MINOR[.PATCH]], e.g. 1.2 or 1.2.0)");
+  FAILS("name: a\nversion: 1.0.0\nlplug: [1]\n",
+        "plugin.yaml:3:8: lplug: expected a string, got a sequence");
+}
+
 static void manifest_wrong_types_are_errors(void **state) {
   (void)state;
   FAILS("name: a\nversion: 1.0.0\ncapabilities: [hooks]\n",
@@ -392,6 +446,8 @@ int main(void) {
     cmocka_unit_test(manifest_limits_accept_units),
     cmocka_unit_test(manifest_bad_limits_are_errors),
     cmocka_unit_test(manifest_wrong_types_are_errors),
+    cmocka_unit_test(manifest_depends_are_parsed),
+    cmocka_unit_test(manifest_bad_depends_are_errors),
     cmocka_unit_test(manifest_empty_file_is_an_error),
     cmocka_unit_test(manifest_duplicate_keys_are_errors),
     cmocka_unit_test(manifest_unknown_key_warns_with_position),

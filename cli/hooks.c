@@ -1,0 +1,134 @@
+/*
+** hooks.c -- `lplug hooks`: loads plugins as `lplug run` would and prints
+** each hook point with its handlers in the order they run, so that an
+** operator can see what priorities and before/after constraints decided.
+*/
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lplug.h"
+#include "cli/cli.h"
+
+#define MAX_DIRS 32
+
+static const char usage[] =
+  "usage: lplug hooks [--config FILE] [--plugins DIR]...\n"
+  "\n"
+  "Loads the plugins as 'lplug run' does (same folders, settings, grants\n"
+  "and hook point 'record') and prints each hook point with its handlers\n"
+  "in the order they run: plugin, priority, before/after constraints.\n"
+  "\n"
+  "options:\n"
+  "  --config FILE   host settings (default: ./lplug.yaml if it exists)\n"
+  "  --plugins DIR   load every plugin folder under DIR (repeatable;\n"
+  "                  default: the file's `plugins:`, else ./plugins)\n"
+  "  -h, --help      print this help\n"
+  "\n"
+  "Plugins that fail to load are reported on stderr and left out; the exit\n"
+  "status is 0 unless the command itself fails.\n";
+
+static void on_error(void *ud, const char *plugin, int code,
+                     const char *message, const char *traceback) {
+  (void)ud; (void)plugin; (void)code; (void)traceback;
+  cli_error("%s", message);
+}
+
+static void on_log(void *ud, int level, const char *plugin,
+                   const char *message) {
+  (void)ud;
+  if (level >= LPLUG_LOG_WARN)
+    cli_error("%s%s%s%s", "warning: ", plugin ? plugin : "",
+              plugin ? ": " : "", message);
+}
+
+static void print_names(const char *label, const char *const *names, int n) {
+  int i;
+  if (n == 0) return;
+  printf("  %s ", label);
+  for (i = 0; i < n; i++) printf("%s%s", i ? ", " : "", names[i]);
+}
+
+static void print_hooks(lplug_engine *e) {
+  int i, j;
+  for (i = 0; i < lplug_hook_count(e); i++) {
+    lplug_hook *h = lplug_hook_at(e, i);
+    lplug_handler_info info;
+    int n = lplug_hook_handlers(h);
+    printf("%s (%d handler%s)\n", lplug_hook_name(h), n, n == 1 ? "" : "s");
+    for (j = 0; lplug_hook_handler_info(h, j, &info) == LPLUG_OK; j++) {
+      printf("  %d. %-20s priority %d", j + 1, info.plugin, info.priority);
+      print_names("before:", info.before, info.nbefore);
+      print_names("after:", info.after, info.nafter);
+      putchar('\n');
+    }
+  }
+}
+
+int cli_hooks(int argc, char **argv) {
+  const char *dirs[MAX_DIRS], *config_path = NULL;
+  char err[1024];
+  int ndirs = 0, i, status = 0;
+  lplug_host *host = NULL;
+  lplug_config config;
+  lplug_engine *e;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "--plugins") == 0 || strcmp(a, "--config") == 0) {
+      if (++i == argc) {
+        cli_error("%s needs a %s (try 'lplug hooks --help')", a,
+                  a[2] == 'p' ? "folder" : "file");
+        return 2;
+      }
+      if (a[2] == 'c') {
+        config_path = argv[i];
+      } else if (ndirs == MAX_DIRS) {
+        cli_error("at most %d --plugins folders", MAX_DIRS);
+        return 2;
+      } else {
+        dirs[ndirs++] = argv[i];
+      }
+    } else {
+      cli_error("unknown argument '%s' (try 'lplug hooks --help')", a);
+      return 2;
+    }
+  }
+  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
+    config_path = "lplug.yaml";
+  if (config_path && lplug_host_load(config_path, &host, err, sizeof err) !=
+      LPLUG_OK) {
+    cli_error("%s", err);
+    return 1;
+  }
+  if (host && ndirs == 0)
+    for (i = 0; i < lplug_host_plugin_dirs(host) && i < MAX_DIRS; i++)
+      dirs[ndirs++] = lplug_host_plugin_dir(host, i);
+  if (ndirs == 0) dirs[ndirs++] = "plugins";
+  memset(&config, 0, sizeof config);
+  if (host) lplug_host_configure(host, &config);
+  config.on_error = on_error;
+  config.on_log = on_log;
+  /* As lplug run: the file's grants, else what each manifest declares. */
+  config.grant = host ? lplug_host_grant : lplug_grant_declared;
+  config.ud = host;
+  if ((e = lplug_engine_new(&config)) == NULL) {
+    cli_error("out of memory");
+    lplug_host_free(host);
+    return 1;
+  }
+  if ((host && lplug_host_apply_config(host, e) != LPLUG_OK) ||
+      lplug_hook_define(e, "record", 0, NULL) != LPLUG_OK ||
+      lplug_load_dirs(e, (const char *const *)dirs, ndirs) == LPLUG_EIO) {
+    cli_error("%s", lplug_errmsg(e));
+    status = 1;
+  } else {
+    print_hooks(e);
+    if (fflush(stdout) != 0) status = 1;
+  }
+  lplug_engine_free(e);
+  lplug_host_free(host);
+  return status;
+}
