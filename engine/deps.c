@@ -30,25 +30,29 @@ typedef struct cand {
   int done;                   /* loaded or failed */
   int failed_at;              /* 1 for the first failure reported, ... */
   int mark;                   /* cycle search: 0 new, 1 on path, 2 done */
+  int seq;                    /* reading order: the first of a name wins */
 } cand;
 
 struct deps_set {
-  cand *c;
+  cand *c;                    /* sorted by name once read (index_set) */
   int n, cap;
+  int named;                  /* c[0..named) have names, in order */
   int failures;               /* reported so far */
 };
 
 static const plugin *loaded(const lplug_engine *e, const char *name) {
-  int i;
-  for (i = 0; i < e->nplugins; i++)
-    if (strcmp(e->plugins[i]->name, name) == 0) return e->plugins[i];
-  return NULL;
+  return engine_find_plugin(e, name, NULL);
 }
 
+/* Binary search: the set is sorted by name before anything looks. */
 static cand *find(const deps_set *s, const char *name) {
-  int i;
-  for (i = 0; s && i < s->n; i++)
-    if (s->c[i].name && strcmp(s->c[i].name, name) == 0) return &s->c[i];
+  int lo = 0, hi = s ? s->named : 0;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2, cmp = strcmp(s->c[mid].name, name);
+    if (cmp == 0) return &s->c[mid];
+    if (cmp < 0) lo = mid + 1;
+    else hi = mid;
+  }
   return NULL;
 }
 
@@ -201,7 +205,7 @@ static int fail(lplug_engine *e, deps_set *s, cand *c, int code,
 /* Reads the manifest of folder `path` into a new candidate. */
 static int add(lplug_engine *e, deps_set *s, const char *path) {
   char yaml[PATH_MAX + 16], err[1024];
-  cand *c, *other;
+  cand *c;
   int rc;
   if (s->n == s->cap) {
     int cap = s->cap ? s->cap * 2 : 16;
@@ -212,6 +216,7 @@ static int add(lplug_engine *e, deps_set *s, const char *path) {
   }
   c = &s->c[s->n];
   memset(c, 0, sizeof *c);
+  c->seq = s->n;
   if ((c->dir = strdup(path)) == NULL) return LPLUG_ENOMEM;
   s->n++;
   c->folder = strrchr(c->dir, '/') ? strrchr(c->dir, '/') + 1 : c->dir;
@@ -221,15 +226,6 @@ static int add(lplug_engine *e, deps_set *s, const char *path) {
   if (rc != LPLUG_OK) {
     engine_error(e, rc, "%s", err);
     return fail(e, s, c, rc, path);
-  }
-  if ((other = find(s, c->m->name)) != NULL) {
-    engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is also in %s "
-                 "(names must be unique; this one is skipped)", yaml,
-                 c->m->name, other->dir);
-    rc = fail(e, s, c, LPLUG_EEXIST, c->m->name);
-    manifest_free(c->m);
-    c->m = NULL;
-    return rc;
   }
   return (c->name = strdup(c->m->name)) ? LPLUG_OK : LPLUG_ENOMEM;
 }
@@ -265,6 +261,48 @@ static int add_folder(lplug_engine *e, deps_set *s, const char *dir) {
   free(list);
   if (rc == LPLUG_ENOMEM)
     engine_error(e, rc, "out of memory reading plugin folder '%s'", dir);
+  return rc;
+}
+
+/* Named first, by name, then in reading order. */
+static int by_candidate(const void *a, const void *b) {
+  const cand *x = a, *y = b;
+  int cmp;
+  if (!x->name || !y->name) return x->name ? -1 : y->name ? 1 : x->seq - y->seq;
+  cmp = strcmp(x->name, y->name);
+  return cmp ? cmp : x->seq - y->seq;
+}
+
+/* Sorts the set by name, failing all but the first folder read of each
+** name, so that every later lookup is a binary search and "smallest name
+** first" is index order. */
+static int index_set(lplug_engine *e, deps_set *s) {
+  int i, rc = LPLUG_OK;
+  qsort(s->c, (size_t)s->n, sizeof *s->c, by_candidate);
+  for (i = 1; i < s->n && rc == LPLUG_OK; i++) {
+    cand *c = &s->c[i], *first = &s->c[i - 1];
+    char yaml[PATH_MAX + 16];
+    if (!c->name || !first->name || strcmp(c->name, first->name) != 0)
+      continue;
+    while (first > s->c && first[-1].name &&
+           strcmp(first[-1].name, c->name) == 0)
+      first--;
+    snprintf(yaml, sizeof yaml, "%s/plugin.yaml", c->dir);
+    engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is also in %s "
+                 "(names must be unique; this one is skipped)", yaml,
+                 c->name, first->dir);
+    rc = fail(e, s, c, LPLUG_EEXIST, c->name);
+    manifest_free(c->m);
+    c->m = NULL;
+    c->seq = -1;  /* marked: loses its name below */
+  }
+  for (i = 0; i < s->n; i++)
+    if (s->c[i].seq < 0) {
+      free(s->c[i].name);
+      s->c[i].name = NULL;
+    }
+  qsort(s->c, (size_t)s->n, sizeof *s->c, by_candidate);
+  for (s->named = 0; s->named < s->n && s->c[s->named].name; s->named++) {}
   return rc;
 }
 
@@ -328,15 +366,10 @@ static int search(lplug_engine *e, deps_set *s, int i, int *path, int depth) {
 static int find_cycles(lplug_engine *e, deps_set *s) {
   int *path = malloc((size_t)s->n * sizeof *path), i, rc = LPLUG_OK;
   if (path == NULL) return LPLUG_ENOMEM;
-  for (;;) {  /* roots in name order, so the search is the same each time */
-    int root = -1;
-    for (i = 0; i < s->n; i++)
-      if (s->c[i].m && s->c[i].mark == 0 &&
-          (root < 0 || strcmp(s->c[i].name, s->c[root].name) < 0))
-        root = i;
-    if (root < 0 || rc != LPLUG_OK) break;
-    rc = search(e, s, root, path, 0);
-  }
+  /* roots in name order (index order), so the search is the same each
+  ** time */
+  for (i = 0; i < s->n && rc == LPLUG_OK; i++)
+    if (s->c[i].m && s->c[i].mark == 0) rc = search(e, s, i, path, 0);
   free(path);
   return rc;
 }
@@ -355,15 +388,13 @@ static int ready(const deps_set *s, const cand *c) {
 /* Loads (or fails) the candidates in dependency order, name order among
 ** those ready together. */
 static int load_in_order(lplug_engine *e, deps_set *s) {
+  int first = 0;  /* every candidate before it is done */
   for (;;) {
     int i, best = -1, rc;
     cand *c;
-    for (i = 0; i < s->n; i++) {
-      const cand *x = &s->c[i];
-      if (!x->done && ready(s, x) &&
-          (best < 0 || strcmp(x->name, s->c[best].name) < 0))
-        best = i;
-    }
+    while (first < s->n && s->c[first].done) first++;
+    for (i = first; i < s->n && best < 0; i++)  /* index order: name order */
+      if (!s->c[i].done && ready(s, &s->c[i])) best = i;
     if (best < 0) return LPLUG_OK;  /* every candidate is done */
     c = &s->c[best];
     if (c->error) {                 /* on a cycle */
@@ -400,7 +431,7 @@ static int first_failure(lplug_engine *e, const deps_set *s) {
 }
 
 int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
-  deps_set s = {NULL, 0, 0, 0};
+  deps_set s = {NULL, 0, 0, 0, 0};
   int i, rc = LPLUG_OK;
   if (e == NULL || (dirs == NULL && n > 0) || n < 0) return LPLUG_EINVAL;
   for (i = 0; i < n && rc == LPLUG_OK; i++) {
@@ -411,6 +442,7 @@ int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
                         dirs[i]);
   }
   for (i = 0; i < n && rc == LPLUG_OK; i++) rc = add_folder(e, &s, dirs[i]);
+  if (rc == LPLUG_OK) rc = index_set(e, &s);
   if (rc == LPLUG_OK) rc = find_cycles(e, &s);
   if (rc == LPLUG_OK) rc = load_in_order(e, &s);
   if (rc == LPLUG_ENOMEM)

@@ -48,6 +48,7 @@ void lplug_engine_free(lplug_engine *e) {
   for (i = 0; i < e->nplugins; i++) plugin_free(e->plugins[i]);
   watchdog_free(e->watchdog);
   free(e->plugins);
+  names_free(e);
   value_release(&e->scratch);
   free(e);
 }
@@ -58,16 +59,6 @@ const char *lplug_plugin_name(const lplug_engine *e, int i) {
   return i >= 0 && i < e->nplugins ? e->plugins[i]->name : NULL;
 }
 
-plugin *engine_find_plugin(const lplug_engine *e, const char *name,
-                           int *index) {
-  int i;
-  for (i = 0; name && i < e->nplugins; i++)
-    if (strcmp(e->plugins[i]->name, name) == 0) {
-      if (index) *index = i;
-      return e->plugins[i];
-    }
-  return NULL;
-}
 
 int lplug_plugin_stats(const lplug_engine *e, const char *name,
                        lplug_stats *out) {

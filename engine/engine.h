@@ -115,6 +115,8 @@ struct lplug_engine {
   unsigned long long emitted; /* events ever queued: marks for rollback */
   subscription *subs;
   int nsubs, subcap, next_sub, dispatching, subs_dead;
+  plugin **names;             /* names.c: plugins by name, open addressing */
+  unsigned names_cap;         /* a power of two, or 0 */
   storage *store;             /* opened by the first plugin using it */
   int calls;                  /* plugin calls running now (they nest) */
   override *overrides;        /* overrides.c: per plugin name */
@@ -128,9 +130,14 @@ int engine_error(lplug_engine *e, int code, const char *fmt, ...)
 #endif
   ;
 
-/* The loaded plugin named `name` (and its index), or NULL. */
+/* names.c: the loaded plugin named `name` (and its index, found by a
+** scan: ask only when needed), or NULL.  add indexes p once it is in
+** e->plugins; reset re-indexes them all (after a removal or a swap). */
 plugin *engine_find_plugin(const lplug_engine *e, const char *name,
                            int *index);
+void names_add(lplug_engine *e, plugin *p);
+void names_reset(lplug_engine *e);
+void names_free(lplug_engine *e);
 
 /* Sends a message to the host's log sink. */
 void engine_log(lplug_engine *e, int level, const char *who,

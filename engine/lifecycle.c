@@ -141,6 +141,7 @@ static void remove_plugin(lplug_engine *e, plugin *p, int i) {
   memmove(&e->plugins[i], &e->plugins[i + 1],
           (size_t)(e->nplugins - i - 1) * sizeof *e->plugins);
   e->nplugins--;
+  names_reset(e);
   plugin_free(p);
 }
 
@@ -211,6 +212,7 @@ int lplug_reload(lplug_engine *e, const char *name) {
   hook_drop_plugin(e, old);
   events_drop_plugin(e, old);
   e->plugins[i] = p;
+  names_reset(e);
   p->state = state;
   snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",
            p->dir, p->m->version, old->m->version);

@@ -45,16 +45,15 @@ int overrides_set(lplug_engine *e, const char *name,
                   const lplug_value *values, const lplug_value *origins) {
   override o = {NULL, NULL, NULL};
   size_t key;
-  int i, t = values ? lplug_value_type(values, 0) : LPLUG_TNIL;
+  int t = values ? lplug_value_type(values, 0) : LPLUG_TNIL;
   if (name == NULL || name[0] == '\0')
     return engine_error(e, LPLUG_EINVAL, "lplug_plugin_configure: no plugin "
                         "name given");
-  for (i = 0; i < e->nplugins; i++)
-    if (strcmp(e->plugins[i]->name, name) == 0)
-      return engine_error(e, LPLUG_ESTATE, "lplug_plugin_configure: plugin "
-                          "'%s' is loaded, and its configuration is fixed "
-                          "while it runs (configure it before loading it)",
-                          name);
+  if (engine_find_plugin(e, name, NULL) != NULL)
+    return engine_error(e, LPLUG_ESTATE, "lplug_plugin_configure: plugin "
+                        "'%s' is loaded, and its configuration is fixed "
+                        "while it runs (configure it before loading it)",
+                        name);
   if (t != LPLUG_TNIL && t != LPLUG_TTABLE)
     return engine_error(e, LPLUG_EINVAL, "lplug_plugin_configure: plugin "
                         "'%s': the values must be a table of key -> value "

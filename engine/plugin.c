@@ -426,6 +426,7 @@ static int add_plugin(lplug_engine *e, plugin *p) {
     e->cap = cap;
   }
   e->plugins[e->nplugins++] = p;
+  names_add(e, p);
   return LPLUG_OK;
 }
 
@@ -449,6 +450,7 @@ int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
                  manifest *m, plugin **out) {
   char path[PATH_MAX], err[1024];
   sandbox_config sc;
+  const plugin *twin;
   plugin *p;
   int rc, i;
   *out = NULL;
@@ -486,14 +488,13 @@ int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
     plugin_free(p);
     return rc;
   }
-  for (i = 0; i < e->nplugins && !replacing; i++)
-    if (strcmp(e->plugins[i]->name, p->name) == 0) {
-      engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is already "
-                   "loaded (from %s)", path, p->name, e->plugins[i]->dir);
-      rc = report_load_error(e, p->name, LPLUG_EEXIST);
-      plugin_free(p);
-      return rc;
-    }
+  if (!replacing && (twin = engine_find_plugin(e, p->name, NULL)) != NULL) {
+    engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is already "
+                 "loaded (from %s)", path, p->name, twin->dir);
+    rc = report_load_error(e, p->name, LPLUG_EEXIST);
+    plugin_free(p);
+    return rc;
+  }
   if ((rc = deps_check(e, p->m, NULL)) != LPLUG_OK) {
     rc = report_load_error(e, p->name, rc);
     plugin_free(p);
