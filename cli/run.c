@@ -203,13 +203,14 @@ static int run_fd(run_ctx *c, int fd) {
   for (;;) {
     char *nl;
     ssize_t got;
-    while (status == 0 &&
+    while (status == 0 && len > start &&  /* buf is NULL at first */
            (nl = memchr(buf + start, '\n', len - start)) != NULL) {
       status = run_record(c, buf + start, (size_t)(nl - (buf + start)));
       start = (size_t)(nl - buf) + 1;
     }
     if (status != 0) break;
-    memmove(buf, buf + start, len - start);  /* keep the partial line */
+    if (start > 0)  /* keep the partial line */
+      memmove(buf, buf + start, len - start);
     len -= start;
     start = 0;
     if (len == cap) {
