@@ -19,6 +19,10 @@
 /* How a row's target is judged. */
 enum target_kind {
   TARGET_RATIO_MAX,   /* lplug / baseline <= target */
+  TARGET_RATIO_MIN,   /* throughput: lplug / baseline >= target; timed
+                         figures are iterations per second (per_second
+                         scales them), Ir figures stay Ir per iteration
+                         and their ratio is baseline / lplug */
   TARGET_ABS_MAX,     /* the lplug figure itself <= target (in `unit`) */
   TARGET_REFERENCE    /* the target belongs to another mode: shown, not met */
 };
@@ -64,6 +68,10 @@ int bench_load_child(long plugins, int lplug);
 
 /* Set by --quick: smoke-test sizes (few iterations, few plugins). */
 extern int bench_quick;
+
+/* Set by --case: the iterations that side will run (0 otherwise), for
+** setups that must prepare something per iteration. */
+extern long bench_planned;
 
 /* Reports a row of the table (bench.c prints it and writes the TSV). */
 void bench_row(const char *name, const char *unit, double lplug,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
+#include <sqlite3.h>
 
 #include "bench/bench.h"
 #include "sandbox/sandbox.h"
@@ -30,6 +31,14 @@ static const char *fresh_name(const char *base) {
 
 static void must(int rc, lplug_engine *e) {
   if (rc != LPLUG_OK) bench_die("%s: %s", lplug_errname(rc), lplug_errmsg(e));
+}
+
+/* Deadline mode: a time limit and no instruction limit, so that no count
+** hook runs while a call is on time.  1 s: no measured call comes near
+** it (deadline_stop measures the stop itself). */
+static void deadline_mode(lplug_config *c) {
+  c->instruction_limit = 0;
+  c->time_limit = 1000000000LL;
 }
 
 /*
@@ -484,23 +493,111 @@ static void state_mem_measure(const bcase *bc) {
 
 /* A 200-line plugin: a new engine, lplug_load_plugin, lplug_engine_free
 ** (there is no unload); the baseline makes a state with the same
-** libraries, loads the same text from memory, runs it and closes it. */
-static void *load_lplug_setup(const bcase *bc) {
-  char *dir = strdup(fixture_plugin(fresh_name("cold"), "",
-                                    fixture_source200()));
+** libraries, loads the same text from memory, runs it and closes it.
+**
+** The bytecode cache (sandbox/chunkcache.c) keeps every plugin file this
+** process compiled, keyed on the chunk name ("@name/init.lua") and the
+** text: loading the same folder again is a cached load.  A cold load
+** therefore takes a folder whose plugin name was never loaded: a pool of
+** folders of the same text under distinct names, made before timing and
+** each loaded once (the run checks that every load missed the cache). */
+static char **cold_pool;
+static long cold_made, cold_next;
+
+static void *cold_setup(const bcase *bc) {
+  long want = bench_planned ? bench_planned : bench_quick ? 64 : 6000;
+  char name[32];
   (void)bc;
-  if (dir == NULL) bench_die("out of memory");
-  return dir;  /* free_teardown frees it */
+  want += cold_next;
+  if (want > cold_made) {
+    char **pool = realloc(cold_pool, (size_t)want * sizeof *pool);
+    if (pool == NULL) bench_die("out of memory");
+    cold_pool = pool;
+    for (; cold_made < want; cold_made++) {
+      snprintf(name, sizeof name, "cold-%06ld", cold_made);
+      cold_pool[cold_made] = strdup(fixture_plugin(name, "",
+                                                   fixture_source200()));
+      if (cold_pool[cold_made] == NULL) bench_die("out of memory");
+    }
+  }
+  return NULL;
+}
+
+static void cold_teardown(void *ctx) { (void)ctx; }
+
+static void load_one(const char *dir) {
+  lplug_engine *e = fixture_engine(NULL);
+  fixture_load(e, dir);
+  lplug_engine_free(e);
 }
 
 static void load_lplug_run(void *ctx, long n) {
-  const char *dir = ctx;
+  unsigned long long h0, m0, h1, m1;
+  long i;
+  (void)ctx;
+  if (cold_next + n > cold_made)
+    bench_die("load_cold: %ld folders made, %ld loads asked", cold_made,
+              cold_next + n);
+  chunkcache_counts(&h0, &m0);
+  for (i = 0; i < n; i++) load_one(cold_pool[cold_next++]);
+  chunkcache_counts(&h1, &m1);
+  if (h1 != h0 || m1 - m0 < (unsigned long long)n)
+    bench_die("load_cold: a load was served from the bytecode cache");
+}
+
+/* The same folder every time: the first load (in setup) fills the cache,
+** every load measured is served from it. */
+static void *cached_setup(const bcase *bc) {
+  char *dir = strdup(fixture_plugin(fresh_name("cached"), "",
+                                    fixture_source200()));
+  (void)bc;
+  if (dir == NULL) bench_die("out of memory");
+  load_one(dir);
+  return dir;  /* free_teardown frees it */
+}
+
+static void cached_run(void *ctx, long n) {
+  unsigned long long h0, m0, h1, m1;
+  long i;
+  chunkcache_counts(&h0, &m0);
+  for (i = 0; i < n; i++) load_one(ctx);
+  chunkcache_counts(&h1, &m1);
+  if (m1 != m0 || h1 - h0 < (unsigned long long)n)
+    bench_die("load_cached: a load missed the bytecode cache");
+}
+
+/* lplug_reload of the loaded 200-line plugin, and a dispatch of the
+** lplug.plugin.reloaded event it publishes (else the queue fills). */
+typedef struct reloadctx {
+  lplug_engine *e;
+  char name[64];
+} reloadctx;
+
+static void *reload_setup(const bcase *bc) {
+  reloadctx *c = calloc(1, sizeof *c);
+  if (c == NULL) bench_die("out of memory");
+  snprintf(c->name, sizeof c->name, "%s", fresh_name("reload"));
+  c->e = fixture_engine(bc->configure);
+  fixture_load(c->e, fixture_plugin(c->name, "", fixture_source200()));
+  lplug_dispatch(c->e, 0);
+  return c;
+}
+
+static void reload_run(void *ctx, long n) {
+  reloadctx *c = ctx;
   long i;
   for (i = 0; i < n; i++) {
-    lplug_engine *e = fixture_engine(NULL);
-    fixture_load(e, dir);
-    lplug_engine_free(e);
+    must(lplug_reload(c->e, c->name), c->e);
+    if (lplug_dispatch(c->e, 0) < 1) bench_die("reload: no event");
   }
+}
+
+static void reload_teardown(void *ctx) {
+  reloadctx *c = ctx;
+  if (lplug_plugin_state(c->e, c->name) != LPLUG_STATE_ACTIVE)
+    bench_die("reload: the plugin is not active after reloading");
+  lplug_engine_free(c->e);
+  free(c);
 }
 
 static void load_raw_run(void *ctx, long n) {
@@ -579,6 +676,188 @@ static void event_raw_run(void *ctx, long n) {
 /* }====================================================== */
 
 
+/*
+** {======================================================
+** Storage: a handler doing storage.set("k" .. n, n), SQLite file backend
+** =======================================================
+*/
+
+/* Keys cycle over KEYS names, so both sides reach a steady table size
+** (each set replaces an entry) whatever the number of iterations. */
+#define KEYS 1000
+
+static const char *fresh_db(const char *base) {
+  static char path[4200];
+  snprintf(path, sizeof path, "%s/%s.db", fixture_root(), fresh_name(base));
+  return path;
+}
+
+/* storage_batch_ms = 0: every call's write is committed as it ends. */
+static void storage_per_call(lplug_config *c) {
+  c->storage_path = fresh_db("store");
+  c->storage_batch_ms = 0;
+}
+
+/* Batched: a commit when a call ends 10 ms or more after the last one (a
+** few commits per timed round, so rounds pay their share of them). */
+#define BATCH_MS 10
+static void storage_batched(lplug_config *c) {
+  c->storage_path = fresh_db("store");
+  c->storage_batch_ms = BATCH_MS;
+}
+
+static void *set_lplug_setup(const bcase *bc) {
+  hookctx *c = calloc(1, sizeof *c);
+  if (c == NULL) bench_die("out of memory");
+  c->e = fixture_engine(bc->configure);
+  c->h = fixture_hook(c->e, "bench");
+  fixture_load(c->e, fixture_plugin(fresh_name("store"),
+               "capabilities:\n  hooks: [bench]\n  storage: {}\n",
+               "local storage = require('lplug.storage')\n"
+               "require('lplug.hooks').on('bench', function(n) "
+               "storage.set('k' .. n, n) end)\n"));
+  c->v = lplug_value_new();
+  c->b = lplug_builder_new();
+  if (c->v == NULL || c->b == NULL) bench_die("out of memory");
+  return c;
+}
+
+static void set_lplug_run(void *ctx, long n) {
+  hookctx *c = ctx;
+  long i;
+  for (i = 0; i < n; i++) {
+    lplug_build_integer(c->b, i % KEYS);
+    must(lplug_builder_finish(c->b, c->v), c->e);
+    must(lplug_hook_call(c->h, c->v), c->e);
+  }
+}
+
+static void set_lplug_teardown(void *ctx) {
+  hookctx *c = ctx;
+  lplug_stats st;
+  must(lplug_storage_flush(c->e), c->e);
+  if (lplug_plugin_stats(c->e, lplug_plugin_name(c->e, 0), &st) !=
+      LPLUG_OK || st.storage_bytes <= 0)
+    bench_die("storage_set: nothing was stored");
+  hook_teardown(c);
+}
+
+/* Raw SQLite: the engine's table and upsert, WAL and synchronous=NORMAL,
+** every insert of a run in one transaction; values encoded beforehand. */
+typedef struct sqlctx {
+  sqlite3 *db;
+  sqlite3_stmt *put;
+  lplug_value *values[KEYS];
+} sqlctx;
+
+static void sql_must(sqlctx *c, int rc) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    bench_die("sqlite: %s", sqlite3_errmsg(c->db));
+}
+
+static void *set_raw_setup(const bcase *bc) {
+  sqlctx *c = calloc(1, sizeof *c);
+  int i;
+  (void)bc;
+  if (c == NULL) bench_die("out of memory");
+  if (sqlite3_open(fresh_db("raw"), &c->db) != SQLITE_OK)
+    bench_die("sqlite: cannot open");
+  sql_must(c, sqlite3_exec(c->db, "PRAGMA journal_mode = WAL; "
+           "PRAGMA synchronous = NORMAL; CREATE TABLE lplug_storage ("
+           "plugin TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
+           "PRIMARY KEY (plugin, key)) WITHOUT ROWID;", NULL, NULL, NULL));
+  sql_must(c, sqlite3_prepare_v3(c->db, "INSERT INTO lplug_storage (plugin, "
+           "key, value) VALUES (?1, ?2, ?3) ON CONFLICT (plugin, key) DO "
+           "UPDATE SET value = excluded.value", -1,
+           SQLITE_PREPARE_PERSISTENT, &c->put, NULL));
+  for (i = 0; i < KEYS; i++) c->values[i] = integer_value(i);
+  return c;
+}
+
+static void set_raw_run(void *ctx, long n) {
+  sqlctx *c = ctx;
+  char key[32];
+  long i;
+  sql_must(c, sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+  for (i = 0; i < n; i++) {
+    size_t vlen;
+    const void *v = lplug_value_bytes(c->values[i % KEYS], &vlen);
+    int klen = snprintf(key, sizeof key, "k%ld", i % KEYS);
+    sqlite3_bind_text(c->put, 1, "store", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(c->put, 2, key, klen, SQLITE_STATIC);
+    sqlite3_bind_blob(c->put, 3, v, (int)vlen, SQLITE_STATIC);
+    sql_must(c, sqlite3_step(c->put));
+    sqlite3_reset(c->put);
+  }
+  sql_must(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL));
+}
+
+static void set_raw_teardown(void *ctx) {
+  sqlctx *c = ctx;
+  int i;
+  sqlite3_finalize(c->put);
+  sqlite3_close(c->db);
+  for (i = 0; i < KEYS; i++) lplug_value_free(c->values[i]);
+  free(c);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Deadline stop: how soon a runaway loop stops after its deadline
+** =======================================================
+*/
+
+#define STOP_DEADLINE_MS 10
+
+static void stop_mode(lplug_config *c) {
+  c->instruction_limit = 0;
+  c->time_limit = STOP_DEADLINE_MS * 1000000LL;
+}
+
+/* Runs `while true do end` in a handler under a 10 ms deadline, 20 times:
+** the mean and the worst time from the call to its LPLUG_ECPU return,
+** against the deadline.  Its own engine: failing is what it measures. */
+static void stop_measure(const bcase *bc) {
+  lplug_config config;
+  lplug_engine *e;
+  lplug_hook *h;
+  lplug_value *v = lplug_value_new();
+  double sum = 0, worst = 0;
+  int i, runs = bench_quick ? 2 : 20;
+  memset(&config, 0, sizeof config);
+  stop_mode(&config);
+  config.grant = lplug_grant_declared;
+  config.failure_limit = -1;
+  if (v == NULL || (e = lplug_engine_new(&config)) == NULL)
+    bench_die("out of memory");
+  h = fixture_hook(e, "bench");
+  fixture_load(e, fixture_plugin(fresh_name("spin"), HOOK_CAPS,
+               "require('lplug.hooks').on('bench', function() "
+               "while true do end end)\n"));
+  for (i = 0; i < runs; i++) {
+    double t0 = bench_now(), ms;
+    int rc = lplug_hook_call(h, v);
+    ms = (bench_now() - t0) * 1e3;
+    if (rc != LPLUG_ECPU)
+      bench_die("deadline_stop: %s, not ECPU: %s", lplug_errname(rc),
+                lplug_errmsg(e));
+    sum += ms;
+    if (ms > worst) worst = ms;
+  }
+  lplug_value_free(v);
+  lplug_engine_free(e);
+  bench_row(bc->name, "ms", sum / runs, STOP_DEADLINE_MS, TARGET_REFERENCE,
+            0, "a few ms late");
+  bench_row("deadline_worst", "ms", worst, STOP_DEADLINE_MS,
+            TARGET_REFERENCE, 0, "a few ms late");
+}
+
+/* }====================================================== */
+
+
 #define SIDE(s, r, t) {s, r, t}
 #define RAW(s, r) {s, r, raw_teardown}
 
@@ -588,6 +867,11 @@ const bcase bench_cases[] = {
    "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.40, "<=1.40x", 0,
    SIDE(int_lplug_setup, int_lplug_run, int_lplug_teardown),
    RAW(int_raw_setup, int_raw_run), NULL, NULL},
+  {"hook_int_deadline", "hook_int in deadline mode (time limit 1 s, no "
+   "instruction limit); baseline: raw lua_pcall of the same function",
+   "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.10, "<=1.10x", 0,
+   SIDE(int_lplug_setup, int_lplug_run, int_lplug_teardown),
+   RAW(int_raw_setup, int_raw_run), NULL, deadline_mode},
   {"hook_record3", "hook dispatch with a 3-field record built in C "
    "(builder); baseline: lua_createtable + 3 lua_setfield + lua_pcall",
    "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
@@ -599,6 +883,11 @@ const bcase bench_cases[] = {
    "us/call", 1e6, 200, 2, TARGET_REFERENCE, 1.05, "1.05x (deadline)", 0,
    SIDE(loop_lplug_setup, loop_lplug_run, hook_teardown),
    RAW(loop_raw_setup, loop_raw_run), NULL, NULL},
+  {"loop_deadline", "tight Lua loop (10000 iterations) inside a handler, "
+   "deadline mode; baseline: the same loop, raw pcall, no hook",
+   "us/call", 1e6, 200, 2, TARGET_RATIO_MAX, 1.05, "<=1.05x", 0,
+   SIDE(loop_lplug_setup, loop_lplug_run, hook_teardown),
+   RAW(loop_raw_setup, loop_raw_run), NULL, deadline_mode},
   {"alloc_heavy", "handler making 1000 small tables and strings under the "
    "memory limit; baseline: same function, default allocator, same count "
    "hook", "us/call", 1e6, 200, 2, TARGET_RATIO_MAX, 1.06, "<=1.06x", 0,
@@ -613,18 +902,41 @@ const bcase bench_cases[] = {
    "baseline: lua_newstate + the same libraries", "KB", 1, 0, 0,
    TARGET_ABS_MAX, 28, "<=28 KB", 0, {NULL, NULL, NULL},
    {NULL, NULL, NULL}, state_mem_measure, NULL},
-  {"load_cold", "cold load of a 200-line plugin (engine new, "
-   "lplug_load_plugin, engine free); baseline: new state + libraries + "
-   "luaL_loadbuffer + run + close", "us/plugin", 1e6, 200, 3,
-   TARGET_RATIO_MAX, 1.10, "<=1.10x", 0,
-   SIDE(load_lplug_setup, load_lplug_run, free_teardown),
+  {"load_cold", "cold load of a 200-line plugin, not in the bytecode "
+   "cache (engine new, lplug_load_plugin, engine free); baseline: new "
+   "state + libraries + luaL_loadbuffer + run + close", "us/plugin", 1e6,
+   200, 3, TARGET_RATIO_MAX, 1.10, "<=1.10x", 0,
+   SIDE(cold_setup, load_lplug_run, cold_teardown),
    SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
+  {"load_cached", "load_cold with the plugin in the bytecode cache (the "
+   "same folder each time); baseline: as load_cold's", "us/plugin", 1e6,
+   200, 3, TARGET_RATIO_MAX, 0.30, "<=0.30x", 0,
+   SIDE(cached_setup, cached_run, free_teardown),
+   SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
+  {"reload", "lplug_reload of the loaded 200-line plugin (+ dispatch of "
+   "its event); baseline: load_cold's engine side", "us/plugin", 1e6,
+   200, 3, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
+   SIDE(reload_setup, reload_run, reload_teardown),
+   SIDE(cold_setup, load_lplug_run, cold_teardown), NULL, NULL},
   {"event_record3", "host emits a 3-field record (builder), dispatch "
    "delivers it to one plugin subscriber; baseline: the same table built "
    "in the subscriber's state + lua_pcall", "ns/event", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 2.50, "<=2.50x", 0,
    SIDE(event_lplug_setup, event_lplug_run, hook_teardown),
    RAW(event_raw_setup, event_raw_run), NULL, NULL},
+  {"storage_set", "handler doing storage.set('k' .. n, n) over 1000 keys, "
+   "SQLite file, storage_batch_ms = 0 (commit per call); baseline: the "
+   "same upserts in one raw SQLite transaction (WAL, synchronous=NORMAL)",
+   "sets/s", 1, 2000, 2000, TARGET_RATIO_MIN, 0.80, ">=0.80x", 0,
+   SIDE(set_lplug_setup, set_lplug_run, set_lplug_teardown),
+   SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL,
+   storage_per_call},
+  {"storage_batch", "storage_set with storage_batch_ms = 10; baseline: as "
+   "storage_set's", "sets/s", 1, 2000, 2000, TARGET_RATIO_MIN, 0.80,
+   ">=0.80x", 0,
+   SIDE(set_lplug_setup, set_lplug_run, set_lplug_teardown),
+   SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL,
+   storage_batched},
   {"hook_100", "hook_int with 100 plugins loaded (one handler runs); "
    "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 1.10, "<=1.10x", 100,
@@ -640,6 +952,11 @@ const bcase bench_cases[] = {
    "the same libraries running a tiny chunk", "s", 1, 0, 0,
    TARGET_ABS_MAX, 1.0, "<=1 s", 10000, {NULL, NULL, NULL},
    {NULL, NULL, NULL}, load_many_measure, NULL},
+  {"deadline_stop", "a runaway loop under a 10 ms deadline, 20 runs: mean "
+   "ms from call to LPLUG_ECPU (then the worst, as deadline_worst); "
+   "baseline: the deadline", "ms", 1, 0, 0, TARGET_REFERENCE, 0,
+   "a few ms late", 0, {NULL, NULL, NULL}, {NULL, NULL, NULL},
+   stop_measure, NULL},
   {NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, {NULL, NULL, NULL},
    {NULL, NULL, NULL}, NULL, NULL}
 };

@@ -278,6 +278,7 @@ static int by_candidate(const void *a, const void *b) {
 ** first" is index order. */
 static int index_set(lplug_engine *e, deps_set *s) {
   int i, rc = LPLUG_OK;
+  if (s->n == 0) return LPLUG_OK;  /* (qsort of NULL is undefined) */
   qsort(s->c, (size_t)s->n, sizeof *s->c, by_candidate);
   for (i = 1; i < s->n && rc == LPLUG_OK; i++) {
     cand *c = &s->c[i], *first = &s->c[i - 1];

@@ -10,6 +10,11 @@
 ** own and delivery goes on.  The queue is a ring; `emitted` counts every
 ** event ever queued so that a failed call can take back exactly the
 ** events it queued (they are the newest, since calls do not nest).
+**
+** Each queued event is one allocation (event.topic points at its start):
+** the topic, the label "event 'topic'" that a subscriber's failure
+** message names, the source, then the payload's value and its bytes.
+** Emitting is one malloc and one copy; delivering formats nothing.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +77,7 @@ static event *slot(lplug_engine *e, int i) {
 }
 
 static void event_free(event *ev) {
-  free(ev->topic);
-  lplug_value_free(ev->payload);
+  free(ev->topic);  /* the whole block, payload included */
 }
 
 static size_t payload_bytes(const lplug_value *v) {
@@ -82,65 +86,84 @@ static size_t payload_bytes(const lplug_value *v) {
   return n;
 }
 
-/* Queues topic with payload (taken); source may be NULL. */
-static int push(lplug_engine *e, const char *topic, lplug_value *payload,
-                const char *source) {
-  size_t tlen = strlen(topic), slen = source ? strlen(source) : 0;
-  size_t bytes = payload_bytes(payload);
+/* The label of a delivery, for plugin_call's failure messages: made at
+** emit, right after the topic in the event's block. */
+static const char *activity(const event *ev) {
+  return ev->topic + strlen(ev->topic) + 1;
+}
+
+/* Queues topic with a copy of the payload's `len` encoded bytes (the
+** caller checked them); source may be NULL.  The block is
+**   topic NUL "event 'topic'" NUL [source NUL] pad lplug_value bytes */
+static int push(lplug_engine *e, const char *topic, const unsigned char *bytes,
+                size_t len, const char *source) {
+  static const unsigned char nil = VALUE_NIL;
+  size_t tlen = strlen(topic), slen = source ? strlen(source) + 1 : 0;
+  size_t text = tlen + 1 + (sizeof "event ''" - 1) + tlen + 1 + slen;
+  size_t at = (text + _Alignof(lplug_value) - 1) /
+              _Alignof(lplug_value) * _Alignof(lplug_value);
+  lplug_value *v;
   event *ev;
-  if (e->qlen >= e->config.event_queue ||
-      bytes > e->config.event_queue_bytes - e->qbytes) {
-    lplug_value_free(payload);
-    return LPLUG_EFULL;
+  char *block, *q;
+  if (len == 0) {  /* NULL payload: nil */
+    bytes = &nil;
+    len = 1;
   }
+  if (e->qlen >= e->config.event_queue ||
+      len > e->config.event_queue_bytes - e->qbytes)
+    return LPLUG_EFULL;
   if (e->qlen == e->qcap) {  /* grow the ring, unwrapping it */
     int cap = e->qcap ? e->qcap * 2 : 64, i;
-    event *q = malloc((size_t)cap * sizeof *q);
-    if (q == NULL) {
-      lplug_value_free(payload);
-      return LPLUG_ENOMEM;
-    }
-    for (i = 0; i < e->qlen; i++) q[i] = *slot(e, i);
+    event *ring = malloc((size_t)cap * sizeof *ring);
+    if (ring == NULL) return LPLUG_ENOMEM;
+    for (i = 0; i < e->qlen; i++) ring[i] = *slot(e, i);
     free(e->queue);
-    e->queue = q;
+    e->queue = ring;
     e->qcap = cap;
     e->qhead = 0;
   }
+  if ((block = malloc(at + sizeof *v + len)) == NULL) return LPLUG_ENOMEM;
+  q = block;
+  memcpy(q, topic, tlen + 1);
+  q += tlen + 1;
+  memcpy(q, "event '", 7);
+  memcpy(q + 7, topic, tlen);
+  memcpy(q + 7 + tlen, "'", 2);
+  q += 7 + tlen + 2;
+  v = (lplug_value *)(void *)(block + at);
+  v->bytes = (unsigned char *)(v + 1);
+  v->len = v->cap = len;
+  memcpy(v->bytes, bytes, len);
   ev = slot(e, e->qlen);
-  ev->topic = malloc(tlen + 1 + slen + 1);
-  if (ev->topic == NULL) {
-    lplug_value_free(payload);
-    return LPLUG_ENOMEM;
-  }
-  memcpy(ev->topic, topic, tlen + 1);
+  ev->topic = block;
   ev->source = NULL;
   if (source) {
-    memcpy(ev->topic + tlen + 1, source, slen + 1);
-    ev->source = ev->topic + tlen + 1;
+    memcpy(q, source, slen);
+    ev->source = q;
   }
-  ev->payload = payload;
+  ev->payload = v;  /* read only: never grown, freed with the block */
   e->qlen++;
-  e->qbytes += bytes;
+  e->qbytes += len;
   e->emitted++;
   return LPLUG_OK;
 }
 
 int events_emit_from(plugin *p, const char *topic, lplug_value *payload) {
-  return push(p->engine, topic, payload, p->name);
+  int rc = push(p->engine, topic, payload->bytes, payload->len, p->name);
+  lplug_value_free(payload);
+  return rc;
 }
 
 int lplug_event_emit(lplug_engine *e, const char *topic,
                      const lplug_value *payload) {
-  lplug_value *copy;
   int rc;
   if (e == NULL) return LPLUG_EINVAL;
   if (!events_valid(topic, 0))
     return engine_error(e, LPLUG_EINVAL, "event topic '%s' is invalid (dot-"
                         "separated words of A-Z a-z 0-9 _ - :)",
                         topic ? topic : "(null)");
-  copy = payload ? lplug_value_copy(payload) : lplug_value_new();
-  if (copy == NULL) return engine_error(e, LPLUG_ENOMEM, "out of memory");
-  rc = push(e, topic, copy, NULL);
+  rc = payload ? push(e, topic, payload->bytes, payload->len, NULL)
+               : push(e, topic, NULL, 0, NULL);
   if (rc == LPLUG_EFULL)
     return engine_error(e, rc, "event queue is full (%d events, %zu bytes "
                         "queued; lplug_dispatch delivers them)", e->qlen,
@@ -299,12 +322,10 @@ static void deliver(lplug_engine *e, const event *ev) {
     if (s->fn) {
       s->fn(s->ud, ev->topic, ev->payload, ev->source);
     } else {
-      char activity[MAX_TOPIC + 32];
       delivery d;
       d.ref = s->ref;
       d.ev = ev;
-      snprintf(activity, sizeof activity, "event '%s'", ev->topic);
-      plugin_call(s->plugin, call_subscriber, &d, 0, NULL, activity);
+      plugin_call(s->plugin, call_subscriber, &d, 0, NULL, activity(ev));
       s = &e->subs[i];  /* the handler may have grown the array */
     }
     if (s->once && !s->dead) kill_sub(e, s);

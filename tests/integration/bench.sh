@@ -16,7 +16,7 @@ check "bench --quick exits 0" [ $? -eq 0 ]
 check "and prints nothing on stderr" [ ! -s "$out/err" ]
 
 missing=""
-for c in $(cut -f1 "$out/list") load_10k_mem; do
+for c in $(cut -f1 "$out/list") load_10k_mem deadline_worst; do
   grep -q "^$c " "$out/table" || missing="$missing $c"
   grep -q "^$c	" "$out/r.tsv" || missing="$missing $c(tsv)"
 done
