@@ -68,7 +68,8 @@ struct plugin {
   unsigned long long log_dropped;
   /* storage.c: p's usage, cached while storage_epoch matches the
   ** storage's; its quota (0: no storage) and its writes */
-  long long storage_used;
+  long long storage_used;     /* exact, or an upper bound (storage_exact) */
+  int storage_exact;
   unsigned long long storage_epoch, storage_writes;
   size_t storage_quota;
 };

@@ -210,6 +210,7 @@ int storage_leave(storage *s, storage_frame *f, int failed, char *err,
       if (s->writes - f->writes != p->storage_writes - f->used_writes)
         s->epoch++;
       p->storage_used = f->used;
+      p->storage_exact = f->used_exact;
       p->storage_epoch = s->epoch;
     }
     exec(s, Q_RELEASE);
@@ -240,7 +241,10 @@ static int open_savepoints(storage *s, storage_frame *f, char *err,
   if ((rc = open_savepoints(s, f->outer, err, n)) != LPLUG_OK) return rc;
   if ((rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK) return busy(s, rc, err, n);
   f->savepoint = 1;
-  f->used = storage_used(s, f->plugin);
+  /* p's usage as it stands (exact or a bound), restored on rollback */
+  if (f->plugin->storage_epoch != s->epoch) storage_used(s, f->plugin);
+  f->used = f->plugin->storage_used;
+  f->used_exact = f->plugin->storage_exact;
   f->writes = s->writes;
   f->used_writes = f->plugin->storage_writes;
   return LPLUG_OK;
@@ -280,7 +284,8 @@ static int check_key(const char *key, size_t klen, char *err, size_t n) {
 
 long long storage_used(storage *s, plugin *p) {
   sqlite3_stmt *st = s->q[Q_USAGE];
-  if (p->storage_epoch == s->epoch) return p->storage_used;
+  if (p->storage_epoch == s->epoch && p->storage_exact)
+    return p->storage_used;
   sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_reset(st);
@@ -289,6 +294,7 @@ long long storage_used(storage *s, plugin *p) {
   p->storage_used = sqlite3_column_int64(st, 1) +
                     sqlite3_column_int64(st, 0) * STORAGE_ENTRY_OVERHEAD;
   p->storage_epoch = s->epoch;
+  p->storage_exact = 1;
   sqlite3_reset(st);
   return p->storage_used;
 }
@@ -348,30 +354,46 @@ static int over_quota(plugin *p, long long used, long long want, char *err,
   return LPLUG_EFULL;
 }
 
+/* Writes (bytes NULL: deletes) the entry under key.  p's usage is kept
+** as an upper bound while writes fit under the quota even if each were
+** new (the common case costs no read), and made exact -- one read of the
+** old entry's size, and a recount if the bound had drifted -- only when
+** a write could be what passes the quota. */
 static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
                        const void *bytes, size_t len, char *err, size_t n) {
-  long long used, old, cost;
+  long long used, old = -1, cost;
   sqlite3_stmt *st;
   int rc;
   if ((rc = begin_write(s, err, n)) != LPLUG_OK) return rc;
-  if ((used = storage_used(s, p)) < 0 ||
-      (old = entry_cost(s, p, key, klen)) < 0)
-    return fail(s->db, LPLUG_EIO, err, n, "read failed");
   cost = bytes ? (long long)(klen + len) + STORAGE_ENTRY_OVERHEAD : 0;
-  if (cost > old && used - old + cost > (long long)p->storage_quota)
-    return over_quota(p, used, cost - old, err, n);
+  if (p->storage_epoch == s->epoch &&
+      p->storage_used + cost <= (long long)p->storage_quota) {
+    used = p->storage_used;  /* fits whatever was there */
+  } else {
+    if ((used = storage_used(s, p)) < 0 ||
+        (old = entry_cost(s, p, key, klen)) < 0)
+      return fail(s->db, LPLUG_EIO, err, n, "read failed");
+    if (cost > old && used - old + cost > (long long)p->storage_quota)
+      return over_quota(p, used, cost - old, err, n);
+  }
   if (bytes) {
     st = bind(s, Q_PUT, p, key, klen);
     sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
-  } else if (old == 0) {
-    return LPLUG_OK;  /* deleting what is not there */
   } else {
     st = bind(s, Q_DELETE, p, key, klen);
   }
   rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return busy(s, rc, err, n);
-  p->storage_used = used - old + cost;
+  if (old >= 0) {                       /* exact */
+    p->storage_used = used - old + cost;
+    p->storage_exact = 1;
+  } else if (cost > 0) {                /* bound: as if the key were new */
+    p->storage_used = used + cost;
+    p->storage_exact = 0;
+  } else if (sqlite3_changes(s->db) > 0) {
+    p->storage_exact = 0;               /* smaller by an unknown amount */
+  }
   s->writes++;
   p->storage_writes++;
   return LPLUG_OK;

@@ -47,6 +47,7 @@ typedef struct storage_frame {
   plugin *plugin;
   int savepoint;              /* a write of this call opened one */
   long long used;             /* the plugin's usage when it was opened */
+  int used_exact;             /* and whether that was exact or a bound */
   unsigned long long writes;  /* the storage's write count then */
   unsigned long long used_writes; /* and the plugin's */
 } storage_frame;
@@ -104,8 +105,8 @@ int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
                  void (*fn)(void *ud, const char *key, size_t len), void *ud,
                  int *more, char *err, size_t errsize);
 
-/* Bytes p's entries cost against its quota (computed when unknown);
-** -1 when the database cannot tell. */
+/* Bytes p's entries cost against its quota, exact (counted again when
+** only a bound is known); -1 when the database cannot tell. */
 long long storage_used(storage *s, plugin *p);
 
 #endif
