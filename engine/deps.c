@@ -142,11 +142,20 @@ static int check_dep(lplug_engine *e, const manifest *m, const manifest_dep *d,
                       "the entry at %s)", m->name, what, d->name, d->where);
 }
 
-/* A loaded plugin may have declared m incompatible. */
+int deps_conflicts(const manifest *m) {
+  size_t k;
+  for (k = 0; k < m->ndepends; k++)
+    if (m->deps[k].kind == MANIFEST_CONFLICTS) return 1;
+  return 0;
+}
+
+/* A loaded plugin may have declared m incompatible (few ever declare
+** anything incompatible: e->conflicting counts those, so that loading
+** many plugins does not rescan them all each time). */
 static int check_declared_against(lplug_engine *e, const manifest *m) {
   int i;
   size_t k;
-  for (i = 0; i < e->nplugins; i++) {
+  for (i = 0; i < e->nplugins && e->conflicting > 0; i++) {
     const manifest *q = e->plugins[i]->m;
     for (k = 0; k < q->ndepends; k++) {
       const manifest_dep *d = &q->deps[k];

@@ -118,6 +118,7 @@ struct lplug_engine {
   int nsubs, subcap, next_sub, dispatching, subs_dead;
   plugin **names;             /* names.c: plugins by name, open addressing */
   unsigned names_cap;         /* a power of two, or 0 */
+  int conflicting;            /* loaded plugins declaring "! name" */
   storage *store;             /* opened by the first plugin using it */
   int calls;                  /* plugin calls running now (they nest) */
   override *overrides;        /* overrides.c: per plugin name */
@@ -210,6 +211,10 @@ typedef struct deps_set deps_set;
 ** naming it and why.  Returns LPLUG_OK, or LPLUG_EDEPEND with the
 ** engine's message set (LPLUG_ENOMEM likewise). */
 int deps_check(lplug_engine *e, const manifest *m, const deps_set *set);
+
+/* Whether m declares some plugin incompatible ("! name"); the engine
+** counts loaded plugins that do in e->conflicting. */
+int deps_conflicts(const manifest *m);
 
 /* hook.c */
 void hook_drop_plugin(lplug_engine *e, plugin *p);

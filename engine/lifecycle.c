@@ -142,6 +142,7 @@ static void remove_plugin(lplug_engine *e, plugin *p, int i) {
           (size_t)(e->nplugins - i - 1) * sizeof *e->plugins);
   e->nplugins--;
   names_reset(e);
+  e->conflicting -= deps_conflicts(p->m);
   plugin_free(p);
 }
 
@@ -213,6 +214,7 @@ int lplug_reload(lplug_engine *e, const char *name) {
   events_drop_plugin(e, old);
   e->plugins[i] = p;
   names_reset(e);
+  e->conflicting += deps_conflicts(p->m) - deps_conflicts(old->m);
   p->state = state;
   snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",
            p->dir, p->m->version, old->m->version);

@@ -427,6 +427,7 @@ static int add_plugin(lplug_engine *e, plugin *p) {
   }
   e->plugins[e->nplugins++] = p;
   names_add(e, p);
+  e->conflicting += deps_conflicts(p->m);
   return LPLUG_OK;
 }
 
