@@ -92,7 +92,7 @@ static uint64_t zigzag(long long x) {
 int value_set_integer(lplug_value *v, long long x) {
   uint64_t u = zigzag(x);
   v->len = 0;
-  if (value_reserve(v, 10) != LPLUG_OK) return LPLUG_ENOMEM;
+  if (v->cap < 10 && value_reserve(v, 10) != LPLUG_OK) return LPLUG_ENOMEM;
   if (x >= 0 && x < 128) {
     v->bytes[0] = (unsigned char)(VALUE_SMALLINT | x);
     v->len = 1;
