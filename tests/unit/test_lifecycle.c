@@ -248,8 +248,10 @@ static void lifecycle_is_refused_inside_a_call(void **state) {
 }
 
 static const char counting_v1[] =
+  "local storage = require 'lplug.storage'\n"
   "local count = 0\n"
   "require('lplug.hooks').on('go', function(n) count = count + 1\n"
+  "  storage.set('v1 count', count)\n"
   "  return n + 1 end)\n"
   "return { save = function() return { count = count } end }\n";
 
@@ -264,6 +266,7 @@ static void lifecycle_reload_swaps_in_the_new_version(void **state) {
     "local storage = require 'lplug.storage'\n"
     "local count\n"
     "require('lplug.hooks').on('go', function(n) count = count + 1\n"
+    "  assert(storage.get('v1 count') == 2, 'storage is kept')\n"
     "  return n * 1000 + count end)\n"
     "return {\n"
     "  init = function() storage.set('v2', true) end,\n"
