@@ -207,18 +207,8 @@ static int check_value(const lplug_value *s, size_t entry,
 /* ---- the schema, checked on the YAML tree --------------------------------- */
 
 typedef struct parse {
-  const char *path;
-  char *err;
-  size_t errsize;
+  ytree_report r;             /* where messages go, and the file's name */
 } parse;
-
-static int fail(parse *ps, const ytree_node *at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  ytree_vfail(ps->err, ps->errsize, ps->path, at, fmt, ap);
-  va_end(ap);
-  return LPLUG_EMANIFEST;
-}
 
 /* Key names: a letter or '_', then letters, digits, '_' and '-'. */
 static int valid_key(const ytree_node *k) {
@@ -251,7 +241,7 @@ static int check_node(parse *ps, const char *what, int type,
            check_type(type, v, 0, msg, sizeof msg);
   lplug_value_free(s);
   lplug_value_free(v);
-  return ok ? LPLUG_OK : fail(ps, n, "%s: %s", what, msg);
+  return ok ? LPLUG_OK : ytree_fail(&ps->r, n, "%s: %s", what, msg);
 }
 
 /* min: and max: of key k: numbers, integers for integer keys, min <= max. */
@@ -264,21 +254,21 @@ static int check_range(parse *ps, const char *k, int type,
     long long x;
     if (n == NULL) continue;
     if (type != T_INTEGER && type != T_NUMBER)
-      return fail(ps, fk[F_MIN + i], "config.%s.%s: applies only to integer "
+      return ytree_fail(&ps->r, fk[F_MIN + i], "config.%s.%s: applies only to integer "
                   "and number keys (this one is a %s)", k, field_names[F_MIN + i],
                   type_names[type]);
     if (ytree_is_int(n, &x)) {
       b[i] = (double)x;
     } else if (type == T_INTEGER || !ytree_is_float(n, &b[i]) ||
                !isfinite(b[i])) {
-      return fail(ps, n, "config.%s.%s: expected %s, got '%s'", k,
+      return ytree_fail(&ps->r, n, "config.%s.%s: expected %s, got '%s'", k,
                   field_names[F_MIN + i], type == T_INTEGER ? "an integer" :
                   "a finite number", n->type == YT_SCALAR ? n->text :
                   ytree_type_name(n));
     }
   }
   if (f[F_MIN] && f[F_MAX] && b[0] > b[1])
-    return fail(ps, f[F_MAX], "config.%s: max %s is under min %s (swap them?)",
+    return ytree_fail(&ps->r, f[F_MAX], "config.%s: max %s is under min %s (swap them?)",
                 k, f[F_MAX]->text, f[F_MIN]->text);
   return LPLUG_OK;
 }
@@ -288,10 +278,10 @@ static int check_enum(parse *ps, const char *k, int type, const ytree_node *n,
   char what[CONFIG_MAX_KEY + 32];
   int i, rc;
   if (type != T_STRING && type != T_INTEGER && type != T_NUMBER)
-    return fail(ps, key, "config.%s.enum: applies only to string, integer "
+    return ytree_fail(&ps->r, key, "config.%s.enum: applies only to string, integer "
                 "and number keys (this one is a %s)", k, type_names[type]);
   if (n->type != YT_SEQ || n->n == 0)
-    return fail(ps, n, "config.%s.enum: expected a non-empty list of the "
+    return ytree_fail(&ps->r, n, "config.%s.enum: expected a non-empty list of the "
                 "allowed values, got %s", k, ytree_type_name(n));
   snprintf(what, sizeof what, "config.%s.enum", k);
   for (i = 0; i < n->n; i++)
@@ -307,7 +297,7 @@ static int check_entry(parse *ps, const ytree_node *key,
   char what[CONFIG_MAX_KEY + 32];
   int i, j, type, required = 0, rc;
   if (entry->type != YT_MAP)
-    return fail(ps, entry, "config.%s: expected a schema mapping (e.g. "
+    return ytree_fail(&ps->r, entry, "config.%s: expected a schema mapping (e.g. "
                 "{ type: integer, default: 10 }), got %s", k,
                 ytree_is_null(entry) ? "nothing" : ytree_type_name(entry));
   for (i = 0; i + 1 < entry->n; i += 2) {
@@ -316,33 +306,33 @@ static int check_entry(parse *ps, const ytree_node *key,
       if (name->type == YT_SCALAR && strcmp(name->text, field_names[j]) == 0)
         break;
     if (j == F_COUNT)
-      return fail(ps, name, "config.%s: unknown schema key '%s' (allowed: "
+      return ytree_fail(&ps->r, name, "config.%s: unknown schema key '%s' (allowed: "
                   FIELD_LIST ")", k, name->type == YT_SCALAR ? name->text :
                   ytree_type_name(name));
     if (f[j])
-      return fail(ps, name, "config.%s.%s: duplicate key (first at line %d)",
+      return ytree_fail(&ps->r, name, "config.%s.%s: duplicate key (first at line %d)",
                   k, field_names[j], fk[j]->line);
     f[j] = entry->kids[i + 1];
     fk[j] = name;
   }
   if (f[F_TYPE] == NULL)
-    return fail(ps, key, "config.%s: type: is missing (one of: " TYPE_LIST
+    return ytree_fail(&ps->r, key, "config.%s: type: is missing (one of: " TYPE_LIST
                 ")", k);
   type = f[F_TYPE]->type == YT_SCALAR ? type_of(f[F_TYPE]->text) : T_NONE;
   if (type == T_NONE)
-    return fail(ps, f[F_TYPE], "config.%s.type: '%s' is not a type (one of: "
+    return ytree_fail(&ps->r, f[F_TYPE], "config.%s.type: '%s' is not a type (one of: "
                 TYPE_LIST ")", k, f[F_TYPE]->type == YT_SCALAR ?
                 f[F_TYPE]->text : ytree_type_name(f[F_TYPE]));
   if (f[F_REQUIRED] && !ytree_is_bool(f[F_REQUIRED], &required))
-    return fail(ps, f[F_REQUIRED], "config.%s.required: expected true or "
+    return ytree_fail(&ps->r, f[F_REQUIRED], "config.%s.required: expected true or "
                 "false", k);
   if (required && f[F_DEFAULT])
-    return fail(ps, fk[F_DEFAULT], "config.%s: a required key takes no "
+    return ytree_fail(&ps->r, fk[F_DEFAULT], "config.%s: a required key takes no "
                 "default (the host must set it); remove required: or "
                 "default:", k);
   if (f[F_DESCRIPTION] && (f[F_DESCRIPTION]->type != YT_SCALAR ||
                            ytree_is_null(f[F_DESCRIPTION])))
-    return fail(ps, f[F_DESCRIPTION], "config.%s.description: expected a "
+    return ytree_fail(&ps->r, f[F_DESCRIPTION], "config.%s.description: expected a "
                 "string", k);
   if ((rc = check_range(ps, k, type, f, fk)) != LPLUG_OK) return rc;
   if (f[F_ENUM] && (rc = check_enum(ps, k, type, f[F_ENUM], fk[F_ENUM])) !=
@@ -356,22 +346,22 @@ static int check_entry(parse *ps, const ytree_node *key,
 
 int config_check_schema(const ytree_node *config, const char *path,
                         char *err, size_t errsize) {
-  parse ps = {path, err, errsize};
+  parse ps = {{path, err, errsize}};
   int k, j, rc;
   if (config == NULL || ytree_is_null(config)) return LPLUG_OK;
   if (config->type != YT_MAP)
-    return fail(&ps, config, "config: expected a mapping of keys to their "
+    return ytree_fail(&ps.r, config, "config: expected a mapping of keys to their "
                 "schemas, got %s", ytree_type_name(config));
   for (k = 0; k + 1 < config->n; k += 2) {
     const ytree_node *key = config->kids[k];
     if (!valid_key(key))
-      return fail(&ps, key, "config: '%s' is not a key name (a letter or "
+      return ytree_fail(&ps.r, key, "config: '%s' is not a key name (a letter or "
                   "'_', then letters, digits, '_' or '-'; at most %d bytes)",
                   key->type == YT_SCALAR ? key->text : ytree_type_name(key),
                   CONFIG_MAX_KEY);
     for (j = 0; j < k; j += 2)
       if (strcmp(config->kids[j]->text, key->text) == 0)
-        return fail(&ps, key, "config.%s: duplicate key (first at line %d)",
+        return ytree_fail(&ps.r, key, "config.%s: duplicate key (first at line %d)",
                     key->text, config->kids[j]->line);
     if ((rc = check_entry(&ps, key, config->kids[k + 1])) != LPLUG_OK)
       return rc;

@@ -45,31 +45,21 @@ struct lplug_host {
 };
 
 typedef struct parse {
-  const char *path;
-  char *err;
-  size_t errsize;
+  ytree_report r;             /* where messages go, and the file's name */
   lplug_host *h;
 } parse;
-
-static int fail(parse *ps, const ytree_node *at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  ytree_vfail(ps->err, ps->errsize, ps->path, at, fmt, ap);
-  va_end(ap);
-  return LPLUG_EMANIFEST;
-}
 
 static int expect(parse *ps, const ytree_node *n, int type, const char *field) {
   static const char *const names[] = {"a scalar", "a sequence", "a mapping"};
   if (n->type != type)
-    return fail(ps, n, "%s: expected %s, got %s", field, names[type],
+    return ytree_fail(&ps->r, n, "%s: expected %s, got %s", field, names[type],
                 ytree_type_name(n));
   return LPLUG_OK;
 }
 
 static int unknown(parse *ps, const ytree_node *key, const char *where,
                    const char *allowed) {
-  return fail(ps, key, "unknown key '%s%s' (allowed: %s)", where, key->text,
+  return ytree_fail(&ps->r, key, "unknown key '%s%s' (allowed: %s)", where, key->text,
               allowed);
 }
 
@@ -77,9 +67,9 @@ static int unknown(parse *ps, const ytree_node *key, const char *where,
 ** when out of memory. */
 static char *resolve(const parse *ps, const char *path) {
   char full[PATH_MAX * 2];
-  const char *slash = strrchr(ps->path, '/');
+  const char *slash = strrchr(ps->r.path, '/');
   if (path[0] == '/' || slash == NULL) return strdup(path);
-  snprintf(full, sizeof full, "%.*s/%s", (int)(slash - ps->path), ps->path,
+  snprintf(full, sizeof full, "%.*s/%s", (int)(slash - ps->r.path), ps->r.path,
            path);
   return strdup(full);
 }
@@ -92,7 +82,7 @@ static int read_plugins(parse *ps, const ytree_node *seq) {
     const ytree_node *d = seq->kids[i];
     if ((rc = expect(ps, d, YT_SCALAR, "plugins")) != LPLUG_OK) return rc;
     if (ps->h->ndirs == MAX_DIRS)
-      return fail(ps, d, "plugins: more than %d folders", MAX_DIRS);
+      return ytree_fail(&ps->r, d, "plugins: more than %d folders", MAX_DIRS);
     if ((ps->h->dirs[ps->h->ndirs] = resolve(ps, d->text)) == NULL)
       return LPLUG_ENOMEM;
     ps->h->ndirs++;
@@ -127,11 +117,11 @@ static int read_storage(parse *ps, const ytree_node *map) {
       if (v->type != YT_SCALAR ||
           !manifest_parse_size(v->text, &ps->h->storage_quota) ||
           ps->h->storage_quota == 0)
-        rc = fail(ps, v, "storage.quota: not a size (e.g. 256KB, 4MB)");
+        rc = ytree_fail(&ps->r, v, "storage.quota: not a size (e.g. 256KB, 4MB)");
     } else if (strcmp(key->text, "batch") == 0) {
       if (v->type != YT_SCALAR ||
           !parse_ms(v->text, &ps->h->storage_batch_ms))
-        rc = fail(ps, v, "storage.batch: not a time (e.g. 0, 100ms, 1s)");
+        rc = ytree_fail(&ps->r, v, "storage.batch: not a time (e.g. 0, 100ms, 1s)");
     } else {
       rc = unknown(ps, key, "storage.", "path, quota, batch");
     }
@@ -147,16 +137,16 @@ static int read_limits(parse *ps, const ytree_node *map) {
       if (v->type != YT_SCALAR ||
           !manifest_parse_size(v->text, &ps->h->memory_limit) ||
           ps->h->memory_limit == 0)
-        rc = fail(ps, v, "limits.memory: not a size (e.g. 256KB, 4MB)");
+        rc = ytree_fail(&ps->r, v, "limits.memory: not a size (e.g. 256KB, 4MB)");
     } else if (strcmp(key->text, "instructions") == 0) {
       if (v->type != YT_SCALAR ||
           !manifest_parse_count(v->text, &ps->h->instruction_limit))
-        rc = fail(ps, v, "limits.instructions: not a count (e.g. 100000, "
+        rc = ytree_fail(&ps->r, v, "limits.instructions: not a count (e.g. 100000, "
                   "10M)");
     } else if (strcmp(key->text, "time") == 0) {
       if (v->type != YT_SCALAR ||
           !manifest_parse_time(v->text, &ps->h->time_limit))
-        rc = fail(ps, v, "limits.time: not a duration (e.g. 50ms, 2s)");
+        rc = ytree_fail(&ps->r, v, "limits.time: not a duration (e.g. 50ms, 2s)");
     } else {
       rc = unknown(ps, key, "limits.", "memory, instructions, time");
     }
@@ -172,14 +162,14 @@ static int read_events(parse *ps, const ytree_node *map) {
     if (strcmp(key->text, "queue") == 0) {
       if (v->type != YT_SCALAR || !manifest_parse_count(v->text, &n) ||
           n > INT_MAX)
-        rc = fail(ps, v, "events.queue: not a count of events");
+        rc = ytree_fail(&ps->r, v, "events.queue: not a count of events");
       else
         ps->h->event_queue = (int)n;
     } else if (strcmp(key->text, "queue_bytes") == 0) {
       if (v->type != YT_SCALAR ||
           !manifest_parse_size(v->text, &ps->h->event_queue_bytes) ||
           ps->h->event_queue_bytes == 0)
-        rc = fail(ps, v, "events.queue_bytes: not a size (e.g. 16MB)");
+        rc = ytree_fail(&ps->r, v, "events.queue_bytes: not a size (e.g. 16MB)");
     } else {
       rc = unknown(ps, key, "events.", "queue, queue_bytes");
     }
@@ -197,7 +187,7 @@ static int origins_of(parse *ps, const ytree_node *entry, lplug_value **out) {
     for (k = 0; k + 1 < entry->n; k += 2) {
       char at[PATH_MAX + 32];
       const ytree_node *v = entry->kids[k + 1];
-      int n = snprintf(at, sizeof at, "%s:%d:%d", ps->path, v->line, v->col);
+      int n = snprintf(at, sizeof at, "%s:%d:%d", ps->r.path, v->line, v->col);
       lplug_build_string(b, entry->kids[k]->text, entry->kids[k]->len);
       lplug_build_string(b, at, n < (int)sizeof at ? (size_t)n :
                          sizeof at - 1);
@@ -214,7 +204,7 @@ static int origins_of(parse *ps, const ytree_node *entry, lplug_value **out) {
 static int read_config(parse *ps, const ytree_node *map) {
   int k, j, rc = expect(ps, map, YT_MAP, "config");
   if (rc != LPLUG_OK || ps->h->configs != NULL) {
-    if (rc == LPLUG_OK) rc = fail(ps, map, "config: duplicate key");
+    if (rc == LPLUG_OK) rc = ytree_fail(&ps->r, map, "config: duplicate key");
     return rc;
   }
   ps->h->configs = calloc((size_t)map->n / 2 + 1, sizeof *ps->h->configs);
@@ -223,24 +213,24 @@ static int read_config(parse *ps, const ytree_node *map) {
     const ytree_node *name = map->kids[k], *entry = map->kids[k + 1];
     host_config *c = &ps->h->configs[ps->h->nconfigs];
     if (name->type != YT_SCALAR)
-      return fail(ps, name, "config: keys must be plugin names");
+      return ytree_fail(&ps->r, name, "config: keys must be plugin names");
     for (j = 0; j < k; j += 2)
       if (strcmp(map->kids[j]->text, name->text) == 0)
-        return fail(ps, name, "config.%s: duplicate plugin (first at line "
+        return ytree_fail(&ps->r, name, "config.%s: duplicate plugin (first at line "
                     "%d)", name->text, map->kids[j]->line);
     if (entry->type != YT_MAP)
-      return fail(ps, entry, "config.%s: expected a mapping of key: value "
+      return ytree_fail(&ps->r, entry, "config.%s: expected a mapping of key: value "
                   "(e.g. { threshold: 50 }), got %s", name->text,
                   ytree_is_null(entry) ? "nothing" : ytree_type_name(entry));
     for (j = 0; j + 1 < entry->n; j += 2) {
       const ytree_node *key = entry->kids[j];
       int i;
       if (key->type != YT_SCALAR)
-        return fail(ps, key, "config.%s: keys must be plain names",
+        return ytree_fail(&ps->r, key, "config.%s: keys must be plain names",
                     name->text);
       for (i = 0; i < j; i += 2)
         if (strcmp(entry->kids[i]->text, key->text) == 0)
-          return fail(ps, key, "config.%s.%s: duplicate key (first at line "
+          return ytree_fail(&ps->r, key, "config.%s.%s: duplicate key (first at line "
                       "%d)", name->text, key->text, entry->kids[i]->line);
     }
     ps->h->nconfigs++;
@@ -258,12 +248,12 @@ static int read_root(parse *ps, const ytree_node *root) {
   top.line = top.col = 1;
   if (root == NULL) return LPLUG_OK;  /* an empty file: all defaults */
   if (root->type != YT_MAP)
-    return fail(ps, root, "expected a mapping of settings, got %s",
+    return ytree_fail(&ps->r, root, "expected a mapping of settings, got %s",
                 ytree_type_name(root));
   for (k = 0; rc == LPLUG_OK && k + 1 < root->n; k += 2) {
     const ytree_node *key = root->kids[k], *v = root->kids[k + 1];
     if (key->type != YT_SCALAR)
-      return fail(ps, key, "keys must be plain names");
+      return ytree_fail(&ps->r, key, "keys must be plain names");
     if (strcmp(key->text, "plugins") == 0) {
       rc = read_plugins(ps, v);
     } else if (strcmp(key->text, "limits") == 0) {
@@ -273,7 +263,7 @@ static int read_root(parse *ps, const ytree_node *root) {
     } else if (strcmp(key->text, "failure") == 0) {
       if (v->type != YT_SCALAR || (strcmp(v->text, "open") != 0 &&
                                    strcmp(v->text, "closed") != 0))
-        rc = fail(ps, v, "failure: expected 'open' or 'closed'");
+        rc = ytree_fail(&ps->r, v, "failure: expected 'open' or 'closed'");
       else
         ps->h->fail_closed = strcmp(v->text, "closed") == 0;
     } else if (strcmp(key->text, "disable_after") == 0) {
@@ -284,7 +274,7 @@ static int read_root(parse *ps, const ytree_node *root) {
                n <= 1000000)
         ps->h->failure_limit = (int)n;
       else
-        rc = fail(ps, v, "disable_after: expected a count of failed calls "
+        rc = ytree_fail(&ps->r, v, "disable_after: expected a count of failed calls "
                   "in a row (e.g. 10) or 'never'");
     } else if (strcmp(key->text, "storage") == 0) {
       rc = read_storage(ps, v);
@@ -317,9 +307,9 @@ int lplug_host_load(const char *path, lplug_host **out, char *err,
   rc = ytree_parse(text, len, path, &root, err, errsize);
   free(text);
   if (rc != LPLUG_OK) return rc;
-  ps.path = path;
-  ps.err = err;
-  ps.errsize = errsize;
+  ps.r.path = path;
+  ps.r.err = err;
+  ps.r.errsize = errsize;
   ps.h = calloc(1, sizeof *ps.h);
   if (ps.h) ps.h->storage_batch_ms = -1;  /* not set */
   rc = ps.h ? read_root(&ps, root) : LPLUG_ENOMEM;

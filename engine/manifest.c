@@ -21,20 +21,10 @@
 typedef ytree_node node;
 
 typedef struct parse {
-  const char *path;
-  char *err;
-  size_t errsize;
+  ytree_report r;             /* where messages go, and the file's name */
   manifest_warn_fn warn;
   void *ud;
 } parse;
-
-static int fail(parse *ps, const node *at, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  ytree_vfail(ps->err, ps->errsize, ps->path, at, fmt, ap);
-  va_end(ap);
-  return LPLUG_EMANIFEST;
-}
 
 
 /* ---- units and versions ------------------------------------------------- */
@@ -72,40 +62,40 @@ int manifest_parse_size(const char *text, size_t *out) {
   return 0;
 }
 
-int manifest_parse_count(const char *text, long long *out) {
-  static const struct { const char *unit; unsigned long long scale; } u[] = {
-    {"", 1}, {"K", 1000}, {"k", 1000}, {"M", 1000000}, {"G", 1000000000},
-    {NULL, 0}
-  };
+typedef struct unit {
+  const char *name;
+  unsigned long long scale;
+} unit;
+
+/* A positive number with one of `units` after it, scaled, into *out. */
+static int scaled(const char *text, const unit *units, long long *out) {
   unsigned long long x;
-  const char *unit;
+  const char *name;
   int i;
-  if (!number_unit(text, &x, &unit)) return 0;
-  for (i = 0; u[i].unit; i++)
-    if (strcmp(unit, u[i].unit) == 0) {
-      if (x == 0 || x > (unsigned long long)LLONG_MAX / u[i].scale) return 0;
-      *out = (long long)(x * u[i].scale);
+  if (!number_unit(text, &x, &name)) return 0;
+  for (i = 0; units[i].name; i++)
+    if (strcmp(name, units[i].name) == 0) {
+      if (x == 0 || x > (unsigned long long)LLONG_MAX / units[i].scale)
+        return 0;
+      *out = (long long)(x * units[i].scale);
       return 1;
     }
   return 0;
 }
 
-int manifest_parse_time(const char *text, long long *out) {
-  static const struct { const char *unit; unsigned long long scale; } u[] = {
-    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
+int manifest_parse_count(const char *text, long long *out) {
+  static const unit units[] = {
+    {"", 1}, {"K", 1000}, {"k", 1000}, {"M", 1000000}, {"G", 1000000000},
     {NULL, 0}
   };
-  unsigned long long x;
-  const char *unit;
-  int i;
-  if (!number_unit(text, &x, &unit)) return 0;
-  for (i = 0; u[i].unit; i++)
-    if (strcmp(unit, u[i].unit) == 0) {
-      if (x == 0 || x > (unsigned long long)LLONG_MAX / u[i].scale) return 0;
-      *out = (long long)(x * u[i].scale);
-      return 1;
-    }
-  return 0;
+  return scaled(text, units, out);
+}
+
+int manifest_parse_time(const char *text, long long *out) {
+  static const unit units[] = {
+    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}, {NULL, 0}
+  };
+  return scaled(text, units, out);
 }
 
 int manifest_is_semver(const char *s) {
@@ -119,10 +109,10 @@ int manifest_is_semver(const char *s) {
 static int string_field(parse *ps, const char *field, const node *v,
                         char **out) {
   if (v->type != YT_SCALAR || ytree_is_null(v))
-    return fail(ps, v, "%s: expected a string, got %s", field,
+    return ytree_fail(&ps->r, v, "%s: expected a string, got %s", field,
                 ytree_is_null(v) ? "nothing" : ytree_type_name(v));
   if (strlen(v->text) != v->len)
-    return fail(ps, v, "%s: contains a NUL byte", field);
+    return ytree_fail(&ps->r, v, "%s: contains a NUL byte", field);
   *out = strdup(v->text);
   return *out ? LPLUG_OK : LPLUG_ENOMEM;
 }
@@ -156,38 +146,38 @@ static int valid_main(const char *s) {
 
 static char *where(parse *ps, const node *n) {
   char buf[PATH_MAX + 32];
-  snprintf(buf, sizeof buf, "%s:%d:%d", ps->path, n->line, n->col);
+  snprintf(buf, sizeof buf, "%s:%d:%d", ps->r.path, n->line, n->col);
   return strdup(buf);
 }
 
 static int field_limits(parse *ps, manifest *m, const node *map) {
   int k;
   if (map->type != YT_MAP)
-    return fail(ps, map, "limits: expected a mapping, got %s", ytree_type_name(map));
+    return ytree_fail(&ps->r, map, "limits: expected a mapping, got %s", ytree_type_name(map));
   for (k = 0; k + 1 < map->n; k += 2) {
     const node *key = map->kids[k], *v = map->kids[k + 1];
     const char *text = v->type == YT_SCALAR ? v->text : "";
     if (strcmp(key->text, "memory") == 0) {
       if (v->type != YT_SCALAR || !manifest_parse_size(text, &m->memory_limit) ||
           m->memory_limit == 0)
-        return fail(ps, v, "limits.memory: '%s' is not a size (e.g. 256KB, "
+        return ytree_fail(&ps->r, v, "limits.memory: '%s' is not a size (e.g. 256KB, "
                     "4MB)", text);
       if ((m->memory_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
     } else if (strcmp(key->text, "instructions") == 0) {
       if (v->type != YT_SCALAR ||
           !manifest_parse_count(text, &m->instruction_limit))
-        return fail(ps, v, "limits.instructions: '%s' is not a count (e.g. "
+        return ytree_fail(&ps->r, v, "limits.instructions: '%s' is not a count (e.g. "
                     "100000, 5M)", text);
       if ((m->instructions_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
     } else if (strcmp(key->text, "time") == 0) {
       if (v->type != YT_SCALAR || !manifest_parse_time(text, &m->time_limit))
-        return fail(ps, v, "limits.time: '%s' is not a duration (e.g. 50ms, "
+        return ytree_fail(&ps->r, v, "limits.time: '%s' is not a duration (e.g. 50ms, "
                     "2s, 500us)", text);
       if ((m->time_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
     } else {
       char msg[PATH_MAX + 300];
       snprintf(msg, sizeof msg, "%s:%d:%d: unknown key 'limits.%s' (ignored)",
-               ps->path, key->line, key->col, key->text);
+               ps->r.path, key->line, key->col, key->text);
       if (ps->warn) ps->warn(ps->ud, msg);
     }
   }
@@ -210,31 +200,31 @@ static int dependency(parse *ps, manifest *m, const node *v, size_t k) {
   if ((d->name = strndup(p, n)) == NULL) return LPLUG_ENOMEM;
   if ((d->where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
   if (n == 0)
-    return fail(ps, v, "depends: '%s' names no plugin (expected \"name "
+    return ytree_fail(&ps->r, v, "depends: '%s' names no plugin (expected \"name "
                 "[range]\", \"? name\" or \"! name\", e.g. \"utils ^1.4\")",
                 text);
   if (strcmp(d->name, "lplug") == 0)
-    return fail(ps, v, "depends: '%s': the engine is not a plugin (give the "
+    return ytree_fail(&ps->r, v, "depends: '%s': the engine is not a plugin (give the "
                 "engine's versions in the lplug: field, e.g. lplug: "
                 "\">= 0.1\")", text);
   if (!valid_name(d->name))
-    return fail(ps, v, "depends: '%s': '%s' is not a plugin name ([a-z]"
+    return ytree_fail(&ps->r, v, "depends: '%s': '%s' is not a plugin name ([a-z]"
                 "[a-z0-9_-]*, at most %d bytes)", text, d->name, MAX_NAME);
   for (j = 0; j < k; j++)
     if (strcmp(m->deps[j].name, d->name) == 0)
-      return fail(ps, v, "depends: '%s' is listed twice (first at %s; "
+      return ytree_fail(&ps->r, v, "depends: '%s' is listed twice (first at %s; "
                   "merge the two entries)", d->name, m->deps[j].where);
   for (p += n; *p == ' '; p++) {}
   d->range_text = p;
   if (!semver_range_parse(p, &d->range, err, sizeof err))
-    return fail(ps, v, "depends: '%s': %s", text, err);
+    return ytree_fail(&ps->r, v, "depends: '%s': %s", text, err);
   return LPLUG_OK;
 }
 
 static int field_depends(parse *ps, manifest *m, const node *seq) {
   int k;
   if (seq->type != YT_SEQ)
-    return fail(ps, seq, "depends: expected a sequence of strings, got %s",
+    return ytree_fail(&ps->r, seq, "depends: expected a sequence of strings, got %s",
                 ytree_type_name(seq));
   m->depends = calloc((size_t)seq->n + 1, sizeof *m->depends);
   m->deps = calloc((size_t)seq->n + 1, sizeof *m->deps);
@@ -256,7 +246,7 @@ static int field_lplug(parse *ps, manifest *m, const node *v) {
   if (rc != LPLUG_OK) return rc;
   if ((m->lplug_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
   if (!semver_range_parse(m->lplug, &m->lplug_range, err, sizeof err))
-    return fail(ps, v, "lplug: '%s': %s", m->lplug, err);
+    return ytree_fail(&ps->r, v, "lplug: '%s': %s", m->lplug, err);
   return LPLUG_OK;
 }
 
@@ -265,7 +255,7 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
   if (strcmp(k, "name") == 0) {
     int rc = string_field(ps, k, v, &m->name);
     if (rc == LPLUG_OK && !valid_name(m->name))
-      return fail(ps, v, "name: '%s' must match [a-z][a-z0-9_-]* (lowercase "
+      return ytree_fail(&ps->r, v, "name: '%s' must match [a-z][a-z0-9_-]* (lowercase "
                   "letters, digits, '_' and '-'; at most %d)", m->name,
                   MAX_NAME);
     return rc;
@@ -273,14 +263,14 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
   if (strcmp(k, "version") == 0) {
     int rc = string_field(ps, k, v, &m->version);
     if (rc == LPLUG_OK && !manifest_is_semver(m->version))
-      return fail(ps, v, "version: '%s' is not a semantic version (expected "
+      return ytree_fail(&ps->r, v, "version: '%s' is not a semantic version (expected "
                   "MAJOR.MINOR.PATCH, e.g. 1.2.0)", m->version);
     return rc;
   }
   if (strcmp(k, "main") == 0) {
     int rc = string_field(ps, k, v, &m->main);
     if (rc == LPLUG_OK && !valid_main(m->main))
-      return fail(ps, v, "main: '%s' must be a .lua file inside the plugin "
+      return ytree_fail(&ps->r, v, "main: '%s' must be a .lua file inside the plugin "
                   "folder (a relative path without '..')", m->main);
     return rc;
   }
@@ -295,9 +285,9 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
     lplug_value **out = k[0] == 'c' && k[1] == 'a' ? &m->capabilities :
                                                      &m->config;
     if (v->type != YT_MAP && !ytree_is_null(v))
-      return fail(ps, v, "%s: expected a mapping, got %s", k, ytree_type_name(v));
+      return ytree_fail(&ps->r, v, "%s: expected a mapping, got %s", k, ytree_type_name(v));
     if (out == &m->config) {  /* checked here, where positions are known */
-      int rc = config_check_schema(v, ps->path, ps->err, ps->errsize);
+      int rc = config_check_schema(v, ps->r.path, ps->r.err, ps->r.errsize);
       if (rc != LPLUG_OK) return rc;
     }
     lplug_value_free(*out);
@@ -306,7 +296,7 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
   } else {
     char msg[PATH_MAX + 300];
     snprintf(msg, sizeof msg, "%s:%d:%d: unknown key '%s' (ignored)",
-             ps->path, key->line, key->col, k);
+             ps->r.path, key->line, key->col, k);
     if (ps->warn) ps->warn(ps->ud, msg);
   }
   return LPLUG_OK;
@@ -317,25 +307,25 @@ static int check_fields(parse *ps, manifest *m, const node *root) {
   node top = {0};
   top.line = top.col = 1;
   if (root == NULL)
-    return fail(ps, &top, "the file is empty (a plugin.yaml needs at least "
+    return ytree_fail(&ps->r, &top, "the file is empty (a plugin.yaml needs at least "
                 "name: and version:)");
   if (root->type != YT_MAP)
-    return fail(ps, root, "expected a mapping of fields (name: ..., "
+    return ytree_fail(&ps->r, root, "expected a mapping of fields (name: ..., "
                 "version: ...), got %s", ytree_type_name(root));
   for (k = 0; k + 1 < root->n; k += 2) {
     const node *key = root->kids[k];
     if (key->type != YT_SCALAR)
-      return fail(ps, key, "keys must be plain names, got %s",
+      return ytree_fail(&ps->r, key, "keys must be plain names, got %s",
                   ytree_type_name(key));
     for (j = 0; j < k; j += 2)
       if (strcmp(root->kids[j]->text, key->text) == 0)
-        return fail(ps, key, "%s: duplicate key (first at line %d)",
+        return ytree_fail(&ps->r, key, "%s: duplicate key (first at line %d)",
                     key->text, root->kids[j]->line);
     if ((rc = field(ps, m, key, root->kids[k + 1])) != LPLUG_OK) return rc;
   }
-  if (m->name == NULL) return fail(ps, &top, "name: required field is missing");
+  if (m->name == NULL) return ytree_fail(&ps->r, &top, "name: required field is missing");
   if (m->version == NULL)
-    return fail(ps, &top, "version: required field is missing");
+    return ytree_fail(&ps->r, &top, "version: required field is missing");
   if (m->main == NULL && (m->main = strdup("init.lua")) == NULL)
     return LPLUG_ENOMEM;
   return LPLUG_OK;
@@ -346,12 +336,12 @@ static int check_fields(parse *ps, manifest *m, const node *root) {
 int manifest_parse(const char *text, size_t len, const char *path,
                    manifest **out, char *err, size_t errsize,
                    manifest_warn_fn warn, void *ud) {
-  parse ps = {path, err, errsize, warn, ud};
+  parse ps = {{path, err, errsize}, warn, ud};
   node *root = NULL;
   manifest *m;
   int rc;
   if (len > MANIFEST_MAX_BYTES)
-    return fail(&ps, NULL, "larger than %d bytes", MANIFEST_MAX_BYTES);
+    return ytree_fail(&ps.r, NULL, "larger than %d bytes", MANIFEST_MAX_BYTES);
   rc = ytree_parse(text, len, path, &root, err, errsize);
   if (rc != LPLUG_OK) return rc;
   m = calloc(1, sizeof *m);

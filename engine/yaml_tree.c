@@ -22,27 +22,22 @@
 #define MAX_SCALAR YTREE_MAX_SCALAR
 
 typedef struct parse {
-  const char *path;
-  char *err;
-  size_t errsize;
+  ytree_report r;             /* where messages go, and the file's name */
   int nodes;
 } parse;
 
-int ytree_vfail(char *err, size_t errsize, const char *path,
-                const ytree_node *at, const char *fmt, va_list ap) {
-  int used = 0;
-  if (at) used = snprintf(err, errsize, "%s:%d:%d: ", path, at->line, at->col);
-  else used = snprintf(err, errsize, "%s: ", path);
-  if (used >= 0 && (size_t)used < errsize)
-    vsnprintf(err + used, errsize - (size_t)used, fmt, ap);
-  return LPLUG_EMANIFEST;
-}
-
-static int fail(parse *ps, const ytree_node *at, const char *fmt, ...) {
+int ytree_fail(const ytree_report *r, const ytree_node *at, const char *fmt,
+               ...) {
   va_list ap;
-  va_start(ap, fmt);
-  ytree_vfail(ps->err, ps->errsize, ps->path, at, fmt, ap);
-  va_end(ap);
+  int used;
+  if (at) used = snprintf(r->err, r->errsize, "%s:%d:%d: ", r->path, at->line,
+                          at->col);
+  else used = snprintf(r->err, r->errsize, "%s: ", r->path);
+  if (used >= 0 && (size_t)used < r->errsize) {
+    va_start(ap, fmt);
+    vsnprintf(r->err + used, r->errsize - (size_t)used, fmt, ap);
+    va_end(ap);
+  }
   return LPLUG_EMANIFEST;
 }
 
@@ -95,7 +90,7 @@ static int build_tree(parse *ps, const char *text, size_t len,
       ytree_node at = {0};
       at.line = (int)parser.problem_mark.line + 1;
       at.col = (int)parser.problem_mark.column + 1;
-      rc = fail(ps, &at, "invalid YAML: %s%s%s",
+      rc = ytree_fail(&ps->r, &at, "invalid YAML: %s%s%s",
                 parser.problem ? parser.problem : "syntax error",
                 parser.context ? " " : "", parser.context ? parser.context : "");
       break;
@@ -109,14 +104,14 @@ static int build_tree(parse *ps, const char *text, size_t len,
           ytree_node at = {0};
           at.line = (int)ev.start_mark.line + 1;
           at.col = (int)ev.start_mark.column + 1;
-          rc = fail(ps, &at, "only one YAML document is allowed");
+          rc = ytree_fail(&ps->r, &at, "only one YAML document is allowed");
         }
         break;
       case YAML_ALIAS_EVENT: {
         ytree_node at = {0};
         at.line = (int)ev.start_mark.line + 1;
         at.col = (int)ev.start_mark.column + 1;
-        rc = fail(ps, &at, "aliases are not supported ('*%s')",
+        rc = ytree_fail(&ps->r, &at, "aliases are not supported ('*%s')",
                   ev.data.alias.anchor);
         break;
       }
@@ -133,12 +128,12 @@ static int build_tree(parse *ps, const char *text, size_t len,
         at.line = (int)ev.start_mark.line + 1;
         at.col = (int)ev.start_mark.column + 1;
         if (anchor) {
-          rc = fail(ps, &at, "anchors are not supported "
+          rc = ytree_fail(&ps->r, &at, "anchors are not supported "
                     "('&%s')", anchor);
           break;
         }
         if (tag) {
-          rc = fail(ps, &at, "tags are not supported ('%s')",
+          rc = ytree_fail(&ps->r, &at, "tags are not supported ('%s')",
                     tag);
           break;
         }
@@ -147,14 +142,14 @@ static int build_tree(parse *ps, const char *text, size_t len,
                      &ev.start_mark);
         if (n == NULL) {
           rc = ps->nodes > MAX_NODES ?
-              fail(ps, &at, "more than %d YAML nodes", MAX_NODES) :
+              ytree_fail(&ps->r, &at, "more than %d YAML nodes", MAX_NODES) :
               LPLUG_ENOMEM;
           break;
         }
         if (ev.type == YAML_SCALAR_EVENT) {
           if (ev.data.scalar.length > MAX_SCALAR) {
             ytree_free(n);
-            rc = fail(ps, &at, "a value longer than %d bytes", MAX_SCALAR);
+            rc = ytree_fail(&ps->r, &at, "a value longer than %d bytes", MAX_SCALAR);
             break;
           }
           n->len = ev.data.scalar.length;
@@ -177,7 +172,7 @@ static int build_tree(parse *ps, const char *text, size_t len,
         }
         if (ev.type != YAML_SCALAR_EVENT) {
           if (depth == MAX_DEPTH) {
-            rc = fail(ps, &at, "nested deeper than %d levels", MAX_DEPTH);
+            rc = ytree_fail(&ps->r, &at, "nested deeper than %d levels", MAX_DEPTH);
             break;
           }
           stack[depth++] = n;
@@ -284,9 +279,9 @@ static void build_value(lplug_builder *b, const ytree_node *n) {
 int ytree_parse(const char *text, size_t len, const char *path,
                 ytree_node **root, char *err, size_t errsize) {
   parse ps;
-  ps.path = path;
-  ps.err = err;
-  ps.errsize = errsize;
+  ps.r.path = path;
+  ps.r.err = err;
+  ps.r.errsize = errsize;
   ps.nodes = 0;
   return build_tree(&ps, text, len, root);
 }

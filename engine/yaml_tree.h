@@ -39,10 +39,21 @@ void ytree_free(ytree_node *n);
 int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
                     char *err, size_t errsize);
 
+/* Where a parser's messages go: the file's name, and err (errsize bytes). */
+typedef struct ytree_report {
+  const char *path;
+  char *err;
+  size_t errsize;
+} ytree_report;
+
 /* Writes "path:line:col: <fmt>" (or "path: <fmt>" when at is NULL) into
-** err; returns LPLUG_EMANIFEST. */
-int ytree_vfail(char *err, size_t errsize, const char *path,
-                const ytree_node *at, const char *fmt, va_list ap);
+** r's err; returns LPLUG_EMANIFEST. */
+int ytree_fail(const ytree_report *r, const ytree_node *at, const char *fmt,
+               ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
 
 int ytree_is_null(const ytree_node *n);
 int ytree_is_bool(const ytree_node *n, int *b);
