@@ -61,7 +61,36 @@ typedef struct run_state {
   unsigned long long in, out, failures;
   struct { char name[65]; unsigned long long errors; } seen[64];
   int nseen;
+  unsigned said[1024];        /* -v: hashes of the grants already said */
 } run_state;
+
+/* Whether the grant (plugin, capability, item, ok) was said already; a
+** plugin asks again on every emit, and -v says each grant once.  A hash
+** collision only costs a line. */
+static int said_before(run_state *rs, const char *plugin, const char *cap,
+                       const char *item, int ok) {
+  const char *parts[3];
+  unsigned h = 2166136261u ^ (unsigned)ok, *slot;
+  int i;
+  parts[0] = plugin;
+  parts[1] = cap;
+  parts[2] = item ? item : "";
+  for (i = 0; i < 3; i++) {
+    const char *c;
+    for (c = parts[i]; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+  }
+  h |= 1;  /* 0 marks an empty slot */
+  for (i = 0; i < 1024; i++) {
+    slot = &rs->said[(h + (unsigned)i) % 1024];
+    if (*slot == h) return 1;
+    if (*slot == 0) {
+      *slot = h;
+      return 0;
+    }
+  }
+  return 0;  /* full: say it */
+}
 
 static unsigned long long *error_count(run_state *rs, const char *plugin) {
   int i;
@@ -104,7 +133,7 @@ static int grant(void *ud, const char *plugin, const char *capability,
   run_state *rs = ud;
   int ok = rs->host ? lplug_host_grant(rs->host, plugin, capability, item)
                     : lplug_grant_declared(ud, plugin, capability, item);
-  if (rs->verbose) {
+  if (rs->verbose && !said_before(rs, plugin, capability, item, ok)) {
     if (item)
       cli_error("%s '%s' of capability '%s' to plugin '%s'",
                 ok ? "granted" : "refused", item, capability, plugin);
