@@ -9,6 +9,11 @@
 ** changed file is never served the old code.  The cache is shared by the
 ** engines of the process, guarded by a mutex, and bounded in bytes (the
 ** oldest entries go first).
+**
+** A chunk is kept the second time it is compiled, not the first: dumping
+** costs about a tenth of a compile, which a file loaded once (most
+** plugins, at startup) would pay for nothing.  The first time only its
+** hash is noted.
 */
 #include <pthread.h>
 #include <stdint.h>
@@ -20,6 +25,7 @@
 #include "sandbox/sandbox.h"
 
 #define BUCKETS 1024
+#define SEEN 4096     /* hashes of chunks compiled once, most recent */
 
 typedef struct entry {
   struct entry *next;         /* in its bucket */
@@ -36,7 +42,18 @@ static struct {
   entry *oldest, *youngest;
   size_t bytes;
   unsigned long long hits, misses;
-} cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, NULL, NULL, 0, 0, 0};
+  uint64_t seen[SEEN];
+  unsigned nseen;
+} cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, NULL, NULL, 0, 0, 0, {0}, 0};
+
+/* Whether h was noted before; notes it.  Called with the lock held. */
+static int seen_before(uint64_t h) {
+  unsigned i;
+  for (i = 0; i < SEEN && i < cache.nseen; i++)
+    if (cache.seen[i] == h) return 1;
+  cache.seen[cache.nseen++ % SEEN] = h;
+  return 0;
+}
 
 /* FNV-1a, 64 bits: the hash only picks the bucket; the bytes decide. */
 static uint64_t hash(uint64_t h, const void *p, size_t n) {
@@ -101,6 +118,8 @@ static void keep(lua_State *L, uint64_t h, const char *name, size_t nlen,
   buffer b = {NULL, 0, 0, 0};
   entry *e;
   size_t size;
+  /* A dump is about twice its source: one allocation, not a dozen. */
+  if ((b.p = malloc(slen * 2 + 1024)) != NULL) b.cap = slen * 2 + 1024;
   if (lua_dump(L, write_dump, &b, 0) != 0 || b.failed ||
       (e = calloc(1, sizeof *e)) == NULL) {
     free(b.p);
@@ -145,7 +164,7 @@ int chunkcache_load(lua_State *L, const char *src, size_t slen,
   unsigned char *copy = NULL;
   size_t len = 0;
   entry *e;
-  int status;
+  int status, again = 0;
   pthread_mutex_lock(&cache.lock);
   if ((e = find(h, name, nlen, src, slen)) != NULL &&
       (copy = malloc(e->dumplen)) != NULL) {
@@ -154,6 +173,7 @@ int chunkcache_load(lua_State *L, const char *src, size_t slen,
     cache.hits++;
   } else {
     cache.misses++;
+    again = seen_before(h);
   }
   pthread_mutex_unlock(&cache.lock);
   if (copy != NULL) {  /* our own bytecode; lua_load never raises */
@@ -162,7 +182,7 @@ int chunkcache_load(lua_State *L, const char *src, size_t slen,
     return status;
   }
   status = luaL_loadbufferx(L, src, slen, name, "t");
-  if (status == LUA_OK) keep(L, h, name, nlen, src, slen);
+  if (status == LUA_OK && again) keep(L, h, name, nlen, src, slen);
   return status;
 }
 
