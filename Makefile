@@ -35,7 +35,10 @@ CLI_SRC     = $(wildcard cli/*.c)
 BENCH_SRC   = $(wildcard bench/*.c)
 TEST_SRC    = $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC))
+LUA_SRC     = $(wildcard stdlib/*.lua)   # Lua helpers, compiled in
+
+LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC)) \
+           $(patsubst stdlib/%.lua,$(BUILD)/obj/gen/%_lua.o,$(LUA_SRC))
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
 TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -106,6 +109,14 @@ $(BENCH): $(BENCH_OBJ) $(STATIC)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTUTIL) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TESTLIBS)
+
+$(BUILD)/gen/%_lua.c: stdlib/%.lua scripts/embed-lua
+	@mkdir -p $(dir $@)
+	scripts/embed-lua $*_lua $< >$@
+
+$(BUILD)/obj/gen/%_lua.o: $(BUILD)/gen/%_lua.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@ static const char usage[] =
   "\n"
   "commands:\n"
   "  run       pass input lines through the plugins' 'record' hook\n"
+  "  test      run plugins' specs (spec/NAME_spec.lua) in a test host\n"
   "  hooks     print each hook point's handlers in the order they run\n"
   "  version   print the version\n"
   "  help      print this help\n"
@@ -49,6 +50,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "hooks") == 0) return cli_hooks(argc - 1, argv + 1);
+  if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
   cli_error("unknown command '%s' (try 'lplug --help')", cmd);
   return 2;
 }
