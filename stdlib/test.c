@@ -73,10 +73,10 @@ static void list_clear(list *l) {
   memset(l, 0, sizeof *l);
 }
 
-/* Appends one entry (copies everything); a host out of memory or past
-** MAX_ENTRIES keeps what it has. */
-static void list_add(list *l, const char *who, const char *text, int num,
-                     const lplug_value *payload) {
+/* Appends one entry (copies everything; text is tlen bytes, NULs
+** included); a host out of memory or past MAX_ENTRIES keeps what it has. */
+static void list_add_n(list *l, const char *who, const char *text,
+                       size_t tlen, int num, const lplug_value *payload) {
   entry *x;
   if (l->n == MAX_ENTRIES) return;
   if (l->n == l->cap) {
@@ -88,7 +88,11 @@ static void list_add(list *l, const char *who, const char *text, int num,
   }
   x = &l->items[l->n];
   x->plugin = who ? strdup(who) : NULL;
-  x->text = strdup(text ? text : "");
+  x->text = malloc(tlen + 1);
+  if (x->text) {
+    if (tlen) memcpy(x->text, text, tlen);
+    x->text[tlen] = '\0';
+  }
   x->num = num;
   x->payload = payload ? lplug_value_copy(payload) : NULL;
   if (x->text == NULL || (who && x->plugin == NULL) ||
@@ -99,6 +103,11 @@ static void list_add(list *l, const char *who, const char *text, int num,
     return;
   }
   l->n++;
+}
+
+static void list_add(list *l, const char *who, const char *text, int num,
+                     const lplug_value *payload) {
+  list_add_n(l, who, text ? text : "", text ? strlen(text) : 0, num, payload);
 }
 
 static void on_error(void *ud, const char *who, int code,
@@ -155,17 +164,39 @@ static int folder(const host *h, const char *dir, char *out, size_t n) {
   return snprintf(out, n, "%s/%s", h->th->dir, dir) < (int)n;
 }
 
-/* Reads the name of the plugin in folder dir into h->name. */
-static int read_name(lua_State *L, host *h, const char *dir) {
+/* Reads the manifest of the plugin in folder dir (its name into h->name);
+** NULL with a message pushed when it does not parse. */
+static manifest *read_manifest(lua_State *L, host *h, const char *dir) {
   char path[PATH_MAX + 16], err[1024];
   manifest *m;
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
   if (manifest_load(path, &m, err, sizeof err, NULL, NULL) != LPLUG_OK) {
     lua_pushfstring(L, "test.load: %s", err);
-    return 0;
+    return NULL;
   }
   snprintf(h->name, sizeof h->name, "%s", m->name);
-  manifest_free(m);
+  return m;
+}
+
+/* Defines the hook points options.hooks lists, or else those the
+** manifest declares (record when it declares none, or "*"). */
+static int define_hooks(lua_State *L, host *h, const manifest *m, int flags) {
+  const lplug_value *names = h->opts;
+  size_t at, x;
+  long long i;
+  int defined = 0;
+  if (!lplug_value_field(h->opts, 0, "hooks", &at)) {
+    names = m->capabilities;
+    if (!lplug_value_field(names, 0, "hooks", &at)) at = (size_t)-1;
+  }
+  for (i = 1; at != (size_t)-1 && lplug_value_index(names, at, i, &x); i++) {
+    const char *name = lplug_value_string(names, x, NULL);
+    if (name == NULL || strcmp(name, "*") == 0) continue;
+    if (lplug_hook_define(h->e, name, flags, NULL) == LPLUG_EINVAL)
+      return lua_pushfstring(L, "test.load: hooks: %s", lplug_errmsg(h->e)), 0;
+    defined++;
+  }
+  if (defined == 0) lplug_hook_define(h->e, "record", flags, NULL);
   return 1;
 }
 
@@ -178,7 +209,8 @@ static int start(lua_State *L, host *h) {
   const char *self = opt_string(h, "dir");
   size_t at, x;
   long long i;
-  int flags = 0;
+  int flags = 0, ok;
+  manifest *m;
   memset(&config, 0, sizeof config);
   config.memory_limit = (size_t)opt_integer(h, "memory");
   config.instruction_limit = opt_integer(h, "instructions");
@@ -190,24 +222,20 @@ static int start(lua_State *L, host *h) {
   if (!folder(h, self ? self : ".", dir, sizeof dir))
     return lua_pushliteral(L, "test.load: the plugin folder's path is too "
                            "long"), 0;
-  if (!read_name(L, h, dir)) return 0;
+  if ((m = read_manifest(L, h, dir)) == NULL) return 0;
   h->e = lplug_engine_new(&config);
-  if (h->e == NULL) return lua_pushliteral(L, "test.load: out of memory"), 0;
+  if (h->e == NULL) {
+    manifest_free(m);
+    return lua_pushliteral(L, "test.load: out of memory"), 0;
+  }
   h->n = 0;
   lplug_event_subscribe(h->e, "*", on_event, h);
   if (lplug_value_field(h->opts, 0, "fail_closed", &at) &&
       lplug_value_boolean(h->opts, at))
     flags = LPLUG_HOOK_FAIL_CLOSED;
-  if (lplug_value_field(h->opts, 0, "hooks", &at)) {
-    for (i = 1; lplug_value_index(h->opts, at, i, &x); i++) {
-      const char *name = lplug_value_string(h->opts, x, NULL);
-      if (name && lplug_hook_define(h->e, name, flags, NULL) == LPLUG_EINVAL)
-        return lua_pushfstring(L, "test.load: hooks: %s",
-                               lplug_errmsg(h->e)), 0;
-    }
-  } else {
-    lplug_hook_define(h->e, "record", flags, NULL);
-  }
+  ok = define_hooks(L, h, m, flags);
+  manifest_free(m);
+  if (!ok) return 0;
   if (h->config != NULL &&
       lplug_plugin_configure(h->e, h->name, h->config) != LPLUG_OK)
     return lua_pushfstring(L, "test.load: config: %s", lplug_errmsg(h->e)), 0;
@@ -502,16 +530,16 @@ static void read_rows(host *h, const char *key, size_t klen) {
     return;
   }
   sqlite3_bind_text(st, 1, h->name, -1, SQLITE_STATIC);
-  if (key) sqlite3_bind_text(st, 2, key, (int)klen, SQLITE_STATIC);
+  if (key) sqlite3_bind_blob(st, 2, key, (int)klen, SQLITE_STATIC);
   while (sqlite3_step(st) == SQLITE_ROW) {
     lplug_value *v = NULL;
-    const char *k = (const char *)sqlite3_column_text(st, 0);
+    const char *k = sqlite3_column_blob(st, 0);
     int kn = sqlite3_column_bytes(st, 0);
     if (lplug_value_from_bytes(sqlite3_column_blob(st, 1),
                                (size_t)sqlite3_column_bytes(st, 1),
                                &v) != LPLUG_OK)
       continue;
-    list_add(&h->rows, NULL, k ? k : "", kn, v);
+    list_add_n(&h->rows, NULL, k ? k : "", k ? (size_t)kn : 0, kn, v);
     lplug_value_free(v);
   }
   sqlite3_finalize(st);
