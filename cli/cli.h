@@ -13,6 +13,8 @@
 int cli_run(int argc, char **argv);
 int cli_hooks(int argc, char **argv);
 int cli_test(int argc, char **argv);
+int cli_new(int argc, char **argv);
+int cli_check(int argc, char **argv);
 
 /* watch.c: reloads plugins whose files changed (lplug run --watch).
 ** open watches every plugin of e (NULL when that fails, said on stderr);

@@ -15,6 +15,8 @@ static const char usage[] =
   "\n"
   "commands:\n"
   "  run       pass input lines through the plugins' 'record' hook\n"
+  "  new       make a plugin folder to start from, with its tests\n"
+  "  check     report problems in plugin folders, as 'file:line: message'\n"
   "  test      run plugins' specs (spec/NAME_spec.lua) in a test host\n"
   "  hooks     print each hook point's handlers in the order they run\n"
   "  version   print the version\n"
@@ -51,6 +53,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "hooks") == 0) return cli_hooks(argc - 1, argv + 1);
   if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
+  if (strcmp(cmd, "new") == 0) return cli_new(argc - 1, argv + 1);
+  if (strcmp(cmd, "check") == 0) return cli_check(argc - 1, argv + 1);
   cli_error("unknown command '%s' (try 'lplug --help')", cmd);
   return 2;
 }

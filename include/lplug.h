@@ -776,6 +776,21 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
                    const lplug_spec_options *options, int *passed,
                    int *failed, char *err, size_t errsize);
 
+/* Called once per problem lplug_check_plugin finds: one line,
+** "file:line: message"; it lives until the callback returns. */
+typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+
+/* Checks plugin folder `dir` without a host: its manifest parses; every
+** .lua file compiles; the code's literal uses of lplug modules agree
+** with the manifest (require "lplug.x" of an undeclared capability,
+** hooks.on of an unlisted hook point, events.emit / events.on of topics
+** the lists do not cover); and the plugin loads, granted what it
+** declares, with the `config:` of `host` (NULL: the defaults) checked
+** against its schema.  Storage stays in memory.  Returns the number of
+** problems (0: none), or LPLUG_EIO / LPLUG_ENOMEM. */
+int lplug_check_plugin(const char *dir, const lplug_host *host,
+                       lplug_problem_fn fn, void *ud);
+
 /* }================================================================== */
 
 #ifdef __cplusplus
