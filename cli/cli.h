@@ -15,6 +15,11 @@ int cli_hooks(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_new(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_stats(int argc, char **argv);
+
+/* stats.c: one line per loaded plugin of e (state, calls, errors,
+** instructions, memory peak, storage bytes), or a JSON array. */
+void cli_stats_print(const lplug_engine *e, FILE *f, int json);
 
 /* watch.c: reloads plugins whose files changed (lplug run --watch).
 ** open watches every plugin of e (NULL when that fails, said on stderr);

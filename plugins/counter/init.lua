@@ -8,8 +8,9 @@ local events = require "lplug.events"
 hooks.on("record", function(rec)
   local status = rec.fields and rec.fields.status
   if math.type(status) == "integer" then
-    local count = storage.incr("status:" .. status)   -- kept across runs
+    storage.incr("status:" .. status)                 -- kept across runs
     if status >= 500 then
+      local count = storage.incr("server_errors")
       events.emit("counter.status", { status = status, count = count,
                                       record = rec.n })
     end
