@@ -57,4 +57,17 @@ check "check --help" [ $? -eq 0 ]
 "$LPLUG" new --help | grep -q "usage: lplug new"
 check "new --help" [ $? -eq 0 ]
 
+# The tutorial in docs/plugin-guide.md shows the files lplug new makes.
+block() {  # the fenced block after the marker line "<!-- tutorial: $1 -->"
+  awk -v m="<!-- tutorial: $1 -->" '$0 == m {on = 1; next}
+    on && /^```/ {if (started) exit; started = 1; next} on && started' \
+    docs/plugin-guide.md
+}
+block init.lua >"$out/guide-init.lua"
+check "the guide's init.lua is what lplug new makes" \
+  cmp -s "$out/guide-init.lua" "$out/tagger/init.lua"
+block spec/init_spec.lua >"$out/guide-spec.lua"
+check "the guide's spec is what lplug new makes" \
+  cmp -s "$out/guide-spec.lua" "$out/tagger/spec/init_spec.lua"
+
 done_testing
