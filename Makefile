@@ -1,6 +1,7 @@
 # lplug -- a sandboxed Lua 5.4 plugin engine.
 #
-#   make run     install missing deps, build, run lplug over plugins/ and data/
+#   make run     install missing deps, build, run lplug over plugins/ with
+#                data/sample.log and a generated 100k-line access log
 #   make test    install missing deps, build, run every test
 #   make asan    the whole suite under AddressSanitizer + UBSan
 #   make valgrind  the unit tests under valgrind memcheck (no leak allowed)
@@ -35,7 +36,10 @@ CLI_SRC     = $(wildcard cli/*.c)
 BENCH_SRC   = $(wildcard bench/*.c)
 TEST_SRC    = $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC))
+LUA_SRC     = $(wildcard stdlib/*.lua)   # Lua helpers, compiled in
+
+LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC)) \
+           $(patsubst stdlib/%.lua,$(BUILD)/obj/gen/%_lua.o,$(LUA_SRC))
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
 TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -52,8 +56,17 @@ all: deps
 	@$(MAKE) --no-print-directory build
 
 run: deps
-	@$(MAKE) --no-print-directory build
-	$(LPLUG) run -v --storage $(BUILD)/run.db --plugins plugins data/sample.log
+	@$(MAKE) --no-print-directory build $(BUILD)/access.log
+	$(LPLUG) run --plugins plugins data/sample.log
+	@echo
+	@echo "== $(BUILD)/access.log ($$(wc -l <$(BUILD)/access.log) lines) through plugins/ =="
+	$(LPLUG) run --stats --storage $(BUILD)/run.db --plugins plugins \
+	  $(BUILD)/access.log >$(BUILD)/run.out
+	@echo "== output: $$(wc -l <$(BUILD)/run.out) lines in $(BUILD)/run.out, the first 3: =="
+	@head -n 3 $(BUILD)/run.out
+	@echo "== masked: $$(grep -c '<email>' $(BUILD)/run.out) e-mails," \
+	  "$$(grep -c '<card>' $(BUILD)/run.out) card numbers;" \
+	  "counts kept in $(BUILD)/run.db (run again: they add up) =="
 
 test: deps
 	@$(MAKE) --no-print-directory check
@@ -106,6 +119,19 @@ $(BENCH): $(BENCH_OBJ) $(STATIC)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTUTIL) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TESTLIBS)
+
+# A realistic access log, the same on every build (no download).
+$(BUILD)/access.log: scripts/gen-access-log
+	@mkdir -p $(dir $@)
+	scripts/gen-access-log 100000 >$@
+
+$(BUILD)/gen/%_lua.c: stdlib/%.lua scripts/embed-lua
+	@mkdir -p $(dir $@)
+	scripts/embed-lua $*_lua $< >$@
+
+$(BUILD)/obj/gen/%_lua.o: $(BUILD)/gen/%_lua.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)

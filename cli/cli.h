@@ -4,12 +4,22 @@
 #ifndef LPLUG_CLI_H
 #define LPLUG_CLI_H
 
+#include <stdio.h>
+
 #include "lplug.h"
 
 /* Each returns the process exit status: 0 success, 1 failure of the
 ** command itself (not of a plugin), 2 bad usage. */
 int cli_run(int argc, char **argv);
 int cli_hooks(int argc, char **argv);
+int cli_test(int argc, char **argv);
+int cli_new(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_stats(int argc, char **argv);
+
+/* stats.c: one line per loaded plugin of e (state, calls, errors,
+** instructions, memory peak, storage bytes), or a JSON array. */
+void cli_stats_print(const lplug_engine *e, FILE *f, int json);
 
 /* watch.c: reloads plugins whose files changed (lplug run --watch).
 ** open watches every plugin of e (NULL when that fails, said on stderr);
@@ -22,6 +32,26 @@ void cli_watch_close(cli_watch *w);
 int cli_watch_fd(const cli_watch *w);
 int cli_watch_timeout(const cli_watch *w);
 void cli_watch_poll(cli_watch *w);
+
+/* folders.c.  cli_list stores in *out the sorted names in `dir` ending
+** in `suffix` ("" for all) that are folders (want_dirs) or files, and
+** returns their number (-1 when dir cannot be read); free them with
+** cli_names_free.  cli_each_plugin calls fn for `dir` if it is a plugin
+** folder, else for each plugin folder in it; returns 1 if any call did,
+** or nothing was found (said on stderr).  cli_colour: whether f is a
+** terminal that takes colour (NO_COLOR unset). */
+int cli_list(const char *dir, const char *suffix, int want_dirs,
+             char ***out);
+void cli_names_free(char **names, int n);
+int cli_is_plugin(const char *dir);
+int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
+                    void *ud);
+int cli_colour(FILE *f);
+
+/* numbers.c: "64MB" (powers of 1024) and "50M" (powers of 1000); each
+** returns 1 and stores a value > 0, or 0 for malformed text. */
+int cli_parse_size(const char *s, unsigned long long *out);
+int cli_parse_count(const char *s, unsigned long long *out);
 
 /* Prints "lplug: <message>" to stderr. */
 void cli_error(const char *fmt, ...)

@@ -26,7 +26,11 @@ static const char usage[] =
   "  -h, --help      print this help\n"
   "\n"
   "Plugins that fail to load are reported on stderr and left out; the exit\n"
-  "status is 0 unless the command itself fails.\n";
+  "status is 0 unless the command itself fails.\n"
+  "\n"
+  "examples:\n"
+  "  lplug hooks --plugins plugins\n"
+  "  lplug hooks --config lplug.yaml\n";
 
 static void on_error(void *ud, const char *plugin, int code,
                      const char *message, const char *traceback) {

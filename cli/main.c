@@ -15,13 +15,22 @@ static const char usage[] =
   "\n"
   "commands:\n"
   "  run       pass input lines through the plugins' 'record' hook\n"
+  "  new       make a plugin folder to start from, with its tests\n"
+  "  check     report problems in plugin folders, as 'file:line: message'\n"
+  "  test      run plugins' specs (spec/NAME_spec.lua) in a test host\n"
+  "  stats     load plugins and print each one's state and statistics\n"
   "  hooks     print each hook point's handlers in the order they run\n"
   "  version   print the version\n"
   "  help      print this help\n"
   "\n"
   "'lplug COMMAND --help' describes a command.\n"
   "\n"
-  "exit status: 0 success, 1 the command failed (not a plugin), 2 bad usage\n";
+  "exit status: 0 success; 1 the command failed (run: not a plugin's\n"
+  "failure; check: problems found; test: a test failed); 2 bad usage\n"
+  "\n"
+  "examples:\n"
+  "  lplug new tagger --dir plugins && lplug test plugins/tagger\n"
+  "  lplug run --stats --plugins plugins access.log > out.log\n";
 
 void cli_error(const char *fmt, ...) {
   va_list ap;
@@ -49,6 +58,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "hooks") == 0) return cli_hooks(argc - 1, argv + 1);
+  if (strcmp(cmd, "test") == 0) return cli_test(argc - 1, argv + 1);
+  if (strcmp(cmd, "new") == 0) return cli_new(argc - 1, argv + 1);
+  if (strcmp(cmd, "check") == 0) return cli_check(argc - 1, argv + 1);
+  if (strcmp(cmd, "stats") == 0) return cli_stats(argc - 1, argv + 1);
   cli_error("unknown command '%s' (try 'lplug --help')", cmd);
   return 2;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lplug.h"
@@ -24,7 +25,8 @@
 
 static const char usage[] =
   "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
-  "                 [--watch] [--fail-closed] [-v] [FILE]...\n"
+  "                 [--json] [--stats[=json]] [--watch] [--fail-closed]\n"
+  "                 [-v] [FILE]...\n"
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
@@ -43,20 +45,36 @@ static const char usage[] =
   "                  `storage: { path: }`, else in memory: lost at exit)\n"
   "  --watch         reload a plugin when its files change (between two\n"
   "                  records; a failed reload keeps the running version)\n"
+  "  --json          input and output are JSON lines: each input line is\n"
+  "                  decoded and the object is the record; each result is\n"
+  "                  printed as one line of JSON (a bad line is reported\n"
+  "                  and skipped)\n"
+  "  --stats         print a table per plugin at exit on stderr: calls,\n"
+  "                  errors, instructions, memory peak, storage bytes\n"
+  "  --stats=json    the same as one JSON array\n"
   "  --fail-closed   drop a record when a handler fails (default: skip\n"
   "                  the failing handler and keep the record)\n"
   "  -v, --verbose   report loaded plugins and a summary on stderr\n"
   "  -h, --help      print this help\n"
   "\n"
   "Plugin errors go to stderr, prefixed with the plugin's name; they do\n"
-  "not change the exit status.\n"
+  "not change the exit status.  On a terminal, stderr shows a progress\n"
+  "line (records and records/s).\n"
+  "\n"
+  "exit status: 0 done (whatever plugins did), 1 a settings file, plugin\n"
+  "folder or input could not be read or output not written, 2 bad usage\n"
   "\n"
   "examples:\n"
   "  lplug run --plugins plugins data/sample.log\n"
-  "  tail -f app.log | lplug run --watch --storage counts.db\n";
+  "  tail -f app.log | lplug run --watch --storage counts.db\n"
+  "  lplug run --json --stats=json events.jsonl > out.jsonl\n";
 
 typedef struct run_state {
   int verbose;
+  int json;                   /* --json */
+  int progress;               /* stderr is a terminal */
+  double started, shown;      /* monotonic seconds */
+  unsigned long long bad;     /* --json lines that did not parse */
   lplug_host *host;           /* the settings file, or NULL */
   unsigned long long in, out, failures;
   struct { char name[65]; unsigned long long errors; } seen[64];
@@ -157,6 +175,38 @@ static void warn_memory_storage(const lplug_engine *e) {
     }
 }
 
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The progress line, at most 4 times a second; done ends it. */
+static void progress(run_state *rs, int done) {
+  double t = now();
+  if (!rs->progress || (!done && t - rs->shown < 0.25)) return;
+  rs->shown = t;
+  fprintf(stderr, "\r\033[K%llu records, %.0f/s, %llu out", rs->in,
+          t > rs->started ? (double)rs->in / (t - rs->started) : 0.0,
+          rs->out);
+  if (done) fputs("\r\033[K", stderr);
+}
+
+/* Prints a result as one line of JSON; false and nil are dropped. */
+static int emit_json(const lplug_value *v) {
+  size_t len;
+  char *text;
+  int t = lplug_value_type(v, 0);
+  if (t == LPLUG_TNIL || (t == LPLUG_TBOOLEAN && !lplug_value_boolean(v, 0)))
+    return 0;
+  text = lplug_value_to_json(v, &len);
+  if (text == NULL) return 0;
+  fwrite(text, 1, len, stdout);
+  fputc('\n', stdout);
+  lplug_free(text);
+  return 1;
+}
+
 /* Prints what a record became; returns whether anything was printed. */
 static int emit(const lplug_value *v) {
   size_t at, len;
@@ -188,6 +238,22 @@ typedef struct run_ctx {
 static int run_record(run_ctx *c, const char *line, size_t len) {
   lplug_builder *b = c->b;
   int rc;
+  if (c->rs->json) {
+    lplug_value *in = NULL;
+    c->rs->in++;
+    if (lplug_value_from_json(NULL, line, len, &in) != LPLUG_OK) {
+      if (++c->rs->bad <= ERRORS_SHOWN)
+        cli_error("input line %llu is not JSON; skipped (--json reads one "
+                  "JSON value per line)", c->rs->in);
+      return 0;
+    }
+    rc = lplug_hook_call(c->hook, in);
+    if (rc == LPLUG_OK && emit_json(in)) c->rs->out++;
+    lplug_value_free(in);
+    lplug_dispatch(c->e, 0);
+    progress(c->rs, 0);
+    return 0;
+  }
   lplug_build_table(b);
   lplug_build_string(b, "line", 4);
   lplug_build_string(b, line, len);
@@ -201,6 +267,7 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
   rc = lplug_hook_call(c->hook, c->v);
   if (rc == LPLUG_OK && emit(c->v)) c->rs->out++;
   lplug_dispatch(c->e, 0);
+  progress(c->rs, 0);
   return 0;
 }
 
@@ -276,6 +343,7 @@ int cli_run(int argc, char **argv) {
   const char *storage_path = NULL;
   char err[1024];
   int ndirs = 0, nfiles = 0, flags = 0, i, status = 0, watch = 0;
+  int stats = 0;              /* 1: table, 2: JSON */
   run_state rs;
   run_ctx ctx;
   lplug_config config;
@@ -311,6 +379,12 @@ int cli_run(int argc, char **argv) {
         return 2;
       }
       storage_path = argv[i];
+    } else if (strcmp(a, "--json") == 0) {
+      rs.json = 1;
+    } else if (strcmp(a, "--stats") == 0 || strcmp(a, "--stats=text") == 0) {
+      stats = 1;
+    } else if (strcmp(a, "--stats=json") == 0) {
+      stats = 2;
     } else if (strcmp(a, "--watch") == 0) {
       watch = 1;
     } else if (strcmp(a, "--fail-closed") == 0) {
@@ -373,6 +447,8 @@ int cli_run(int argc, char **argv) {
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
   if (config.storage_path == NULL) warn_memory_storage(e);
   if (nfiles == 0) files[nfiles++] = "-";
+  rs.progress = isatty(STDERR_FILENO) && !rs.verbose;
+  rs.started = now();
   ctx.e = e;
   ctx.hook = hook;
   ctx.b = b;
@@ -405,9 +481,11 @@ int cli_run(int argc, char **argv) {
     cli_error("cannot write output: %s", strerror(errno));
     status = 1;
   }
+  progress(&rs, 1);
   if (rs.verbose)
     cli_error("%llu records in, %llu out, %llu plugin failures", rs.in,
               rs.out, rs.failures);
+  if (stats) cli_stats_print(e, stderr, stats == 2);
 done:
   lplug_value_free(v);
   lplug_builder_free(b);

@@ -736,6 +736,63 @@ int lplug_host_fail_closed(const lplug_host *h);
 
 /* }================================================================== */
 
+
+/*
+** {==================================================================
+** Plugin tests and checks (the lplug command's `test` and `check`)
+**
+** A spec is a Lua file (a plugin's spec/NAME_spec.lua) run in a sandboxed
+** test host: a Lua 5.4 state like a plugin's, whose `require` sees the
+** plugin's folder and one module, lplug.test, which loads plugins into
+** engines of their own and drives them (docs/plugin-guide.md, "Testing").
+** The spec declares tests with describe/it in the style of busted; each
+** `it` runs as one call with its own instruction budget, so a run is
+** deterministic and a test that loops forever fails instead of hanging.
+** ===================================================================
+*/
+
+/* Called once per test: its full name ("redact masks e-mails"), whether
+** it passed, and why not ("spec/init_spec.lua:12: expected 1, got 2");
+** the strings live until the callback returns. */
+typedef void (*lplug_spec_fn)(void *ud, const char *test, int passed,
+                              const char *message);
+
+typedef struct lplug_spec_options {
+  long long instruction_limit;  /* per `it`, in the test host; 100M */
+  size_t memory_limit;          /* of the test host state; 64 MB */
+  lplug_spec_fn on_result;      /* NULL: only counted */
+  lplug_log_fn on_log;          /* what the spec prints, as plugin "spec";
+                                   NULL: dropped */
+  void *ud;                     /* passed to both */
+} lplug_spec_options;
+
+/* Runs spec file `spec` (a path relative to `plugin_dir`, which is the
+** folder of the plugin under test) and adds its tests to *passed and
+** *failed.  Returns LPLUG_OK when the spec ran (its tests may have
+** failed); LPLUG_ELOAD, LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM when the
+** file itself did not load or failed outside an `it` (the message, in
+** err, names file:line); LPLUG_EIO, LPLUG_ENOMEM.  `options` may be NULL. */
+int lplug_spec_run(const char *plugin_dir, const char *spec,
+                   const lplug_spec_options *options, int *passed,
+                   int *failed, char *err, size_t errsize);
+
+/* Called once per problem lplug_check_plugin finds: one line,
+** "file:line: message"; it lives until the callback returns. */
+typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+
+/* Checks plugin folder `dir` without a host: its manifest parses; every
+** .lua file compiles; the code's literal uses of lplug modules agree
+** with the manifest (require "lplug.x" of an undeclared capability,
+** hooks.on of an unlisted hook point, events.emit / events.on of topics
+** the lists do not cover); and the plugin loads, granted what it
+** declares, with the `config:` of `host` (NULL: the defaults) checked
+** against its schema.  Storage stays in memory.  Returns the number of
+** problems (0: none), or LPLUG_EIO / LPLUG_ENOMEM. */
+int lplug_check_plugin(const char *dir, const lplug_host *host,
+                       lplug_problem_fn fn, void *ud);
+
+/* }================================================================== */
+
 #ifdef __cplusplus
 }
 #endif

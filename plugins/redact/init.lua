@@ -1,4 +1,4 @@
--- Masks e-mail and IPv4 addresses in each record's line.
+-- Masks e-mail addresses, card numbers and IPv4 addresses in each line.
 local hooks = require "lplug.hooks"
 local patterns = require "lib.patterns"   -- lib/patterns.lua, this folder
 

@@ -27,7 +27,7 @@ plugins: [$PWD/plugins]
 storage: { path: counts.db }
 grants:
   counter: { hooks: [record], storage: {}, events: true }
-  alert: { events: true, log: {}, config: {} }
+  alert: { events: true, log: {}, config: {}, time: {} }
 config:
   alert: { every: 2 }
 YAML

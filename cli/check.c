@@ -1,0 +1,105 @@
+/*
+** check.c -- `lplug check`: reports what is wrong with plugin folders,
+** one "file:line: message" per problem, like a compiler.
+*/
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lplug.h"
+#include "cli/cli.h"
+
+static const char usage[] =
+  "usage: lplug check [--config FILE] [-q] DIR...\n"
+  "\n"
+  "Checks each plugin folder DIR (or each plugin folder inside DIR): the\n"
+  "manifest parses, every .lua file compiles, the modules, hook points and\n"
+  "event topics the code names literally are declared in plugin.yaml, and\n"
+  "the plugin loads with its configuration.  Prints one line per problem,\n"
+  "'file:line: message', and 'DIR: ok' for each plugin without one.\n"
+  "\n"
+  "options:\n"
+  "  --config FILE   check the plugins' values in this settings file's\n"
+  "                  config: against their schemas (default: ./lplug.yaml\n"
+  "                  if it exists)\n"
+  "  -q, --quiet     print problems only\n"
+  "  -h, --help      print this help\n"
+  "\n"
+  "exit status: 0 no problem, 1 problems found, 2 bad usage\n"
+  "\n"
+  "examples:\n"
+  "  lplug check plugins/redact\n"
+  "  lplug check --config lplug.yaml plugins\n";
+
+typedef struct check_state {
+  int quiet;
+  int problems;
+  lplug_host *host;
+} check_state;
+
+static void on_problem(void *ud, const char *text) {
+  (void)ud;
+  printf("%s\n", text);
+}
+
+static int check_one(void *ud, const char *dir) {
+  check_state *cs = ud;
+  int n = lplug_check_plugin(dir, cs->host, on_problem, cs);
+  if (n < 0) {
+    cli_error("cannot check '%s': %s", dir, lplug_strerror(n));
+    return 1;
+  }
+  if (n == 0 && !cs->quiet) printf("%s: ok\n", dir);
+  cs->problems += n;
+  return n > 0;
+}
+
+int cli_check(int argc, char **argv) {
+  check_state cs;
+  const char *config_path = NULL;
+  char err[1024];
+  int i, status = 0, ndirs = 0;
+  memset(&cs, 0, sizeof cs);
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+      cs.quiet = 1;
+    } else if (strcmp(a, "--config") == 0) {
+      if (++i == argc) {
+        cli_error("--config needs a file (try 'lplug check --help')");
+        return 2;
+      }
+      config_path = argv[i];
+    } else if (a[0] == '-' && a[1] != '\0') {
+      cli_error("unknown option '%s' (try 'lplug check --help')", a);
+      return 2;
+    } else {
+      ndirs++;
+    }
+  }
+  if (ndirs == 0) {
+    cli_error("name the plugin folders to check, e.g. 'lplug check plugins' "
+              "(try 'lplug check --help')");
+    return 2;
+  }
+  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
+    config_path = "lplug.yaml";
+  if (config_path &&
+      lplug_host_load(config_path, &cs.host, err, sizeof err) != LPLUG_OK) {
+    printf("%s\n", err);
+    return 1;
+  }
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0) {
+      i++;
+      continue;
+    }
+    if (argv[i][0] == '-') continue;
+    if (cli_each_plugin(argv[i], check_one, &cs) != 0) status = 1;
+  }
+  lplug_host_free(cs.host);
+  return status;
+}

@@ -1,0 +1,92 @@
+/*
+** folders.c -- finding plugin folders and their files for `lplug test`
+** and `lplug check`: a folder holding plugin.yaml is a plugin, any other
+** folder is searched one level down (as `lplug run --plugins` does).
+*/
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static int cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void cli_names_free(char **names, int n) {
+  int i;
+  for (i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+int cli_list(const char *dir, const char *suffix, int want_dirs,
+             char ***out) {
+  DIR *d = opendir(dir);
+  struct dirent *ent;
+  char **names = NULL, path[4096];
+  int n = 0, cap = 0;
+  *out = NULL;
+  if (d == NULL) return -1;
+  while ((ent = readdir(d)) != NULL) {
+    struct stat st;
+    size_t len = strlen(ent->d_name), slen = strlen(suffix);
+    if (ent->d_name[0] == '.') continue;
+    if (len < slen || strcmp(ent->d_name + len - slen, suffix) != 0) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+    if (stat(path, &st) != 0) continue;
+    if (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
+    if (n == cap) {
+      char **more = realloc(names, (size_t)(cap ? cap * 2 : 16) * sizeof *more);
+      if (more == NULL) break;
+      names = more;
+      cap = cap ? cap * 2 : 16;
+    }
+    if ((names[n] = strdup(ent->d_name)) == NULL) break;
+    n++;
+  }
+  closedir(d);
+  if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp);
+  *out = names;
+  return n;
+}
+
+int cli_is_plugin(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/plugin.yaml", dir);
+  return access(path, R_OK) == 0;
+}
+
+int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
+                    void *ud) {
+  char **names, path[4096];
+  int n, i, status = 0, found = 0;
+  if (cli_is_plugin(dir)) return fn(ud, dir);
+  n = cli_list(dir, "", 1, &names);
+  if (n < 0) {
+    cli_error("cannot open folder '%s' (give a plugin folder, or a folder "
+              "of plugin folders)", dir);
+    return 1;
+  }
+  for (i = 0; i < n; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    if (!cli_is_plugin(path)) continue;
+    found = 1;
+    if (fn(ud, path) != 0) status = 1;
+  }
+  cli_names_free(names, n);
+  if (!found) {
+    cli_error("no plugin in '%s' (a plugin folder holds plugin.yaml; "
+              "'lplug new NAME' makes one)", dir);
+    return 1;
+  }
+  return status;
+}
+
+int cli_colour(FILE *f) {
+  const char *term = getenv("TERM");
+  return isatty(fileno(f)) && getenv("NO_COLOR") == NULL && term &&
+         strcmp(term, "dumb") != 0;
+}

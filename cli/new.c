@@ -1,0 +1,187 @@
+/*
+** new.c -- `lplug new NAME`: scaffolds a plugin folder that passes
+** `lplug check` and `lplug test` as it is made, for the author to change.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lplug.h"
+#include "cli/cli.h"
+
+static const char usage[] =
+  "usage: lplug new NAME [--dir DIR]\n"
+  "\n"
+  "Makes plugin folder DIR/NAME (DIR defaults to the current folder) with\n"
+  "plugin.yaml, init.lua, spec/init_spec.lua and README.md: a plugin that\n"
+  "tags each record, with its tests.  Change it from there.\n"
+  "\n"
+  "NAME is a lower-case letter, then lower-case letters, digits, '-' or\n"
+  "'_' (at most 64).\n"
+  "\n"
+  "options:\n"
+  "  --dir DIR    where to make the folder\n"
+  "  -h, --help   print this help\n"
+  "\n"
+  "exit status: 0 made, 1 the folder exists or cannot be written, 2 bad\n"
+  "usage\n"
+  "\n"
+  "examples:\n"
+  "  lplug new tagger --dir plugins\n"
+  "  lplug check plugins/tagger && lplug test plugins/tagger\n";
+
+/* Each file, with @ standing for the plugin's name. */
+static const char manifest[] =
+  "# @: tags each record with a label (change this line to say what\n"
+  "# your plugin does).  Reference: docs/plugin-guide.md.\n"
+  "name: @\n"
+  "version: 0.1.0\n"
+  "description: Adds a field `tag` to every record.\n"
+  "license: MIT\n"
+  "\n"
+  "# What the plugin may use.  The host grants these or refuses them;\n"
+  "# `lplug check` reports code that uses a module not listed here.\n"
+  "capabilities:\n"
+  "  hooks: [record]          # hook points it registers handlers on\n"
+  "  config: {}               # lets init.lua read the settings below\n"
+  "\n"
+  "# Per-call budgets: a handler that goes over them fails alone.\n"
+  "limits:\n"
+  "  memory: 1MB\n"
+  "  instructions: 1M\n"
+  "\n"
+  "# Settings the host may override (lplug.yaml: config: { @: {...} }).\n"
+  "config:\n"
+  "  tag: { type: string, default: @,\n"
+  "         description: the text put in each record's tag field }\n";
+
+static const char code[] =
+  "-- @: adds a field `tag` to every record that passes through.\n"
+  "local hooks = require \"lplug.hooks\"\n"
+  "local config = require \"lplug.config\"\n"
+  "\n"
+  "hooks.on(\"record\", function(rec)\n"
+  "  rec.tag = config.tag\n"
+  "  return rec   -- nil keeps the record as it was; false, hooks.STOP drops it\n"
+  "end)\n";
+
+static const char spec[] =
+  "-- Run with: lplug test <this plugin's folder>\n"
+  "local test = require \"lplug.test\"\n"
+  "\n"
+  "describe(\"@\", function()\n"
+  "  it(\"tags each record\", function()\n"
+  "    local h <close> = test.load()          -- this plugin, as a host would\n"
+  "    local out = h:record(\"hello\")          -- through hook 'record'\n"
+  "    assert.equals(\"hello\", out.line)\n"
+  "    assert.equals(\"@\", out.tag)\n"
+  "  end)\n"
+  "\n"
+  "  it(\"takes the tag from its config\", function()\n"
+  "    local h <close> = test.load{ config = { tag = \"custom\" } }\n"
+  "    assert.equals(\"custom\", h:record(\"hello\").tag)\n"
+  "  end)\n"
+  "end)\n";
+
+static const char readme[] =
+  "# @\n"
+  "\n"
+  "Adds a field `tag` to every record (setting `tag`, default `@`).\n"
+  "\n"
+  "```sh\n"
+  "lplug check .          # manifest, code and capabilities agree\n"
+  "lplug test .           # runs spec/*_spec.lua\n"
+  "echo hi | lplug run --plugins ..\n"
+  "```\n"
+  "\n"
+  "Writing plugins: docs/plugin-guide.md in the lplug sources.\n";
+
+static int valid_name(const char *s) {
+  size_t i, n = strlen(s);
+  if (n == 0 || n > 64 || s[0] < 'a' || s[0] > 'z') return 0;
+  for (i = 1; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+          s[i] == '-' || s[i] == '_'))
+      return 0;
+  return 1;
+}
+
+/* Writes `text` with each @ replaced by name into dir/file. */
+static int write_file(const char *dir, const char *file, const char *text,
+                      const char *name) {
+  char path[4096];
+  const char *p;
+  FILE *f;
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  f = fopen(path, "w");
+  if (f == NULL) {
+    cli_error("cannot write '%s': %s", path, strerror(errno));
+    return 1;
+  }
+  for (p = text; *p; p++) {
+    if (*p == '@') fputs(name, f);
+    else fputc(*p, f);
+  }
+  if (fclose(f) != 0) {
+    cli_error("cannot write '%s': %s", path, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int cli_new(int argc, char **argv) {
+  const char *name = NULL, *dir = ".";
+  char path[4096], specdir[4200];
+  int i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "--dir") == 0) {
+      if (++i == argc) {
+        cli_error("--dir needs a folder (try 'lplug new --help')");
+        return 2;
+      }
+      dir = argv[i];
+    } else if (a[0] == '-') {
+      cli_error("unknown option '%s' (try 'lplug new --help')", a);
+      return 2;
+    } else if (name == NULL) {
+      name = a;
+    } else {
+      cli_error("one plugin at a time: '%s' and '%s' (try 'lplug new "
+                "--help')", name, a);
+      return 2;
+    }
+  }
+  if (name == NULL) {
+    cli_error("name the plugin: 'lplug new NAME' (try 'lplug new --help')");
+    return 2;
+  }
+  if (!valid_name(name)) {
+    cli_error("'%s' is not a plugin name (a lower-case letter, then "
+              "lower-case letters, digits, '-' or '_'; at most 64)", name);
+    return 2;
+  }
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (mkdir(path, 0777) != 0) {
+    cli_error("cannot make folder '%s': %s%s", path, strerror(errno),
+              errno == EEXIST ? " (choose another name, or --dir)" : "");
+    return 1;
+  }
+  snprintf(specdir, sizeof specdir, "%s/spec", path);
+  if (mkdir(specdir, 0777) != 0) {
+    cli_error("cannot make folder '%s': %s", specdir, strerror(errno));
+    return 1;
+  }
+  if (write_file(path, "plugin.yaml", manifest, name) ||
+      write_file(path, "init.lua", code, name) ||
+      write_file(path, "spec/init_spec.lua", spec, name) ||
+      write_file(path, "README.md", readme, name))
+    return 1;
+  printf("made plugin '%s' in %s\n"
+         "next: lplug check %s && lplug test %s\n", name, path, path, path);
+  return 0;
+}

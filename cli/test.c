@@ -1,0 +1,149 @@
+/*
+** test.c -- `lplug test`: runs plugins' specs in the test host.
+**
+** Each spec/NAME_spec.lua of each plugin folder goes to lplug_spec_run,
+** which runs it sandboxed with describe/it/assert and lplug.test (see
+** docs/plugin-guide.md, "Testing a plugin").  Failures are printed with
+** the test's name and the spec's file:line; the last line is the total,
+** "N passed, N failed".
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lplug.h"
+#include "cli/cli.h"
+
+static const char usage[] =
+  "usage: lplug test [--instructions N] [--memory SIZE] [-v] DIR...\n"
+  "\n"
+  "Runs the specs (spec/NAME_spec.lua) of each plugin folder DIR, or of\n"
+  "each plugin folder inside DIR, in a sandboxed test host, and prints\n"
+  "each failure and a total line 'N passed, N failed'.\n"
+  "\n"
+  "options:\n"
+  "  --instructions N  instruction budget of each test (default 100M;\n"
+  "                    K, M, G multiply by 1000)\n"
+  "  --memory SIZE     memory budget of the test host (default 64MB;\n"
+  "                    KB, MB, GB)\n"
+  "  -v, --verbose     print every test, and what specs print\n"
+  "  -h, --help        print this help\n"
+  "\n"
+  "exit status: 0 every test passed, 1 a test failed or a spec did not\n"
+  "load, 2 bad usage\n"
+  "\n"
+  "examples:\n"
+  "  lplug test plugins/redact\n"
+  "  lplug test -v plugins\n";
+
+typedef struct test_state {
+  int verbose, colour;
+  int passed, failed;
+  lplug_spec_options o;
+  const char *plugin;
+} test_state;
+
+static void on_result(void *ud, const char *name, int passed,
+                      const char *message) {
+  test_state *ts = ud;
+  const char *on = ts->colour ? (passed ? "\033[32m" : "\033[31m") : "";
+  const char *off = ts->colour ? "\033[0m" : "";
+  if (passed) {
+    if (ts->verbose) printf("  %sok%s    %s\n", on, off, name);
+    return;
+  }
+  printf("  %sFAIL%s  %s\n        %s\n", on, off, name, message);
+}
+
+static void on_log(void *ud, int level, const char *who, const char *text) {
+  test_state *ts = ud;
+  (void)level;
+  if (ts->verbose) printf("        [%s] %s\n", who ? who : "spec", text);
+}
+
+static int test_plugin(void *ud, const char *dir) {
+  test_state *ts = ud;
+  char specdir[4096], rel[4096], err[2048];
+  char **names;
+  int n, i, status = 0, passed = 0, failed = 0;
+  snprintf(specdir, sizeof specdir, "%s/spec", dir);
+  n = cli_list(specdir, "_spec.lua", 0, &names);
+  if (n <= 0) {
+    cli_names_free(names, n < 0 ? 0 : n);
+    printf("%s: no specs (add spec/init_spec.lua; 'lplug new' shows how)\n",
+           dir);
+    return 0;
+  }
+  for (i = 0; i < n; i++) {
+    int rc;
+    snprintf(rel, sizeof rel, "spec/%s", names[i]);
+    rc = lplug_spec_run(dir, rel, &ts->o, &passed, &failed, err, sizeof err);
+    if (rc != LPLUG_OK) {
+      printf("  %sERROR%s %s/%s\n        %s\n", ts->colour ? "\033[31m" : "",
+             ts->colour ? "\033[0m" : "", dir, rel, err);
+      failed++;
+      status = 1;
+    }
+  }
+  cli_names_free(names, n);
+  printf("%s: %d passed, %d failed\n", dir, passed, failed);
+  ts->passed += passed;
+  ts->failed += failed;
+  return status || failed > 0;
+}
+
+int cli_test(int argc, char **argv) {
+  test_state ts;
+  int i, status = 0, ndirs = 0;
+  memset(&ts, 0, sizeof ts);
+  ts.o.on_result = on_result;
+  ts.o.on_log = on_log;
+  ts.o.ud = &ts;
+  ts.colour = cli_colour(stdout);
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      ts.verbose = 1;
+    } else if (strcmp(a, "--instructions") == 0) {
+      unsigned long long x;
+      if (++i == argc || !cli_parse_count(argv[i], &x)) {
+        cli_error("--instructions needs a count such as 50M (try 'lplug "
+                  "test --help')");
+        return 2;
+      }
+      ts.o.instruction_limit = (long long)x;
+    } else if (strcmp(a, "--memory") == 0) {
+      unsigned long long x;
+      if (++i == argc || !cli_parse_size(argv[i], &x)) {
+        cli_error("--memory needs a size such as 64MB (try 'lplug test "
+                  "--help')");
+        return 2;
+      }
+      ts.o.memory_limit = (size_t)x;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      cli_error("unknown option '%s' (try 'lplug test --help')", a);
+      return 2;
+    } else {
+      ndirs++;
+    }
+  }
+  if (ndirs == 0) {
+    cli_error("name the plugin folders to test, e.g. 'lplug test plugins' "
+              "(try 'lplug test --help')");
+    return 2;
+  }
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] == '-') {
+      if (strcmp(a, "--instructions") == 0 || strcmp(a, "--memory") == 0) i++;
+      continue;
+    }
+    if (cli_each_plugin(a, test_plugin, &ts) != 0) status = 1;
+  }
+  fflush(stdout);
+  printf("%d passed, %d failed\n", ts.passed, ts.failed);
+  return status || ts.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,178 @@
+/*
+** testhost.c -- lplug_spec_run: runs one spec file in the test host.
+**
+** The spec runs in a sandbox of its own (testhost.h): the runner
+** (stdlib/spec.lua, embedded at build time) defines describe/it/assert,
+** the spec file is loaded from the plugin's folder as a plugin's files
+** are, and each test then runs as a separate sandbox call, so each gets
+** the whole instruction budget and a runaway test fails alone.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lplug.h"
+#include "engine/testhost.h"
+
+/* stdlib/spec.lua, made into C by scripts/embed-lua. */
+extern const char spec_lua[];
+extern const size_t spec_lua_len;
+
+#define DEFAULT_MEMORY (64u * 1024u * 1024u)
+#define DEFAULT_INSTRUCTIONS 100000000LL
+
+testhost *testhost_of(lua_State *L) {
+  return (testhost *)sandbox_of(L)->config.owner;
+}
+
+static int open_module(lua_State *L, const char *name, void *owner) {
+  (void)owner;
+  if (strcmp(name, "test") == 0) {
+    luaL_requiref(L, "lplug.test", luaopen_lplug_test, 0);
+    return 1;
+  }
+  return luaL_error(L, "require 'lplug.%s': a spec has only lplug.test (load "
+                    "the plugin with test.load and use the module there)",
+                    name);
+}
+
+typedef struct spec_call {
+  const char *file;          /* the spec, relative to the plugin folder */
+  int runner;                /* registry ref of the runner table */
+  int i;                     /* the test */
+  const lplug_spec_options *o;
+} spec_call;
+
+static void print_line(void *owner, const char *text) {
+  testhost *th = owner;
+  const lplug_spec_options *o = th->options;
+  if (o && o->on_log) o->on_log(o->ud, LPLUG_LOG_INFO, "spec", text);
+}
+
+/* Loads the runner and the spec file; returns the number of tests. */
+static int collect(lua_State *L) {
+  spec_call *c = lua_touserdata(L, 1);
+  if (luaL_loadbufferx(L, spec_lua, spec_lua_len, "=lplug/spec.lua", "t") !=
+      LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);                                   /* runner */
+  lua_pushvalue(L, -1);
+  c->runner = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_getfield(L, -1, "collect");
+  sandbox_loadfile(L, c->file);                        /* the spec chunk */
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/* Pushes runner[what](c->i): the test's name, or its run. */
+static int call_runner(lua_State *L, const char *what, int nres) {
+  spec_call *c = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->runner);
+  lua_getfield(L, -1, what);
+  lua_pushinteger(L, c->i);
+  lua_call(L, 1, nres);
+  return nres;
+}
+
+static int test_name(lua_State *L) { return call_runner(L, "name", 1); }
+static int test_run(lua_State *L) { return call_runner(L, "run", 0); }
+
+/* The failure of the last call, as "message" (limits name themselves). */
+static const char *failure(const sandbox *sb, int rc, char *buf, size_t n) {
+  if (rc == LPLUG_ECPU)
+    snprintf(buf, n, "%s: instruction budget of %lld spent (a test loops "
+             "forever, or needs more: lplug test --instructions N)",
+             sb->where[0] ? sb->where : "?", sb->config.instruction_limit);
+  else if (rc == LPLUG_EMEM)
+    snprintf(buf, n, "%s: memory budget of %zu bytes of the test host "
+             "exhausted (lplug test --memory SIZE gives more)",
+             sb->where[0] ? sb->where : "?", sb->config.memory_limit);
+  else
+    snprintf(buf, n, "%s", sb->message);
+  return buf;
+}
+
+static const char *base_name(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s && s[1] ? s + 1 : path;
+}
+
+int lplug_spec_run(const char *plugin_dir, const char *spec,
+                   const lplug_spec_options *options, int *passed,
+                   int *failed, char *err, size_t errsize) {
+  testhost *th;
+  sandbox_config sc;
+  spec_call c;
+  char msg[2048];
+  int rc, n, i;
+  if (plugin_dir == NULL || spec == NULL || passed == NULL || failed == NULL) {
+    snprintf(err, errsize, "lplug_spec_run: a plugin folder, a spec file and "
+             "two counters are needed");
+    return LPLUG_EINVAL;
+  }
+  th = calloc(1, sizeof *th);
+  if (th == NULL) {
+    snprintf(err, errsize, "out of memory");
+    return LPLUG_ENOMEM;
+  }
+  if (realpath(plugin_dir, th->dir) == NULL) {
+    snprintf(err, errsize, "cannot open plugin folder '%s' (check the path)",
+             plugin_dir);
+    free(th);
+    return LPLUG_EIO;
+  }
+  th->options = options;
+  memset(&sc, 0, sizeof sc);
+  sc.name = base_name(th->dir);
+  sc.dir = th->dir;
+  sc.memory_limit = options && options->memory_limit ? options->memory_limit
+                                                     : DEFAULT_MEMORY;
+  sc.instruction_limit = options && options->instruction_limit
+                           ? options->instruction_limit : DEFAULT_INSTRUCTIONS;
+  sc.open_module = open_module;
+  sc.print = print_line;
+  sc.owner = th;
+  if (sandbox_open(&th->sb, &sc, err, errsize) != 0) {
+    free(th);
+    return LPLUG_EMEM;
+  }
+  memset(&c, 0, sizeof c);
+  c.file = spec;
+  c.runner = LUA_NOREF;
+  c.o = options;
+  rc = sandbox_pcall(&th->sb, collect, &c, 1);
+  if (rc != LPLUG_OK) {
+    snprintf(err, errsize, "%s", failure(&th->sb, rc, msg, sizeof msg));
+    if (rc == LPLUG_ERUNTIME && c.runner == LUA_NOREF) rc = LPLUG_ELOAD;
+    goto done;
+  }
+  n = (int)lua_tointeger(th->sb.L, -1);
+  lua_pop(th->sb.L, 1);
+  for (i = 1; i <= n; i++) {
+    char name[512] = "?";
+    c.i = i;
+    if (sandbox_pcall(&th->sb, test_name, &c, 1) == LPLUG_OK) {
+      snprintf(name, sizeof name, "%s", lua_tostring(th->sb.L, -1));
+      lua_pop(th->sb.L, 1);
+    }
+    rc = sandbox_pcall(&th->sb, test_run, &c, 0);
+    if (rc == LPLUG_OK) {
+      ++*passed;
+      if (options && options->on_result)
+        options->on_result(options->ud, name, 1, "");
+    } else {
+      ++*failed;
+      if (options && options->on_result)
+        options->on_result(options->ud, name, 0,
+                           failure(&th->sb, rc, msg, sizeof msg));
+    }
+  }
+  rc = LPLUG_OK;
+done:
+  /* Closing the state runs the __gc of the hosts the spec left open. */
+  sandbox_close(&th->sb);
+  free(th);
+  return rc;
+}

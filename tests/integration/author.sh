@@ -1,0 +1,73 @@
+#!/bin/sh
+# `lplug new` and `lplug check`: a new plugin passes check and test as
+# made; check reports each kind of problem as file:line: message.
+. tests/integration/lib.sh
+LPLUG=${BUILD:-build}/lplug
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+"$LPLUG" new tagger --dir "$out" >"$out/new.out"
+check "new makes a plugin folder" [ $? -eq 0 ]
+check "with a manifest, code, a spec and a README" \
+  [ -f "$out/tagger/plugin.yaml" -a -f "$out/tagger/init.lua" -a \
+    -f "$out/tagger/spec/init_spec.lua" -a -f "$out/tagger/README.md" ]
+check "the manifest is commented" grep -q "^# " "$out/tagger/plugin.yaml"
+"$LPLUG" check "$out/tagger" >"$out/check.out"
+check "the new plugin passes lplug check" [ $? -eq 0 ]
+"$LPLUG" test "$out/tagger" >"$out/test.out"
+check "the new plugin passes lplug test" [ $? -eq 0 ]
+check "with its two tests" [ "$(tail -n 1 "$out/test.out")" = "2 passed, 0 failed" ]
+echo hi | "$LPLUG" run --plugins "$out" >"$out/run.out"
+check "and runs" [ "$(cat "$out/run.out")" = "hi" ]
+"$LPLUG" new tagger --dir "$out" 2>"$out/again"
+check "new refuses an existing folder (exit 1)" [ $? -eq 1 ]
+check "and says what to do" grep -q "choose another name" "$out/again"
+"$LPLUG" new Bad >/dev/null 2>&1
+check "new refuses a bad name (exit 2)" [ $? -eq 2 ]
+
+bad=tests/integration/check-bad
+"$LPLUG" check "$bad" >"$out/bad"
+check "check exits 1 on problems" [ $? -eq 1 ]
+check "an undeclared module, with its line" \
+  grep -q "^$bad/sloppy/init.lua:3: requires 'lplug.storage', but plugin.yaml does not declare capability 'storage'" "$out/bad"
+check "a hook point not listed" \
+  grep -q "^$bad/sloppy/init.lua:6: hooks.on('audit'): hook point not listed" "$out/bad"
+check "a topic not covered" \
+  grep -q "^$bad/sloppy/init.lua:8: events.emit('other.topic')" "$out/bad"
+check "comments, long strings and built names are not taken for code" \
+  [ "$(grep -c "^$bad/sloppy/" "$out/bad")" -eq 3 ]
+check "a syntax error in the main file" \
+  grep -q "^$bad/syntax/init.lua:4: <name> or '...' expected near <eof>" "$out/bad"
+check "and in a required file" \
+  grep -q "^$bad/syntax/lib/more.lua:2: unexpected symbol" "$out/bad"
+check "a bad manifest" \
+  grep -q "^$bad/manifest/plugin.yaml:2:10: version: '1.x' is not a semantic version" "$out/bad"
+check "an error while loading" \
+  grep -q "^$bad/crash/init.lua:3: plugin 'crash': error in loading: crash/init.lua:3: attempt to index a nil value" "$out/bad"
+printf 'config:\n  sloppy: { level: 9 }\n' >"$out/lplug.yaml"
+"$LPLUG" check -q --config "$out/lplug.yaml" "$bad/sloppy" >"$out/cfg"
+check "a settings file's config value, at its place" \
+  grep -q "^$out/lplug.yaml:2:20: plugin 'sloppy': config.level: 9 is over the maximum 5" "$out/cfg"
+"$LPLUG" check plugins >"$out/examples"
+check "the example plugins pass check" [ $? -eq 0 ]
+"$LPLUG" check >/dev/null 2>&1
+check "check without a folder is bad usage (exit 2)" [ $? -eq 2 ]
+"$LPLUG" check --help | grep -q "usage: lplug check"
+check "check --help" [ $? -eq 0 ]
+"$LPLUG" new --help | grep -q "usage: lplug new"
+check "new --help" [ $? -eq 0 ]
+
+# The tutorial in docs/plugin-guide.md shows the files lplug new makes.
+block() {  # the fenced block after the marker line "<!-- tutorial: $1 -->"
+  awk -v m="<!-- tutorial: $1 -->" '$0 == m {on = 1; next}
+    on && /^```/ {if (started) exit; started = 1; next} on && started' \
+    docs/plugin-guide.md
+}
+block init.lua >"$out/guide-init.lua"
+check "the guide's init.lua is what lplug new makes" \
+  cmp -s "$out/guide-init.lua" "$out/tagger/init.lua"
+block spec/init_spec.lua >"$out/guide-spec.lua"
+check "the guide's spec is what lplug new makes" \
+  cmp -s "$out/guide-spec.lua" "$out/tagger/spec/init_spec.lua"
+
+done_testing

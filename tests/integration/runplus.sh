@@ -1,0 +1,56 @@
+#!/bin/sh
+# `lplug run --json`, `--stats`, `lplug stats`, the example plugins over
+# a generated access log, and the help of every command.
+. tests/integration/lib.sh
+LPLUG=${BUILD:-build}/lplug
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+printf '{"line":"mail a@b.cc","n":1}\nnot json\n{"line":"x DEBUG y","n":3}\n' |
+  "$LPLUG" run --json --plugins plugins >"$out/json" 2>"$out/json.err"
+# Object keys come out in the plugin state's table order: test each one.
+check "--json: each line is decoded, the result printed as one JSON line" \
+  sh -c "[ \$(wc -l <'$out/json') -eq 1 ] &&
+    grep -q '\"line\":\"    1  mail <email>\"' '$out/json' &&
+    grep -q '\"n\":1' '$out/json' && grep -q '\"redacted\":1' '$out/json'"
+check "--json: a line that is not JSON is reported with its number" \
+  grep -q "input line 2 is not JSON; skipped" "$out/json.err"
+
+scripts/gen-access-log 2000 >"$out/access.log"
+scripts/gen-access-log 2000 | cmp -s - "$out/access.log"
+check "the generated access log is the same every time" [ $? -eq 0 ]
+"$LPLUG" run --stats --storage "$out/db" --plugins plugins "$out/access.log" \
+  >"$out/access.out" 2>"$out/access.err"
+check "the example plugins run over the access log" [ $? -eq 0 ]
+check "every line comes out (sample keeps all by default)" \
+  [ "$(wc -l <"$out/access.out")" -eq 2000 ]
+check "e-mails, card numbers and IPs are masked" \
+  [ "$(grep -c '@example.com\|4111-1111\|^ *[0-9]*  [0-9]*\.[0-9]' "$out/access.out")" -eq 0 ]
+check "--stats prints a table with every plugin" \
+  [ "$(grep -c ' active ' "$out/access.err")" -eq 8 ]
+check "the table has the columns it promises" \
+  grep -q "^plugin  *state  *calls  *errors  *instructions  *mem peak  *storage$" "$out/access.err"
+check "the counter made 2001 calls (load and every record)" \
+  grep -q "^counter  *active  *2001  *0 " "$out/access.err"
+mkdir -p "$out/one" && cp -r plugins/number "$out/one/"
+"$LPLUG" run --stats=json --plugins "$out/one" </dev/null 2>"$out/sj" >/dev/null
+check "--stats=json is one JSON array" \
+  grep -q '^\[{"plugin":"number","state":"active","calls":1,' "$out/sj"
+"$LPLUG" stats --storage "$out/db" >"$out/stats"
+check "lplug stats shows what a run stored" \
+  grep -q "^counter  *active  *1  *0 .* [0-9]* B$" "$out/stats"
+"$LPLUG" stats --json --plugins "$out/one" | grep -q '"plugin":"number"'
+check "lplug stats --json" [ $? -eq 0 ]
+"$LPLUG" run --plugins plugins data/sample.log 2>&1 >/dev/null | grep -c . >"$out/n"
+check "no progress line when stderr is not a terminal" \
+  [ "$(cat "$out/n")" -eq 2 ]
+
+for c in run test check new stats hooks; do
+  "$LPLUG" $c --help >"$out/help" 2>&1
+  check "lplug $c --help exits 0 with usage and examples" \
+    sh -c "grep -q '^usage: lplug $c' '$out/help' && grep -q '^examples:' '$out/help'"
+done
+"$LPLUG" --help | grep -q "^exit status:"
+check "lplug --help documents the exit codes" [ $? -eq 0 ]
+
+done_testing

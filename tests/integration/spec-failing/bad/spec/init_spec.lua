@@ -1,0 +1,8 @@
+describe("bad", function()
+  it("compares", function() assert.equals(1, 2) end)
+  it("compares tables", function() assert.same({ a = 1 }, { a = "1" }) end)
+  it("expects an error", function() assert.has_error(function() end) end)
+  it("loops", function() while true do end end)
+  it("passes", function() assert.is_true(true) end)
+  it("raises", function() error("oops") end)
+end)

@@ -1,0 +1,3 @@
+describe("x", function()
+  it("y", function() end
+end)

@@ -1,0 +1,47 @@
+#!/bin/sh
+# `lplug test`: the example plugins' specs pass, the test host's module
+# works as documented (spec-host/), and failing specs fail the way they
+# should (spec-failing/): with names, file:line, budgets, exit status.
+. tests/integration/lib.sh
+LPLUG=${BUILD:-build}/lplug
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+"$LPLUG" test plugins >"$out/plugins" 2>&1
+check "the example plugins' specs pass" [ $? -eq 0 ]
+cat "$out/plugins"
+check "and the last line is the total" \
+  grep -q "^[1-9][0-9]* passed, 0 failed$" "$out/plugins"
+
+"$LPLUG" test tests/integration/spec-host >"$out/host" 2>&1
+check "lplug.test does what its spec says" [ $? -eq 0 ]
+cat "$out/host"
+
+"$LPLUG" test --instructions 1M tests/integration/spec-failing \
+  >"$out/fail" 2>&1
+check "failing specs exit 1" [ $? -eq 1 ]
+check "the total counts each failure, and a spec that does not load" \
+  [ "$(tail -n 1 "$out/fail")" = "1 passed, 6 failed" ]
+check "a failed assert names the test, file:line and both values" \
+  grep -A1 "FAIL  bad compares$" "$out/fail" | grep -q "bad/spec/init_spec.lua:2: expected 1, got 2"
+check "tables are shown" grep -q 'expected the same as {a = 1}, got {a = "1"}' "$out/fail"
+check "a test that loops is stopped by its instruction budget" \
+  grep -q "bad/spec/init_spec.lua:5: instruction budget of 1000000 spent" "$out/fail"
+check "an error raised in a test names its line" \
+  grep -q "bad/spec/init_spec.lua:7: oops" "$out/fail"
+check "a spec that does not compile is an ERROR with its line" \
+  grep -q "broken/spec/init_spec.lua:3: ')' expected" "$out/fail"
+"$LPLUG" test --instructions 1M tests/integration/spec-failing >"$out/fail2" 2>&1
+check "runs are deterministic" cmp -s "$out/fail" "$out/fail2"
+
+"$LPLUG" test -v plugins/redact | grep -q "^  ok    redact masks e-mail"
+check "-v lists passing tests" [ $? -eq 0 ]
+"$LPLUG" test >/dev/null 2>&1
+check "no folder is bad usage (exit 2)" [ $? -eq 2 ]
+"$LPLUG" test --help | grep -q "usage: lplug test"
+check "test --help shows usage" [ $? -eq 0 ]
+"$LPLUG" test "$out" >/dev/null 2>"$out/none"
+check "a folder without plugins exits 1" [ $? -eq 1 ]
+check "and says how to make one" grep -q "lplug new NAME" "$out/none"
+
+done_testing
