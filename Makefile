@@ -25,7 +25,8 @@ WARN     = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wmissing-prototypes \
 STD      = -std=c11 -D_XOPEN_SOURCE=700
 PKGS     = lua5.4 yaml-0.1 sqlite3
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -pthread -Iinclude -I. \
-             $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+             $(shell pkg-config --cflags $(PKGS)) $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) \
+             $(CFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lm -pthread
 TESTLIBS = $(shell pkg-config --libs cmocka)
 SOVER    = 0
@@ -59,7 +60,7 @@ BENCH  = $(BUILD)/bench/bench
 
 # ---- public targets -------------------------------------------------------------
 .PHONY: all run test asan valgrind bench bench-ir deps build check clean \
-        install uninstall install-files
+        install uninstall install-files rock rock-install
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -107,6 +108,17 @@ clean:
 	rm -rf build
 
 # ---- internal targets (run after deps) ------------------------------------------
+# rock, rock-install: run by `luarocks make` (lplug-scm-1.rockspec).  The
+# module links the engine in; Lua comes from the host interpreter.
+ROCK = $(BUILD)/rock/lplug.so
+rock: $(ROCK)
+rock-install: $(ROCK)
+	install -d $(INST_LIBDIR)
+	install -m 755 $(ROCK) $(INST_LIBDIR)/lplug.so
+$(ROCK): $(BUILD)/obj/bindings/lua/lplug_lua.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs yaml-0.1 sqlite3) -lm -pthread
+
 build: $(STATIC) $(SHARED) $(LPLUG)
 
 # Tests that compile C (docs, examples) get the same compiler and flags.
