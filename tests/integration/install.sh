@@ -7,7 +7,7 @@ trap 'rm -rf "$out"' EXIT
 plain=$(plain_build)
 p="$out/prefix"
 # A fresh make, not this one's flags: the test installs what a user would.
-inst() { (unset MAKEFLAGS MFLAGS MAKELEVEL; make -s BUILD="$plain" "$@" install-files) >/dev/null; }
+inst() { (plain_env; make -s BUILD="$plain" "$@" install-files) >/dev/null; }
 
 inst PREFIX="$p"
 check "make install exits 0" [ $? -eq 0 ]
@@ -50,7 +50,7 @@ check "DESTDIR stages under DESTDIR/PREFIX" [ -f "$out/stage/usr/local/lib/liblp
 check "with lplug.pc naming PREFIX, not DESTDIR" \
   grep -qx 'prefix=/usr/local' "$out/stage/usr/local/lib/pkgconfig/lplug.pc"
 
-(unset MAKEFLAGS MFLAGS MAKELEVEL; make -s PREFIX="$p" uninstall) >/dev/null
+(plain_env; make -s PREFIX="$p" uninstall) >/dev/null
 check "make uninstall removes every installed file" \
   [ -z "$(find "$p" -type f -o -type l)" ]
 done_testing

@@ -32,6 +32,12 @@ plain_build() {
     echo "${BUILD:-build}"
     return
   fi
-  (unset MAKEFLAGS MFLAGS MAKELEVEL; make -s -j2 BUILD=build/plain build >&2) &&
-    echo build/plain
+  (plain_env; make -s -j2 BUILD=build/plain build >&2) && echo build/plain
+}
+
+# plain_env: forget the settings of the make running the tests (make
+# exports its command-line variables, SAN included), so that a make run
+# from here builds what a user's make would.
+plain_env() {
+  unset MAKEFLAGS MFLAGS MAKELEVEL BUILD SAN OPT RUNNER CFLAGS
 }

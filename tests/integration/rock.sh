@@ -8,7 +8,7 @@ trap 'rm -rf "$out"' EXIT
 tree="$out/tree"
 
 # A fresh make, not this one's flags: a user's luarocks runs plain make.
-(unset MAKEFLAGS MFLAGS MAKELEVEL; HOME="$out/home" \
+(plain_env; HOME="$out/home" \
   luarocks --lua-version 5.4 --tree "$tree" make lplug-scm-1.rockspec) \
   >"$out/make.log" 2>&1
 status=$?
