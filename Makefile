@@ -6,6 +6,9 @@
 #   make asan    the whole suite under AddressSanitizer + UBSan
 #   make valgrind  the unit tests under valgrind memcheck (no leak allowed)
 #   make all     build liblplug.a, liblplug.so and the lplug command
+#   make install   install library, header, lplug.pc, lplug and lplug(1)
+#                  under PREFIX (/usr/local), staged under DESTDIR if set
+#   make uninstall remove what make install installed
 #   make bench   time each case against raw Lua in the same run; writes
 #                bench/results.tsv
 #   make bench-ir  the same cases as callgrind instruction counts
@@ -23,10 +26,19 @@ WARN     = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wmissing-prototypes \
 STD      = -std=c11 -D_XOPEN_SOURCE=700
 PKGS     = lua5.4 yaml-0.1 sqlite3
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -pthread -Iinclude -I. \
-             $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+             $(shell pkg-config --cflags $(PKGS)) $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) \
+             $(CFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lm -pthread
 TESTLIBS = $(shell pkg-config --libs cmocka)
 SOVER    = 0
+VERSION  = $(shell awk '/^\#define LPLUG_VERSION_(MAJOR|MINOR|PATCH) /{v = v s $$3; s = "."} \
+             END {print v}' include/lplug.h)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+MANDIR   = $(PREFIX)/share/man
 
 # ---- sources, one list per layer ----------------------------------------------
 ENGINE_SRC  = $(wildcard engine/*.c)
@@ -46,12 +58,13 @@ TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TESTUTIL = $(BUILD)/obj/tests/unit/support.o
 
 STATIC = $(BUILD)/liblplug.a
-SHARED = $(BUILD)/liblplug.so
+SHARED = $(BUILD)/liblplug.so.$(VERSION)
 LPLUG  = $(BUILD)/lplug
 BENCH  = $(BUILD)/bench/bench
 
 # ---- public targets -------------------------------------------------------------
-.PHONY: all run test asan valgrind bench bench-ir deps build check clean
+.PHONY: all run test asan valgrind bench bench-ir deps build check clean \
+        install uninstall install-files rock rock-install
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -90,6 +103,17 @@ bench-ir: deps
 	@$(MAKE) --no-print-directory $(BENCH)
 	$(BENCH) --ir --tsv bench/results-ir.tsv
 
+install: deps
+	@$(MAKE) --no-print-directory install-files
+
+# Each installed name is listed once, here, so uninstall removes exactly them.
+INSTALLED = $(BINDIR)/lplug $(INCDIR)/lplug.h $(LIBDIR)/liblplug.a \
+            $(LIBDIR)/liblplug.so.$(VERSION) $(LIBDIR)/liblplug.so.$(SOVER) \
+            $(LIBDIR)/liblplug.so $(LIBDIR)/pkgconfig/lplug.pc \
+            $(MANDIR)/man1/lplug.1
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
 deps:
 	@scripts/install-deps
 
@@ -97,17 +121,47 @@ clean:
 	rm -rf build
 
 # ---- internal targets (run after deps) ------------------------------------------
+# rock, rock-install: run by `luarocks make` (lplug-scm-1.rockspec).  The
+# module links the engine in; Lua comes from the host interpreter.
+ROCK = $(BUILD)/rock/lplug.so
+rock: $(ROCK)
+rock-install: $(ROCK)
+	install -d $(INST_LIBDIR)
+	install -m 755 $(ROCK) $(INST_LIBDIR)/lplug.so
+$(ROCK): $(BUILD)/obj/bindings/lua/lplug_lua.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs yaml-0.1 sqlite3) -lm -pthread
+
 build: $(STATIC) $(SHARED) $(LPLUG)
 
+# Tests that compile C (docs, examples) get the same compiler and flags.
 check: build $(TESTS) $(BENCH)
-	@BUILD=$(BUILD) RUNNER='$(RUNNER)' tests/run
+	@BUILD=$(BUILD) RUNNER='$(RUNNER)' LPLUG_CC='$(CC)' LPLUG_SAN='$(SAN)' \
+	  LPLUG_CFLAGS='$(CFLAGS_ALL)' LPLUG_LIBS='$(STATIC) $(LIBS)' tests/run
+
+# lplug.pc is written at install time: its prefix is PREFIX, never DESTDIR.
+install-files: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(LPLUG) $(DESTDIR)$(BINDIR)/lplug
+	install -m 644 include/lplug.h $(DESTDIR)$(INCDIR)/lplug.h
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/liblplug.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/liblplug.so.$(VERSION)
+	ln -sf liblplug.so.$(VERSION) $(DESTDIR)$(LIBDIR)/liblplug.so.$(SOVER)
+	ln -sf liblplug.so.$(SOVER) $(DESTDIR)$(LIBDIR)/liblplug.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' lplug.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/lplug.pc
+	install -m 644 docs/lplug.1 $(DESTDIR)$(MANDIR)/man1/lplug.1
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# liblplug.so -> liblplug.so.0 (the soname) -> liblplug.so.0.1.0
 $(SHARED): $(LIB_OBJ)
 	$(CC) $(SAN) -shared -Wl,-soname,liblplug.so.$(SOVER) -o $@ $^ $(LIBS)
+	ln -sf liblplug.so.$(VERSION) $(BUILD)/liblplug.so.$(SOVER)
+	ln -sf liblplug.so.$(SOVER) $(BUILD)/liblplug.so
 
 $(LPLUG): $(CLI_OBJ) $(STATIC)
 	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)

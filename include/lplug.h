@@ -14,10 +14,8 @@
 **   - Strings returned as `const char *` are owned by the library; each
 **     function says how long they stay valid.  Buffers the caller must free
 **     say so and are freed with lplug_free().
-**   - An engine and everything made from it is used by one thread at a
-**     time.  Different engines may be used on different threads at once.
-**   - Plugin code runs on the caller's thread and its C stack: call into
-**     the engine from a thread with at least 1 MB of stack.
+**   - Every lplug_*_free function accepts NULL and then does nothing.
+**   - Threads: see the "Threads" section just below.
 **   - No macro is needed to call any function (the LuaJIT binding declares
 **     the same functions with ffi.cdef).
 */
@@ -31,6 +29,36 @@ extern "C" {
 #endif
 
 typedef struct lplug_engine lplug_engine;
+
+/*
+** {==================================================================
+** Threads
+**
+** Who may call what, and from which thread:
+**   - Different engines may be used on different threads at the same
+**     time, with no locking by the caller.
+**   - One engine, and everything made from it (its hook handles, the
+**     lplug_value results it writes), is used by one thread at a time.
+**     A host sharing an engine between threads serializes its calls with
+**     a lock of its own; callbacks (on_error, on_log, event subscribers,
+**     ...) run on the thread that made the call, inside it.
+**   - Values and builders that belong to no engine may be used on any
+**     thread, each by one thread at a time.  Functions that take no engine
+**     and no value (lplug_version, lplug_strerror, lplug_errname,
+**     lplug_state_name, lplug_grant_declared) may be called from any
+**     thread at any time.
+**   - The process-wide bytecode cache (plugin files are compiled once per
+**     process and shared by every engine) is guarded by a mutex: engines
+**     on different threads loading the same plugins are safe.
+**   - Deadline mode (lplug_config.time_limit) starts one watchdog thread
+**     per engine, which sends SIGURG to the thread running a late call;
+**     threads calling such an engine must not block SIGURG.
+**   - Plugin code runs on the caller's thread and its C stack: call into
+**     the engine from a thread with at least 1 MB of stack.
+** ===================================================================
+*/
+
+/* }================================================================== */
 
 /*
 ** {==================================================================

@@ -1,0 +1,501 @@
+-- lplug_ffi.lua -- the lplug engine for LuaJIT, through the FFI.
+--
+-- The ffi.cdef below declares the C API of include/lplug.h, statement by
+-- statement (tests/lua/cdef_check.lua checks that it matches the header;
+-- only the error enum, made by a macro there, is left out: codes are read
+-- with lplug_errname).  Above it sits a thin wrapper in the style of the
+-- Lua 5.4 module: engines with methods, Lua tables in and out (copied
+-- through the value codec), and errors as nil, message, code name.
+--
+-- The library is liblplug.so.0, found by the dynamic loader, or the file
+-- named by the environment variable LPLUG_LIBRARY.
+local ffi = require "ffi"
+
+ffi.cdef [[
+typedef struct lplug_engine lplug_engine;
+const char *lplug_version(void);
+int lplug_version_number(void);
+const char *lplug_strerror(int code);
+const char *lplug_errname(int code);
+typedef struct lplug_value lplug_value;
+typedef struct lplug_builder lplug_builder;
+enum lplug_type {
+  LPLUG_TNONE = -1, 
+  LPLUG_TNIL = 0,
+  LPLUG_TBOOLEAN = 1,
+  LPLUG_TINTEGER = 2,
+  LPLUG_TFLOAT = 3,
+  LPLUG_TSTRING = 4,
+  LPLUG_TTABLE = 5
+};
+lplug_value *lplug_value_new(void);
+void lplug_value_free(lplug_value *v);
+lplug_value *lplug_value_copy(const lplug_value *v);
+int lplug_value_from_json(lplug_engine *e, const char *json,
+  size_t len, lplug_value **out);
+char *lplug_value_to_json(const lplug_value *v, size_t *len);
+const void *lplug_value_bytes(const lplug_value *v, size_t *len);
+int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out);
+int lplug_value_type(const lplug_value *v, size_t at);
+int lplug_value_boolean(const lplug_value *v, size_t at);
+long long lplug_value_integer(const lplug_value *v, size_t at, int *ok);
+double lplug_value_float(const lplug_value *v, size_t at, int *ok);
+const char *lplug_value_string(const lplug_value *v, size_t at, size_t *len);
+int lplug_value_field(const lplug_value *v, size_t at, const char *key,
+  size_t *out);
+int lplug_value_index(const lplug_value *v, size_t at, long long i,
+  size_t *out);
+int lplug_value_next(const lplug_value *v, size_t at, size_t *iter,
+  size_t *key, size_t *val);
+size_t lplug_value_count(const lplug_value *v, size_t at);
+lplug_builder *lplug_builder_new(void);
+void lplug_builder_free(lplug_builder *b);
+void lplug_build_nil(lplug_builder *b);
+void lplug_build_boolean(lplug_builder *b, int x);
+void lplug_build_integer(lplug_builder *b, long long x);
+void lplug_build_float(lplug_builder *b, double x);
+void lplug_build_string(lplug_builder *b, const char *s, size_t len);
+void lplug_build_table(lplug_builder *b);
+void lplug_build_end(lplug_builder *b);
+int lplug_builder_finish(lplug_builder *b, lplug_value *v);
+void lplug_free(void *p);
+typedef void (*lplug_error_fn)(void *ud, const char *plugin, int code,
+  const char *message, const char *traceback);
+enum lplug_log_level {
+  LPLUG_LOG_DEBUG = 0,
+  LPLUG_LOG_INFO = 1,
+  LPLUG_LOG_WARN = 2,
+  LPLUG_LOG_ERROR = 3
+};
+typedef void (*lplug_log_fn)(void *ud, int level, const char *plugin,
+  const char *message);
+typedef void (*lplug_state_fn)(void *ud, const char *plugin, int from,
+  int to, const char *reason);
+typedef int (*lplug_grant_fn)(void *ud, const char *plugin,
+  const char *capability, const char *item);
+int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
+  const char *item);
+typedef struct lplug_config {
+  size_t memory_limit; 
+  long long instruction_limit; 
+  long long time_limit; 
+  lplug_error_fn on_error; 
+  lplug_log_fn on_log; 
+  void *ud; 
+  lplug_grant_fn grant; 
+  int event_queue; 
+  size_t event_queue_bytes; 
+  const char *storage_path; 
+  size_t storage_quota; 
+  int storage_batch_ms; 
+  lplug_state_fn on_state; 
+  int failure_limit; 
+} lplug_config;
+lplug_engine *lplug_engine_new(const lplug_config *config);
+void lplug_engine_free(lplug_engine *e);
+const char *lplug_errmsg(const lplug_engine *e);
+int lplug_load_plugin(lplug_engine *e, const char *dir);
+int lplug_load_dir(lplug_engine *e, const char *dir);
+int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n);
+int lplug_plugin_count(const lplug_engine *e);
+const char *lplug_plugin_name(const lplug_engine *e, int i);
+const char *lplug_plugin_dir(const lplug_engine *e, const char *name);
+typedef struct lplug_stats {
+  unsigned long long calls; 
+  unsigned long long errors; 
+  unsigned long long runtime_errors; 
+  unsigned long long cpu_errors; 
+  unsigned long long memory_errors; 
+  unsigned long long value_errors; 
+  unsigned long long denials; 
+  unsigned long long instructions; 
+  long long instruction_limit; 
+  long long time_limit; 
+  size_t memory; 
+  size_t memory_peak; 
+  size_t memory_limit; 
+  long long storage_bytes; 
+  size_t storage_quota; 
+} lplug_stats;
+int lplug_plugin_stats(const lplug_engine *e, const char *name,
+  lplug_stats *out);
+enum lplug_plugin_state {
+  LPLUG_STATE_LOADED = 1,
+  LPLUG_STATE_ACTIVE = 2,
+  LPLUG_STATE_FAILED = 3,
+  LPLUG_STATE_DISABLED = 4,
+  LPLUG_STATE_UNLOADED = 5
+};
+const char *lplug_state_name(int state);
+int lplug_plugin_state(const lplug_engine *e, const char *name);
+int lplug_plugin_disable(lplug_engine *e, const char *name);
+int lplug_plugin_enable(lplug_engine *e, const char *name);
+int lplug_plugin_unload(lplug_engine *e, const char *name);
+int lplug_reload(lplug_engine *e, const char *name);
+int lplug_plugin_configure(lplug_engine *e, const char *plugin,
+  const lplug_value *values);
+typedef struct lplug_hook lplug_hook;
+enum lplug_hook_flags {
+  LPLUG_HOOK_FAIL_CLOSED = 1
+};
+int lplug_hook_define(lplug_engine *e, const char *name, int flags,
+  lplug_hook **out);
+lplug_hook *lplug_hook_find(lplug_engine *e, const char *name);
+int lplug_hook_run(lplug_engine *e, const char *name, lplug_value *v);
+int lplug_hook_call(lplug_hook *h, lplug_value *v);
+int lplug_hook_handlers(const lplug_hook *h);
+int lplug_hook_count(const lplug_engine *e);
+lplug_hook *lplug_hook_at(lplug_engine *e, int i);
+const char *lplug_hook_name(const lplug_hook *h);
+typedef struct lplug_handler_info {
+  const char *plugin;
+  int priority;
+  const char *const *before; 
+  int nbefore;
+  const char *const *after; 
+  int nafter;
+} lplug_handler_info;
+int lplug_hook_handler_info(const lplug_hook *h, int i,
+  lplug_handler_info *out);
+typedef void (*lplug_event_fn)(void *ud, const char *topic,
+  const lplug_value *payload,
+  const char *source);
+int lplug_event_subscribe(lplug_engine *e, const char *pattern,
+  lplug_event_fn fn, void *ud);
+int lplug_event_unsubscribe(lplug_engine *e, int id);
+int lplug_event_emit(lplug_engine *e, const char *topic,
+  const lplug_value *payload);
+int lplug_dispatch(lplug_engine *e, int max_events);
+int lplug_event_pending(const lplug_engine *e);
+int lplug_storage_flush(lplug_engine *e);
+typedef struct lplug_host lplug_host;
+int lplug_host_load(const char *path, lplug_host **out, char *err,
+  size_t errsize);
+void lplug_host_free(lplug_host *h);
+void lplug_host_configure(const lplug_host *h, lplug_config *config);
+int lplug_host_grant(void *ud, const char *plugin, const char *capability,
+  const char *item);
+int lplug_host_apply_config(const lplug_host *h, lplug_engine *e);
+int lplug_host_plugin_dirs(const lplug_host *h);
+const char *lplug_host_plugin_dir(const lplug_host *h, int i);
+int lplug_host_fail_closed(const lplug_host *h);
+]]
+
+-- LuaJIT exports the Lua 5.1 API under the names Lua 5.4 uses (lua_pcall,
+-- luaL_newstate, ...).  Loaded the usual way, liblplug would bind to
+-- those and run its plugin states on the wrong Lua.  RTLD_DEEPBIND makes
+-- liblplug and the Lua 5.4 it needs look symbols up in their own scope
+-- first; ffi.load then finds the library already loaded.  The handle is
+-- kept for the life of the process, as ffi.load's is.
+ffi.cdef "void *dlopen(const char *file, int mode);"
+local RTLD_NOW, RTLD_DEEPBIND = 0x2, 0x8   -- glibc
+local path = os.getenv("LPLUG_LIBRARY") or "liblplug.so.0"
+if ffi.os == "Linux" and ffi.C.dlopen(path, RTLD_NOW + RTLD_DEEPBIND) == nil then
+  error("cannot load " .. path .. " (set LPLUG_LIBRARY to its path)")
+end
+local C = ffi.load(path)
+local M = { C = C, version = ffi.string(C.lplug_version()),
+            version_number = C.lplug_version_number() }
+
+local MAX_DEPTH = 100   -- LPLUG_MAX_DEPTH
+
+-- {====================================================== values
+
+-- Writes a Lua value into builder b; raises on what cannot cross.
+local function build(b, x, depth)
+  local t = type(x)
+  if t == "nil" then C.lplug_build_nil(b)
+  elseif t == "boolean" then C.lplug_build_boolean(b, x and 1 or 0)
+  elseif t == "number" then
+    if x == math.floor(x) and x >= -2^53 and x <= 2^53 then
+      C.lplug_build_integer(b, x)   -- LuaJIT numbers are doubles
+    else
+      C.lplug_build_float(b, x)
+    end
+  elseif t == "string" then C.lplug_build_string(b, x, #x)
+  elseif t == "table" then
+    if depth >= MAX_DEPTH then error("tables nested too deep (or a cycle)", 0) end
+    C.lplug_build_table(b)
+    for k, v in pairs(x) do
+      local kt = type(k)
+      if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
+        error("a table key that is not a string, number or boolean", 0)
+      end
+      build(b, k, depth + 1)
+      build(b, v, depth + 1)
+    end
+    C.lplug_build_end(b)
+  else
+    error("a " .. t .. " cannot cross into a plugin", 0)
+  end
+end
+
+-- A new lplug_value holding a copy of x, freed by the collector unless
+-- the caller frees it first.
+local function tovalue(x)
+  local v = ffi.gc(C.lplug_value_new(), C.lplug_value_free)
+  local b = ffi.gc(C.lplug_builder_new(), C.lplug_builder_free)
+  if v == nil or b == nil then error("not enough memory") end
+  local ok, err = pcall(build, b, x, 0)
+  local rc = C.lplug_builder_finish(b, v)   -- also resets after misuse
+  C.lplug_builder_free(ffi.gc(b, nil))
+  if not ok then error(err, 3) end
+  if rc ~= 0 then error(ffi.string(C.lplug_strerror(rc)), 3) end
+  return v
+end
+
+local function free(v) C.lplug_value_free(ffi.gc(v, nil)) end
+
+local len = ffi.new("size_t[1]")
+
+-- A Lua copy of the value at position `at` of v.
+local function fromvalue(v, at)
+  local t = C.lplug_value_type(v, at)
+  if t == C.LPLUG_TBOOLEAN then return C.lplug_value_boolean(v, at) ~= 0
+  elseif t == C.LPLUG_TINTEGER then return tonumber(C.lplug_value_integer(v, at, nil))
+  elseif t == C.LPLUG_TFLOAT then return C.lplug_value_float(v, at, nil)
+  elseif t == C.LPLUG_TSTRING then
+    local s = C.lplug_value_string(v, at, len)
+    return ffi.string(s, len[0])
+  elseif t == C.LPLUG_TTABLE then
+    local r, pos = {}, ffi.new("size_t[3]")   -- iter, key, value
+    while C.lplug_value_next(v, at, pos, pos + 1, pos + 2) ~= 0 do
+      local k = fromvalue(v, pos[1])
+      if k ~= nil then r[k] = fromvalue(v, pos[2]) end
+    end
+    return r
+  end
+  return nil
+end
+
+-- }======================================================
+
+-- {====================================================== engines
+
+local Engine = {}
+Engine.__index = Engine
+
+-- true, or nil, message, code name
+local function result(self, rc)
+  if rc >= 0 then return true end
+  local msg = ffi.string(C.lplug_errmsg(self.e))
+  if msg == "" then msg = ffi.string(C.lplug_strerror(rc)) end
+  return nil, msg, ffi.string(C.lplug_errname(rc))
+end
+
+local function check(self)
+  if self.e == nil then error("attempt to use a closed lplug engine", 3) end
+  return self.e
+end
+
+-- Callbacks run inside the C call that caused them: their errors are
+-- kept and raised once that call returns, never thrown through C.
+local function guard(self, fn)
+  return function(...)
+    local ok, a = pcall(fn, ...)
+    if not ok and self.cb_error == nil then self.cb_error = tostring(a) end
+    return ok and a
+  end
+end
+
+local function raise_kept(self)
+  local err = self.cb_error
+  if err ~= nil then
+    self.cb_error = nil
+    error(err, 3)
+  end
+end
+
+local function str(p) return p ~= nil and ffi.string(p) or nil end
+
+-- M.new{options} -> engine: the numbers of lplug_config (memory_limit,
+-- instruction_limit, time_limit, event_queue, event_queue_bytes,
+-- storage_path, storage_quota, storage_batch_ms, failure_limit), grant
+-- ("declared" or function(plugin, capability, item) -> boolean) and
+-- on_error(plugin, code, message, traceback).
+function M.new(opts)
+  opts = opts or {}
+  local self = setmetatable({ callbacks = {}, subs = {} }, Engine)
+  local c = ffi.new("lplug_config")
+  for _, k in ipairs { "memory_limit", "instruction_limit", "time_limit",
+                       "event_queue", "event_queue_bytes", "storage_quota",
+                       "storage_batch_ms", "failure_limit" } do
+    if opts[k] ~= nil then c[k] = opts[k] end
+  end
+  if opts.storage_path ~= nil then
+    self.storage_path = opts.storage_path   -- kept alive with the engine
+    c.storage_path = self.storage_path
+  end
+  if opts.grant == "declared" then
+    c.grant = C.lplug_grant_declared
+  elseif type(opts.grant) == "function" then
+    local fn = guard(self, opts.grant)
+    local cb = ffi.cast("lplug_grant_fn", function(_, plugin, cap, item)
+      return fn(ffi.string(plugin), ffi.string(cap), str(item)) and 1 or 0
+    end)
+    self.callbacks[#self.callbacks + 1] = cb
+    c.grant = cb
+  elseif opts.grant ~= nil then
+    error("bad option 'grant' to 'new' (a function or \"declared\" expected)", 2)
+  end
+  if opts.on_error ~= nil then
+    local fn = guard(self, opts.on_error)
+    local cb = ffi.cast("lplug_error_fn", function(_, plugin, code, msg, tb)
+      fn(ffi.string(plugin), ffi.string(C.lplug_errname(code)),
+         ffi.string(msg), ffi.string(tb))
+    end)
+    self.callbacks[#self.callbacks + 1] = cb
+    c.on_error = cb
+  end
+  local e = C.lplug_engine_new(c)
+  if e == nil then return nil, "out of memory in the host", "ENOMEM" end
+  self.e = ffi.gc(e, C.lplug_engine_free)
+  return self
+end
+
+function Engine:define(name, opts)
+  local flags = (opts and opts.fail_closed) and C.LPLUG_HOOK_FAIL_CLOSED or 0
+  return result(self, C.lplug_hook_define(check(self), name, flags, nil))
+end
+
+function Engine:load(dir)
+  local rc = C.lplug_load_plugin(check(self), dir)
+  raise_kept(self)
+  return result(self, rc)
+end
+
+-- e:load_dirs(dir, ...) or e:load_dirs{dir, ...}: one set.
+function Engine:load_dirs(...)
+  local dirs = type((...)) == "table" and (...) or { ... }
+  local arr = ffi.new("const char *[?]", #dirs, dirs)
+  local rc = C.lplug_load_dirs(check(self), arr, #dirs)
+  raise_kept(self)
+  return result(self, rc)
+end
+
+function Engine:configure(plugin, values)
+  local v = tovalue(values)
+  local rc = C.lplug_plugin_configure(check(self), plugin, v)
+  free(v)
+  return result(self, rc)
+end
+
+-- e:run(hook, value) -> the result (a copy), or nil, message, code.  A
+-- result may itself be nil or false: check the second value.
+function Engine:run(hook, value)
+  local e = check(self)
+  local v = tovalue(value)
+  local rc = C.lplug_hook_run(e, hook, v)
+  raise_kept(self)
+  if rc ~= 0 then
+    free(v)
+    return result(self, rc)
+  end
+  local r = fromvalue(v, 0)
+  free(v)
+  return r
+end
+
+function Engine:emit(topic, payload)
+  local v = tovalue(payload)
+  local rc = C.lplug_event_emit(check(self), topic, v)
+  free(v)
+  return result(self, rc)
+end
+
+-- e:subscribe(pattern, fn(topic, payload, source)) -> id; source is nil
+-- for the host.
+function Engine:subscribe(pattern, fn)
+  local guarded = guard(self, fn)
+  local cb = ffi.cast("lplug_event_fn", function(_, topic, payload, source)
+    guarded(ffi.string(topic), fromvalue(payload, 0), str(source))
+  end)
+  local id = C.lplug_event_subscribe(check(self), pattern, cb, nil)
+  if id < 0 then
+    cb:free()
+    return result(self, id)
+  end
+  self.subs[id] = cb
+  return id
+end
+
+function Engine:unsubscribe(id)
+  local rc = C.lplug_event_unsubscribe(check(self), id)
+  if self.subs[id] then
+    self.subs[id]:free()
+    self.subs[id] = nil
+  end
+  return result(self, rc)
+end
+
+function Engine:dispatch(max)
+  local n = C.lplug_dispatch(check(self), max or 0)
+  raise_kept(self)
+  return n
+end
+
+function Engine:pending() return C.lplug_event_pending(check(self)) end
+
+function Engine:plugins()
+  local e, names = check(self), {}
+  for i = 0, C.lplug_plugin_count(e) - 1 do
+    names[#names + 1] = ffi.string(C.lplug_plugin_name(e, i))
+  end
+  return names
+end
+
+local stat_fields = { "calls", "errors", "runtime_errors", "cpu_errors",
+  "memory_errors", "value_errors", "denials", "instructions",
+  "instruction_limit", "time_limit", "memory", "memory_peak",
+  "memory_limit", "storage_bytes", "storage_quota" }
+
+function Engine:stats(name)
+  local st = ffi.new("lplug_stats")
+  if C.lplug_plugin_stats(check(self), name, st) ~= 0 then
+    return nil, "no plugin '" .. name .. "' is loaded", "ENOTFOUND"
+  end
+  local r = {}
+  for _, k in ipairs(stat_fields) do r[k] = tonumber(st[k]) end
+  return r
+end
+
+function Engine:state(name)
+  local s = C.lplug_plugin_state(check(self), name)
+  if s < 0 then return nil, "no plugin '" .. name .. "' is loaded", "ENOTFOUND" end
+  return ffi.string(C.lplug_state_name(s))
+end
+
+for method, fn in pairs { enable = "lplug_plugin_enable",
+                          disable = "lplug_plugin_disable",
+                          unload = "lplug_plugin_unload",
+                          reload = "lplug_reload" } do
+  Engine[method] = function(self, name)
+    local rc = C[fn](check(self), name)
+    raise_kept(self)
+    return result(self, rc)
+  end
+end
+
+function Engine:flush() return result(self, C.lplug_storage_flush(check(self))) end
+
+-- Frees the engine now (plugins' shutdown callbacks run), then the
+-- callbacks; later calls raise.
+function Engine:close()
+  if self.e == nil then return end
+  C.lplug_engine_free(ffi.gc(self.e, nil))
+  self.e = nil
+  for _, cb in pairs(self.subs) do cb:free() end
+  for _, cb in ipairs(self.callbacks) do cb:free() end
+  self.subs, self.callbacks = {}, {}
+end
+
+-- }======================================================
+
+-- C calls that can call back into Lua must not be compiled: LuaJIT
+-- cannot enter a callback from a JIT-compiled FFI call.
+for _, fn in pairs(Engine) do
+  if type(fn) == "function" then jit.off(fn) end
+end
+jit.off(M.new)
+
+return M

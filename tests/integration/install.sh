@@ -1,0 +1,56 @@
+#!/bin/sh
+# make install / uninstall into a temporary prefix, and the embed example
+# built against the installed library with pkg-config alone.
+. tests/integration/lib.sh
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+plain=$(plain_build)
+p="$out/prefix"
+# A fresh make, not this one's flags: the test installs what a user would.
+inst() { (plain_env; make -s BUILD="$plain" "$@" install-files) >/dev/null; }
+
+inst PREFIX="$p"
+check "make install exits 0" [ $? -eq 0 ]
+for f in bin/lplug include/lplug.h lib/liblplug.a lib/liblplug.so.0.1.0 \
+         lib/pkgconfig/lplug.pc share/man/man1/lplug.1; do
+  check "installs $f" [ -f "$p/$f" ]
+done
+check "liblplug.so.0 links to liblplug.so.0.1.0" \
+  [ "$(readlink "$p/lib/liblplug.so.0")" = liblplug.so.0.1.0 ]
+check "liblplug.so links to liblplug.so.0" \
+  [ "$(readlink "$p/lib/liblplug.so")" = liblplug.so.0 ]
+check "the library's soname is liblplug.so.0" \
+  sh -c "objdump -p '$p/lib/liblplug.so.0.1.0' | grep -q 'SONAME *liblplug.so.0$'"
+check "the installed lplug runs" \
+  sh -c "'$p/bin/lplug' version | grep -q '^lplug 0.1.0 '"
+check "the man page renders without a roff warning" \
+  sh -c "groff -man -Tutf8 -ww '$p/share/man/man1/lplug.1' 2>&1 >/dev/null | grep -q . && exit 1
+         groff -man -Tutf8 '$p/share/man/man1/lplug.1' 2>/dev/null | grep -q 'lplug run'"
+
+export PKG_CONFIG_PATH="$p/lib/pkgconfig"
+check "pkg-config knows lplug 0.1.0" [ "$(pkg-config --modversion lplug)" = 0.1.0 ]
+ex=examples/embed
+# shellcheck disable=SC2046
+cc -o "$out/shared" $ex/request-filter.c $(pkg-config --cflags --libs lplug)
+check "the embed example builds with pkg-config --cflags --libs lplug" [ $? -eq 0 ]
+LD_LIBRARY_PATH="$p/lib" "$out/shared" $ex/plugins 3 <$ex/requests.jsonl \
+  2>/dev/null >"$out/shared.out"
+check "and runs on the installed liblplug.so" cmp -s "$out/shared.out" $ex/expected.out
+check "which it loads from the prefix" \
+  sh -c "LD_LIBRARY_PATH='$p/lib' ldd '$out/shared' | grep -q '$p/lib/liblplug.so.0'"
+# shellcheck disable=SC2046
+cc -o "$out/static" $ex/request-filter.c $(pkg-config --cflags lplug) \
+  "$(pkg-config --variable=libdir lplug)/liblplug.a" $(pkg-config --libs --static lplug)
+check "linked statically with pkg-config --static's private libraries" [ $? -eq 0 ]
+"$out/static" $ex/plugins 3 <$ex/requests.jsonl 2>/dev/null >"$out/static.out"
+check "the static build gives the same output" cmp -s "$out/static.out" $ex/expected.out
+
+inst PREFIX=/usr/local DESTDIR="$out/stage"
+check "DESTDIR stages under DESTDIR/PREFIX" [ -f "$out/stage/usr/local/lib/liblplug.a" ]
+check "with lplug.pc naming PREFIX, not DESTDIR" \
+  grep -qx 'prefix=/usr/local' "$out/stage/usr/local/lib/pkgconfig/lplug.pc"
+
+(plain_env; make -s PREFIX="$p" uninstall) >/dev/null
+check "make uninstall removes every installed file" \
+  [ -z "$(find "$p" -type f -o -type l)" ]
+done_testing

@@ -1,0 +1,65 @@
+-- The LuaJIT wrapper (bindings/luajit/lplug_ffi.lua): copies, errors,
+-- callbacks and limits.  Prints one "ok - name" or "not ok - name" line
+-- per check.
+local lplug = require "lplug_ffi"
+local failed = 0
+local function check(name, cond)
+  print((cond and "ok - " or "not ok - ") .. "luajit: " .. name)
+  if not cond then failed = failed + 1 end
+end
+
+check("the library's version", lplug.version == "0.1.0" and lplug.version_number == 100)
+
+local heard = {}
+local e = assert(lplug.new { grant = "declared",
+  on_error = function(plugin, code) heard[#heard + 1] = plugin .. ":" .. code end })
+assert(e:define("request"))
+assert(e:load_dirs { "examples/embed/plugins", "examples/embed/misbehaving" })
+local input = { method = "GET", path = "/admin", ip = "192.0.2.1",
+                s = "a\0b", f = 0.25, n = { 1, { deep = true } } }
+local out = e:run("request", input)
+check("the result is a copy, the input untouched",
+      out ~= input and out.blocked ~= nil and input.blocked == nil)
+check("strings with NUL bytes, floats and nested tables cross",
+      out.s == "a\0b" and out.f == 0.25 and out.n[2].deep == true)
+check("deny-paths stopped the chain before spin", #heard == 0)
+local r, err = e:run("request", { method = "GET", path = "/", ip = "192.0.2.5" })
+check("fail-open: the spinning plugin is reported and skipped",
+      r ~= nil and err == nil and r.blocked == nil and heard[1] == "spin:ECPU")
+check("stats count it", e:stats("spin").cpu_errors == 1)
+
+local cycle = {}
+cycle[1] = cycle
+local ok, msg = pcall(e.run, e, "request", cycle)
+check("a cycle raises", not ok and msg:find("too deep", 1, true) ~= nil)
+
+local got
+local id = e:subscribe("t.*", function(topic, payload, source)
+  got = topic .. ":" .. payload.x .. ":" .. tostring(source)
+end)
+e:dispatch()
+assert(e:emit("t.a", { x = "y" }))
+e:dispatch()
+check("host subscribers get a copy, source nil for the host", got == "t.a:y:nil")
+check("unsubscribe", e:unsubscribe(id) == true and select(3, e:unsubscribe(id)) == "ENOTFOUND")
+
+e:subscribe("boom", function() error("subscriber failed") end)
+assert(e:emit("boom", nil))
+ok, msg = pcall(e.dispatch, e)
+check("a callback's error is raised by the engine call",
+      not ok and msg:find("subscriber failed", 1, true) ~= nil)
+check("unknown plugins are ENOTFOUND", select(3, e:state("nobody")) == "ENOTFOUND")
+e:close()
+check("a closed engine raises", not pcall(e.plugins, e))
+
+local g = assert(lplug.new { grant = function(plugin, cap) return cap ~= "hooks" end })
+assert(g:define("request"))
+local _, m = g:load("examples/embed/plugins/block-bots")
+check("a grant function refusing hooks fails the load",
+      m ~= nil and m:find("does not grant capability 'hooks'", 1, true) ~= nil)
+g:close()
+
+for _ = 1, 3 do lplug.new { grant = "declared" }:define("x") end
+collectgarbage()
+check("engines are collected", true)
+os.exit(failed == 0 and 0 or 1)
