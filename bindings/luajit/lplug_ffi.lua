@@ -179,6 +179,22 @@ int lplug_host_apply_config(const lplug_host *h, lplug_engine *e);
 int lplug_host_plugin_dirs(const lplug_host *h);
 const char *lplug_host_plugin_dir(const lplug_host *h, int i);
 int lplug_host_fail_closed(const lplug_host *h);
+
+typedef void (*lplug_spec_fn)(void *ud, const char *test, int passed,
+                              const char *message);
+typedef struct lplug_spec_options {
+  long long instruction_limit;
+  size_t memory_limit;
+  lplug_spec_fn on_result;
+  lplug_log_fn on_log;
+  void *ud;
+} lplug_spec_options;
+int lplug_spec_run(const char *plugin_dir, const char *spec,
+                   const lplug_spec_options *options, int *passed,
+                   int *failed, char *err, size_t errsize);
+typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+int lplug_check_plugin(const char *dir, const lplug_host *host,
+                       lplug_problem_fn fn, void *ud);
 ]]
 
 -- LuaJIT exports the Lua 5.1 API under the names Lua 5.4 uses (lua_pcall,
