@@ -2,7 +2,7 @@
 ** storage.c -- the lplug.storage module: the plugin's own key-value store.
 **
 **   local storage = require "lplug.storage"
-**   storage.set("seen", 10)            -- any value; nil deletes
+**   storage.set("seen", 10)            -- true; nil, why if over quota
 **   storage.get("seen")                --> 10 (a fresh copy), or nil
 **   storage.delete("seen")
 **   storage.incr("hits", 1)            --> the new integer (absent is 0)
@@ -10,9 +10,10 @@
 **                                      limit = 100 }
 **
 ** A plugin sees only its own entries.  What a call writes is kept only if
-** the call returns normally (engine/storage.h).  Writing past the quota
-** raises an error, as do keys of the wrong size and database failures: a
-** write that did not happen must never look as if it did.  Each operation
+** the call returns normally (engine/storage.h).  set, delete and incr
+** return true (incr: the new integer), or nil and a message when the
+** quota is full -- an expected condition; keys of the wrong kind or size
+** and database failures raise.  Each operation
 ** is charged to the instruction budget by its size.  Needs capability
 ** `storage`.
 */
@@ -40,13 +41,21 @@ static storage *store(lua_State *L, plugin *p) {
 }
 
 static const char *check_key(lua_State *L, int arg, size_t *len) {
-  const char *key = luaL_checklstring(L, arg, len);
+  const char *key;
+  luaL_checktype(L, arg, LUA_TSTRING);  /* a number is not a key */
+  key = lua_tolstring(L, arg, len);
   luaL_argcheck(L, *len > 0 && *len <= STORAGE_MAX_KEY, arg,
                 "key must be 1 to 1024 bytes");
   return key;
 }
 
+/* A full quota is expected (nil and why); anything else raises. */
 static int fail_op(lua_State *L, const char *op, int rc, const char *err) {
+  if (rc == LPLUG_EFULL) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "storage.%s: %s", op, err);
+    return 2;
+  }
   return luaL_error(L, "storage.%s: %s", op,
                     rc == LPLUG_ENOMEM ? "out of memory" : err);
 }
@@ -94,7 +103,8 @@ static int write_lua(lua_State *L, const char *op) {
   rc = storage_set(s, p, key, klen, v, err, sizeof err);
   value_set_nil(v);
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static int storage_set_lua(lua_State *L) {

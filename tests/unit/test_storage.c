@@ -155,6 +155,8 @@ static void storage_keys_must_be_sensible(void **state) {
     "assert(not ok and err:find('key must be 1 to 1024 bytes'), err)\n"
     "ok, err = pcall(storage.set, {}, 1)\n"
     "assert(not ok and err:find('string expected'), err)\n"
+    "ok, err = pcall(storage.get, 5)  -- a number is not a key\n"
+    "assert(not ok and err:find('string expected, got number'), err)\n"
     "ok, err = pcall(storage.set, 'f', print)\n"
     "assert(not ok and err:find('storage.set: value'), err)\n"
     "ok, err = pcall(storage.set, 'x')\n"
@@ -200,7 +202,7 @@ static void storage_usage_is_restored_when_a_call_fails(void **state) {
     "if v == 'fill' then\n"
     "  storage.set('big', string.rep('x', 3000)) error('undo')\n"
     "end\n"
-    "storage.set('big', string.rep('y', 3000))\n"), LPLUG_OK);
+    "assert(storage.set('big', string.rep('y', 3000)))\n"), LPLUG_OK);
   for (int i = 0; i < 3; i++)
     assert_int_equal(go_with(f->e, "quota", "fill", NULL), LPLUG_ERUNTIME);
   go_ok(f, "quota", NULL);  /* over quota if the undone writes counted */
@@ -213,18 +215,23 @@ static void storage_quota_refuses_what_does_not_fit(void **state) {
     "local payload = string.rep('x', 1000)\n"
     "local n = 0\n"
     "while true do\n"
-    "  local ok, err = pcall(storage.set, 'k' .. n, payload)\n"
+    "  local ok, err = storage.set('k' .. n, payload)  -- nil, why: no raise\n"
     "  if not ok then\n"
-    "    assert(err:find(\"storage quota of 16384 bytes for plugin 'q' "
-    "would be exceeded\", 1, true), err)\n"
+    "    assert(ok == nil and err:find(\"storage.set: storage quota of 16384 "
+    "bytes for plugin 'q' would be exceeded\", 1, true), err)\n"
+    "    assert(storage.get('k' .. n) == nil)\n"
+    "    local ok2, err2 = storage.incr('k' .. n, 1)  -- fits: 9 bytes\n"
+    "    assert(ok2 == 1, err2)\n"
+    "    storage.delete('k' .. n)\n"
     "    break\n"
     "  end\n"
+    "  assert(ok == true)\n"
     "  n = n + 1\n"
     "end\n"
     "assert(n == 15, n)  -- 15 * (2 or 3 + 1004 + 32) fit in 16 KB\n"
-    "storage.set('k0', 'small')     -- shrinking always fits\n"
-    "storage.delete('k1')           -- and deleting frees room\n"
-    "storage.set('k1', payload)"), LPLUG_OK);
+    "assert(storage.set('k0', 'small'))  -- shrinking always fits\n"
+    "assert(storage.delete('k1'))        -- and deleting frees room\n"
+    "assert(storage.set('k1', payload))"), LPLUG_OK);
   go_ok(f, "q", NULL);
   lplug_stats st;
   assert_int_equal(lplug_plugin_stats(f->e, "q", &st), LPLUG_OK);
