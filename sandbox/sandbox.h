@@ -151,5 +151,9 @@ void watchdog_end(watchdog *w);
 void baselib_open(lua_State *L);
 void corolib_open(lua_State *L);
 void require_open(lua_State *L);
+/* the long C functions, paying for their work (docs/security.md) */
+void pattern_open(lua_State *L);  /* string.find, match, gmatch, gsub */
+void tablib_open(lua_State *L);   /* table.concat, insert, remove, ... */
+void guards_open(lua_State *L);   /* string.rep, format, ...: up front */
 
 #endif

@@ -69,6 +69,9 @@ static int setup(lua_State *L) {
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
   open_os_subset(L);
+  pattern_open(L);
+  tablib_open(L);
+  guards_open(L);
   corolib_open(L);
   baselib_open(L);
   require_open(L);
