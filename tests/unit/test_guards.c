@@ -125,6 +125,7 @@ static const char *const LONG_CALLS[] = {
   "local s = ('\\x80'):rep(50000) local f = utf8.codes(s)\n"
   "while true do pcall(f, s, 0) end",
   "local s = ('a'):rep(50000) while true do utf8.len(s) end",
+  "local piece = (' '):rep(50000) load(function() return piece end)",
 };
 
 static void run_long_calls(fixture *f, const char *text) {
