@@ -6,6 +6,8 @@
 ** require that sees only the plugin's folder and the modules the owner
 ** opens for it (require.c), a per-call instruction budget (budget.c) and
 ** a per-call wall-clock deadline kept by a watchdog thread (watchdog.c).
+** The standard C functions that can run long pay for their work as they
+** go (pattern.c, tablib.c, guards.c).
 ** Calls into the state go through sandbox_pcall, which arms the budgets,
 ** runs the call protected and classifies the outcome from the sandbox's
 ** own state, never from what the plugin returned or raised.

@@ -4,7 +4,9 @@
 ** The state is made with lua_newstate and the limiting allocator (never
 ** luaL_newstate), and gets base, string, table, math, utf8, our coroutine
 ** library and os.time/clock/date/difftime.  Not: io, debug, package, the
-** rest of os, dofile, loadfile, string.dump.  The sandbox pointer lives in
+** rest of os, dofile, loadfile, string.dump.  The functions that can run
+** long are then replaced by ones that pay for their work (pattern.c,
+** tablib.c, guards.c).  The sandbox pointer lives in
 ** the state's extra space, which Lua copies into every new thread.
 **
 ** sandbox_pcall is the one door into plugin code: it arms the budgets,
