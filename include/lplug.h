@@ -322,9 +322,10 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 **     and the deadline is kept as well; whichever passes first stops the
 **     call.
 ** Either way the stop cannot be caught (pcall, coroutines, __close) and
-** the call fails with LPLUG_ECPU; the message names the limit.  Long C
-** functions (string.rep, pattern matching) finish before either limit
-** can stop them.  Manifests choose within the ceilings: limits.time
+** the call fails with LPLUG_ECPU; the message names the limit.  Standard
+** C functions whose work grows with their arguments (pattern matching,
+** string.rep, table.sort, ...) pay for it as they go, so they are
+** stopped too (docs/security.md, "Long C functions").  Manifests choose within the ceilings: limits.time
 ** (a plugin may add a deadline the host does not set) and
 ** limits.instructions (likewise, under a host without an instruction
 ** limit). */

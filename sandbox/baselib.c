@@ -3,7 +3,7 @@
 **
 **   print           goes to the owner's print sink, never to stdout
 **   load            text chunks only (bytecode can break the VM), charged
-**                   by source size
+**                   by source size (a reader's pieces as they come)
 **   setmetatable    refuses __gc (finalizers run with hooks off, even at
 **                   lua_close) and __mode (weak tables: quadratic
 **                   ephemeron collection, and a use-after-free in 5.4.4)
@@ -44,12 +44,28 @@ static int sb_print(lua_State *L) {
   return 0;
 }
 
+/* A reader function's pieces are compiled inside lua_load, unseen by the
+** count hook: each piece is charged as it is handed over (a raise here
+** makes load return the error, and the hook raises again at once). */
+static int charged_reader(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_call(L, 0, 1);
+  if (lua_type(L, -1) == LUA_TSTRING)
+    budget_charge(L, (long long)(lua_rawlen(L, -1) /
+                                 SOURCE_BYTES_PER_INSTRUCTION));
+  return 1;
+}
+
 static int sb_load(lua_State *L) {
   int n = lua_gettop(L);
   size_t len;
   if (lua_type(L, 1) == LUA_TSTRING) {
     lua_tolstring(L, 1, &len);
     budget_charge(L, (long long)(len / SOURCE_BYTES_PER_INSTRUCTION));
+  } else if (lua_type(L, 1) == LUA_TFUNCTION) {
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, charged_reader, 1);
+    lua_replace(L, 1);
   }
   if (n < 3) lua_settop(L, 3);       /* keep an env argument if given */
   lua_pushliteral(L, "t");

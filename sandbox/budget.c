@@ -28,6 +28,7 @@
 ** afterwards and re-arms (set_hook, budget_enter, budget_leave): whatever
 ** the handler wrote meanwhile may have been overwritten.
 */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -169,7 +170,9 @@ void budget_leave(sandbox *sb, lua_State *prev) {
 void budget_charge(lua_State *L, long long n) {
   sandbox *sb = sandbox_of(L);
   if (!sb->in_call) return;
-  sb->charged += n;
+  /* Saturates: a guard may charge a count the plugin chose (1e18). */
+  if (n > LLONG_MAX - sb->charged) sb->charged = LLONG_MAX;
+  else sb->charged += n;
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
   if (sb->stop || (sb->config.instruction_limit > 0 &&
                    sb->charged >= sb->config.instruction_limit)) {

@@ -6,6 +6,8 @@
 ** require that sees only the plugin's folder and the modules the owner
 ** opens for it (require.c), a per-call instruction budget (budget.c) and
 ** a per-call wall-clock deadline kept by a watchdog thread (watchdog.c).
+** The standard C functions that can run long pay for their work as they
+** go (pattern.c, tablib.c, guards.c).
 ** Calls into the state go through sandbox_pcall, which arms the budgets,
 ** runs the call protected and classifies the outcome from the sandbox's
 ** own state, never from what the plugin returned or raised.
@@ -151,5 +153,9 @@ void watchdog_end(watchdog *w);
 void baselib_open(lua_State *L);
 void corolib_open(lua_State *L);
 void require_open(lua_State *L);
+/* the long C functions, paying for their work (docs/security.md) */
+void pattern_open(lua_State *L);  /* string.find, match, gmatch, gsub */
+void tablib_open(lua_State *L);   /* table.concat, insert, remove, ... */
+void guards_open(lua_State *L);   /* string.rep, format, ...: up front */
 
 #endif

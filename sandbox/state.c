@@ -4,7 +4,9 @@
 ** The state is made with lua_newstate and the limiting allocator (never
 ** luaL_newstate), and gets base, string, table, math, utf8, our coroutine
 ** library and os.time/clock/date/difftime.  Not: io, debug, package, the
-** rest of os, dofile, loadfile, string.dump.  The sandbox pointer lives in
+** rest of os, dofile, loadfile, string.dump.  The functions that can run
+** long are then replaced by ones that pay for their work (pattern.c,
+** tablib.c, guards.c).  The sandbox pointer lives in
 ** the state's extra space, which Lua copies into every new thread.
 **
 ** sandbox_pcall is the one door into plugin code: it arms the budgets,
@@ -69,6 +71,9 @@ static int setup(lua_State *L) {
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
   open_os_subset(L);
+  pattern_open(L);
+  tablib_open(L);
+  guards_open(L);
   corolib_open(L);
   baselib_open(L);
   require_open(L);

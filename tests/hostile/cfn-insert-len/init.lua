@@ -1,0 +1,8 @@
+-- attack: table.insert at position 1 of a table whose __len says 1e15
+-- contained: the shift charges every element
+-- expect: run ECPU
+local hooks = require "lplug.hooks"
+
+hooks.on("attack", function(v)
+  table.insert(setmetatable({}, { __len = function() return 1e15 end }), 1, "x")
+end)

@@ -1,0 +1,211 @@
+/*
+** test_guards.c -- the long C functions plugins get (sandbox/pattern.c,
+** tablib.c, guards.c): the same results as stock Lua 5.4 (the same Lua
+** script runs in a plain lua_State and in a plugin, and their outputs are
+** compared line by line), and the work they do is paid for in both CPU
+** modes.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "fixture.h"
+
+#define MS 1000000LL
+
+/* The script both run (from the top of the tree, as tests/run does). */
+#define SCRIPT_PATH "tests/unit/guards_compare.lua"
+
+static char *read_script(void) {
+  FILE *fp = fopen(SCRIPT_PATH, "rb");
+  char *text;
+  long n;
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  n = ftell(fp);
+  rewind(fp);
+  text = calloc(1, (size_t)n + 1);
+  assert_non_null(text);
+  assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+  fclose(fp);
+  return text;
+}
+
+static char *run_stock(const char *script) {
+  lua_State *L = luaL_newstate();
+  char *copy;
+  assert_non_null(L);
+  luaL_openlibs(L);
+  if (luaL_loadstring(L, script) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
+    fail_msg("stock Lua: %s", lua_tostring(L, -1));
+  copy = strdup(lua_tostring(L, -1));
+  lua_close(L);
+  return copy;
+}
+
+/* Compares line by line, printing the first difference. */
+static void same_lines(const char *want, const char *got) {
+  int line = 1;
+  while (*want && *want == *got) {
+    if (*want == '\n') line++;
+    want++;
+    got++;
+  }
+  if (*want != *got) {
+    const char *w = want, *g = got;
+    while (w > want - 200 && w[-1] != '\n') w--;
+    while (g > got - 200 && g[-1] != '\n') g--;
+    fail_msg("line %d differs:\nstock:   %.120s\nsandbox: %.120s", line, w, g);
+  }
+}
+
+static void guards_agree_with_stock_lua(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  char *script = read_script();
+  char *want = run_stock(script);
+  const char *got;
+  size_t n = strlen(script) + 200;
+  char *init = malloc(n), *dir;
+  int rc;
+  assert_non_null(init);
+  snprintf(init, n, "local function run()\n%s\nend\n"
+           "require('lplug.hooks').on('t', run)\n", script);
+  dir = support_plugin(f->root, "script", NULL, init);
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  rc = lplug_load_plugin(f->e, dir);
+  if (rc == LPLUG_OK) rc = lplug_hook_run(f->e, "t", v);
+  free(dir);
+  free(init);
+  if (rc != LPLUG_OK) fail_msg("%s", f->log.last_message);
+  got = lplug_value_string(v, 0, NULL);
+  assert_non_null(got);
+  same_lines(want, got);
+  free(want);
+  free(script);
+  lplug_value_free(v);
+}
+
+/* {======================================================================
+** Their work is paid for
+** ======================================================================= */
+
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Each body would run for minutes (or for ever) in stock Lua without one
+** VM instruction; here it stops with the CPU error, well within a
+** second. */
+static const char *const LONG_CALLS[] = {
+  "string.find(('a'):rep(400), '.-.-.-.-b')",
+  "string.match(('a'):rep(400), '(.*)(.*)(.*)(.*)b')",
+  "for _ in string.gmatch(('a'):rep(400), '.-.-.-.-b') do end",
+  "string.gsub(('a'):rep(400), '.-.-.-.-b', '')",
+  "string.find(('a'):rep(60000), ('a'):rep(30000) .. 'b', 1, true)",
+  "string.rep('', 1e18) string.rep('', 1e18, '') while true do end",
+  "table.move({}, 1, 1e15, 2)",
+  "table.insert(setmetatable({}, { __len = function() return 1e15 end }),"
+  " 1, 'x')",
+  "table.remove(setmetatable({}, { __len = function() return 1e15 end }),"
+  " 1)",
+  "table.sort(setmetatable({}, { __len = function() return 2^31 - 2 end,\n"
+  "  __index = rawlen, __newindex = rawset }))",
+  "table.concat(setmetatable({}, { __index = rawlen }), '', 1, 1e15)",
+  "local s = ('x'):rep(50000) while true do s:upper() end",
+  "local s = ('\\x80'):rep(50000) local f = utf8.codes(s)\n"
+  "while true do pcall(f, s, 0) end",
+  "local s = ('a'):rep(50000) while true do utf8.len(s) end",
+  "local piece = (' '):rep(50000) load(function() return piece end)",
+};
+
+static void run_long_calls(fixture *f, const char *text) {
+  size_t i;
+  for (i = 0; i < sizeof LONG_CALLS / sizeof LONG_CALLS[0]; i++) {
+    long long t0 = now_ns();
+    int rc = eval(f, LONG_CALLS[i], NULL);
+    long long spent = now_ns() - t0;
+    if (rc != LPLUG_ECPU || strstr(f->log.last_message, text) == NULL ||
+        spent > 1000 * MS)
+      fail_msg("case %zu (%s): %s after %lld ms: %s", i, LONG_CALLS[i],
+               lplug_errname(rc), spent / MS, f->log.last_message);
+  }
+}
+
+static void guards_long_calls_spend_the_instruction_budget(void **state) {
+  run_long_calls(*state, "instruction budget of 200000 spent");
+}
+
+static int setup_deadline(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  lplug_config config = {0};
+  assert_non_null(f);
+  config.memory_limit = 1024 * 1024;
+  config.time_limit = 50 * MS;
+  config.grant = lplug_grant_declared;
+  f->e = support_engine_with(&f->log, &config);
+  f->root = support_tmpdir();
+  *state = f;
+  return 0;
+}
+
+static void guards_long_calls_stop_at_the_deadline(void **state) {
+  run_long_calls(*state, "time limit of 50 ms passed");
+}
+
+static void guards_charge_in_proportion_to_work(void **state) {
+  fixture *f = *state;
+  lplug_stats a, b;
+  expect_ok(f, "local s = ('x'):rep(16000) for i = 1, 10 do s:upper() end");
+  expect_ok(f, "local s = ('x'):rep(16) for i = 1, 10 do s:upper() end");
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &a), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(f->e, "p2", &b), LPLUG_OK);
+  /* 10 x 16000 bytes at 16 bytes an instruction, plus the rep */
+  if (a.instructions < b.instructions + 10000)
+    fail_msg("%llu vs %llu", a.instructions, b.instructions);
+}
+
+static void guards_gsub_callback_runs_under_the_budget(void **state) {
+  expect_error(*state,
+    "string.gsub(('x'):rep(100), '.', function() while true do end end)",
+    LPLUG_ECPU, "instruction budget");
+}
+
+static void guards_sort_comparator_errors_propagate(void **state) {
+  expect_error(*state,
+    "table.sort({ 3, 2, 1 }, function() error('cmp failed') end)",
+    LPLUG_ERUNTIME, "cmp failed");
+}
+
+static void guards_deep_pattern_is_refused(void **state) {
+  expect_error(*state, "string.find(('a'):rep(300), ('a?'):rep(300))",
+               LPLUG_ERUNTIME, "pattern too complex");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(guards_agree_with_stock_lua,
+                                    fixture_setup, fixture_teardown),
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_small, \
+                                                fixture_teardown)
+    T(guards_long_calls_spend_the_instruction_budget),
+    T(guards_charge_in_proportion_to_work),
+    T(guards_gsub_callback_runs_under_the_budget),
+    T(guards_sort_comparator_errors_propagate),
+    T(guards_deep_pattern_is_refused),
+#undef T
+    cmocka_unit_test_setup_teardown(guards_long_calls_stop_at_the_deadline,
+                                    setup_deadline, fixture_teardown),
+  };
+  if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
+  return cmocka_run_group_tests_name("guards", tests, NULL, NULL);
+}
