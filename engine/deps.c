@@ -142,6 +142,27 @@ static int check_dep(lplug_engine *e, const manifest *m, const manifest_dep *d,
                       "the entry at %s)", m->name, what, d->name, d->where);
 }
 
+int deps_check_dependents(lplug_engine *e, const manifest *m) {
+  int i;
+  size_t k;
+  for (i = 0; i < e->nplugins; i++) {
+    const manifest *q = e->plugins[i]->m;
+    for (k = 0; k < q->ndepends; k++) {
+      const manifest_dep *d = &q->deps[k];
+      char what[256];
+      if (strcmp(d->name, m->name) != 0 || d->kind == MANIFEST_CONFLICTS ||
+          matches(d, m->version))
+        continue;
+      return engine_error(e, LPLUG_EDEPEND, "plugin '%s': loaded plugin '%s' "
+                          "needs '%s' (at %s), and this version is %s (keep "
+                          "a version it accepts, or change its depends:)",
+                          m->name, q->name, entry(d, what, sizeof what),
+                          d->where, m->version);
+    }
+  }
+  return LPLUG_OK;
+}
+
 int deps_conflicts(const manifest *m) {
   size_t k;
   for (k = 0; k < m->ndepends; k++)

@@ -212,6 +212,11 @@ typedef struct deps_set deps_set;
 ** engine's message set (LPLUG_ENOMEM likewise). */
 int deps_check(lplug_engine *e, const manifest *m, const deps_set *set);
 
+/* For a reload: whether every loaded plugin that depends on m's name
+** accepts m's version.  LPLUG_OK, or LPLUG_EDEPEND naming the one that
+** does not. */
+int deps_check_dependents(lplug_engine *e, const manifest *m);
+
 /* Whether m declares some plugin incompatible ("! name"); the engine
 ** counts loaded plugins that do in e->conflicting. */
 int deps_conflicts(const manifest *m);

@@ -177,6 +177,14 @@ static int take_over(plugin *old, plugin *p) {
   return rc;
 }
 
+/* The engine's message, prefixed with what a failed reload means. */
+static int reload_failed(lplug_engine *e, const char *name, int rc) {
+  char msg[sizeof e->errmsg];
+  snprintf(msg, sizeof msg, "%s", e->errmsg);
+  return engine_error(e, rc, "reload of '%s' failed; the running version "
+                      "stays: %s", name, msg);
+}
+
 int lplug_reload(lplug_engine *e, const char *name) {
   int i, rc = LPLUG_OK, state;
   unsigned long long mark;
@@ -186,6 +194,10 @@ int lplug_reload(lplug_engine *e, const char *name) {
   if (e == NULL) return LPLUG_EINVAL;
   if ((old = target(e, name, "lplug_reload", &i, &rc)) == NULL) return rc;
   if ((rc = plugin_build(e, old->dir, old, NULL, &p)) != LPLUG_OK) return rc;
+  if ((rc = deps_check_dependents(e, p->m)) != LPLUG_OK) {
+    plugin_free(p);
+    return reload_failed(e, name, rc);
+  }
   /* Until the swap only the old version serves: the new one is LOADED,
   ** so its registrations do not run yet. */
   state = old->state;
@@ -200,14 +212,11 @@ int lplug_reload(lplug_engine *e, const char *name) {
     storage_forget_usage(e->store);  /* both versions wrote one namespace */
   }
   if (rc != LPLUG_OK) {
-    char msg[sizeof e->errmsg];
     events_rollback(e, mark);
     hook_drop_plugin(e, p);
     events_drop_plugin(e, p);
     plugin_free(p);
-    snprintf(msg, sizeof msg, "%s", e->errmsg);
-    return engine_error(e, rc, "reload of '%s' failed; the running version "
-                        "stays: %s", name, msg);
+    return reload_failed(e, name, rc);
   }
   /* The swap: nothing runs between these lines. */
   hook_drop_plugin(e, old);

@@ -332,6 +332,27 @@ static void lifecycle_reload_refuses_a_renamed_plugin(void **state) {
   free(dir);
 }
 
+static void lifecycle_reload_keeps_what_dependents_need(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.4.0", counting_v1);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  char *user = support_plugin(f->root, "user",
+    "name: user\nversion: 1.0.0\ndepends: ['life ^1.2']\n", "");
+  assert_int_equal(lplug_load_plugin(f->e, user), LPLUG_OK);
+  free(dir);
+  dir = write_life(f, "2.0.0", counting_v1);
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_EDEPEND);
+  assert_non_null(strstr(lplug_errmsg(f->e), "reload of 'life' failed; the "
+                         "running version stays: plugin 'life': loaded plugin "
+                         "'user' needs 'life ^1.2'"));
+  assert_int_equal(go(f, 1), 2);
+  free(dir);
+  dir = write_life(f, "1.9.0", counting_v1);
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  free(dir);
+  free(user);
+}
+
 static void lifecycle_reload_in_a_stream_runs_each_record_once(void **state) {
   fixture *f = *state;
   char *dir = write_life(f, "1.0.0",
@@ -386,6 +407,7 @@ int main(void) {
     T(lifecycle_reload_swaps_in_the_new_version),
     T(lifecycle_failed_reload_keeps_the_old_version),
     T(lifecycle_reload_refuses_a_renamed_plugin),
+    T(lifecycle_reload_keeps_what_dependents_need),
     T(lifecycle_reload_in_a_stream_runs_each_record_once),
     T(lifecycle_engine_free_runs_shutdown),
   };
