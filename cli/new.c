@@ -21,7 +21,7 @@ static const char usage[] =
   "'_' (at most 64).\n"
   "\n"
   "options:\n"
-  "  --dir DIR    where to make the folder\n"
+  "  --dir DIR    where to make the folder (made if absent)\n"
   "  -h, --help   print this help\n"
   "\n"
   "exit status: 0 made, 1 the folder exists or cannot be written, 2 bad\n"
@@ -164,6 +164,10 @@ int cli_new(int argc, char **argv) {
     cli_error("'%s' is not a plugin name (a lower-case letter, then "
               "lower-case letters, digits, '-' or '_'; at most 64)", name);
     return 2;
+  }
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    cli_error("cannot make folder '%s': %s", dir, strerror(errno));
+    return 1;
   }
   snprintf(path, sizeof path, "%s/%s", dir, name);
   if (mkdir(path, 0777) != 0) {

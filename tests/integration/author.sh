@@ -22,6 +22,8 @@ check "and runs" [ "$(cat "$out/run.out")" = "hi" ]
 "$LPLUG" new tagger --dir "$out" 2>"$out/again"
 check "new refuses an existing folder (exit 1)" [ $? -eq 1 ]
 check "and says what to do" grep -q "choose another name" "$out/again"
+"$LPLUG" new tagger --dir "$out/fresh" >/dev/null
+check "new makes the --dir folder when absent" [ -f "$out/fresh/tagger/plugin.yaml" ]
 "$LPLUG" new Bad >/dev/null 2>&1
 check "new refuses a bad name (exit 2)" [ $? -eq 2 ]
 
@@ -58,8 +60,8 @@ check "check --help" [ $? -eq 0 ]
 check "new --help" [ $? -eq 0 ]
 
 # The tutorial in docs/plugin-guide.md shows the files lplug new makes.
-block() {  # the fenced block after the marker line "<!-- tutorial: $1 -->"
-  awk -v m="<!-- tutorial: $1 -->" '$0 == m {on = 1; next}
+block() {  # the fenced block after the marker line "<!-- test: file plugins/tagger/$1 -->"
+  awk -v m="<!-- test: file plugins/tagger/$1 -->" '$0 == m {on = 1; next}
     on && /^```/ {if (started) exit; started = 1; next} on && started' \
     docs/plugin-guide.md
 }

@@ -121,9 +121,10 @@ run_plugin() {
   { printf 'name: example\nversion: 1.0.0\n'; prefix "$1"; } >"$d/plugin.yaml"
   cp "$w/blocks/$1.body" "$d/init.lua"
   then=$(opt then "$3"); spec=$(opt spec "$3")
-  [ -z "$then" ] || cat "$cases/$then.lua" >>"$d/init.lua"
+  ok=0
+  [ -z "$then" ] || cat "$cases/$then.lua" >>"$d/init.lua" || ok=1
   if [ -n "$spec" ]; then
-    cp "$cases/${spec}_spec.lua" "$d/spec/init_spec.lua"
+    cp "$cases/${spec}_spec.lua" "$d/spec/init_spec.lua" || ok=1
   else
     cat >"$d/spec/init_spec.lua" <<'LUA'
 local test = require "lplug.test"
@@ -134,44 +135,59 @@ it("loads", function()
 end)
 LUA
   fi
-  lplug check "$d" >"$d.out" 2>&1 && lplug test "$d" >>"$d.out" 2>&1
+  [ $ok -eq 0 ] && lplug check "$d" >"$d.out" 2>&1 &&
+    lplug test "$d" >>"$d.out" 2>&1 && tail -n 1 "$d.out" | grep -q "^[1-9][0-9]* passed, 0 failed$"
   rc=$?
   [ $rc -eq 0 ] || cat "$d.out"
   check "guide line $2: lua example runs as a plugin" [ $rc -eq 0 ]
 }
 
-# manifest DIR: the marker's other lines and the block are DIR/plugin.yaml
-# in the session (with an empty init.lua unless there is one); it must
-# pass lplug check.
+# manifest DIR [with-settings]: the marker's other lines and the block are
+# DIR/plugin.yaml in the session (with an empty init.lua unless there is
+# one); it must pass lplug check, or with with-settings, lplug check
+# --config with the settings block that comes next.
+pending=
 run_manifest() {
   d=$s/$(echo "$3" | cut -d' ' -f1)
   mkdir -p "$d"
   { prefix "$1"; cat "$w/blocks/$1.body"; } >"$d/plugin.yaml"
   [ -f "$d/init.lua" ] || : >"$d/init.lua"
+  if [ -n "$(opt with-settings "$3")" ]; then pending=$d; return; fi
   lplug check "$d" >"$d.out" 2>&1
   rc=$?
   [ $rc -eq 0 ] || cat "$d.out"
   check "guide line $2: manifest passes lplug check" [ $rc -eq 0 ]
 }
 
-# settings FILE: the marker's other lines and the block are FILE in the
-# session; lplug run --config FILE must take it (exit 0, no message about
-# FILE) over an empty input.
+# settings FILE [tree]: the marker's other lines and the block are FILE
+# in the session (tree: in a copy of the tree's plugins/ and data/); lplug run --config FILE must take it (exit 0, no message about
+# FILE) over an empty input, every plugin loading (no "lplug:" message).
 run_settings() {
   f=$s/$(echo "$3" | cut -d' ' -f1)
+  if [ -n "$(opt tree "$3")" ]; then
+    f=$w/tree$1/$(echo "$3" | cut -d' ' -f1)
+    mkdir -p "$w/tree$1"; cp -R "$top/plugins" "$top/data" "$w/tree$1"
+  fi
   mkdir -p "$(dirname "$f")"
   { prefix "$1"; cat "$w/blocks/$1.body"; } >"$f"
   (cd "$(dirname "$f")" && lplug run --config "$(basename "$f")" </dev/null) >"$f.out" 2>&1
   rc=$?
-  [ $rc -eq 0 ] && ! grep -q "$(basename "$f"):" "$f.out"
+  [ $rc -eq 0 ] && ! grep -q "^lplug:" "$f.out"
   ok=$?
+  if [ -n "$pending" ]; then
+    lplug check --config "$f" "$pending" >"$pending.out" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || cat "$pending.out"
+    check "guide line $2: the manifest before it passes lplug check --config" [ $rc -eq 0 ]
+    pending=
+  fi
   [ $ok -eq 0 ] || cat "$f.out"
   check "guide line $2: settings file loads with lplug run --config" [ $ok -eq 0 ]
 }
 
 # output CASE [numbers]: tests/guide/CASE/run, run in a copy of that
 # folder, must print the block's lines ("..." stands for any text;
-# numbers: any number for any number).  A line "# for: TEXT" (and "#"
+# numbers: any number for any number).  TOP is the top of the tree.  A line "# for: TEXT" (and "#"
 # lines after it) shows the input: each TEXT must be in the case's files.
 run_output() {
   name=$(echo "$3" | cut -d' ' -f1)
@@ -181,7 +197,7 @@ run_output() {
   while IFS= read -r text; do
     grep -rqF -- "$text" "$c" || { echo "  not in tests/guide/$name: $text"; echo x >"$c.bad"; }
   done <"$c.for"
-  (cd "$c" && sh ./run) >"$c.got" 2>&1
+  (cd "$c" && TOP=$top sh ./run) >"$c.got" 2>&1
   check "guide line $2: messages as tests/guide/$name/run prints them" \
     matches "$c.want" "$c.got" "$(opt numbers "$3")"
   check "guide line $2: the input shown is the case's" [ ! -f "$c.bad" ]

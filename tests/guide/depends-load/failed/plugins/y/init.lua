@@ -1,0 +1,3 @@
+local settings = nil
+
+return settings.mode
