@@ -8,6 +8,11 @@
 #   make bench   time each case against raw Lua in the same run; writes
 #                bench/results.tsv
 #   make bench-ir  the same cases as callgrind instruction counts
+#   make fuzz    each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (10);
+#                FUZZ_TARGETS="json value" runs only those
+#   make tsan    the unit tests under ThreadSanitizer
+#   make soak    many plugins, reloads, failures and limits for SOAK_SECONDS
+#                (60); asserts flat RSS and counters that add up
 #
 # The public targets install dependencies first and then run this Makefile
 # again, so that pkg-config sees the freshly installed packages.
@@ -26,6 +31,11 @@ CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(SAN) -fPIC -pthread -Iinclude -I. \
 LIBS     = $(shell pkg-config --libs $(PKGS)) -lm -pthread
 TESTLIBS = $(shell pkg-config --libs cmocka)
 SOVER    = 0
+FUZZ_SECONDS ?= 10
+SOAK_SECONDS ?= 60
+# clang and its sanitizer runtimes (libFuzzer): the Debian names of the
+# release we build on; override for another release.
+FUZZ_PKGS ?= clang libclang-rt-14-dev
 
 # ---- sources, one list per layer ----------------------------------------------
 ENGINE_SRC  = $(wildcard engine/*.c)
@@ -34,12 +44,18 @@ STDLIB_SRC  = $(wildcard stdlib/*.c)
 CLI_SRC     = $(wildcard cli/*.c)
 BENCH_SRC   = $(wildcard bench/*.c)
 TEST_SRC    = $(wildcard tests/unit/test_*.c)
+FUZZ_SRC    = $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC) $(SANDBOX_SRC) $(STDLIB_SRC))
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
 TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TESTUTIL = $(BUILD)/obj/tests/unit/support.o
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+REPLAYS  = $(patsubst %,$(BUILD)/fuzz/replay-%,$(FUZZ_NAMES))
+FUZZERS  = $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
+FUZZUTIL = $(BUILD)/obj/tests/fuzz/support.o
+SOAK     = $(BUILD)/soak
 
 STATIC = $(BUILD)/liblplug.a
 SHARED = $(BUILD)/liblplug.so
@@ -47,7 +63,8 @@ LPLUG  = $(BUILD)/lplug
 BENCH  = $(BUILD)/bench/bench
 
 # ---- public targets -------------------------------------------------------------
-.PHONY: all run test asan valgrind bench bench-ir deps build check clean
+.PHONY: all run test asan valgrind bench bench-ir fuzz tsan soak deps build \
+        check fuzz-run clean
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -77,6 +94,24 @@ bench-ir: deps
 	@$(MAKE) --no-print-directory $(BENCH)
 	$(BENCH) --ir --tsv bench/results-ir.tsv
 
+# libFuzzer needs clang; the library is built again with ASan + UBSan
+# and coverage instrumentation into build/fuzz.
+fuzz: deps
+	@scripts/install-deps $(FUZZ_PKGS)
+	@$(MAKE) --no-print-directory fuzz-run BUILD=build/fuzz CC=clang \
+	  OPT="-O1 -g" SAN="-fsanitize=address,undefined,fuzzer-no-link \
+	  -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+# gcc's ThreadSanitizer (libtsan2 comes with gcc on Debian).
+tsan: deps
+	@scripts/install-deps libtsan2
+	@$(MAKE) --no-print-directory check BUILD=build/tsan OPT="-O1 -g" \
+	  SAN="-fsanitize=thread"
+
+soak: deps
+	@$(MAKE) --no-print-directory $(SOAK)
+	$(SOAK) --seconds $(SOAK_SECONDS)
+
 deps:
 	@scripts/install-deps
 
@@ -86,8 +121,11 @@ clean:
 # ---- internal targets (run after deps) ------------------------------------------
 build: $(STATIC) $(SHARED) $(LPLUG)
 
-check: build $(TESTS) $(BENCH)
+check: build $(TESTS) $(BENCH) $(REPLAYS)
 	@BUILD=$(BUILD) RUNNER='$(RUNNER)' tests/run
+
+fuzz-run: $(FUZZERS)
+	tests/fuzz/run $(BUILD) $(FUZZ_SECONDS) $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
@@ -106,6 +144,20 @@ $(BENCH): $(BENCH_OBJ) $(STATIC)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTUTIL) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(TESTUTIL) $(STATIC) $(LIBS) $(TESTLIBS)
+
+# A fuzz target with replay.c's main (any compiler) or with libFuzzer's.
+$(BUILD)/fuzz/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o \
+                        $(BUILD)/obj/tests/fuzz/replay.o $(FUZZUTIL) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZUTIL) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+$(SOAK): $(BUILD)/obj/tests/soak/soak.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)

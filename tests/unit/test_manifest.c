@@ -327,6 +327,18 @@ static void manifest_alias_bomb_is_refused(void **state) {
         "plugin.yaml:3:9: aliases are not supported ('*x')");
 }
 
+/* Found by fuzz_manifest: limits: and config: read their keys as text,
+** which a mapping or sequence key does not have. */
+static void manifest_key_that_is_not_a_scalar_is_an_error(void **state) {
+  (void)state;
+  FAILS("name: a\nversion: 1.0.0\nlimits: { {}: 1 }\n",
+        "plugin.yaml:3:11: a key must be a scalar, not a mapping");
+  FAILS("name: a\nversion: 1.0.0\ncapabilities: { [a]: 1 }\n",
+        "plugin.yaml:3:17: a key must be a scalar, not a sequence");
+  FAILS("? [name]\n: a\n",
+        "plugin.yaml:1:3: a key must be a scalar, not a sequence");
+}
+
 static void manifest_tags_and_documents_are_refused(void **state) {
   (void)state;
   FAILS("name: !!binary aGk=\nversion: 1.0.0\n",
@@ -460,6 +472,7 @@ int main(void) {
     cmocka_unit_test(manifest_binary_garbage_is_refused),
     cmocka_unit_test(manifest_random_mutations_never_crash),
     cmocka_unit_test(manifest_load_reads_files),
+    cmocka_unit_test(manifest_key_that_is_not_a_scalar_is_an_error),
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
   return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);
