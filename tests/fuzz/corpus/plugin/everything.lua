@@ -22,7 +22,7 @@ hooks.on("t", function(rec)
   return rec
 end, { priority = 10 })
 hooks.on("u", function(rec) return rec, hooks.STOP end)
-events.on("fuzz.*", function(topic, payload) state.last = payload end)
+events.on("fuzz.*", function(payload, topic) state.last = payload end)
 return {
   init = function() storage.set("init", true) end,
   save = function() return state end,
