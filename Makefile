@@ -125,7 +125,7 @@ clean:
 # ---- internal targets (run after deps) ------------------------------------------
 build: $(STATIC) $(SHARED) $(LPLUG)
 
-check: build $(TESTS) $(BENCH) $(REPLAYS)
+check: build $(TESTS) $(BENCH) $(REPLAYS) $(SOAK)
 	@BUILD=$(BUILD) RUNNER='$(RUNNER)' tests/run
 
 tsan-run: $(patsubst %,$(BUILD)/tests/%,$(TSAN_TESTS))
