@@ -5,16 +5,56 @@
 **
 ** Properties: a value accepted keeps exactly the bytes given; every
 ** position the iterator hands out reads as a type; the JSON text of an
-** accepted value parses back (the encoder writes what the decoder reads).
+** accepted value parses back (the encoder writes what the decoder reads);
+** a plugin handed the value (value_lua.c builds it in the plugin's state)
+** and returning it gives back a value or a plugin failure code.
 */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lplug.h"
 #include "tests/fuzz/fuzz.h"
 
+static char dir[4096], paths[2][4200];
+static lplug_engine *engine;
+
+static void cleanup(void) {
+  lplug_engine_free(engine);
+  unlink(paths[0]);
+  unlink(paths[1]);
+  rmdir(dir);
+}
+
+static void put(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+    fuzz_fail("cannot write the plugin");
+}
+
+/* One engine for the whole run, with a plugin returning what it gets. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  const char *base = getenv("TMPDIR");
+  lplug_config config = {0};
   (void)argc;
   (void)argv;
+  snprintf(dir, sizeof dir, "%s/lplug-fuzz-XXXXXX", base ? base : "/tmp");
+  if (mkdtemp(dir) == NULL) fuzz_fail("mkdtemp");
+  snprintf(paths[0], sizeof paths[0], "%s/plugin.yaml", dir);
+  snprintf(paths[1], sizeof paths[1], "%s/init.lua", dir);
+  put(paths[0], "name: echo\nversion: 1.0.0\ncapabilities: { hooks: [t] }\n");
+  put(paths[1], "require('lplug.hooks').on('t', function(v) return v end)\n");
+  config.memory_limit = 1024 * 1024;
+  config.instruction_limit = 100000;
+  config.grant = lplug_grant_declared;
+  config.failure_limit = -1;
+  atexit(cleanup);
+  if ((engine = lplug_engine_new(&config)) == NULL ||
+      lplug_hook_define(engine, "t", LPLUG_HOOK_FAIL_CLOSED, NULL) !=
+          LPLUG_OK ||
+      lplug_load_plugin(engine, dir) != LPLUG_OK)
+    fuzz_fail("cannot load the echo plugin");
   return 0;
 }
 
@@ -84,6 +124,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_fail("JSON text of an accepted value does not parse");
   lplug_value_free(back);
   lplug_free(json);
+  rc = lplug_hook_run(engine, "t", v);
+  if (rc != LPLUG_OK && rc != LPLUG_EMEM && rc != LPLUG_ECPU &&
+      rc != LPLUG_EVALUE)
+    fuzz_fail("echo plugin failed with an unexpected code");
+  walk(v, 0, 0);
   lplug_value_free(v);
   return 0;
 }
