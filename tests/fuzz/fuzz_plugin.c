@@ -44,6 +44,9 @@ static const char manifest[] =
 static const char record[] =
     "{\"line\":\"a b@c.d\",\"n\":1,\"tags\":[1,2.5,true]}";
 
+/* LPLUG_FUZZ_VERBOSE=1 prints each failure: to see what a seed reaches. */
+static int verbose;
+
 static void cleanup(void) {
   unlink(main_path);
   unlink(yaml_path);
@@ -63,7 +66,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (f == NULL || fputs(manifest, f) < 0 || fclose(f) != 0)
     fuzz_fail("cannot write plugin.yaml");
   atexit(cleanup);
+  verbose = getenv("LPLUG_FUZZ_VERBOSE") != NULL;
   return 0;
+}
+
+static void on_error(void *ud, const char *plugin, int code,
+                     const char *message, const char *traceback) {
+  (void)ud;
+  (void)plugin;
+  (void)traceback;
+  if (verbose) fprintf(stderr, "%s: %s\n", lplug_errname(code), message);
 }
 
 static int failure(int rc) {
@@ -105,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   config.memory_limit = MEMORY;
   config.instruction_limit = 50000;
   config.grant = lplug_grant_declared;
+  config.on_error = on_error;
   config.event_queue = 64;
   config.event_queue_bytes = 64 * 1024;
   config.storage_quota = 64 * 1024;
@@ -114,6 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lplug_hook_define(e, "record", 0, NULL);   /* the example plugins' */
   lplug_event_subscribe(e, "*", on_event, NULL);
   rc = lplug_load_plugin(e, dir);
+  if (verbose) fprintf(stderr, "load: %s %s\n", lplug_errname(rc),
+                       lplug_errmsg(e));
   if (rc != LPLUG_OK) {
     if (!failure(rc) && rc != LPLUG_ELOAD) {
       fprintf(stderr, "%s: %s\n", lplug_errname(rc), lplug_errmsg(e));
