@@ -17,7 +17,8 @@
 ** once with its code; every event delivered once), no plugin was
 ** disabled, the storage file reads back the same from a new engine, and
 ** the resident set grew by at most RSS_GROWTH_MAX between the end of the
-** warm-up and the end.  Prints records/s, handler calls/s and the RSS.
+** warm-up and the end.  Prints records/s, plugin calls/s (handlers and
+** event deliveries) and the RSS.
 **
 **   soak [--seconds N | --records N] [--plugins N]
 ** Uses only lplug.h.
@@ -393,7 +394,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < soak.nplugins; i++)
       for (k = 0; k < FAIL_KINDS; k++) fails += soak.c[i].failures[k];
     printf("soak: %lld records through %d plugins in %.1f s: %.0f records/s,"
-           " %.0f handler calls/s (%lld event deliveries)\n", n,
+           " %.0f plugin calls/s (handlers and %lld event deliveries)\n", n,
            soak.nplugins, elapsed, n / elapsed, calls / elapsed, deliveries);
     printf("soak: %lld failures made and reported (error, cpu, memory), "
            "%d reloads\n", fails, reloads);
