@@ -102,7 +102,6 @@ static const char bomb_yaml[] =
 typedef struct worker {
   const char *root;        /* the shared plugin folders */
   int deadline;            /* deadline mode, else instruction mode */
-  int id;
   /* results, read by the main thread after joining */
   int failures;            /* checks that failed */
   char first[512];         /* what the first one was */
@@ -269,7 +268,6 @@ static void run_workers(const char *root, int deadlines) {
   memset(w, 0, sizeof w);
   for (i = 0; i < THREADS; i++) {
     w[i].root = root;
-    w[i].id = i;
     w[i].deadline = i < deadlines;
     assert_int_equal(pthread_create(&t[i], &attr, work, &w[i]), 0);
   }
