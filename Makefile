@@ -12,6 +12,11 @@
 #   make bench   time each case against raw Lua in the same run; writes
 #                bench/results.tsv
 #   make bench-ir  the same cases as callgrind instruction counts
+#   make fuzz    each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (10);
+#                FUZZ_TARGETS="json value" runs only those
+#   make tsan    the concurrent tests (several engines, threads) under TSan
+#   make soak    many plugins, reloads, failures and limits for SOAK_SECONDS
+#                (60); asserts flat RSS and counters that add up
 #
 # The public targets install dependencies first and then run this Makefile
 # again, so that pkg-config sees the freshly installed packages.
@@ -40,6 +45,12 @@ LIBDIR   = $(PREFIX)/lib
 INCDIR   = $(PREFIX)/include
 MANDIR   = $(PREFIX)/share/man
 
+FUZZ_SECONDS ?= 10
+SOAK_SECONDS ?= 60
+# clang and its sanitizer runtimes (libFuzzer): the Debian names of the
+# release we build on; override for another release.
+FUZZ_PKGS ?= clang libclang-rt-14-dev
+
 # ---- sources, one list per layer ----------------------------------------------
 ENGINE_SRC  = $(wildcard engine/*.c)
 SANDBOX_SRC = $(wildcard sandbox/*.c)
@@ -47,6 +58,7 @@ STDLIB_SRC  = $(wildcard stdlib/*.c)
 CLI_SRC     = $(wildcard cli/*.c)
 BENCH_SRC   = $(wildcard bench/*.c)
 TEST_SRC    = $(wildcard tests/unit/test_*.c)
+FUZZ_SRC    = $(wildcard tests/fuzz/fuzz_*.c)
 
 LUA_SRC     = $(wildcard stdlib/*.lua)   # Lua helpers, compiled in
 
@@ -56,6 +68,11 @@ CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 BENCH_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRC))
 TESTS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TESTUTIL = $(BUILD)/obj/tests/unit/support.o
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+REPLAYS  = $(patsubst %,$(BUILD)/fuzz/replay-%,$(FUZZ_NAMES))
+FUZZERS  = $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
+FUZZUTIL = $(BUILD)/obj/tests/fuzz/support.o
+SOAK     = $(BUILD)/soak
 
 STATIC = $(BUILD)/liblplug.a
 SHARED = $(BUILD)/liblplug.so.$(VERSION)
@@ -63,8 +80,9 @@ LPLUG  = $(BUILD)/lplug
 BENCH  = $(BUILD)/bench/bench
 
 # ---- public targets -------------------------------------------------------------
-.PHONY: all run test asan valgrind bench bench-ir deps build check clean \
-        install uninstall install-files rock rock-install
+.PHONY: all run test asan valgrind bench bench-ir fuzz tsan soak deps build \
+        check fuzz-run tsan-run clean install uninstall install-files rock \
+        rock-install
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -114,6 +132,28 @@ INSTALLED = $(BINDIR)/lplug $(INCDIR)/lplug.h $(LIBDIR)/liblplug.a \
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
+# libFuzzer needs clang; the library is built again with ASan + UBSan
+# and coverage instrumentation into build/fuzz.
+fuzz: deps
+	@scripts/install-deps $(FUZZ_PKGS)
+	@$(MAKE) --no-print-directory fuzz-run BUILD=build/fuzz CC=clang \
+	  OPT="-O1 -g" SAN="-fsanitize=address,undefined,fuzzer-no-link \
+	  -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+# gcc's ThreadSanitizer over the tests that run engines on several
+# threads.  Not the whole suite: TSan delivers a signal only when the
+# thread enters its runtime, so test_deadline's loops that never allocate
+# would never see the watchdog's signal (see tests/unit/test_threads.c).
+TSAN_TESTS ?= test_threads test_chunkcache
+tsan: deps
+	@scripts/install-deps libtsan2
+	@$(MAKE) --no-print-directory tsan-run BUILD=build/tsan OPT="-O1 -g" \
+	  SAN="-fsanitize=thread"
+
+soak: deps
+	@$(MAKE) --no-print-directory $(SOAK)
+	$(SOAK) --seconds $(SOAK_SECONDS)
+
 deps:
 	@scripts/install-deps
 
@@ -135,7 +175,7 @@ $(ROCK): $(BUILD)/obj/bindings/lua/lplug_lua.o $(LIB_OBJ)
 build: $(STATIC) $(SHARED) $(LPLUG)
 
 # Tests that compile C (docs, examples) get the same compiler and flags.
-check: build $(TESTS) $(BENCH)
+check: build $(TESTS) $(BENCH) $(REPLAYS) $(SOAK)
 	@BUILD=$(BUILD) RUNNER='$(RUNNER)' LPLUG_CC='$(CC)' LPLUG_SAN='$(SAN)' \
 	  LPLUG_CFLAGS='$(CFLAGS_ALL)' LPLUG_LIBS='$(STATIC) $(LIBS)' tests/run
 
@@ -152,6 +192,12 @@ install-files: build
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' lplug.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/lplug.pc
 	install -m 644 docs/lplug.1 $(DESTDIR)$(MANDIR)/man1/lplug.1
+
+tsan-run: $(patsubst %,$(BUILD)/tests/%,$(TSAN_TESTS))
+	@for t in $^; do TSAN_OPTIONS="halt_on_error=1 $$TSAN_OPTIONS" $$t || exit 1; done
+
+fuzz-run: $(FUZZERS)
+	tests/fuzz/run $(BUILD) $(FUZZ_SECONDS) $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
@@ -186,6 +232,20 @@ $(BUILD)/gen/%_lua.c: stdlib/%.lua scripts/embed-lua
 $(BUILD)/obj/gen/%_lua.o: $(BUILD)/gen/%_lua.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# A fuzz target with replay.c's main (any compiler) or with libFuzzer's.
+$(BUILD)/fuzz/replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o \
+                        $(BUILD)/obj/tests/fuzz/replay.o $(FUZZUTIL) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZUTIL) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+$(SOAK): $(BUILD)/obj/tests/soak/soak.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)

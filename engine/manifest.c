@@ -157,6 +157,13 @@ static int field_limits(parse *ps, manifest *m, const node *map) {
   for (k = 0; k + 1 < map->n; k += 2) {
     const node *key = map->kids[k], *v = map->kids[k + 1];
     const char *text = v->type == YT_SCALAR ? v->text : "";
+    int j;
+    /* as at the top level; a second memory: would also leak the first's
+    ** place (found by fuzz_manifest) */
+    for (j = 0; j < k; j += 2)
+      if (strcmp(map->kids[j]->text, key->text) == 0)
+        return ytree_fail(&ps->r, key, "limits.%s: duplicate key (first at "
+                          "line %d)", key->text, map->kids[j]->line);
     if (strcmp(key->text, "memory") == 0) {
       if (v->type != YT_SCALAR || !manifest_parse_size(text, &m->memory_limit) ||
           m->memory_limit == 0)

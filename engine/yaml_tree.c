@@ -163,6 +163,15 @@ static int build_tree(parse *ps, const char *text, size_t len,
           n->text[n->len] = '\0';
           n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         }
+        /* Keys are read as text everywhere (key->text): a sequence or
+        ** mapping as a key ("{ {}: 1 }", "? [a]") has none. */
+        if (depth > 0 && stack[depth - 1]->type == YT_MAP &&
+            stack[depth - 1]->n % 2 == 0 && n->type != YT_SCALAR) {
+          rc = ytree_fail(&ps->r, &at, "a key must be a scalar, not %s",
+                          ytree_type_name(n));
+          ytree_free(n);
+          break;
+        }
         if (depth == 0) {
           *root = n;
         } else if (!add_kid(stack[depth - 1], n)) {

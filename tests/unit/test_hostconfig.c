@@ -224,6 +224,18 @@ static void hostconfig_bad_values_are_errors(void **state) {
              "lplug.yaml:1:4: anchors are not supported ('&x')");
 }
 
+/* Found by fuzz_hostconfig: a key that is a mapping or a sequence has no
+** text, and every section read keys as text. */
+static void hostconfig_key_that_is_not_a_scalar_is_an_error(void **state) {
+  fixture *f = *state;
+  load_fails(f, "storage: { path: lplug.db, {}, config: {} }\n",
+             "lplug.yaml:1:28: a key must be a scalar, not a mapping");
+  load_fails(f, "? [plugins]\n: [a]\n",
+             "lplug.yaml:1:3: a key must be a scalar, not a sequence");
+  load_fails(f, "grants:\n  { a: b }: {}\n",
+             "lplug.yaml:2:3: a key must be a scalar, not a mapping");
+}
+
 static void hostconfig_missing_file_is_an_io_error(void **state) {
   (void)state;
   lplug_host *h = NULL;
@@ -247,6 +259,7 @@ int main(void) {
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
     T(hostconfig_bad_values_are_errors),
+    T(hostconfig_key_that_is_not_a_scalar_is_an_error),
     T(hostconfig_missing_file_is_an_io_error),
 #undef T
   };

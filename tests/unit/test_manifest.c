@@ -296,6 +296,17 @@ static void manifest_duplicate_keys_are_errors(void **state) {
         "plugin.yaml:3:1: name: duplicate key (first at line 1)");
 }
 
+/* Found by fuzz_manifest: a second limits.memory leaked the first one's
+** "file:line:col". */
+static void manifest_duplicate_limits_are_errors(void **state) {
+  (void)state;
+  FAILS("name: a\nversion: 1.0.0\nlimits:\n  memory: 512KB\n"
+        "  instructions: 1M\n  memory: 600\n",
+        "plugin.yaml:6:3: limits.memory: duplicate key (first at line 4)");
+  FAILS("name: a\nversion: 1.0.0\nlimits: { time: 1s, time: 2s }\n",
+        "plugin.yaml:3:21: limits.time: duplicate key (first at line 3)");
+}
+
 static void manifest_unknown_key_warns_with_position(void **state) {
   (void)state;
   manifest *m = parse_ok("name: a\nversion: 1.0.0\ncolour: red\nlimits:\n"
@@ -325,6 +336,18 @@ static void manifest_alias_bomb_is_refused(void **state) {
         "plugin.yaml:4:6: anchors are not supported ('&a')");
   FAILS("name: a\nversion: 1.0.0\nconfig: *x\n",
         "plugin.yaml:3:9: aliases are not supported ('*x')");
+}
+
+/* Found by fuzz_manifest: limits: and config: read their keys as text,
+** which a mapping or sequence key does not have. */
+static void manifest_key_that_is_not_a_scalar_is_an_error(void **state) {
+  (void)state;
+  FAILS("name: a\nversion: 1.0.0\nlimits: { {}: 1 }\n",
+        "plugin.yaml:3:11: a key must be a scalar, not a mapping");
+  FAILS("name: a\nversion: 1.0.0\ncapabilities: { [a]: 1 }\n",
+        "plugin.yaml:3:17: a key must be a scalar, not a sequence");
+  FAILS("? [name]\n: a\n",
+        "plugin.yaml:1:3: a key must be a scalar, not a sequence");
 }
 
 static void manifest_tags_and_documents_are_refused(void **state) {
@@ -460,6 +483,8 @@ int main(void) {
     cmocka_unit_test(manifest_binary_garbage_is_refused),
     cmocka_unit_test(manifest_random_mutations_never_crash),
     cmocka_unit_test(manifest_load_reads_files),
+    cmocka_unit_test(manifest_key_that_is_not_a_scalar_is_an_error),
+    cmocka_unit_test(manifest_duplicate_limits_are_errors),
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
   return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);

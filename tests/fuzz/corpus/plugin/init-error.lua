@@ -1,0 +1,1 @@
+return {init = function() error({}) end}
