@@ -521,8 +521,9 @@ static void deadline_nested_call_is_stopped_alone(void **state) {
 
 static void deadline_of_outer_call_counts_nested_calls(void **state) {
   /* The outer call's own code takes half its limit, but its deadline
-  ** passes while the inner one runs: it stops once it runs Lua again (the
-  ** 10 ms of its own leave a slow watchdog, under valgrind, time to act). */
+  ** passes while the inner one runs: it stops once it runs Lua again.  The
+  ** inner call runs long (0.3 s) so that a watchdog slowed down a
+  ** hundredfold, as under valgrind, still sees the outer deadline pass. */
   fixture *f = *state;
   lplug_value *v = lplug_value_new();
   nest(f, "20ms",
@@ -533,7 +534,7 @@ static void deadline_of_outer_call_counts_nested_calls(void **state) {
        "end)",
        "2s",
        "require('lplug.hooks').on('inner', function()\n"
-       "  local t = os.clock() while os.clock() - t < 0.06 do end\n"
+       "  local t = os.clock() while os.clock() - t < 0.3 do end\n"
        "  return 'inner done'\n"
        "end)");
   nest_rc = -1;
