@@ -81,7 +81,7 @@ int lplug_storage_flush(lplug_engine *e) {
   char err[512];
   int rc;
   if (e->store == NULL) return LPLUG_OK;
-  if (storage_running(e->store))
+  if (e->calls > 0)
     return engine_error(e, LPLUG_ESTATE, "lplug_storage_flush: called from "
                         "inside a plugin call (flush after it returns)");
   if ((rc = storage_flush(e->store, err, sizeof err)) != LPLUG_OK)

@@ -184,8 +184,9 @@ int plugin_callback(plugin *p, int which, const lplug_value *arg,
 /* lifecycle.c: p moves to state `to`, which the host hears of (on_state,
 ** and an lplug.plugin.* event) with `reason`. */
 void plugin_changed(plugin *p, int to, const char *reason);
-/* Counts a call of p that failed (safe mode may disable p) or not. */
-void plugin_count_outcome(plugin *p, int failed);
+/* Counts a failed call of p, one more in a row: safe mode may disable p
+** (a call that succeeds sets p->failures back to 0). */
+void plugin_count_failure(plugin *p);
 /* Runs every plugin's shutdown, newest first (lplug_engine_free). */
 void plugin_shutdown_all(lplug_engine *e);
 

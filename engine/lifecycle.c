@@ -67,13 +67,9 @@ void plugin_changed(plugin *p, int to, const char *reason) {
   changed(p, to, topics[to], reason);
 }
 
-void plugin_count_outcome(plugin *p, int failed) {
+void plugin_count_failure(plugin *p) {
   lplug_engine *e = p->engine;
   char reason[sizeof e->errmsg + 64];
-  if (!failed) {
-    p->failures = 0;
-    return;
-  }
   if (p->state != LPLUG_STATE_ACTIVE || e->config.failure_limit < 0 ||
       ++p->failures < e->config.failure_limit)
     return;

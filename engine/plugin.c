@@ -188,8 +188,8 @@ static int call(plugin *p, lua_CFunction f, void *ud, int nargs, int nres,
     if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
     plugin_fail(p, rc, activity);
   }
-  if (rc == LPLUG_OK) p->failures = 0;  /* the usual case, inline */
-  else plugin_count_outcome(p, 1);
+  if (rc == LPLUG_OK) p->failures = 0;
+  else plugin_count_failure(p);
   return rc;
 }
 

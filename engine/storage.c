@@ -188,8 +188,6 @@ int storage_flush(storage *s, char *err, size_t errsize) {
   return commit(s, err, errsize);
 }
 
-int storage_running(const storage *s) { return s->top != NULL; }
-
 void storage_forget_usage(storage *s) { s->epoch++; }
 
 void storage_enter(storage *s, storage_frame *f, plugin *p) {

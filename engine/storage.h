@@ -73,9 +73,6 @@ int storage_leave(storage *s, storage_frame *f, int failed, char *err,
 /* Forgets every plugin's cached usage (counted again when needed). */
 void storage_forget_usage(storage *s);
 
-/* Whether a plugin call is running (between enter and leave). */
-int storage_running(const storage *s);
-
 /* Commits the open transaction, if any, and no call is running. */
 int storage_flush(storage *s, char *err, size_t errsize);
 

@@ -65,7 +65,7 @@ int budget_raise(lua_State *L) {
 ** another thread before L became the running one. */
 static void set_hook(sandbox *sb, lua_State *L, int count) {
   if (count > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
-  else lua_sethook(L, NULL, 0, 0);
+  else if (lua_gethookmask(L) != 0) lua_sethook(L, NULL, 0, 0);
   if (sb->late) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
 }
 
