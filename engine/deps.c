@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/grow.h"
 #include "engine/engine.h"
 
 typedef struct cand {
@@ -237,13 +238,7 @@ static int add(lplug_engine *e, deps_set *s, const char *path) {
   char yaml[PATH_MAX + 16], err[1024];
   cand *c;
   int rc;
-  if (s->n == s->cap) {
-    int cap = s->cap ? s->cap * 2 : 16;
-    cand *list = realloc(s->c, (size_t)cap * sizeof *list);
-    if (list == NULL) return LPLUG_ENOMEM;
-    s->c = list;
-    s->cap = cap;
-  }
+  if (!grow(&s->c, &s->cap, s->n, sizeof *s->c, 16)) return LPLUG_ENOMEM;
   c = &s->c[s->n];
   memset(c, 0, sizeof *c);
   c->seq = s->n;

@@ -22,6 +22,7 @@
 
 #include <lauxlib.h>
 
+#include "engine/grow.h"
 #include "engine/engine.h"
 #include "engine/value_lua.h"
 
@@ -190,13 +191,8 @@ void events_rollback(lplug_engine *e, unsigned long long mark) {
 
 static int add_sub(lplug_engine *e, const char *pattern, subscription **out) {
   subscription *s;
-  if (e->nsubs == e->subcap) {
-    int cap = e->subcap ? e->subcap * 2 : 16;
-    subscription *list = realloc(e->subs, (size_t)cap * sizeof *list);
-    if (list == NULL) return LPLUG_ENOMEM;
-    e->subs = list;
-    e->subcap = cap;
-  }
+  if (!grow(&e->subs, &e->subcap, e->nsubs, sizeof *e->subs, 16))
+    return LPLUG_ENOMEM;
   s = &e->subs[e->nsubs];
   memset(s, 0, sizeof *s);
   if ((s->pattern = strdup(pattern)) == NULL) return LPLUG_ENOMEM;

@@ -15,6 +15,7 @@
 
 #include <lauxlib.h>
 
+#include "engine/grow.h"
 #include "engine/engine.h"
 #include "engine/value_lua.h"
 
@@ -306,13 +307,8 @@ int hook_add(plugin *p, const char *name, int priority,
   int ref, rc;
   if (h == NULL) return LPLUG_ENOTFOUND;
   if (h->running) return LPLUG_ESTATE;
-  if (h->n == h->cap) {
-    int cap = h->cap ? h->cap * 2 : 4;
-    handler *list = realloc(h->handlers, (size_t)cap * sizeof *list);
-    if (list == NULL) return LPLUG_ENOMEM;
-    h->handlers = list;
-    h->cap = cap;
-  }
+  if (!grow(&h->handlers, &h->cap, h->n, sizeof *h->handlers, 4))
+    return LPLUG_ENOMEM;
   ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* may raise: before any change */
   if ((names = copy_names(order)) == NULL) {
     luaL_unref(L, LUA_REGISTRYINDEX, ref);

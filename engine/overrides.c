@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/grow.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 
@@ -68,13 +69,9 @@ int overrides_set(lplug_engine *e, const char *name,
     forget(e, name);
     return LPLUG_OK;
   }
-  if (e->noverrides == e->overcap) {
-    int cap = e->overcap ? e->overcap * 2 : 4;
-    override *list = realloc(e->overrides, (size_t)cap * sizeof *list);
-    if (list == NULL) goto nomem;
-    e->overrides = list;
-    e->overcap = cap;
-  }
+  if (!grow(&e->overrides, &e->overcap, e->noverrides, sizeof *e->overrides,
+            4))
+    goto nomem;
   o.plugin = strdup(name);
   o.values = lplug_value_copy(values);
   o.origins = origins ? lplug_value_copy(origins) : NULL;

@@ -10,6 +10,7 @@
 
 #include <lauxlib.h>
 
+#include "engine/grow.h"
 #include "engine/caps.h"
 #include "engine/engine.h"
 #include "engine/value_lua.h"
@@ -419,13 +420,8 @@ struct storage *plugin_storage(plugin *p) {
 }
 
 static int add_plugin(lplug_engine *e, plugin *p) {
-  if (e->nplugins == e->cap) {
-    int cap = e->cap ? e->cap * 2 : 8;
-    plugin **list = realloc(e->plugins, (size_t)cap * sizeof *list);
-    if (list == NULL) return LPLUG_ENOMEM;
-    e->plugins = list;
-    e->cap = cap;
-  }
+  if (!grow(&e->plugins, &e->cap, e->nplugins, sizeof *e->plugins, 8))
+    return LPLUG_ENOMEM;
   e->plugins[e->nplugins++] = p;
   names_add(e, p);
   e->conflicting += deps_conflicts(p->m);

@@ -15,6 +15,7 @@
 
 #include <yaml.h>
 
+#include "engine/grow.h"
 #include "engine/yaml_tree.h"
 
 #define MAX_NODES YTREE_MAX_NODES
@@ -62,13 +63,8 @@ static ytree_node *node_new(parse *ps, int type, const yaml_mark_t *mark) {
 }
 
 static int add_kid(ytree_node *parent, ytree_node *kid) {
-  if (parent->n == parent->cap) {
-    int cap = parent->cap ? parent->cap * 2 : 8;
-    ytree_node **k = realloc(parent->kids, (size_t)cap * sizeof *k);
-    if (k == NULL) return 0;
-    parent->kids = k;
-    parent->cap = cap;
-  }
+  if (!grow(&parent->kids, &parent->cap, parent->n, sizeof *parent->kids, 8))
+    return 0;
   parent->kids[parent->n++] = kid;
   return 1;
 }
