@@ -48,11 +48,6 @@ int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
                     void *ud);
 int cli_colour(FILE *f);
 
-/* numbers.c: "64MB" (powers of 1024) and "50M" (powers of 1000); each
-** returns 1 and stores a value > 0, or 0 for malformed text. */
-int cli_parse_size(const char *s, unsigned long long *out);
-int cli_parse_count(const char *s, unsigned long long *out);
-
 /* Prints "lplug: <message>" to stderr. */
 void cli_error(const char *fmt, ...)
 #if defined(__GNUC__)

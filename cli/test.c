@@ -108,21 +108,18 @@ int cli_test(int argc, char **argv) {
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
       ts.verbose = 1;
     } else if (strcmp(a, "--instructions") == 0) {
-      unsigned long long x;
-      if (++i == argc || !cli_parse_count(argv[i], &x)) {
+      if (++i == argc ||
+          !lplug_parse_count(argv[i], &ts.o.instruction_limit)) {
         cli_error("--instructions needs a count such as 50M (try 'lplug "
                   "test --help')");
         return 2;
       }
-      ts.o.instruction_limit = (long long)x;
     } else if (strcmp(a, "--memory") == 0) {
-      unsigned long long x;
-      if (++i == argc || !cli_parse_size(argv[i], &x)) {
+      if (++i == argc || !lplug_parse_size(argv[i], &ts.o.memory_limit)) {
         cli_error("--memory needs a size such as 64MB (try 'lplug test "
                   "--help')");
         return 2;
       }
-      ts.o.memory_limit = (size_t)x;
     } else if (a[0] == '-' && a[1] != '\0') {
       cli_error("unknown option '%s' (try 'lplug test --help')", a);
       return 2;

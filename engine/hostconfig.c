@@ -90,15 +90,16 @@ static int read_plugins(parse *ps, const ytree_node *seq) {
   return LPLUG_OK;
 }
 
-/* "250ms", "2s" or a plain number of milliseconds, at most a day. */
+/* 0, or a time as manifests write it ("250ms", "2s"), in whole
+** milliseconds, at most a day. */
 static int parse_ms(const char *text, int *out) {
-  char *end;
-  long n = strtol(text, &end, 10);
-  if (end == text || n < 0) return 0;
-  if (strcmp(end, "s") == 0) n *= 1000;
-  else if (*end != '\0' && strcmp(end, "ms") != 0) return 0;
-  if (n > 86400000L) return 0;
-  *out = (int)n;
+  long long ns;
+  if (strcmp(text, "0") == 0) {
+    *out = 0;
+    return 1;
+  }
+  if (!manifest_parse_time(text, &ns) || ns > 86400000LL * 1000000) return 0;
+  *out = (int)(ns / 1000000);
   return 1;
 }
 
@@ -115,7 +116,7 @@ static int read_storage(parse *ps, const ytree_node *map) {
       if (ps->h->storage_path == NULL) rc = LPLUG_ENOMEM;
     } else if (strcmp(key->text, "quota") == 0) {
       if (v->type != YT_SCALAR ||
-          !manifest_parse_size(v->text, &ps->h->storage_quota) ||
+          !lplug_parse_size(v->text, &ps->h->storage_quota) ||
           ps->h->storage_quota == 0)
         rc = ytree_fail(&ps->r, v, "storage.quota: not a size (e.g. 256KB, 4MB)");
     } else if (strcmp(key->text, "batch") == 0) {
@@ -135,12 +136,12 @@ static int read_limits(parse *ps, const ytree_node *map) {
     const ytree_node *key = map->kids[k], *v = map->kids[k + 1];
     if (strcmp(key->text, "memory") == 0) {
       if (v->type != YT_SCALAR ||
-          !manifest_parse_size(v->text, &ps->h->memory_limit) ||
+          !lplug_parse_size(v->text, &ps->h->memory_limit) ||
           ps->h->memory_limit == 0)
         rc = ytree_fail(&ps->r, v, "limits.memory: not a size (e.g. 256KB, 4MB)");
     } else if (strcmp(key->text, "instructions") == 0) {
       if (v->type != YT_SCALAR ||
-          !manifest_parse_count(v->text, &ps->h->instruction_limit))
+          !lplug_parse_count(v->text, &ps->h->instruction_limit))
         rc = ytree_fail(&ps->r, v, "limits.instructions: not a count (e.g. 100000, "
                   "10M)");
     } else if (strcmp(key->text, "time") == 0) {
@@ -160,14 +161,14 @@ static int read_events(parse *ps, const ytree_node *map) {
     const ytree_node *key = map->kids[k], *v = map->kids[k + 1];
     long long n;
     if (strcmp(key->text, "queue") == 0) {
-      if (v->type != YT_SCALAR || !manifest_parse_count(v->text, &n) ||
+      if (v->type != YT_SCALAR || !lplug_parse_count(v->text, &n) ||
           n > INT_MAX)
         rc = ytree_fail(&ps->r, v, "events.queue: not a count of events");
       else
         ps->h->event_queue = (int)n;
     } else if (strcmp(key->text, "queue_bytes") == 0) {
       if (v->type != YT_SCALAR ||
-          !manifest_parse_size(v->text, &ps->h->event_queue_bytes) ||
+          !lplug_parse_size(v->text, &ps->h->event_queue_bytes) ||
           ps->h->event_queue_bytes == 0)
         rc = ytree_fail(&ps->r, v, "events.queue_bytes: not a size (e.g. 16MB)");
     } else {
@@ -270,7 +271,7 @@ static int read_root(parse *ps, const ytree_node *root) {
       long long n;
       if (v->type == YT_SCALAR && strcmp(v->text, "never") == 0)
         ps->h->failure_limit = -1;
-      else if (v->type == YT_SCALAR && manifest_parse_count(v->text, &n) &&
+      else if (v->type == YT_SCALAR && lplug_parse_count(v->text, &n) &&
                n <= 1000000)
         ps->h->failure_limit = (int)n;
       else

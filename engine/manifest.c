@@ -42,7 +42,7 @@ static int number_unit(const char *text, unsigned long long *x,
   return 1;
 }
 
-int manifest_parse_size(const char *text, size_t *out) {
+int lplug_parse_size(const char *text, size_t *out) {
   static const struct { const char *unit; unsigned long long scale; } u[] = {
     {"", 1}, {"B", 1}, {"K", 1024}, {"KB", 1024}, {"KiB", 1024},
     {"M", 1024 * 1024}, {"MB", 1024 * 1024}, {"MiB", 1024 * 1024},
@@ -83,7 +83,7 @@ static int scaled(const char *text, const unit *units, long long *out) {
   return 0;
 }
 
-int manifest_parse_count(const char *text, long long *out) {
+int lplug_parse_count(const char *text, long long *out) {
   static const unit units[] = {
     {"", 1}, {"K", 1000}, {"k", 1000}, {"M", 1000000}, {"G", 1000000000},
     {NULL, 0}
@@ -165,14 +165,14 @@ static int field_limits(parse *ps, manifest *m, const node *map) {
         return ytree_fail(&ps->r, key, "limits.%s: duplicate key (first at "
                           "line %d)", key->text, map->kids[j]->line);
     if (strcmp(key->text, "memory") == 0) {
-      if (v->type != YT_SCALAR || !manifest_parse_size(text, &m->memory_limit) ||
+      if (v->type != YT_SCALAR || !lplug_parse_size(text, &m->memory_limit) ||
           m->memory_limit == 0)
         return ytree_fail(&ps->r, v, "limits.memory: '%s' is not a size (e.g. 256KB, "
                     "4MB)", text);
       if ((m->memory_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;
     } else if (strcmp(key->text, "instructions") == 0) {
       if (v->type != YT_SCALAR ||
-          !manifest_parse_count(text, &m->instruction_limit))
+          !lplug_parse_count(text, &m->instruction_limit))
         return ytree_fail(&ps->r, v, "limits.instructions: '%s' is not a count (e.g. "
                     "100000, 5M)", text);
       if ((m->instructions_where = where(ps, v)) == NULL) return LPLUG_ENOMEM;

@@ -69,14 +69,8 @@ int manifest_load(const char *path, manifest **out, char *err,
 
 void manifest_free(manifest *m);
 
-/* "256KB", "4MB", "1GB", "512" (bytes); KB/MB/GB and KiB/MiB/GiB are
-** powers of 1024, also K/M/G and B.  Returns 1 and stores the bytes, or 0
-** for malformed or overflowing text. */
-int manifest_parse_size(const char *text, size_t *out);
-
-/* "1000000", "5K", "10M", "1G" (powers of 1000).  Returns 1 and stores
-** the count (> 0), or 0. */
-int manifest_parse_count(const char *text, long long *out);
+/* Sizes and counts: lplug_parse_size and lplug_parse_count (lplug.h),
+** defined in manifest.c. */
 
 /* "50ms", "2s", "500us", "100000ns": a number and a unit.  Returns 1 and
 ** stores the nanoseconds (> 0), or 0 (no unit, unknown unit, overflow). */

@@ -393,7 +393,7 @@ static int apply_storage(lplug_engine *e, plugin *p) {
     const char *text = lplug_value_string(caps, at, NULL);
     int ok = 0;
     long long n = lplug_value_integer(caps, at, &ok);
-    if (text ? !manifest_parse_size(text, &quota) : !ok || n <= 0)
+    if (text ? !lplug_parse_size(text, &quota) : !ok || n <= 0)
       return engine_error(e, LPLUG_EMANIFEST, "plugin '%s': capabilities."
                           "storage.quota: expected a size such as 256KB or "
                           "4MB", p->name);

@@ -75,6 +75,14 @@ const char *lplug_version(void);
 /* MAJOR * 10000 + MINOR * 100 + PATCH of the linked library. */
 int lplug_version_number(void);
 
+/* The sizes and counts manifests and settings files take, for hosts that
+** take them too: a size is "512", "256KB", "4MB", "1GiB" (KB/MB/GB and
+** KiB/MiB/GiB are powers of 1024, also K/M/G and B), a count "1000",
+** "5K", "10M", "1G" (powers of 1000).  Each returns 1 and stores a value
+** greater than 0, or 0 for malformed or overflowing text. */
+int lplug_parse_size(const char *text, size_t *out);
+int lplug_parse_count(const char *text, long long *out);
+
 /* }================================================================== */
 
 

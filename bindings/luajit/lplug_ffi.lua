@@ -15,6 +15,8 @@ ffi.cdef [[
 typedef struct lplug_engine lplug_engine;
 const char *lplug_version(void);
 int lplug_version_number(void);
+int lplug_parse_size(const char *text, size_t *out);
+int lplug_parse_count(const char *text, long long *out);
 const char *lplug_strerror(int code);
 const char *lplug_errname(int code);
 typedef struct lplug_value lplug_value;

@@ -32,8 +32,8 @@ static void units(const uint8_t *data, size_t size) {
   if (s == NULL) return;
   memcpy(s, data, size);
   s[size] = '\0';
-  (void)manifest_parse_size(s, &bytes);
-  if (manifest_parse_count(s, &n) && n <= 0) fuzz_fail("count not > 0");
+  (void)lplug_parse_size(s, &bytes);
+  if (lplug_parse_count(s, &n) && n <= 0) fuzz_fail("count not > 0");
   if (manifest_parse_time(s, &n) && n <= 0) fuzz_fail("time not > 0");
   (void)manifest_is_semver(s);
   free(s);

@@ -182,20 +182,20 @@ static void manifest_limits_accept_units(void **state) {
   (void)state;
   size_t n;
   long long c;
-  assert_true(manifest_parse_size("512", &n) && n == 512);
-  assert_true(manifest_parse_size("256KB", &n) && n == 256 * 1024);
-  assert_true(manifest_parse_size("4MB", &n) && n == 4 * 1024 * 1024);
-  assert_true(manifest_parse_size("1GiB", &n) && n == 1024u * 1024 * 1024);
-  assert_false(manifest_parse_size("4 parsecs", &n));
-  assert_false(manifest_parse_size("-1KB", &n));
-  assert_false(manifest_parse_size("99999999999999999999", &n));
-  assert_false(manifest_parse_size("", &n));
-  assert_true(manifest_parse_count("100000", &c) && c == 100000);
-  assert_true(manifest_parse_count("5K", &c) && c == 5000);
-  assert_true(manifest_parse_count("10M", &c) && c == 10000000);
-  assert_false(manifest_parse_count("0", &c));
-  assert_false(manifest_parse_count("1.5M", &c));
-  assert_false(manifest_parse_count("9223372036854775807G", &c));
+  assert_true(lplug_parse_size("512", &n) && n == 512);
+  assert_true(lplug_parse_size("256KB", &n) && n == 256 * 1024);
+  assert_true(lplug_parse_size("4MB", &n) && n == 4 * 1024 * 1024);
+  assert_true(lplug_parse_size("1GiB", &n) && n == 1024u * 1024 * 1024);
+  assert_false(lplug_parse_size("4 parsecs", &n));
+  assert_false(lplug_parse_size("-1KB", &n));
+  assert_false(lplug_parse_size("99999999999999999999", &n));
+  assert_false(lplug_parse_size("", &n));
+  assert_true(lplug_parse_count("100000", &c) && c == 100000);
+  assert_true(lplug_parse_count("5K", &c) && c == 5000);
+  assert_true(lplug_parse_count("10M", &c) && c == 10000000);
+  assert_false(lplug_parse_count("0", &c));
+  assert_false(lplug_parse_count("1.5M", &c));
+  assert_false(lplug_parse_count("9223372036854775807G", &c));
 }
 
 static void manifest_bad_limits_are_errors(void **state) {
