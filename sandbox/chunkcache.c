@@ -25,7 +25,7 @@
 #include "sandbox/sandbox.h"
 
 #define BUCKETS 1024
-#define SEEN 4096     /* hashes of chunks compiled once, most recent */
+#define SEEN 4096     /* slots for hashes of chunks compiled once */
 
 typedef struct entry {
   struct entry *next;         /* in its bucket */
@@ -43,15 +43,16 @@ static struct {
   size_t bytes;
   unsigned long long hits, misses;
   uint64_t seen[SEEN];
-  unsigned nseen;
-} cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, NULL, NULL, 0, 0, 0, {0}, 0};
+} cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, NULL, NULL, 0, 0, 0, {0}};
 
-/* Whether h was noted before; notes it.  Called with the lock held. */
+/* Whether h was noted before; notes it.  Called with the lock held.
+** Direct-mapped: a slot keeps the last hash that fell in it, so noting
+** costs one compare whatever the number of files (a hash pushed out only
+** delays keeping that chunk by one more compile). */
 static int seen_before(uint64_t h) {
-  unsigned i;
-  for (i = 0; i < SEEN && i < cache.nseen; i++)
-    if (cache.seen[i] == h) return 1;
-  cache.seen[cache.nseen++ % SEEN] = h;
+  uint64_t *slot = &cache.seen[h % SEEN];
+  if (*slot == h) return 1;
+  *slot = h;
   return 0;
 }
 
