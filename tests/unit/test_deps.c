@@ -325,6 +325,13 @@ static void deps_loaded_plugin_refuses_what_it_declares_incompatible(
                          "'guard' is incompatible with 'legacy < 2' (at "));
   assert_non_null(strstr(lplug_errmsg(f->e), "and this is legacy 1.3.0 "
                                              "(remove one of the two)"));
+  /* the engine counts loaded plugins declaring "! name" and checks only
+  ** while there are some: a reload of guard keeps it counted, an unload
+  ** ends it */
+  assert_int_equal(lplug_reload(f->e, "guard"), LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_EDEPEND);
+  assert_int_equal(lplug_plugin_unload(f->e, "guard"), LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_OK);
 }
 
 static void deps_set_sees_plugins_loaded_before(void **state) {
