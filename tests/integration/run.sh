@@ -121,6 +121,11 @@ check "a missing plugin folder is the command's own failure (exit 1)" [ $? -eq 1
 check "a missing input file exits 1" [ $? -eq 1 ]
 check "and says which file" grep -q "cannot open '/no/such/input'" "$out/noinput"
 
+printf 't ERROR a\nt ERROR b\nt ERROR c\n' |
+  "$LPLUG" run -v --plugins plugins >/dev/null 2>"$out/verbose"
+check "-v says a grant once, though a plugin asks on every emit" \
+  [ "$(grep -c "granted 'counter.error' of capability 'events.emit'" \
+       "$out/verbose")" = 1 ]
 "$LPLUG" run --bogus >/dev/null 2>&1
 check "an unknown option exits 2" [ $? -eq 2 ]
 "$LPLUG" >/dev/null 2>&1
