@@ -84,12 +84,13 @@ int lplug_plugin_state(const lplug_engine *e, const char *name) {
   return p ? p->state : LPLUG_ENOTFOUND;
 }
 
-/* The plugin named `name` for a lifecycle operation `op`, or NULL with
-** the engine's message set (*rc: LPLUG_ENOTFOUND or LPLUG_ESTATE). */
+/* The plugin named `name` for lifecycle operation `op`, or NULL with the
+** engine's message set (*rc: LPLUG_ENOTFOUND, or LPLUG_ESTATE when
+** `outside` -- the operation swaps plugins -- and a plugin call runs). */
 static plugin *target(lplug_engine *e, const char *name, const char *op,
-                      int *index, int *rc) {
+                      int outside, int *index, int *rc) {
   plugin *p;
-  if (e->calls > 0) {
+  if (outside && e->calls > 0) {
     *rc = engine_error(e, LPLUG_ESTATE, "%s: called from inside a plugin "
                        "call (do it after the call returns)", op);
     return NULL;
@@ -102,22 +103,21 @@ static plugin *target(lplug_engine *e, const char *name, const char *op,
 
 int lplug_plugin_disable(lplug_engine *e, const char *name) {
   int rc = LPLUG_OK;
-  plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
+  plugin *p;
   if (e == NULL) return LPLUG_EINVAL;
-  if (p == NULL)
-    return engine_error(e, LPLUG_ENOTFOUND, "lplug_plugin_disable: no "
-                        "plugin named '%s' is loaded", name ? name : "(null)");
+  if ((p = target(e, name, "lplug_plugin_disable", 0, NULL, &rc)) == NULL)
+    return rc;
   if (p->state == LPLUG_STATE_ACTIVE)
     changed(p, LPLUG_STATE_DISABLED, "disabled", "disabled by the host");
-  return rc;
+  return LPLUG_OK;
 }
 
 int lplug_plugin_enable(lplug_engine *e, const char *name) {
-  plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
+  int rc = LPLUG_OK;
+  plugin *p;
   if (e == NULL) return LPLUG_EINVAL;
-  if (p == NULL)
-    return engine_error(e, LPLUG_ENOTFOUND, "lplug_plugin_enable: no "
-                        "plugin named '%s' is loaded", name ? name : "(null)");
+  if ((p = target(e, name, "lplug_plugin_enable", 0, NULL, &rc)) == NULL)
+    return rc;
   p->failures = 0;
   if (p->state == LPLUG_STATE_DISABLED)
     changed(p, LPLUG_STATE_ACTIVE, "enabled", "enabled by the host");
@@ -146,7 +146,7 @@ int lplug_plugin_unload(lplug_engine *e, const char *name) {
   int i, rc = LPLUG_OK;
   plugin *p;
   if (e == NULL) return LPLUG_EINVAL;
-  if ((p = target(e, name, "lplug_plugin_unload", &i, &rc)) == NULL)
+  if ((p = target(e, name, "lplug_plugin_unload", 1, &i, &rc)) == NULL)
     return rc;
   shut_down(p);
   changed(p, LPLUG_STATE_UNLOADED, "unloaded", "unloaded by the host");
@@ -188,7 +188,7 @@ int lplug_reload(lplug_engine *e, const char *name) {
   storage_frame frame;
   char reason[256];
   if (e == NULL) return LPLUG_EINVAL;
-  if ((old = target(e, name, "lplug_reload", &i, &rc)) == NULL) return rc;
+  if ((old = target(e, name, "lplug_reload", 1, &i, &rc)) == NULL) return rc;
   if ((rc = plugin_build(e, old->dir, old, NULL, &p)) != LPLUG_OK) return rc;
   if ((rc = deps_check_dependents(e, p->m)) != LPLUG_OK) {
     plugin_free(p);
