@@ -323,7 +323,10 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 **     while a call is on time.  An engine thread (started with the first
 **     such plugin) watches the calls; when one passes time_limit it
 **     sends SIGURG to the thread running it, whose handler arms the count
-**     hook, and the call stops within a few ms.  The thread calling the
+**     hook.  A call is never stopped before time_limit, and at most
+**     an eighth of it later (plus scheduling delay): the watchdog wakes
+**     eight times per shortest limit while calls are made, and sleeps
+**     when none are.  The thread calling the
 **     engine must not block SIGURG; a host handler of SIGURG installed
 **     before is still called (with extra signals).
 **   - both (time_limit and instruction_limit set): the count hook runs

@@ -11,25 +11,38 @@
 ** the Lua thread running the plugin (budget_late).  From there the stop is
 ** the instruction budget's: uncatchable, same guarantees (budget.c).
 **
-** Cost per call: no system call.  The calling thread reads the monotonic
-** clock (vDSO), writes its slot (a generation and a deadline, atomics) and
-** reads whether the watchdog sleeps.  The watchdog does the waiting: it
-** sleeps until the earliest deadline of the calls in progress, and at
-** most one `period` (the shortest time limit it knows) when none is in
-** progress, so a call starting while it sleeps is seen before its
-** deadline.  After a whole period without any call it sleeps until a
-** call wakes it: only that first call pays for a system call.
+** Cost per call: a few plain stores.  The calling thread does not read
+** the clock: it bumps its slot's generation (odd while the call runs) and
+** stores the call's limit.  The watchdog does the timekeeping: while
+** calls are made it looks at the slots every tick (an eighth of the
+** shortest time limit it knows), notes when it first sees a call, and
+** stops the call one limit after that.  A call is therefore never stopped
+** early, and late by at most one tick plus the watchdog's scheduling
+** delay.  After a whole shortest limit without any call it sleeps until
+** a call wakes it: only that first call pays for a system call.  The
+** price is the watchdog's own wake-ups while calls are made, eight per
+** shortest limit (160 a second for 50 ms), on the core it runs on.
+**
+** Barriers.  Two places need a store then a load seen in that order by
+** the other thread (Dekker's pattern): a call publishing itself then
+** reading whether the watchdog sleeps, against the watchdog saying it
+** sleeps then looking at the slots; and a call withdrawing itself then
+** reading whether the watchdog is signalling it, against the reverse.
+** Both are fast on the calling side and rare on the watchdog's, so the
+** fence goes on the watchdog's side: membarrier(2) makes every running
+** thread of the process execute a full barrier, and the calling side
+** needs only a compiler barrier (light_barrier).  Where membarrier is
+** missing (not Linux, an old kernel, a seccomp filter, valgrind) both
+** sides use a full fence.
 **
 ** Races and how they are answered:
 **  - A signal arming a later call: the watchdog stores in the slot the
 **    generation of the call it found late; the handler arms a slot only
-**    while that generation is the one running.  The watchdog reads a
-**    slot's generation, deadline, generation again, so it never pairs one
-**    call's generation with another's deadline.
+**    while that generation is the one running.
 **  - pthread_kill on a thread that has ended: a call cannot be withdrawn
 **    while the watchdog is signalling it (`busy`, read by watchdog_end
-**    after it clears the deadline; the watchdog sets `busy` before it
-**    re-reads the deadline; both sequentially consistent).
+**    after it ends the generation; the watchdog sets `busy` before it
+**    re-reads the generation).
 **  - The handler interleaving with the engine's own hook writes: budget.c
 **    re-reads sb->late after each of them and re-arms.
 **  - An arm lost inside Lua (luaG_traceexec may clear a trap the handler
@@ -48,6 +61,7 @@
 ** can fire; the long ones check sb->late themselves through budget_charge
 ** (pattern.c, tablib.c, guards.c).
 */
+#define _GNU_SOURCE  /* syscall(2), for membarrier */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -57,17 +71,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
 
 #include "sandbox/sandbox.h"
 
 #define WATCHDOG_SIGNAL SIGURG      /* ignored by default: strays are harmless */
-#define WATCHDOG_RESEND 2000000LL        /* ns between signals to a late call */
-#define WATCHDOG_IDLE 1000000000LL       /* ns: period until a limit is known */
+#define WATCHDOG_RESEND 2000000LL   /* ns between signals to a late call */
+#define WATCHDOG_IDLE 1000000000LL  /* ns: shortest limit until one is known */
+#define WATCHDOG_TICKS 8            /* looks per shortest limit */
+#define WATCHDOG_TICK_MIN 50000LL   /* ns: at most 20,000 looks a second */
 
 typedef struct slot {
   /* shared with the watchdog thread */
-  _Atomic unsigned long long gen;   /* number of the call using the slot */
-  _Atomic long long due;            /* its deadline (ns, monotonic); 0: none */
+  _Atomic unsigned long long gen;   /* calls begun and ended: odd, running */
+  _Atomic long long limit;          /* the running call's time limit (ns) */
   _Atomic unsigned long long late;  /* generation the watchdog found late */
   atomic_int busy;                  /* the watchdog is signalling the thread */
   pthread_t thread;                 /* runs the call; read only while busy */
@@ -75,6 +96,8 @@ typedef struct slot {
   sandbox *sb;
   struct slot *prev;                /* the call this one runs inside of */
   /* the watchdog thread's */
+  unsigned long long seen_gen;      /* the call it last saw running here */
+  long long due;                    /* its deadline: first seen + limit */
   unsigned long long sent_gen;
   long long sent_at;
 } slot;
@@ -100,6 +123,38 @@ static long long now_ns(void) {
 }
 
 /* {======================================================================
+** Barriers: cheap on the calling side, dear on the watchdog's
+** ======================================================================= */
+
+static int membarrier_works;  /* decided once, before any watchdog runs */
+
+static void choose_barriers(void) {
+#ifdef __linux__
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+              0) == 0)
+    membarrier_works = 1;
+#endif
+}
+
+static void light_barrier(void) {
+  if (membarrier_works) atomic_signal_fence(memory_order_seq_cst);
+  else atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void heavy_barrier(void) {
+#ifdef __linux__
+  if (membarrier_works &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    return;
+#endif
+  atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
 ** The signal handler, installed once per process
 ** ======================================================================= */
 
@@ -110,10 +165,10 @@ static struct sigaction previous;  /* written once, before installing */
 static void on_signal(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
   slot *s;
-  for (s = atomic_load(&current); s != NULL; s = s->prev) {
+  for (s = atomic_load_explicit(&current, memory_order_acquire); s != NULL;
+       s = s->prev) {
     unsigned long long g = atomic_load(&s->gen);
-    if (atomic_load(&s->late) == g && atomic_load(&s->due) != 0)
-      budget_late(s->sb);
+    if ((g & 1) && atomic_load(&s->late) == g) budget_late(s->sb);
   }
   /* A host handling SIGURG itself (sockets' out-of-band data, the Go
   ** runtime) still gets its signals, and a few spurious ones. */
@@ -128,6 +183,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc) {
 
 static void install(void) {
   struct sigaction sa;
+  choose_barriers();
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
@@ -139,60 +195,78 @@ static void install(void) {
 
 /* }====================================================================== */
 
-/* Signals the thread of call (g, d) in s if that call is still running. */
-static void send(slot *s, unsigned long long g, long long d, long long now) {
-  atomic_store(&s->busy, 1);
-  if (atomic_load(&s->due) == d && atomic_load(&s->gen) == g) {
+/* Signals the thread of call g in s if that call is still running. */
+static void send(slot *s, unsigned long long g, long long now) {
+  atomic_store_explicit(&s->busy, 1, memory_order_relaxed);
+  heavy_barrier();  /* against watchdog_end's gen store, busy load */
+  if (atomic_load_explicit(&s->gen, memory_order_acquire) == g) {
     atomic_store(&s->late, g);
     pthread_kill(s->thread, WATCHDOG_SIGNAL);
   }
-  atomic_store(&s->busy, 0);
+  atomic_store_explicit(&s->busy, 0, memory_order_release);
   s->sent_gen = g;
   s->sent_at = now;
 }
 
-/* Signals the late calls; lowers *next to the time of the next thing to
-** do.  Returns whether any call is in progress. */
+/* Notes calls begun since the last look, signals the late ones; lowers
+** *next to the time of the next thing to do.  Returns whether any call is
+** in progress. */
 static int scan(watchdog *w, long long now, long long *next) {
   int i, active = 0;
   for (i = 0; i < WATCHDOG_DEPTH; i++) {
     slot *s = &w->slots[i];
-    unsigned long long g = atomic_load(&s->gen);
-    long long d = atomic_load(&s->due);
-    if (d == 0 || atomic_load(&s->gen) != g) continue;
+    unsigned long long g = atomic_load_explicit(&s->gen, memory_order_acquire);
+    if (!(g & 1)) continue;
     active = 1;
-    if (now < d) {
-      if (d < *next) *next = d;
+    if (s->seen_gen != g) {  /* begun since the last look: started by now */
+      s->seen_gen = g;
+      s->due = now + atomic_load_explicit(&s->limit, memory_order_relaxed);
+    }
+    if (now < s->due) {
+      if (s->due < *next) *next = s->due;
       continue;
     }
     if (s->sent_gen != g || now - s->sent_at >= WATCHDOG_RESEND)
-      send(s, g, d, now);
+      send(s, g, now);
     if (s->sent_at + WATCHDOG_RESEND < *next)
       *next = s->sent_at + WATCHDOG_RESEND;
   }
   return active;
 }
 
+static long long tick(watchdog *w) {
+  long long t = atomic_load(&w->period) / WATCHDOG_TICKS;
+  return t < WATCHDOG_TICK_MIN ? WATCHDOG_TICK_MIN : t;
+}
+
+/* Sleeps until a call wakes it, unless one has begun since `seen`. */
+static void sleep_until_called(watchdog *w, unsigned long long seen) {
+  atomic_store_explicit(&w->asleep, 1, memory_order_relaxed);
+  heavy_barrier();  /* against watchdog_begin's gen store, asleep load */
+  if (atomic_load_explicit(&w->slots[0].gen, memory_order_relaxed) == seen)
+    while (atomic_load(&w->asleep) && !w->quit)
+      pthread_cond_wait(&w->cond, &w->mu);
+  atomic_store(&w->asleep, 0);
+}
+
 static void *run(void *arg) {
   watchdog *w = arg;
-  unsigned long long seen = 0;  /* top-level calls begun at the last look */
+  unsigned long long seen = 0;  /* slot 0's generation at the last look */
+  long long quiet_since = now_ns();
   pthread_mutex_lock(&w->mu);
   while (!w->quit) {
-    long long now = now_ns(), next = now + atomic_load(&w->period);
+    long long now = now_ns(), next = now + tick(w);
+    unsigned long long calls;
     int active = scan(w, now, &next);
-    unsigned long long calls = atomic_load(&w->slots[0].gen);
-    if (!active && calls == seen) {  /* a whole period without a call */
-      atomic_store(&w->asleep, 1);
-      /* A call publishing itself now either reads asleep == 1 and wakes
-      ** us, or is seen here (both sides sequentially consistent). */
-      if (atomic_load(&w->slots[0].due) == 0 &&
-          atomic_load(&w->slots[0].gen) == seen)
-        while (atomic_load(&w->asleep) && !w->quit)
-          pthread_cond_wait(&w->cond, &w->mu);
-      atomic_store(&w->asleep, 0);
-      continue;
+    calls = atomic_load_explicit(&w->slots[0].gen, memory_order_relaxed);
+    if (active || calls != seen) {
+      seen = calls;
+      quiet_since = now;
+    } else if (now - quiet_since >= atomic_load(&w->period)) {
+      sleep_until_called(w, seen);
+      quiet_since = now_ns();
+      continue;  /* look at once: a call may have woken it */
     }
-    seen = calls;
     {
       struct timespec ts;
       ts.tv_sec = (time_t)(next / 1000000000LL);
@@ -231,7 +305,7 @@ watchdog *watchdog_new(char *err, size_t errsize) {
   atomic_init(&w->period, WATCHDOG_IDLE);
   for (i = 0; i < WATCHDOG_DEPTH; i++) {
     atomic_init(&w->slots[i].gen, 0);
-    atomic_init(&w->slots[i].due, 0);
+    atomic_init(&w->slots[i].limit, 0);
     atomic_init(&w->slots[i].late, 0);
     atomic_init(&w->slots[i].busy, 0);
   }
@@ -276,22 +350,27 @@ void watchdog_watch(watchdog *w, long long ns) {
 
 int watchdog_begin(watchdog *w, sandbox *sb, long long ns) {
   slot *s;
+  unsigned long long g;
   if (w->depth == WATCHDOG_DEPTH) return -1;
   s = &w->slots[w->depth++];
   s->sb = sb;
-  s->prev = atomic_load(&current);
+  s->prev = atomic_load_explicit(&current, memory_order_relaxed);
   s->thread = pthread_self();
-  atomic_store_explicit(&s->gen, atomic_load_explicit(&s->gen,
-                        memory_order_relaxed) + 1, memory_order_relaxed);
-  atomic_store(&s->due, now_ns() + ns);  /* publishes the fields above */
-  atomic_store(&current, s);
-  if (atomic_load(&w->asleep)) wake(w);
+  atomic_store_explicit(&s->limit, ns, memory_order_relaxed);
+  g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
+  atomic_store_explicit(&s->gen, g, memory_order_release);  /* publishes */
+  atomic_store_explicit(&current, s, memory_order_release);
+  light_barrier();
+  if (atomic_load_explicit(&w->asleep, memory_order_relaxed)) wake(w);
   return 0;
 }
 
 void watchdog_end(watchdog *w) {
   slot *s = &w->slots[--w->depth];
-  atomic_store(&s->due, 0);
-  while (atomic_load(&s->busy)) sched_yield();  /* a pthread_kill, briefly */
-  atomic_store(&current, s->prev);
+  unsigned long long g = atomic_load_explicit(&s->gen, memory_order_relaxed);
+  atomic_store_explicit(&s->gen, g + 1, memory_order_release);
+  light_barrier();
+  while (atomic_load_explicit(&s->busy, memory_order_acquire))
+    sched_yield();  /* a pthread_kill, briefly */
+  atomic_store_explicit(&current, s->prev, memory_order_release);
 }

@@ -249,6 +249,29 @@ static void deadline_fast_calls_are_never_stopped(void **state) {
   lplug_value_free(v);
 }
 
+static void deadline_call_is_never_stopped_before_its_limit(void **state) {
+  /* The watchdog starts a call's clock when it first sees the call, never
+  ** before it began: calls running 80 ms of their 100, back to back (each
+  ** starting soon after the last one's clock), all finish. */
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  int i;
+  char *a = support_plugin(f->root, "slow",
+    "name: slow\nversion: 1.0.0\ncapabilities: { hooks: ['*'], time: {} }\n",
+    "local time = require 'lplug.time'\n"
+    "require('lplug.hooks').on('t', function()\n"
+    "  local t0 = time.monotonic()\n"
+    "  while time.monotonic() - t0 < 0.08 do end\n"
+    "end)");
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  for (i = 0; i < 3; i++)
+    assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  assert_int_equal(f->log.errors, 0);
+  lplug_value_free(v);
+  free(a);
+}
+
 static void deadline_call_after_a_stop_works_and_keeps_the_state(
     void **state) {
   fixture *f = *state;
@@ -623,6 +646,7 @@ int main(void) {
     T(deadline_recursion_is_stopped),
     T(deadline_main_chunk_runs_under_the_deadline),
     T(deadline_fast_calls_are_never_stopped),
+    T(deadline_call_is_never_stopped_before_its_limit),
     T(deadline_call_after_a_stop_works_and_keeps_the_state),
     T(deadline_is_kept_after_the_watchdog_slept),
     T(deadline_mode_counts_no_instructions),
