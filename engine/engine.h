@@ -39,6 +39,9 @@ struct lplug_hook {
   int n, cap;
   int running;                /* runs in progress (handlers may nest) */
   int dead;                   /* handlers turned off during a run */
+  int constraints;            /* handlers naming others in before/after */
+  int reordered;              /* the order may not be the plain one (the
+                                 constraints put it so) */
   char activity[80];          /* "hook 'name'", for failure messages: made
                                  once, not on every call */
   char name[];

@@ -253,16 +253,15 @@ static int order_handlers(lplug_hook *h, char *err, size_t errsize) {
 }
 
 /* Whether any handler of h (the new one included) has constraints, or
-** the others are not in plain priority order (a constrained handler that
-** went away may have left them otherwise). */
+** the others may not be in plain priority order (a constrained handler
+** that went away may have left them otherwise).  Kept as counts, not
+** found by a scan: a scan made loading n plugins on one hook O(n^2). */
 static int constrained(const lplug_hook *h) {
-  int i;
-  for (i = 0; i < h->n; i++) {
-    const handler *a = &h->handlers[i];
-    if (a->nbefore + a->nafter > 0) return 1;
-    if (i > 0 && i < h->n - 1 && !ahead(&h->handlers[i - 1], a)) return 1;
-  }
-  return 0;
+  return h->constraints > 0 || h->reordered;
+}
+
+static int has_constraints(const handler *hd) {
+  return hd->nbefore + hd->nafter > 0;
 }
 
 /* Without constraints the order is priority then registration: the new
@@ -322,13 +321,17 @@ int hook_add(plugin *p, const char *name, int priority,
   hd->names = names;
   hd->nbefore = order->nbefore;
   hd->nafter = order->nafter;
+  h->constraints += has_constraints(hd);
   if (!constrained(h)) {
     insert_last(h);
   } else if ((rc = order_handlers(h, err, errsize)) != LPLUG_OK) {
+    h->constraints -= has_constraints(hd);
     h->n--;                              /* the order stays as it was */
     free(names);
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     return rc;
+  } else {
+    h->reordered = h->constraints > 0;   /* none: the plain order again */
   }
   *seq = e->seq;
   *hook = h;
@@ -339,8 +342,12 @@ int hook_add(plugin *p, const char *name, int priority,
 static void compact(lplug_hook *h) {
   int i, j = 0;
   for (i = 0; i < h->n; i++)
-    if (h->handlers[i].ref != LUA_NOREF) h->handlers[j++] = h->handlers[i];
-    else free(h->handlers[i].names);
+    if (h->handlers[i].ref != LUA_NOREF) {
+      h->handlers[j++] = h->handlers[i];
+    } else {
+      h->constraints -= has_constraints(&h->handlers[i]);
+      free(h->handlers[i].names);
+    }
   h->n = j;
   h->dead = 0;
 }

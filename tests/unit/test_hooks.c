@@ -342,6 +342,21 @@ static void hooks_before_and_after_come_before_priority(void **state) {
   run_expect(f, ">dcba");  /* c before b: priority, where free to choose */
 }
 
+static void hooks_plain_order_comes_back_when_the_constraint_goes(
+    void **state) {
+  fixture *f = *state;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  assert_int_equal(ordered(f, "p", "p", "{ priority = 1, before = 'q' }"),
+                   LPLUG_OK);
+  assert_int_equal(ordered(f, "q", "q", "{ priority = 9 }"), LPLUG_OK);
+  assert_int_equal(ordered(f, "r", "r", "{ priority = 5 }"), LPLUG_OK);
+  run_expect(f, ">rpq");  /* q waits for p; r, free, goes by priority */
+  assert_int_equal(lplug_plugin_unload(f->e, "p"), LPLUG_OK);
+  run_expect(f, ">rq");   /* removing a handler moves no other */
+  assert_int_equal(ordered(f, "s", "s", "{ priority = 0 }"), LPLUG_OK);
+  run_expect(f, ">qrs");  /* the next registration restores priority order */
+}
+
 static void hooks_constraint_on_absent_plugin_waits_for_it(void **state) {
   fixture *f = *state;
   assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
@@ -437,6 +452,7 @@ int main(void) {
                                                 fixture_teardown)
     T(hooks_run_by_priority_then_load_order),
     T(hooks_before_and_after_come_before_priority),
+    T(hooks_plain_order_comes_back_when_the_constraint_goes),
     T(hooks_constraint_on_absent_plugin_waits_for_it),
     T(hooks_contradicting_constraints_fail_the_load),
     T(hooks_bad_constraints_are_misuse),
