@@ -19,6 +19,8 @@
 ** The argument checks the cost needs are done here with Lua's own
 ** luaL_check* calls, so a bad argument gets Lua's message.
 */
+#include <string.h>
+
 #include <lauxlib.h>
 #include <lualib.h>
 
@@ -110,7 +112,7 @@ static const guard guards[] = {
   {LUA_UTF8LIBNAME, "offset", cost_strings},
   {LUA_UTF8LIBNAME, "codepoint", cost_slice},
   {LUA_OSLIBNAME, "date", cost_date},
-  {NULL, "tonumber", cost_strings},
+  {LUA_GNAME, "tonumber", cost_strings},
 };
 
 static void charge_bytes(lua_State *L, long long bytes) {
@@ -178,18 +180,10 @@ static void wrap(lua_State *L, const char *name, lua_CFunction f, int extra) {
   lua_setfield(L, -2, name);
 }
 
-void guards_open(lua_State *L) {
+void guards_open(lua_State *L, const char *lib) {
   size_t i;
-  for (i = 0; i < sizeof guards / sizeof guards[0]; i++) {
-    if (guards[i].lib == NULL) lua_pushglobaltable(L);
-    else lua_getglobal(L, guards[i].lib);
-    wrap(L, guards[i].name, guarded, (int)i);
-    lua_pop(L, 1);
-  }
-  lua_getglobal(L, LUA_STRLIBNAME);
-  wrap(L, "rep", guarded_rep, 0);
-  lua_pop(L, 1);
-  lua_getglobal(L, LUA_UTF8LIBNAME);
-  wrap(L, "codes", guarded_codes, 0);
-  lua_pop(L, 1);
+  for (i = 0; i < sizeof guards / sizeof guards[0]; i++)
+    if (strcmp(guards[i].lib, lib) == 0) wrap(L, guards[i].name, guarded, (int)i);
+  if (strcmp(lib, LUA_STRLIBNAME) == 0) wrap(L, "rep", guarded_rep, 0);
+  if (strcmp(lib, LUA_UTF8LIBNAME) == 0) wrap(L, "codes", guarded_codes, 0);
 }
