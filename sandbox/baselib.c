@@ -149,24 +149,25 @@ static int sb_collectgarbage(lua_State *L) {
   return lua_gettop(L);
 }
 
-/* Replaces global `name` by f with the original as its upvalue. */
+/* Replaces field `name` of the global table (on top) by f with the
+** original as its upvalue. */
 static void wrap_global(lua_State *L, const char *name, lua_CFunction f) {
-  lua_getglobal(L, name);
+  lua_getfield(L, -1, name);
   lua_pushcclosure(L, f, 1);
-  lua_setglobal(L, name);
+  lua_setfield(L, -2, name);
 }
 
 void baselib_open(lua_State *L) {
   static const char *const removed[] = {"dofile", "loadfile", "warn", NULL};
+  static const luaL_Reg ours[] = {
+    {"print", sb_print}, {"xpcall", sb_xpcall}, {NULL, NULL}
+  };
   int i;
   for (i = 0; removed[i]; i++) {
     lua_pushnil(L);
-    lua_setglobal(L, removed[i]);
+    lua_setfield(L, -2, removed[i]);
   }
-  lua_pushcfunction(L, sb_print);
-  lua_setglobal(L, "print");
-  lua_pushcfunction(L, sb_xpcall);
-  lua_setglobal(L, "xpcall");
+  luaL_setfuncs(L, ours, 0);
   wrap_global(L, "load", sb_load);
   wrap_global(L, "setmetatable", sb_setmetatable);
   wrap_global(L, "collectgarbage", sb_collectgarbage);

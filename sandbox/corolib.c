@@ -185,9 +185,7 @@ void corolib_open(lua_State *L) {
     {"create", co_create}, {"resume", co_resume}, {"wrap", co_wrap},
     {"close", co_close}, {NULL, NULL}
   };
-  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
   luaL_setfuncs(L, ours, 0);
-  lua_pop(L, 1);
   lua_newtable(L);  /* the set of killed threads, weak keys */
   lua_newtable(L);
   lua_pushliteral(L, "k");

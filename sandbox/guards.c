@@ -6,11 +6,11 @@
 ** hook firing, so a plugin calling string.upper on a 4 MB string in a
 ** loop buys 4 MB of work per handful of instructions, and string.rep("",
 ** 1e18) loops for ages without allocating.  Each function here is
-** replaced by a closure that first works out, from its arguments alone
+** replaced by a guard that first works out, from its arguments alone
 ** (no plugin code runs), how many bytes the original may scan, copy or
 ** produce, charges that to the budget (GUARD_BYTES_PER_INSTRUCTION bytes
 ** per instruction; budget_charge raises when the budget is spent, or the
-** deadline passed), and then calls the original, kept as upvalue 1.
+** deadline passed), and then calls the original (Lua's C function).
 ** What they produce is bounded by the memory limit in any case, so the
 ** work of one call is bounded in both CPU modes.
 **
@@ -19,6 +19,9 @@
 ** The argument checks the cost needs are done here with Lua's own
 ** luaL_check* calls, so a bad argument gets Lua's message.
 */
+#include <stdatomic.h>
+#include <string.h>
+
 #include <lauxlib.h>
 #include <lualib.h>
 
@@ -91,61 +94,72 @@ static long long cost_rep(lua_State *L) {
   return n * (long long)(l + lsep);
 }
 
-typedef struct guard {
-  const char *lib, *name;
-  cost_fn cost;
-} guard;
+/* The functions charged up front by what they cost, each as X(library,
+** name, cost); and the two with guards of their own further down. */
+#define COSTED(X)                                                           \
+  X(string, byte, cost_slice) X(string, format, cost_format)               \
+  X(string, lower, cost_strings) X(string, upper, cost_strings)            \
+  X(string, reverse, cost_strings) X(string, sub, cost_strings)            \
+  X(string, pack, cost_pack) X(string, packsize, cost_strings)             \
+  X(string, unpack, cost_strings) X(utf8, len, cost_strings)               \
+  X(utf8, offset, cost_strings) X(utf8, codepoint, cost_slice)             \
+  X(os, date, cost_date) X(_G, tonumber, cost_strings)
+#define OWN(X) X(string, rep, own) X(utf8, codes, own)
 
-static const guard guards[] = {
-  {LUA_STRLIBNAME, "byte", cost_slice},
-  {LUA_STRLIBNAME, "format", cost_format},
-  {LUA_STRLIBNAME, "lower", cost_strings},
-  {LUA_STRLIBNAME, "upper", cost_strings},
-  {LUA_STRLIBNAME, "reverse", cost_strings},
-  {LUA_STRLIBNAME, "sub", cost_strings},
-  {LUA_STRLIBNAME, "pack", cost_pack},
-  {LUA_STRLIBNAME, "packsize", cost_strings},
-  {LUA_STRLIBNAME, "unpack", cost_strings},
-  {LUA_UTF8LIBNAME, "len", cost_strings},
-  {LUA_UTF8LIBNAME, "offset", cost_strings},
-  {LUA_UTF8LIBNAME, "codepoint", cost_slice},
-  {LUA_OSLIBNAME, "date", cost_date},
-  {NULL, "tonumber", cost_strings},
+enum {  /* G_string_byte, ...: each guard's index */
+#define INDEX(lib, name, cost) G_##lib##_##name,
+  COSTED(INDEX) OWN(INDEX)
+#undef INDEX
+  GUARD_COUNT
 };
+
+/* The stock functions, found in the first state opened and kept for the
+** process: they are C functions of liblua, the same in every state.  So
+** each guard is a light C function of its own, and a new state neither
+** looks the stock functions up nor makes a closure per guard (16 lookups
+** and closures were 9 K of the 250 K instructions a new state costs).
+** Atomic, as states may be opened on several threads at once; every
+** writer stores the same value. */
+static _Atomic(lua_CFunction) originals[GUARD_COUNT];
 
 static void charge_bytes(lua_State *L, long long bytes) {
   if (bytes >= GUARD_BYTES_PER_INSTRUCTION)
     budget_charge(L, bytes / GUARD_BYTES_PER_INSTRUCTION);
 }
 
-/* Calls the original (upvalue 1) with every argument, returns all. */
-static int call_original(lua_State *L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
+/* Calls the function on top with every argument below it, returns all. */
+static int call_on_top(lua_State *L) {
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
   return lua_gettop(L);
 }
 
-static int guarded(lua_State *L) {
-  const guard *g = &guards[lua_tointeger(L, lua_upvalueindex(2))];
-  charge_bytes(L, g->cost(L));
-  return call_original(L);
+static int call_original(lua_State *L, int g) {
+  lua_pushcfunction(L, atomic_load_explicit(&originals[g],
+                                            memory_order_relaxed));
+  return call_on_top(L);
+}
+
+static int guarded(lua_State *L, int g, cost_fn cost) {
+  charge_bytes(L, cost(L));
+  return call_original(L, g);
 }
 
 /* string.rep: also answers the empty result itself, which Lua computes
 ** by looping n times over nothing (string.rep("", 1e18) never ends). */
-static int guarded_rep(lua_State *L) {
+static int guard_string_rep(lua_State *L) {
   long long bytes = cost_rep(L);
   if (bytes == 0) {
     lua_pushliteral(L, "");
     return 1;
   }
   charge_bytes(L, bytes);
-  return call_original(L);
+  return call_original(L, G_string_rep);
 }
 
-/* The iterator utf8.codes returns skips continuation bytes from the
-** control value, which the plugin may pass itself: charge that run. */
+/* The iterator utf8.codes returns (upvalue 1) skips continuation bytes
+** from the control value, which the plugin may pass itself: charge that
+** run. */
 static int guarded_codes_step(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -156,11 +170,12 @@ static int guarded_codes_step(lua_State *L) {
     run++;
   }
   charge_bytes(L, (long long)run);
-  return call_original(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return call_on_top(L);
 }
 
-static int guarded_codes(lua_State *L) {
-  int n = call_original(L);                    /* iterator, s, 0 */
+static int guard_utf8_codes(lua_State *L) {
+  int n = call_original(L, G_utf8_codes);       /* iterator, s, 0 */
   if (n >= 1 && lua_type(L, 1) == LUA_TFUNCTION) {
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, guarded_codes_step, 1);
@@ -169,27 +184,38 @@ static int guarded_codes(lua_State *L) {
   return n;
 }
 
-/* Replaces field `name` of the table on top by f with the original as
-** upvalue 1 and `extra` as upvalue 2. */
-static void wrap(lua_State *L, const char *name, lua_CFunction f, int extra) {
-  lua_getfield(L, -1, name);
-  lua_pushinteger(L, extra);
-  lua_pushcclosure(L, f, 2);
-  lua_setfield(L, -2, name);
-}
-
-void guards_open(lua_State *L) {
-  size_t i;
-  for (i = 0; i < sizeof guards / sizeof guards[0]; i++) {
-    if (guards[i].lib == NULL) lua_pushglobaltable(L);
-    else lua_getglobal(L, guards[i].lib);
-    wrap(L, guards[i].name, guarded, (int)i);
-    lua_pop(L, 1);
+/* guard_string_byte and the others: charge, then call the original. */
+#define DEFINE(lib, name, cost)                                             \
+  static int guard_##lib##_##name(lua_State *L) {                          \
+    return guarded(L, G_##lib##_##name, cost);                             \
   }
-  lua_getglobal(L, LUA_STRLIBNAME);
-  wrap(L, "rep", guarded_rep, 0);
-  lua_pop(L, 1);
-  lua_getglobal(L, LUA_UTF8LIBNAME);
-  wrap(L, "codes", guarded_codes, 0);
-  lua_pop(L, 1);
+COSTED(DEFINE)
+#undef DEFINE
+
+static const struct {
+  const char *lib, *name;
+  lua_CFunction guard;
+} guards[GUARD_COUNT] = {
+#define ENTRY(lib, name, cost) {#lib, #name, guard_##lib##_##name},
+  COSTED(ENTRY) OWN(ENTRY)
+#undef ENTRY
+};
+
+/* Replaces every guarded function of lib (the table on top; "_G" for the
+** globals), learning the stock ones from it the first time. */
+void guards_open(lua_State *L, const char *lib) {
+  int g;
+  for (g = 0; g < GUARD_COUNT; g++) {
+    if (strcmp(guards[g].lib, lib) != 0) continue;
+    if (atomic_load_explicit(&originals[g], memory_order_relaxed) == NULL) {
+      lua_CFunction f;
+      lua_getfield(L, -1, guards[g].name);
+      f = lua_tocfunction(L, -1);
+      lua_pop(L, 1);
+      if (f == NULL) continue;  /* not in this Lua: nothing to guard */
+      atomic_store_explicit(&originals[g], f, memory_order_relaxed);
+    }
+    lua_pushcfunction(L, guards[g].guard);
+    lua_setfield(L, -2, guards[g].name);
+  }
 }

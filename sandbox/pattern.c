@@ -565,7 +565,5 @@ void pattern_open(lua_State *L) {
     {"find", str_find}, {"match", str_match}, {"gmatch", str_gmatch},
     {"gsub", str_gsub}, {NULL, NULL}
   };
-  lua_getglobal(L, LUA_STRLIBNAME);  /* the string metatable's __index too */
   luaL_setfuncs(L, fns, 0);
-  lua_pop(L, 1);
 }

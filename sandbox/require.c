@@ -169,5 +169,5 @@ void require_open(lua_State *L) {
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LOADED);
   lua_pushcfunction(L, sb_require);
-  lua_setglobal(L, "require");
+  lua_setfield(L, -2, "require");
 }

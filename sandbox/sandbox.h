@@ -149,13 +149,16 @@ void watchdog_watch(watchdog *w, long long ns);
 int watchdog_begin(watchdog *w, sandbox *sb, long long ns);
 void watchdog_end(watchdog *w);
 
-/* the library pieces, each opened into the state by state.c */
-void baselib_open(lua_State *L);
-void corolib_open(lua_State *L);
-void require_open(lua_State *L);
+/* The library pieces.  state.c opens each stock library and calls these
+** with its table on top of the stack, before the table becomes global. */
+void baselib_open(lua_State *L);  /* the global table */
+void require_open(lua_State *L);  /* the global table */
+void corolib_open(lua_State *L);  /* coroutine */
 /* the long C functions, paying for their work (docs/security.md) */
-void pattern_open(lua_State *L);  /* string.find, match, gmatch, gsub */
-void tablib_open(lua_State *L);   /* table.concat, insert, remove, ... */
-void guards_open(lua_State *L);   /* string.rep, format, ...: up front */
+void pattern_open(lua_State *L);  /* string: find, match, gmatch, gsub */
+void tablib_open(lua_State *L);   /* table: concat, insert, remove, ... */
+/* string.rep, format, ..., utf8.len, ..., os.date, tonumber: charged up
+** front; lib is the name of the library on top (LUA_GNAME for _G). */
+void guards_open(lua_State *L, const char *lib);
 
 #endif

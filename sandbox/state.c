@@ -35,48 +35,79 @@ static int panic(lua_State *L) {
   return 0;
 }
 
+/* Stack slots setup keeps: the registry's _LOADED, and the globals. */
+#define LOADED_AT 1
+#define GLOBALS_AT 2
+
+/* Opens stock library `name` and records it in _LOADED, leaving its table
+** on top.  luaL_requiref does the same but looks _LOADED up again for
+** every library, and a state opens seven.  _LOADED keeps the entries it
+** had: argument errors and tracebacks name C functions through it
+** ("bad argument #1 to 'string.rep'"). */
+static void open_lib(lua_State *L, const char *name, lua_CFunction open) {
+  lua_pushcfunction(L, open);
+  lua_call(L, 0, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LOADED_AT, name);
+}
+
+/* Pops the library table on top into global `name`. */
+static void set_global(lua_State *L, const char *name) {
+  lua_setfield(L, GLOBALS_AT, name);
+}
+
+/* os.time, clock, date and difftime (date guarded) in a table of their
+** own: the rest of os (execute, exit, getenv, remove, ...) never gets a
+** name a plugin can reach. */
 static void open_os_subset(lua_State *L) {
   static const char *const kept[] = {"time", "clock", "date", "difftime",
                                      NULL};
   int i;
-  luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);   /* full os */
+  lua_pushcfunction(L, luaopen_os);
+  lua_call(L, 0, 1);                                /* full os */
   lua_createtable(L, 0, 4);
   for (i = 0; kept[i]; i++) {
     lua_getfield(L, -2, kept[i]);
     lua_setfield(L, -2, kept[i]);
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_pushvalue(L, -2);
-  lua_setfield(L, -2, LUA_OSLIBNAME);
-  lua_pop(L, 1);
-  lua_setglobal(L, LUA_OSLIBNAME);
-  lua_pop(L, 1);
+  lua_remove(L, -2);                                /* full os */
+  guards_open(L, LUA_OSLIBNAME);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LOADED_AT, LUA_OSLIBNAME);
+  set_global(L, LUA_OSLIBNAME);
 }
 
+/* Each library is changed while its table is on top, before it becomes
+** global: the pieces (baselib.c, pattern.c, ...) work on that table. */
 static int setup(lua_State *L) {
   sandbox *sb = sandbox_of(L);
-  static const luaL_Reg libs[] = {
-    {LUA_GNAME, luaopen_base}, {LUA_STRLIBNAME, luaopen_string},
-    {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}
-  };
-  const luaL_Reg *lib;
-  for (lib = libs; lib->func; lib++) {
-    luaL_requiref(L, lib->name, lib->func, 1);
-    lua_pop(L, 1);
-  }
-  /* The string metatable's __index is this very table: strip it here. */
-  lua_getglobal(L, LUA_STRLIBNAME);
-  lua_pushnil(L);
-  lua_setfield(L, -2, "dump");
-  lua_pop(L, 1);
-  open_os_subset(L);
-  pattern_open(L);
-  tablib_open(L);
-  guards_open(L);
-  corolib_open(L);
+  lua_createtable(L, 0, 7);                         /* LOADED_AT */
+  lua_pushvalue(L, LOADED_AT);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  open_lib(L, LUA_GNAME, luaopen_base);             /* GLOBALS_AT */
   baselib_open(L);
   require_open(L);
+  guards_open(L, LUA_GNAME);
+  /* The string metatable's __index is this very table: strings' methods
+  ** ("x"):rep(9) are the guarded ones, and dump is gone from both. */
+  open_lib(L, LUA_STRLIBNAME, luaopen_string);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  pattern_open(L);
+  guards_open(L, LUA_STRLIBNAME);
+  set_global(L, LUA_STRLIBNAME);
+  open_lib(L, LUA_TABLIBNAME, luaopen_table);
+  tablib_open(L);
+  set_global(L, LUA_TABLIBNAME);
+  open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+  set_global(L, LUA_MATHLIBNAME);
+  open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
+  guards_open(L, LUA_UTF8LIBNAME);
+  set_global(L, LUA_UTF8LIBNAME);
+  open_lib(L, LUA_COLIBNAME, luaopen_coroutine);
+  corolib_open(L);
+  set_global(L, LUA_COLIBNAME);
+  open_os_subset(L);
   lua_pushliteral(L, "plugin stopped: a limit was reached");
   sb->stop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;

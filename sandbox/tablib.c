@@ -261,7 +261,5 @@ void tablib_open(lua_State *L) {
     {"move", tab_move}, {"unpack", tab_unpack}, {"sort", tab_sort},
     {NULL, NULL}
   };
-  lua_getglobal(L, LUA_TABLIBNAME);
   luaL_setfuncs(L, fns, 0);
-  lua_pop(L, 1);
 }

@@ -3,9 +3,10 @@
 ** engines may be used on different threads at once").
 **
 ** What threads share inside the library: the bytecode cache
-** (sandbox/chunkcache.c, process-wide, one mutex), the deadline watchdog's
-** signal handler and each engine's watchdog thread (sandbox/watchdog.c),
-** and the C library.  These tests load the same plugin files on every
+** (sandbox/chunkcache.c, process-wide, one mutex), the stock functions
+** the guards call (sandbox/guards.c, process-wide, learnt by whichever
+** state opens first), the deadline watchdog's signal handler and each
+** engine's watchdog thread (sandbox/watchdog.c), and the C library.  These tests load the same plugin files on every
 ** thread (cache hits and misses racing), run hooks, events, storage and
 ** reloads, and stop runaway and memory-hungry handlers in instruction and
 ** deadline mode while the other threads keep working.  `make tsan` runs
