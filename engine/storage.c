@@ -74,6 +74,12 @@ struct storage {
   size_t nws;                 /* entries in use, oldest first */
   char *wsbuf;                /* STORAGE_WS_BYTES */
   size_t wsused;
+  /* The plugin name bound as ?1 of Q_PUT and Q_DELETE by ws_apply (a
+  ** copy; length 0: none known, as after bind()): the writes written out
+  ** are mostly one plugin's, and binding the name again costs as much as
+  ** the rest of the glue around a write. */
+  char bound[2][128];
+  size_t bound_len[2];
 };
 
 static int fail(sqlite3 *db, int code, char *err, size_t n, const char *what) {
@@ -307,15 +313,29 @@ static void ws_truncate(storage *s, size_t mark) {
   s->wsused = s->ws[mark].at;
 }
 
+/* Binds name as ?1 of q (Q_PUT or Q_DELETE) unless it is bound already. */
+static void bind_name(storage *s, int q, const char *name, size_t nlen) {
+  int i = q - Q_PUT;
+  if (s->bound_len[i] == nlen && memcmp(s->bound[i], name, nlen) == 0)
+    return;
+  s->bound_len[i] = 0;
+  if (nlen <= sizeof s->bound[i]) {  /* else bound for this write only */
+    memcpy(s->bound[i], name, nlen);
+    s->bound_len[i] = nlen;
+    name = s->bound[i];
+  }
+  sqlite3_bind_text(s->q[q], 1, name, (int)nlen, SQLITE_STATIC);
+}
+
 /* Writes entries [from, to) to the database in order: SQLITE_OK, or the
 ** failing statement's code (that statement left nothing). */
 static int ws_apply(storage *s, size_t from, size_t to) {
   size_t i;
   for (i = from; i < to; i++) {
     const pending *w = &s->ws[i];
-    sqlite3_stmt *st = s->q[w->deleted ? Q_DELETE : Q_PUT];
-    int rc;
-    sqlite3_bind_text(st, 1, ws_name(s, w), (int)w->nlen, SQLITE_STATIC);
+    int q = w->deleted ? Q_DELETE : Q_PUT, rc;
+    sqlite3_stmt *st = s->q[q];
+    bind_name(s, q, ws_name(s, w), w->nlen);
     sqlite3_bind_blob(st, 2, ws_key(s, w), (int)w->klen, SQLITE_STATIC);
     if (!w->deleted)
       sqlite3_bind_blob(st, 3, ws_value(s, w), (int)w->vlen, SQLITE_STATIC);
@@ -463,6 +483,7 @@ int storage_leave(storage *s, storage_frame *f, int failed, char *err,
 static sqlite3_stmt *bind(storage *s, int q, plugin *p, const char *key,
                           size_t klen) {
   sqlite3_stmt *st = s->q[q];
+  if (q == Q_PUT || q == Q_DELETE) s->bound_len[q - Q_PUT] = 0;
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
   sqlite3_bind_blob(st, 2, key, (int)klen, SQLITE_STATIC);
