@@ -51,6 +51,16 @@ static const char *const schema =
   "  PRIMARY KEY (plugin, key)"
   ") WITHOUT ROWID;";
 
+/* A write waiting in the write set: the plugin's name, the key and the
+** encoded value (none: a deletion) back to back in the set's buffer.  The
+** name, not the plugin, says whose it is, as in the table: a plugin freed
+** (a failed load) while its writes wait leaves nothing dangling. */
+typedef struct pending {
+  size_t at;
+  size_t nlen, klen, vlen;
+  int deleted;
+} pending;
+
 struct storage {
   sqlite3 *db;
   sqlite3_stmt *q[Q_COUNT];
@@ -60,6 +70,16 @@ struct storage {
   storage_frame *top;         /* innermost running call */
   unsigned long long writes;  /* writes ever done, for frames */
   unsigned long long epoch;   /* bumped when cached usages go stale */
+  pending *ws;                /* the write set: STORAGE_WS_ENTRIES */
+  size_t nws;                 /* entries in use, oldest first */
+  char *wsbuf;                /* STORAGE_WS_BYTES */
+  size_t wsused;
+  /* The plugin name bound as ?1 of Q_PUT and Q_DELETE by ws_apply (a
+  ** copy; length 0: none known, as after bind()): the writes written out
+  ** are mostly one plugin's, and binding the name again costs as much as
+  ** the rest of the glue around a write. */
+  char bound[2][128];
+  size_t bound_len[2];
 };
 
 static int fail(sqlite3 *db, int code, char *err, size_t n, const char *what) {
@@ -142,6 +162,12 @@ int storage_open(storage **out, const char *path, int batch_ms, char *err,
   if (s == NULL) return fail(NULL, LPLUG_ENOMEM, err, errsize, "opening");
   s->batch_ms = batch_ms;
   s->epoch = 1;
+  s->ws = malloc(STORAGE_WS_ENTRIES * sizeof *s->ws);
+  s->wsbuf = malloc(STORAGE_WS_BYTES);
+  if (s->ws == NULL || s->wsbuf == NULL) {
+    storage_close(s);
+    return fail(NULL, LPLUG_ENOMEM, err, errsize, "opening");
+  }
   if (memory) path = ":memory:";
   rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
                        SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -167,10 +193,12 @@ void storage_close(storage *s) {
   storage_flush(s, err, sizeof err);
   for (i = 0; i < Q_COUNT; i++) sqlite3_finalize(s->q[i]);
   sqlite3_close(s->db);
+  free(s->ws);
+  free(s->wsbuf);
   free(s);
 }
 
-/* ---- transactions and savepoints --------------------------------------- */
+/* ---- transactions ------------------------------------------------------- */
 
 static int commit(storage *s, char *err, size_t n) {
   int rc = exec(s, Q_COMMIT);
@@ -190,36 +218,6 @@ int storage_flush(storage *s, char *err, size_t errsize) {
 
 void storage_forget_usage(storage *s) { s->epoch++; }
 
-void storage_enter(storage *s, storage_frame *f, plugin *p) {
-  f->outer = s->top;
-  f->plugin = p;
-  f->savepoint = 0;
-  s->top = f;
-}
-
-int storage_leave(storage *s, storage_frame *f, int failed, char *err,
-                  size_t errsize) {
-  s->top = f->outer;
-  if (f->savepoint) {
-    if (failed) {
-      plugin *p = f->plugin;
-      exec(s, Q_ROLLBACK_TO);
-      /* Only p wrote since: its usage is known; else others' are stale. */
-      if (s->writes - f->writes != p->storage_writes - f->used_writes)
-        s->epoch++;
-      p->storage_used = f->used;
-      p->storage_exact = f->used_exact;
-      p->storage_epoch = s->epoch;
-    }
-    exec(s, Q_RELEASE);
-  }
-  if (s->top == NULL && s->in_txn &&
-      (s->batch_ms <= 0 ||
-       (plugin_monotonic() - s->txn_began) * 1000 >= s->batch_ms))
-    return commit(s, err, errsize);
-  return LPLUG_OK;
-}
-
 static int busy(storage *s, int rc, char *err, size_t n) {
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
     snprintf(err, n, "storage: the database is busy (another process held "
@@ -229,34 +227,255 @@ static int busy(storage *s, int rc, char *err, size_t n) {
   return LPLUG_EIO;
 }
 
-/* Opens the savepoints of f and of every call around it that has none
-** yet, outermost first: an outer call that fails must undo what the calls
-** inside it wrote, even if it wrote nothing itself. */
-static int open_savepoints(storage *s, storage_frame *f, char *err,
-                           size_t n) {
+/* Before a write: the transaction that every write happens in, begun by
+** the write so that a busy database fails the write itself. */
+static int begin_txn(storage *s, char *err, size_t n) {
   int rc;
-  if (f == NULL || f->savepoint) return LPLUG_OK;
-  if ((rc = open_savepoints(s, f->outer, err, n)) != LPLUG_OK) return rc;
-  if ((rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK) return busy(s, rc, err, n);
-  f->savepoint = 1;
-  /* p's usage as it stands (exact or a bound), restored on rollback */
-  if (f->plugin->storage_epoch != s->epoch) storage_used(s, f->plugin);
-  f->used = f->plugin->storage_used;
-  f->used_exact = f->plugin->storage_exact;
-  f->writes = s->writes;
-  f->used_writes = f->plugin->storage_writes;
+  if (s->in_txn) return LPLUG_OK;
+  if ((rc = exec(s, Q_BEGIN)) != SQLITE_OK) return busy(s, rc, err, n);
+  s->in_txn = 1;
+  s->txn_began = plugin_monotonic();
   return LPLUG_OK;
 }
 
-/* Before a write of the innermost call: a transaction and savepoints. */
-static int begin_write(storage *s, char *err, size_t n) {
-  int rc;
-  if (!s->in_txn) {
-    if ((rc = exec(s, Q_BEGIN)) != SQLITE_OK) return busy(s, rc, err, n);
-    s->in_txn = 1;
-    s->txn_began = plugin_monotonic();
+/* Some failures (I/O, full disk) make SQLite roll the whole transaction
+** back by itself: its writes are gone, and so is what usages assumed. */
+static void check_txn(storage *s) {
+  if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+    s->in_txn = 0;
+    s->epoch++;
   }
-  return open_savepoints(s, s->top, err, n);
+}
+
+/* Notes what undoing f must give back: its plugin's usage, and the write
+** counts that tell whether anyone else wrote since. */
+static void snapshot(storage *s, storage_frame *f) {
+  plugin *p = f->plugin;
+  f->used = p->storage_used;
+  f->used_exact = p->storage_exact;
+  f->used_current = p->storage_epoch == s->epoch;
+  f->writes = s->writes;
+  f->used_writes = p->storage_writes;
+}
+
+/* f failed: its plugin's usage is what it was when f's undo was opened. */
+static void restore_usage(storage *s, storage_frame *f) {
+  plugin *p = f->plugin;
+  /* Only p wrote since: its usage is known; else others' are stale. */
+  if (s->writes - f->writes != p->storage_writes - f->used_writes)
+    s->epoch++;
+  p->storage_used = f->used;
+  p->storage_exact = f->used_exact;
+  p->storage_epoch = f->used_current ? s->epoch : 0;  /* 0: never current */
+}
+
+/* ---- the write set ------------------------------------------------------ */
+
+static const char *ws_name(const storage *s, const pending *w) {
+  return s->wsbuf + w->at;
+}
+static const char *ws_key(const storage *s, const pending *w) {
+  return s->wsbuf + w->at + w->nlen;
+}
+static const char *ws_value(const storage *s, const pending *w) {
+  return s->wsbuf + w->at + w->nlen + w->klen;
+}
+
+/* The newest pending write of plugin `name` under key, or NULL. */
+static const pending *ws_find(const storage *s, const char *name,
+                              size_t nlen, const char *key, size_t klen) {
+  size_t i = s->nws;
+  while (i-- > 0) {
+    const pending *w = &s->ws[i];
+    if (w->klen == klen && w->nlen == nlen &&
+        memcmp(ws_key(s, w), key, klen) == 0 &&
+        memcmp(ws_name(s, w), name, nlen) == 0)
+      return w;
+  }
+  return NULL;
+}
+
+/* Whether a write of p waits in the write set. */
+static int ws_holds(const storage *s, plugin *p) {
+  const char *name = plugin_name(p);
+  size_t i, nlen = strlen(name);
+  for (i = 0; i < s->nws; i++)
+    if (s->ws[i].nlen == nlen && memcmp(ws_name(s, &s->ws[i]), name,
+                                        nlen) == 0)
+      return 1;
+  return 0;
+}
+
+/* Drops the writes from entry `mark` on. */
+static void ws_truncate(storage *s, size_t mark) {
+  if (mark >= s->nws) return;
+  s->nws = mark;
+  s->wsused = s->ws[mark].at;
+}
+
+/* Binds name as ?1 of q (Q_PUT or Q_DELETE) unless it is bound already. */
+static void bind_name(storage *s, int q, const char *name, size_t nlen) {
+  int i = q - Q_PUT;
+  if (s->bound_len[i] == nlen && memcmp(s->bound[i], name, nlen) == 0)
+    return;
+  s->bound_len[i] = 0;
+  if (nlen <= sizeof s->bound[i]) {  /* else bound for this write only */
+    memcpy(s->bound[i], name, nlen);
+    s->bound_len[i] = nlen;
+    name = s->bound[i];
+  }
+  sqlite3_bind_text(s->q[q], 1, name, (int)nlen, SQLITE_STATIC);
+}
+
+/* Writes entries [from, to) to the database in order: SQLITE_OK, or the
+** failing statement's code (that statement left nothing). */
+static int ws_apply(storage *s, size_t from, size_t to) {
+  size_t i;
+  for (i = from; i < to; i++) {
+    const pending *w = &s->ws[i];
+    int q = w->deleted ? Q_DELETE : Q_PUT, rc;
+    sqlite3_stmt *st = s->q[q];
+    bind_name(s, q, ws_name(s, w), w->nlen);
+    sqlite3_bind_blob(st, 2, ws_key(s, w), (int)w->klen, SQLITE_STATIC);
+    if (!w->deleted)
+      sqlite3_bind_blob(st, 3, ws_value(s, w), (int)w->vlen, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+/* Adds a write (bytes NULL: a deletion) of the running call to the write
+** set, opening the undo of that call and of the calls around it that
+** have none; 0 when it cannot wait there (the call writes to the
+** database: see storage.h). */
+static int ws_add(storage *s, plugin *p, const char *key, size_t klen,
+                  const void *bytes, size_t len) {
+  storage_frame *f = s->top;
+  const char *name = plugin_name(p);
+  size_t nlen = strlen(name), need = nlen + klen + (bytes ? len : 0);
+  pending *w;
+  if (f == NULL || f->undo == STORAGE_UNDO_SAVEPOINT ||
+      s->nws == STORAGE_WS_ENTRIES || need > STORAGE_WS_BYTES - s->wsused)
+    return 0;
+  for (; f != NULL && f->undo == STORAGE_UNDO_NONE; f = f->outer) {
+    snapshot(s, f);
+    f->undo = STORAGE_UNDO_SET;
+  }
+  w = &s->ws[s->nws++];
+  w->at = s->wsused;
+  w->nlen = nlen;
+  w->klen = klen;
+  w->vlen = bytes ? len : 0;
+  w->deleted = bytes == NULL;
+  memcpy(s->wsbuf + w->at, name, nlen);
+  memcpy(s->wsbuf + w->at + nlen, key, klen);
+  if (bytes) memcpy(s->wsbuf + w->at + nlen + klen, bytes, len);
+  s->wsused += need;
+  return 1;
+}
+
+/* Gives f and every call around it that has none a savepoint, outermost
+** first, each followed by the writes waiting for that call (from its mark
+** to the next call's, `end`): an outer call that fails must undo what the
+** calls inside it wrote, even if it wrote nothing itself. */
+static int convert(storage *s, storage_frame *f, size_t end, char *err,
+                   size_t n) {
+  int rc;
+  if (f == NULL || f->undo == STORAGE_UNDO_SAVEPOINT) return LPLUG_OK;
+  if ((rc = convert(s, f->outer, f->mark, err, n)) != LPLUG_OK) return rc;
+  if ((rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK) return busy(s, rc, err, n);
+  if (f->undo == STORAGE_UNDO_NONE) snapshot(s, f);
+  f->undo = STORAGE_UNDO_SAVEPOINT;
+  f->fresh = 1;
+  if (f->mark < end && (rc = ws_apply(s, f->mark, end)) != SQLITE_OK)
+    return busy(s, rc, err, n);
+  return LPLUG_OK;
+}
+
+/* Moves the write set into the database, under savepoints of every
+** running call (see storage.h).  On failure the savepoints opened here
+** are rolled back and the calls' writes wait in the write set as before
+** (a call with none yet has its undo opened there). */
+static int to_savepoints(storage *s, char *err, size_t n) {
+  storage_frame *f;
+  int rc = convert(s, s->top, s->nws, err, n);
+  if (rc == LPLUG_OK) {
+    s->nws = s->wsused = 0;
+    for (f = s->top; f != NULL; f = f->outer) f->fresh = 0;
+    return LPLUG_OK;
+  }
+  for (f = s->top; f != NULL; f = f->outer) {  /* innermost first */
+    if (!f->fresh) continue;
+    exec(s, Q_ROLLBACK_TO);
+    exec(s, Q_RELEASE);
+    f->undo = STORAGE_UNDO_SET;
+    f->fresh = 0;
+  }
+  check_txn(s);
+  return rc;
+}
+
+/* Writes the write set from mark on to the database: the call that
+** began at mark returned, and no call around it keeps a write set.
+** Several writes go under a savepoint, so that a failure leaves none of
+** them (one statement is atomic by itself). */
+static int ws_write_out(storage *s, size_t mark, char *err, size_t n) {
+  int rc, several = s->nws - mark > 1;
+  if (s->nws <= mark) return LPLUG_OK;
+  if (several && (rc = exec(s, Q_SAVEPOINT)) != SQLITE_OK)
+    return busy(s, rc, err, n);
+  if ((rc = ws_apply(s, mark, s->nws)) != SQLITE_OK) {
+    busy(s, rc, err, n);  /* the message, before anything else runs */
+    if (several) exec(s, Q_ROLLBACK_TO);
+  }
+  if (several) exec(s, Q_RELEASE);
+  if (rc == SQLITE_OK) return LPLUG_OK;
+  check_txn(s);
+  return LPLUG_EIO;
+}
+
+/* ---- calls -------------------------------------------------------------- */
+
+void storage_enter(storage *s, storage_frame *f, plugin *p) {
+  f->outer = s->top;
+  f->plugin = p;
+  f->undo = STORAGE_UNDO_NONE;
+  f->fresh = 0;
+  f->mark = s->nws;
+  s->top = f;
+}
+
+int storage_leave(storage *s, storage_frame *f, int failed, char *err,
+                  size_t errsize) {
+  storage_frame *outer = f->outer;
+  int rc = LPLUG_OK;
+  s->top = outer;
+  /* A returning call's writes join its caller's write set, if that keeps
+  ** one; else they are written now. */
+  if (f->undo == STORAGE_UNDO_SET && !failed &&
+      (outer == NULL || outer->undo == STORAGE_UNDO_SAVEPOINT)) {
+    rc = ws_write_out(s, f->mark, err, errsize);
+    failed = rc != LPLUG_OK;
+  }
+  if (failed && f->undo != STORAGE_UNDO_NONE) restore_usage(s, f);
+  if (f->undo == STORAGE_UNDO_SAVEPOINT) {
+    if (failed) exec(s, Q_ROLLBACK_TO);
+    exec(s, Q_RELEASE);
+  }
+  if (failed || f->undo != STORAGE_UNDO_SET || outer == NULL ||
+      outer->undo != STORAGE_UNDO_SET)
+    ws_truncate(s, f->mark);
+  if (outer == NULL && s->in_txn &&
+      (s->batch_ms <= 0 ||
+       (plugin_monotonic() - s->txn_began) * 1000 >= s->batch_ms)) {
+    char spare[256];  /* a failed call keeps its own message */
+    int c = rc == LPLUG_OK ? commit(s, err, errsize)
+                           : commit(s, spare, sizeof spare);
+    if (rc == LPLUG_OK) rc = c;
+  }
+  return rc;
 }
 
 /* ---- entries -------------------------------------------------------------- */
@@ -264,6 +483,7 @@ static int begin_write(storage *s, char *err, size_t n) {
 static sqlite3_stmt *bind(storage *s, int q, plugin *p, const char *key,
                           size_t klen) {
   sqlite3_stmt *st = s->q[q];
+  if (q == Q_PUT || q == Q_DELETE) s->bound_len[q - Q_PUT] = 0;
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
   sqlite3_bind_blob(st, 2, key, (int)klen, SQLITE_STATIC);
@@ -282,8 +502,12 @@ static int check_key(const char *key, size_t klen, char *err, size_t n) {
 
 long long storage_used(storage *s, plugin *p) {
   sqlite3_stmt *st = s->q[Q_USAGE];
+  char err[256];
   if (p->storage_epoch == s->epoch && p->storage_exact)
     return p->storage_used;
+  /* the table must hold p's pending writes to be counted */
+  if (s->nws > 0 && ws_holds(s, p) && to_savepoints(s, err, sizeof err))
+    return -1;
   sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_reset(st);
@@ -297,30 +521,47 @@ long long storage_used(storage *s, plugin *p) {
   return p->storage_used;
 }
 
+/* Copies an encoded value into out, checking it first when it comes from
+** the database (another program may have written the file). */
+static int copy_value(const void *b, size_t len, int check, const char *key,
+                      size_t klen, lplug_value *out, char *err, size_t n) {
+  if (check && value_check(b, len) != LPLUG_OK) {
+    snprintf(err, n, "storage: the value stored under '%.*s' is damaged "
+             "(not a well-formed value)", (int)klen, key);
+    return LPLUG_EPARSE;
+  }
+  if (value_reserve(out, len) != LPLUG_OK)
+    return fail(NULL, LPLUG_ENOMEM, err, n, "reading");
+  out->len = 0;
+  memcpy(out->bytes, b, len);
+  out->len = len;
+  return LPLUG_OK;
+}
+
 int storage_get(storage *s, plugin *p, const char *key, size_t klen,
                 lplug_value *out, int *found, char *err, size_t errsize) {
   sqlite3_stmt *st;
   int rc;
   *found = 0;
   if ((rc = check_key(key, klen, err, errsize)) != LPLUG_OK) return rc;
+  if (s->nws > 0) {  /* the call's own writes first */
+    const char *name = plugin_name(p);
+    const pending *w = ws_find(s, name, strlen(name), key, klen);
+    if (w != NULL) {
+      if (w->deleted) return LPLUG_OK;
+      rc = copy_value(ws_value(s, w), w->vlen, 0, key, klen, out, err,
+                      errsize);
+      *found = rc == LPLUG_OK;
+      return rc;
+    }
+  }
   st = bind(s, Q_GET, p, key, klen);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    const unsigned char *b = sqlite3_column_blob(st, 0);
-    size_t len = (size_t)sqlite3_column_bytes(st, 0);
-    if (value_check(b, len) != LPLUG_OK) {
-      snprintf(err, errsize, "storage: the value stored under '%.*s' is "
-               "damaged (not a well-formed value)", (int)klen, key);
-      rc = LPLUG_EPARSE;
-    } else if (value_reserve(out, len) != LPLUG_OK) {
-      rc = fail(NULL, LPLUG_ENOMEM, err, errsize, "reading");
-    } else {
-      out->len = 0;
-      memcpy(out->bytes, b, len);
-      out->len = len;
-      *found = 1;
-      rc = LPLUG_OK;
-    }
+    rc = copy_value(sqlite3_column_blob(st, 0),
+                    (size_t)sqlite3_column_bytes(st, 0), 1, key, klen, out,
+                    err, errsize);
+    *found = rc == LPLUG_OK;
   } else {
     rc = rc == SQLITE_DONE ? LPLUG_OK
                            : fail(s->db, LPLUG_EIO, err, errsize, "read failed");
@@ -354,42 +595,46 @@ static int over_quota(plugin *p, long long used, long long want, char *err,
 
 /* Writes (bytes NULL: deletes) the entry under key.  p's usage is kept
 ** as an upper bound while writes fit under the quota even if each were
-** new (the common case costs no read), and made exact -- one read of the
-** old entry's size, and a recount if the bound had drifted -- only when
-** a write could be what passes the quota. */
+** new (the common case costs no read, and the write waits in the write
+** set), and made exact -- the write set moved into the table, one read
+** of the old entry's size, and a recount if the bound had drifted --
+** only when a write could be what passes the quota. */
 static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
                        const void *bytes, size_t len, char *err, size_t n) {
-  long long used, old = -1, cost;
+  long long used = p->storage_used, old = -1, cost;
   sqlite3_stmt *st;
-  int rc;
-  if ((rc = begin_write(s, err, n)) != LPLUG_OK) return rc;
+  int rc, fits, changed = 1;  /* a pending deletion may shrink p */
+  if ((rc = begin_txn(s, err, n)) != LPLUG_OK) return rc;
   cost = bytes ? (long long)(klen + len) + STORAGE_ENTRY_OVERHEAD : 0;
-  if (p->storage_epoch == s->epoch &&
-      p->storage_used + cost <= (long long)p->storage_quota) {
-    used = p->storage_used;  /* fits whatever was there */
-  } else {
-    if ((used = storage_used(s, p)) < 0 ||
-        (old = entry_cost(s, p, key, klen)) < 0)
-      return fail(s->db, LPLUG_EIO, err, n, "read failed");
-    if (cost > old && used - old + cost > (long long)p->storage_quota)
-      return over_quota(p, used, cost - old, err, n);
+  fits = p->storage_epoch == s->epoch &&
+         used + cost <= (long long)p->storage_quota;  /* whatever was there */
+  if (!fits || !ws_add(s, p, key, klen, bytes, len)) {
+    if ((rc = to_savepoints(s, err, n)) != LPLUG_OK) return rc;
+    if (!fits) {
+      if ((used = storage_used(s, p)) < 0 ||
+          (old = entry_cost(s, p, key, klen)) < 0)
+        return fail(s->db, LPLUG_EIO, err, n, "read failed");
+      if (cost > old && used - old + cost > (long long)p->storage_quota)
+        return over_quota(p, used, cost - old, err, n);
+    }
+    if (bytes) {
+      st = bind(s, Q_PUT, p, key, klen);
+      sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
+    } else {
+      st = bind(s, Q_DELETE, p, key, klen);
+    }
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return busy(s, rc, err, n);
+    changed = sqlite3_changes(s->db) > 0;
   }
-  if (bytes) {
-    st = bind(s, Q_PUT, p, key, klen);
-    sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
-  } else {
-    st = bind(s, Q_DELETE, p, key, klen);
-  }
-  rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return busy(s, rc, err, n);
   if (old >= 0) {                       /* exact */
     p->storage_used = used - old + cost;
     p->storage_exact = 1;
   } else if (cost > 0) {                /* bound: as if the key were new */
     p->storage_used = used + cost;
     p->storage_exact = 0;
-  } else if (sqlite3_changes(s->db) > 0) {
+  } else if (changed) {
     p->storage_exact = 0;               /* smaller by an unknown amount */
   }
   s->writes++;
@@ -415,7 +660,7 @@ int storage_incr(storage *s, plugin *p, const char *key, size_t klen,
   /* read inside the write transaction, or another process's increment
   ** between the read and the write would be lost */
   if ((rc = check_key(key, klen, err, errsize)) != LPLUG_OK ||
-      (rc = begin_write(s, err, errsize)) != LPLUG_OK)
+      (rc = begin_txn(s, err, errsize)) != LPLUG_OK)
     return rc;
   rc = storage_get(s, p, key, klen, v, &found, err, errsize);
   if (rc != LPLUG_OK) return rc;
@@ -456,6 +701,10 @@ int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
   int rc, got = 0;
   *more = 0;
   if (plen > STORAGE_MAX_KEY) return LPLUG_OK;  /* no key is that long */
+  /* the table answers, so p's pending writes must be in it */
+  if (s->nws > 0 && ws_holds(s, p) &&
+      (rc = to_savepoints(s, err, errsize)) != LPLUG_OK)
+    return rc;
   /* Keys starting with prefix sort before prefix with its last byte that
   ** can grow grown by one (none for "" or all 0xff: no upper bound). */
   memcpy(upper, prefix, plen);

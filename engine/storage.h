@@ -7,18 +7,33 @@
 ** synchronous=NORMAL: a committed write survives the process being
 ** killed; ":memory:" (or no path) keeps everything in memory.
 **
-** Writes are atomic per plugin call.  The first write of a call opens a
-** savepoint; when the call returns normally the savepoint is released,
-** when it fails the savepoint is rolled back, so a handler that writes
-** and then errors leaves nothing.  Calls nest (a host callback may run
-** hooks), and so do savepoints: an inner call's writes are undone with
-** the outer call that contains them, as its events are.
+** Writes are atomic per plugin call.  A call's writes first wait in
+** memory, in the write set: reads of the call (get, incr) see them
+** there, and when the call returns normally they are written to the
+** database; when it fails they are dropped, so a handler that writes and
+** then errors leaves nothing.  Calls nest (a host callback may run hooks,
+** of other plugins or of the same one): a nested call's writes join the
+** write set of the call around it when it returns, and are undone with
+** that call if it fails, as its events are.
 **
-** The savepoints live in one transaction.  With storage_batch_ms = 0 it
-** commits when the outermost call ends (a failed commit fails that call);
-** with a batch time it stays open across calls and commits once that many
-** milliseconds have passed since it began (checked when a call ends), on
-** lplug_storage_flush and when the engine is freed.
+** What the write set cannot answer moves it into the database under
+** SQLite savepoints, one per running call (nested calls nest them), and
+** the calls go on writing there: storage.keys of a plugin with pending
+** writes, a write that might pass the quota (an exact count is needed),
+** a recount of a plugin's usage, and a write set grown past
+** STORAGE_WS_ENTRIES entries or STORAGE_WS_BYTES bytes.  A savepoint is
+** released when its call returns normally and rolled back when it fails.
+** Either way the outcome is the same; the write set only saves the
+** savepoints' cost in the common case.
+**
+** Every write, pending or not, happens inside one transaction, begun at
+** the call's first write (so "busy" is said by the write itself).  With
+** storage_batch_ms = 0 it commits when the outermost call ends (a failed
+** commit fails that call); with a batch time it stays open across calls
+** and commits once that many milliseconds have passed since it began
+** (checked when a call ends), on lplug_storage_flush and when the engine
+** is freed.  A write set is never older than the call running it, so a
+** crash loses no more than the batch setting allows.
 */
 #ifndef LPLUG_STORAGE_H
 #define LPLUG_STORAGE_H
@@ -40,14 +55,28 @@
 typedef struct storage storage;
 typedef struct plugin plugin;
 
+/* The most a write set holds before it moves into savepoints: its
+** lookups are a scan, and it is a copy of what waits. */
+#define STORAGE_WS_ENTRIES 64
+#define STORAGE_WS_BYTES (64 * 1024)
+
+/* How a call's writes can be undone: not written yet; waiting in the
+** write set from the frame's mark on; under a savepoint of its own. */
+enum { STORAGE_UNDO_NONE, STORAGE_UNDO_SET, STORAGE_UNDO_SAVEPOINT };
+
 /* One plugin call's place in the nesting of calls (storage_enter fills
-** it; it lives on the caller's stack). */
+** it; it lives on the caller's stack).  Along the nesting, outermost
+** first, modes run SAVEPOINT*, SET*, NONE*: a write opens the undo of
+** its call and of every call around it. */
 typedef struct storage_frame {
   struct storage_frame *outer;
   plugin *plugin;
-  int savepoint;              /* a write of this call opened one */
-  long long used;             /* the plugin's usage when it was opened */
+  int undo;                   /* STORAGE_UNDO_* */
+  int fresh;                  /* got its savepoint in the move under way */
+  size_t mark;                /* write-set entries when the call began */
+  long long used;             /* the plugin's usage when undo was opened */
   int used_exact;             /* and whether that was exact or a bound */
+  int used_current;           /* and whether it was known at all */
   unsigned long long writes;  /* the storage's write count then */
   unsigned long long used_writes; /* and the plugin's */
 } storage_frame;
@@ -62,9 +91,10 @@ int storage_open(storage **out, const char *path, int batch_ms, char *err,
 void storage_close(storage *s);
 
 /* Around every plugin call (plugin_call): enter pushes f, leave pops it,
-** releasing or rolling back its savepoint (`failed`) and committing when
-** the outermost call ends and the batch is due.  leave returns LPLUG_OK,
-** or LPLUG_EIO with a message in err when the commit failed (the
+** keeping or undoing its writes (`failed`) and committing when the
+** outermost call ends and the batch is due.  leave returns LPLUG_OK, or
+** LPLUG_EIO with a message in err when the call's writes could not be
+** written (they are undone: the call must fail) or the commit failed (the
 ** transaction is then rolled back). */
 void storage_enter(storage *s, storage_frame *f, plugin *p);
 int storage_leave(storage *s, storage_frame *f, int failed, char *err,
@@ -103,7 +133,8 @@ int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
                  int *more, char *err, size_t errsize);
 
 /* Bytes p's entries cost against its quota, exact (counted again when
-** only a bound is known); -1 when the database cannot tell. */
+** only a bound is known, after moving the write set into savepoints if
+** it holds writes of p); -1 when the database cannot tell. */
 long long storage_used(storage *s, plugin *p);
 
 #endif

@@ -688,7 +688,10 @@ int lplug_event_pending(const lplug_engine *e);
 ** ":memory:" keeps them in memory until the engine is freed).
 **
 ** What a plugin call writes is kept only if the call returns normally: a
-** handler that writes and then fails leaves nothing.  With
+** handler that writes and then fails leaves nothing, and a call whose
+** writes the database refuses as it ends fails (LPLUG_EIO) with none
+** kept.  A call run from inside another (a host callback) keeps its
+** writes only if the outer call keeps its own.  With
 ** storage_batch_ms = 0 every call's writes are committed as it ends, so
 ** they survive the process being killed.  With a batch time, commits are
 ** grouped: they happen when a call ends that long after the last one, on

@@ -91,7 +91,9 @@ static long long result_of(lplug_engine *e, const char *name,
                            const char *arg) {
   lplug_value *v;
   int ok = 0;
-  assert_int_equal(go_with(e, name, arg, &v), LPLUG_OK);
+  int rc = go_with(e, name, arg, &v);
+  if (rc != LPLUG_OK) print_error("%s\n", lplug_errmsg(e));
+  assert_int_equal(rc, LPLUG_OK);
   long long n = lplug_value_integer(v, 0, &ok);
   lplug_value_free(v);
   assert_true(ok);
@@ -556,6 +558,309 @@ static void storage_flush_is_refused_inside_a_call(void **state) {
   lplug_engine_free(flush_engine);
 }
 
+/* ---- the write set (engine/storage.h): pending writes, nesting ------- */
+
+static void storage_a_call_reads_its_own_writes(void **state) {
+  fixture *f = *state;
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    char name[32];
+    use_storage(f, NULL, batch, 0);
+    snprintf(name, sizeof name, "own%d", batch);
+    assert_int_equal(load(f, name, "{}",
+      "if v == 'check' then\n"
+      "  assert(storage.get('x') == 3 and storage.get('gone') == nil)\n"
+      "  assert(storage.get('back') == 'again' and storage.get('n') == 1)\n"
+      "  assert(storage.get('kept') == 'yes')\n"
+      "  return\n"
+      "end\n"
+      "if v == nil then storage.set('kept', 'yes') return end\n"
+      "storage.set('x', 1) storage.set('x', 2)\n"
+      "assert(storage.get('x') == 2, 'the newest write wins')\n"
+      "assert(storage.incr('x') == 3 and storage.get('x') == 3)\n"
+      "storage.set('gone', 1) storage.delete('gone')\n"
+      "assert(storage.get('gone') == nil, 'set then delete')\n"
+      "storage.delete('back') storage.set('back', 'again')\n"
+      "assert(storage.get('back') == 'again', 'delete then set')\n"
+      "storage.set('n', 7) storage.delete('n')\n"
+      "assert(storage.incr('n') == 1, 'a pending deletion counts as 0')\n"
+      "assert(storage.get('kept') == 'yes', 'the table under the set')\n"
+      "storage.delete('kept')\n"
+      "assert(storage.get('kept') == nil)\n"
+      "storage.set('kept', 'yes')\n"
+      "local t = storage.get('t') or {}\n"
+      "storage.set('t', { 1, { 2 } })\n"
+      "t = storage.get('t') t[2][1] = 'changed'  -- a copy\n"
+      "assert(storage.get('t')[2][1] == 2)\n"
+      "storage.delete('t')"), LPLUG_OK);
+    go_ok(f, name, NULL);
+    go_ok(f, name, "write");
+    go_ok(f, name, "check");
+    lplug_stats st;
+    assert_int_equal(lplug_plugin_stats(f->e, name, &st), LPLUG_OK);
+    assert_int_equal(st.storage_bytes, 4 * 32 + (1 + 1) + (4 + 6) +
+                     (4 + 8) + (1 + 1));  /* x, kept, back, n */
+  }
+}
+
+static void storage_keys_see_the_pending_writes(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "listed", "{}",
+    "if v == nil then storage.set('k0', 0) storage.set('k9', 9) return end\n"
+    "local function all()\n"
+    "  local t = {}\n"
+    "  for _, k in ipairs(storage.keys()) do t[#t + 1] = k end\n"
+    "  return table.concat(t, ' ')\n"
+    "end\n"
+    "if v == 'list' then return all() end\n"
+    "storage.delete('k0') storage.set('k1', 1) storage.set('k2', 2)\n"
+    "assert(all() == 'k1 k2 k9', all())\n"
+    "storage.set('k3', 3)  -- written after the keys were listed\n"
+    "assert(storage.get('k0') == nil and storage.get('k3') == 3)\n"
+    "assert(all() == 'k1 k2 k3 k9', all())\n"
+    "if v == 'fail' then error('undo') end"), LPLUG_OK);
+  go_ok(f, "listed", NULL);
+  lplug_value *out;
+  assert_int_equal(go_with(f->e, "listed", "fail", NULL), LPLUG_ERUNTIME);
+  assert_int_equal(go_with(f->e, "listed", "list", &out), LPLUG_OK);
+  assert_string_equal(lplug_value_string(out, 0, NULL), "k0 k9");
+  lplug_value_free(out);
+  go_ok(f, "listed", "keep");
+  assert_int_equal(go_with(f->e, "listed", "list", &out), LPLUG_OK);
+  assert_string_equal(lplug_value_string(out, 0, NULL), "k1 k2 k3 k9");
+  lplug_value_free(out);
+}
+
+static void storage_a_call_may_write_more_than_the_set_holds(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "many", "{}",
+    "if v == 'count' then return #storage.keys{ limit = 1000 } end\n"
+    "for i = 1, 100 do storage.set('n' .. i, i) end\n"
+    "storage.set('big', string.rep('x', 70000))\n"
+    "storage.set('n1', 'last')\n"
+    "assert(storage.get('n1') == 'last' and storage.get('n100') == 100)\n"
+    "assert(#storage.get('big') == 70000)\n"
+    "if v == 'fail' then error('undo') end"), LPLUG_OK);
+  assert_int_equal(go_with(f->e, "many", "fail", NULL), LPLUG_ERUNTIME);
+  assert_int_equal(result_of(f->e, "many", "count"), 0);
+  go_ok(f, "many", NULL);
+  assert_int_equal(result_of(f->e, "many", "count"), 101);
+}
+
+static void storage_quota_counts_the_pending_writes(void **state) {
+  fixture *f = *state;
+  use_storage(f, NULL, 0, 4096);
+  /* an entry "a" .. "d" of 1500 x's costs 1 + 1504 + 32 = 1537 */
+  assert_int_equal(load(f, "tight", "{}",
+    "local big = string.rep('x', 1500)\n"
+    "if v == nil then\n"
+    "  assert(storage.set('a', big)) assert(storage.set('a', big))\n"
+    "  assert(storage.set('b', big))  -- a is counted once\n"
+    "  return\n"
+    "end\n"
+    "storage.delete('a')  -- pending: c fits only if the count sees it\n"
+    "assert(storage.set('c', big))\n"
+    "local ok, err = storage.set('d', big)\n"
+    "assert(ok == nil and err:find('(3074 in use, this write needs 1537 "
+    "more;', 1, true), err)\n"
+    "assert(storage.get('d') == nil)\n"
+    "if v == 'fail' then error('undo') end"), LPLUG_OK);
+  go_ok(f, "tight", NULL);
+  assert_int_equal(go_with(f->e, "tight", "fail", NULL), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message, "undo"));
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(f->e, "tight", &st), LPLUG_OK);
+  assert_int_equal(st.storage_bytes, 2 * 1537);  /* a and b */
+  go_ok(f, "tight", "keep");
+  assert_int_equal(lplug_plugin_stats(f->e, "tight", &st), LPLUG_OK);
+  assert_int_equal(st.storage_bytes, 2 * 1537);  /* b and c */
+}
+
+/* Nesting: a plugin prints "run HOOK ARG" and the host runs hook point
+** HOOK over ARG from inside that call; "stats NAME" reads NAME's usage. */
+static lplug_engine *nest_engine;
+static int nest_rc;
+static long long nest_bytes;
+
+static void nest_from_log(void *ud, int level, const char *plugin,
+                          const char *message) {
+  char what[16], name[64], arg[64] = "";
+  lplug_stats st;
+  (void)ud; (void)level; (void)plugin;
+  if (sscanf(message, "%15s %63s %63s", what, name, arg) < 2) return;
+  if (strcmp(what, "run") == 0) {
+    nest_rc = go_with(nest_engine, name, arg[0] ? arg : NULL, NULL);
+  } else if (strcmp(what, "stats") == 0) {
+    nest_rc = lplug_plugin_stats(nest_engine, name, &st);
+    nest_bytes = st.storage_bytes;
+  }
+}
+
+static void use_nesting(fixture *f, const char *db, int batch_ms) {
+  lplug_config c = {0};
+  lplug_engine_free(f->e);
+  c.storage_path = db;
+  c.storage_batch_ms = batch_ms;
+  c.instruction_limit = 1000000;
+  support_config(&f->log, &c);
+  c.on_log = nest_from_log;
+  f->e = nest_engine = lplug_engine_new(&c);
+  assert_non_null(f->e);
+}
+
+/* The sum of the integers plugin `name` stores (its handler answers
+** "sum"), then none. */
+static long long take_sum(fixture *f, const char *name) {
+  long long n = result_of(f->e, name, "sum");
+  go_ok(f, name, "clear");
+  return n;
+}
+
+#define SUM_AND_CLEAR \
+  "if v == 'sum' or v == 'clear' then\n" \
+  "  local n = 0\n" \
+  "  for _, k in ipairs(storage.keys()) do\n" \
+  "    n = n + storage.get(k)\n" \
+  "    if v == 'clear' then storage.delete(k) end\n" \
+  "  end\n" \
+  "  return n\n" \
+  "end\n"
+
+static void storage_nested_calls_undo_only_their_own_writes(void **state) {
+  fixture *f = *state;
+  /* v: what the inner call does, what the outer does ("ok"/"fail"), and
+  ** whether each moves its write set into savepoints (storage.keys) or
+  ** the outer writes only after the inner call ("late") */
+  static const char *const inner[] = {"ok", "fail", "moveok", "movefail"};
+  static const char *const how[] = {"", "move", "late"};
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    use_nesting(f, NULL, batch);
+    assert_int_equal(load(f, "inner", "{}", SUM_AND_CLEAR
+      "assert(storage.get('o1') == nil, 'the outer writes are not mine')\n"
+      "storage.set('i1', 10)\n"
+      "if v:find('move') then storage.keys() end\n"
+      "storage.set('i2', 20)\n"
+      "assert(storage.get('i1') == 10 and storage.get('i2') == 20)\n"
+      "if v:find('fail') then error('inner fails') end"), LPLUG_OK);
+    assert_int_equal(load(f, "outer", "{}", SUM_AND_CLEAR
+      "local inner, me, how = v:match('^(%w+)/(%w+)/(%w*)$')\n"
+      "if how ~= 'late' then storage.set('o1', 1) end\n"
+      "if how == 'move' then storage.keys() end\n"
+      "print('run inner ' .. inner)\n"
+      "assert(storage.get('i1') == nil)\n"
+      "if how == 'late' then storage.set('o1', 1) end\n"
+      "assert(storage.get('o1') == 1)\n"
+      "storage.set('o2', 2)\n"
+      "if me == 'fail' then error('outer fails') end"), LPLUG_OK);
+    for (int i = 0; i < 4; i++)
+      for (int outer_fails = 0; outer_fails <= 1; outer_fails++)
+        for (int h = 0; h < 3; h++) {
+          char arg[64];
+          int inner_ok = strstr(inner[i], "fail") == NULL;
+          snprintf(arg, sizeof arg, "%s/%s/%s", inner[i],
+                   outer_fails ? "fail" : "ok", how[h]);
+          nest_rc = -1;
+          assert_int_equal(go_with(f->e, "outer", arg, NULL),
+                           outer_fails ? LPLUG_ERUNTIME : LPLUG_OK);
+          assert_int_equal(nest_rc, inner_ok ? LPLUG_OK : LPLUG_ERUNTIME);
+          assert_int_equal(take_sum(f, "outer"), outer_fails ? 0 : 3);
+          assert_int_equal(take_sum(f, "inner"),
+                           outer_fails || !inner_ok ? 0 : 30);
+        }
+  }
+}
+
+static void storage_a_failed_middle_call_undoes_the_calls_inside_it(
+    void **state) {
+  fixture *f = *state;
+  /* a runs b, b runs c then fails or not; c may move the write set of
+  ** all three into savepoints */
+  static const char *const args[] = {"ok/stay", "fail/stay", "ok/move",
+                                     "fail/move"};
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    use_nesting(f, NULL, batch);
+    assert_int_equal(load(f, "c", "{}", SUM_AND_CLEAR
+      "storage.set('c1', 100)\n"
+      "if v == 'move' then storage.keys() end"), LPLUG_OK);
+    assert_int_equal(load(f, "b", "{}", SUM_AND_CLEAR
+      "local me, c = v:match('^(%w+)/(%w+)$')\n"
+      "storage.set('b1', 10)\n"
+      "print('run c ' .. c)\n"
+      "assert(storage.get('b1') == 10 and storage.get('c1') == nil)\n"
+      "if me == 'fail' then error('b fails') end"), LPLUG_OK);
+    assert_int_equal(load(f, "a", "{}", SUM_AND_CLEAR
+      "storage.set('a1', 1)\n"
+      "print('run b ' .. v)\n"
+      "storage.set('a2', 2)\n"
+      "assert(storage.get('a1') == 1 and storage.get('b1') == nil)"),
+      LPLUG_OK);
+    for (int i = 0; i < 4; i++) {
+      int b_fails = strncmp(args[i], "fail", 4) == 0;
+      go_ok(f, "a", args[i]);
+      assert_int_equal(nest_rc, b_fails ? LPLUG_ERUNTIME : LPLUG_OK);
+      assert_int_equal(take_sum(f, "a"), 3);
+      assert_int_equal(take_sum(f, "b"), b_fails ? 0 : 10);
+      assert_int_equal(take_sum(f, "c"), b_fails ? 0 : 100);
+    }
+  }
+}
+
+static void storage_usage_read_inside_a_call_counts_its_writes(void **state) {
+  fixture *f = *state;
+  use_nesting(f, NULL, 0);
+  assert_int_equal(load(f, "counted", "{}",
+    "storage.set('k', 'value')\n"
+    "print('stats counted')\n"
+    "if v == 'fail' then error('undo') end"), LPLUG_OK);
+  lplug_stats st;
+  nest_bytes = -1;
+  assert_int_equal(go_with(f->e, "counted", "fail", NULL), LPLUG_ERUNTIME);
+  assert_int_equal(nest_rc, LPLUG_OK);
+  assert_int_equal(nest_bytes, 1 + 8 + 32);
+  assert_int_equal(lplug_plugin_stats(f->e, "counted", &st), LPLUG_OK);
+  assert_int_equal(st.storage_bytes, 0);
+  go_ok(f, "counted", NULL);
+  assert_int_equal(lplug_plugin_stats(f->e, "counted", &st), LPLUG_OK);
+  assert_int_equal(st.storage_bytes, 1 + 8 + 32);
+}
+
+/* A trigger the test adds makes the table refuse the key "bad": the
+** writes of a call that returned fail when written, and the call fails
+** with nothing kept. */
+static void storage_a_write_refused_at_the_end_fails_the_call(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  sqlite3 *h;
+  use_storage(f, db, 0, 0);
+  assert_int_equal(load(f, "refused", "{}",
+    "if v == 'count' then return #storage.keys() end\n"
+    "if v ~= 'one' then storage.set('fine', 1) end\n"
+    "if v == 'fine' then return 0 end\n"
+    "storage.set('bad', 1)\n"
+    "if v == 'move' then\n"
+    "  local ok, err = pcall(storage.keys)\n"
+    "  assert(not ok and err:find('refused'), err)\n"
+    "  assert(storage.get('fine') == 1 and storage.get('bad') == 1)\n"
+    "end\n"
+    "return 0"), LPLUG_OK);
+  go_ok(f, "refused", "fine");  /* the table exists */
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h, "DELETE FROM lplug_storage; "
+    "CREATE TRIGGER no_bad BEFORE INSERT ON lplug_storage "
+    "WHEN NEW.key = x'626164' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h);
+  const char *kinds[] = {"one", "two", "move"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(go_with(f->e, "refused", kinds[i], NULL), LPLUG_EIO);
+    assert_non_null(strstr(f->log.last_message, "plugin 'refused': "
+                           "storage: write failed: refused"));
+    assert_int_equal(result_of(f->e, "refused", "count"), 0);
+  }
+  go_ok(f, "refused", "fine");
+  assert_int_equal(result_of(f->e, "refused", "count"), 1);
+  free(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
 
 int main(void) {
@@ -578,6 +883,14 @@ int main(void) {
     T(storage_two_processes_share_one_file),
     T(storage_survives_a_killed_process),
     T(storage_flush_is_refused_inside_a_call),
+    T(storage_a_call_reads_its_own_writes),
+    T(storage_keys_see_the_pending_writes),
+    T(storage_a_call_may_write_more_than_the_set_holds),
+    T(storage_quota_counts_the_pending_writes),
+    T(storage_nested_calls_undo_only_their_own_writes),
+    T(storage_a_failed_middle_call_undoes_the_calls_inside_it),
+    T(storage_usage_read_inside_a_call_counts_its_writes),
+    T(storage_a_write_refused_at_the_end_fails_the_call),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
