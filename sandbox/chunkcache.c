@@ -56,11 +56,19 @@ static int seen_before(uint64_t h) {
   return 0;
 }
 
-/* FNV-1a, 64 bits: the hash only picks the bucket; the bytes decide. */
+/* Picks the bucket (the bytes decide a match) and the seen slot.  Eight
+** bytes a step: FNV-1a, a byte a step, was 33 K instructions of a cold
+** 200-line load (2 % of it). */
 static uint64_t hash(uint64_t h, const void *p, size_t n) {
   const unsigned char *s = p;
+  uint64_t w;
+  for (; n >= 8; s += 8, n -= 8) {
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 32;
+  }
   while (n--) h = (h ^ *s++) * 0x100000001b3ULL;
-  return h;
+  return h ^ (h >> 29);
 }
 
 static entry *find(uint64_t h, const char *name, size_t nlen,
