@@ -861,6 +861,46 @@ static void storage_a_write_refused_at_the_end_fails_the_call(void **state) {
   free(db);
 }
 
+/* Each call's write waits at the same place of the write set, so the
+** key and value of the next call, as long as the last ones, are where
+** SQLite has them bound already (engine/storage.c skips binding them
+** again): what is written must still be each call's own, also after a
+** write that went to the table directly, bound elsewhere. */
+static void storage_writes_of_the_same_size_keep_their_own_bytes(
+    void **state) {
+  fixture *f = *state;
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    char name[32];
+    lplug_value *out;
+    use_storage(f, NULL, batch, 0);
+    snprintf(name, sizeof name, "same%d", batch);
+    assert_int_equal(load(f, name, "{}",
+      "if v == 'dump' then\n"
+      "  local t = {}\n"
+      "  for _, k in ipairs(storage.keys()) do\n"
+      "    t[#t + 1] = k .. '=' .. tostring(storage.get(k))\n"
+      "  end\n"
+      "  return table.concat(t, ' ')\n"
+      "end\n"
+      "if v == 'move' then\n"
+      "  storage.set('ka', 'AA')\n"
+      "  storage.keys()  -- moves the write set into the table\n"
+      "  storage.set('kb', 'BB')  -- written there, bound elsewhere\n"
+      "  return\n"
+      "end\n"
+      "if v:sub(1, 4) == 'del ' then storage.delete(v:sub(5)) return end\n"
+      "storage.set(v, v:upper())"), LPLUG_OK);
+    const char *calls[] = {"kx", "ky", "move", "kc", "kd", "del kx",
+                           "del ky", "kz", "del kz"};
+    for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
+      go_ok(f, name, calls[i]);
+    assert_int_equal(go_with(f->e, name, "dump", &out), LPLUG_OK);
+    assert_string_equal(lplug_value_string(out, 0, NULL),
+                        "ka=AA kb=BB kc=KC kd=KD");
+    lplug_value_free(out);
+  }
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
 
 int main(void) {
@@ -891,6 +931,7 @@ int main(void) {
     T(storage_a_failed_middle_call_undoes_the_calls_inside_it),
     T(storage_usage_read_inside_a_call_counts_its_writes),
     T(storage_a_write_refused_at_the_end_fails_the_call),
+    T(storage_writes_of_the_same_size_keep_their_own_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
