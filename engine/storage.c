@@ -667,12 +667,9 @@ static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
 }
 
 int storage_set(storage *s, plugin *p, const char *key, size_t klen,
-                const lplug_value *v, char *err, size_t errsize) {
-  size_t len;
-  const void *bytes = lplug_value_bytes(v, &len);
+                const void *bytes, size_t len, char *err, size_t errsize) {
   int rc = check_key(key, klen, err, errsize);
   if (rc != LPLUG_OK) return rc;
-  if (lplug_value_type(v, 0) == LPLUG_TNIL) bytes = NULL;
   return write_entry(s, p, key, klen, bytes, len, err, errsize);
 }
 

@@ -115,9 +115,10 @@ int storage_flush(storage *s, char *err, size_t errsize);
 /* The encoded value of `key` copied into out; *found = 0 when absent. */
 int storage_get(storage *s, plugin *p, const char *key, size_t klen,
                 lplug_value *out, int *found, char *err, size_t errsize);
-/* Stores v (nil deletes) under key. */
+/* Stores the len bytes of an encoded value (engine/value.h; not checked:
+** the caller made them) under key; bytes NULL deletes. */
 int storage_set(storage *s, plugin *p, const char *key, size_t klen,
-                const lplug_value *v, char *err, size_t errsize);
+                const void *bytes, size_t len, char *err, size_t errsize);
 /* Adds `by` to the integer under key (absent counts as 0) into *out;
 ** LPLUG_EINVAL when the stored value is not an integer or would
 ** overflow. */

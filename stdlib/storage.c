@@ -85,23 +85,30 @@ static int storage_get_lua(lua_State *L) {
   return 1;
 }
 
-/* set(key, value) and delete(key): value at index 2 (nil deletes). */
-static int write_lua(lua_State *L, const char *op) {
+/* set(key, value) and delete(key) (del, or a nil value, deletes). */
+static int write_lua(lua_State *L, const char *op, int del) {
   plugin *p = plugin_of(L);
   storage *s = store(L, p);
   lplug_value *v = plugin_scratch(p);
-  size_t klen, len;
+  size_t klen, len = 0;
   const char *key = check_key(L, 1, &klen);
+  const void *bytes = NULL;  /* none: a deletion */
   char err[512];
-  int rc;
-  budget_charge(L, OP_INSTRUCTIONS);
-  rc = value_from_lua(L, 2, v, "value", plugin_max_value(p), err,
-                      sizeof err);
+  int rc = LPLUG_OK;
+  if (!del && !lua_isnil(L, 2)) {
+    rc = value_from_lua(L, 2, v, "value", plugin_max_value(p), err,
+                        sizeof err);
+    bytes = lplug_value_bytes(v, &len);
+  }
+  /* One charge, for the operation and the bytes it moves, and before the
+  ** storage is touched or a refusal is said: a spent budget stops the
+  ** call here.  Encoding first is bounded by the plugin's value limit. */
+  budget_charge(L, OP_INSTRUCTIONS + (rc == LPLUG_OK ?
+                                      (long long)(len / BYTES_PER_INSTRUCTION)
+                                      : 0));
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
-  lplug_value_bytes(v, &len);
-  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
-  rc = storage_set(s, p, key, klen, v, err, sizeof err);
-  value_set_nil(v);
+  rc = storage_set(s, p, key, klen, bytes, len, err, sizeof err);
+  if (bytes) value_set_nil(v);
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
   lua_pushboolean(L, 1);
   return 1;
@@ -109,14 +116,11 @@ static int write_lua(lua_State *L, const char *op) {
 
 static int storage_set_lua(lua_State *L) {
   luaL_checkany(L, 2);
-  lua_settop(L, 2);
-  return write_lua(L, "set");
+  return write_lua(L, "set", 0);
 }
 
 static int storage_delete_lua(lua_State *L) {
-  lua_settop(L, 1);
-  lua_pushnil(L);
-  return write_lua(L, "delete");
+  return write_lua(L, "delete", 1);
 }
 
 static int storage_incr_lua(lua_State *L) {
