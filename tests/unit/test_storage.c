@@ -197,6 +197,31 @@ static void storage_failed_call_keeps_nothing(void **state) {
   assert_int_equal(st.storage_bytes, (4 + 6 + 32) + (1 + 1 + 32));
 }
 
+/* Each write is charged to the instruction budget (the fixture's limit
+** is 1,000,000) by its size, also a refused or a deleting one: loops of
+** a few thousand VM instructions spend it, and the call keeps nothing. */
+static void storage_writes_are_charged_to_the_budget(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "charged", "{}",
+    "if v == 'count' then return #storage.keys() end\n"
+    "storage.set('first', 1)\n"
+    "if v == 'fine' then return 0 end\n"
+    "local big = string.rep('x', 8000)  -- 200 + 1000 a set\n"
+    "if v == 'set' then for i = 1, 2000 do storage.set('k', big) end end\n"
+    "if v == 'delete' then for i = 1, 10000 do storage.delete('k') end end\n"
+    "if v == 'refused' then\n"
+    "  for i = 1, 10000 do assert(not pcall(storage.set, 'k', print)) end\n"
+    "end\n"
+    "return 0"), LPLUG_OK);
+  const char *kinds[] = {"set", "delete", "refused"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(go_with(f->e, "charged", kinds[i], NULL), LPLUG_ECPU);
+    assert_int_equal(result_of(f->e, "charged", "count"), 0);
+  }
+  go_ok(f, "charged", "fine");
+  assert_int_equal(result_of(f->e, "charged", "count"), 1);
+}
+
 static void storage_usage_is_restored_when_a_call_fails(void **state) {
   fixture *f = *state;
   use_storage(f, NULL, 0, 4096);
@@ -909,6 +934,7 @@ int main(void) {
     T(storage_incr_counts_from_zero),
     T(storage_keys_must_be_sensible),
     T(storage_failed_call_keeps_nothing),
+    T(storage_writes_are_charged_to_the_budget),
     T(storage_usage_is_restored_when_a_call_fails),
     T(storage_quota_refuses_what_does_not_fit),
     T(storage_quota_of_the_manifest_is_a_ceiling_check),
