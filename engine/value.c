@@ -89,17 +89,21 @@ static uint64_t zigzag(long long x) {
   return x < 0 ? ~((uint64_t)x << 1) : (uint64_t)x << 1;
 }
 
-int value_set_integer(lplug_value *v, long long x) {
-  uint64_t u = zigzag(x);
-  v->len = 0;
-  if (v->cap < 10 && value_reserve(v, 10) != LPLUG_OK) return LPLUG_ENOMEM;
+size_t value_encode_integer(unsigned char *p, long long x) {
   if (x >= 0 && x < 128) {
-    v->bytes[0] = (unsigned char)(VALUE_SMALLINT | x);
-    v->len = 1;
-  } else {
-    v->bytes[0] = VALUE_INT;
-    v->len = (size_t)(put_varint(v->bytes + 1, u) - v->bytes);
+    p[0] = (unsigned char)(VALUE_SMALLINT | x);
+    return 1;
   }
+  p[0] = VALUE_INT;
+  return (size_t)(put_varint(p + 1, zigzag(x)) - p);
+}
+
+int value_set_integer(lplug_value *v, long long x) {
+  v->len = 0;
+  if (v->cap < VALUE_INTEGER_MAX &&
+      value_reserve(v, VALUE_INTEGER_MAX) != LPLUG_OK)
+    return LPLUG_ENOMEM;
+  v->len = value_encode_integer(v->bytes, x);
   return LPLUG_OK;
 }
 

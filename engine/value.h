@@ -39,6 +39,15 @@ struct lplug_value {
 /* Makes room for `extra` more bytes; LPLUG_OK or LPLUG_ENOMEM. */
 int value_reserve(lplug_value *v, size_t extra);
 
+/* The most bytes an encoded integer takes: its tag and a varint of 64
+** bits. */
+#define VALUE_INTEGER_MAX 11
+
+/* Writes the encoding of the integer x at p (room for VALUE_INTEGER_MAX
+** bytes) and returns its length: for a caller that keeps the value
+** somewhere else than in an lplug_value. */
+size_t value_encode_integer(unsigned char *p, long long x);
+
 /* Sets v to the integer x; LPLUG_OK or LPLUG_ENOMEM (v is then nil or
 ** empty: set it again before use). */
 int value_set_integer(lplug_value *v, long long x);

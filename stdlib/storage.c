@@ -85,17 +85,25 @@ static int storage_get_lua(lua_State *L) {
   return 1;
 }
 
-/* set(key, value) and delete(key) (del, or a nil value, deletes). */
-static int write_lua(lua_State *L, const char *op, int del) {
+/* set(key, value) and delete(key): the value at index 2, of Lua type
+** `type` (LUA_TNIL deletes). */
+static int write_lua(lua_State *L, const char *op, int type) {
   plugin *p = plugin_of(L);
   storage *s = store(L, p);
-  lplug_value *v = plugin_scratch(p);
+  lplug_value *v = NULL;  /* the plugin's scratch, when it holds the value */
+  unsigned char number[VALUE_INTEGER_MAX];
   size_t klen, len = 0;
   const char *key = check_key(L, 1, &klen);
   const void *bytes = NULL;  /* none: a deletion */
   char err[512];
-  int rc = LPLUG_OK;
-  if (!del && !lua_isnil(L, 2)) {
+  int rc = LPLUG_OK, isint = 0;
+  lua_Integer n = 0;
+  if (type == LUA_TNUMBER) n = lua_tointegerx(L, 2, &isint);
+  if (isint) {  /* the common counter: encoded here, no scratch */
+    len = value_encode_integer(number, (long long)n);
+    bytes = number;
+  } else if (type != LUA_TNIL) {
+    v = plugin_scratch(p);
     rc = value_from_lua(L, 2, v, "value", plugin_max_value(p), err,
                         sizeof err);
     bytes = lplug_value_bytes(v, &len);
@@ -108,19 +116,20 @@ static int write_lua(lua_State *L, const char *op, int del) {
                                       : 0));
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
   rc = storage_set(s, p, key, klen, bytes, len, err, sizeof err);
-  if (bytes) value_set_nil(v);
+  if (v) value_set_nil(v);
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int storage_set_lua(lua_State *L) {
-  luaL_checkany(L, 2);
-  return write_lua(L, "set", 0);
+  int type = lua_type(L, 2);
+  if (type == LUA_TNONE) luaL_checkany(L, 2);  /* raises: no value */
+  return write_lua(L, "set", type);
 }
 
 static int storage_delete_lua(lua_State *L) {
-  return write_lua(L, "delete", 1);
+  return write_lua(L, "delete", LUA_TNIL);
 }
 
 static int storage_incr_lua(lua_State *L) {

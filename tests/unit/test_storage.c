@@ -133,6 +133,30 @@ static void storage_keeps_every_kind_of_value(void **state) {
     "storage.delete('never there')");
 }
 
+/* Integers are encoded by storage.set itself (stdlib/storage.c), not by
+** value_from_lua: every size of their encoding comes back as it went. */
+static void storage_keeps_integers_of_every_size(void **state) {
+  fixture *f = *state;
+  check(f, "integers",
+    "local ns = { 0, 1, 127, 128, 255, 8191, 8192, -1, -64, -65, -128,\n"
+    "  1 << 31, -(1 << 31), 1 << 62, math.maxinteger, math.mininteger }\n"
+    "for i, n in ipairs(ns) do storage.set('n' .. i, n) end\n"
+    "for i, n in ipairs(ns) do\n"
+    "  local got = storage.get('n' .. i)\n"
+    "  assert(math.type(got) == 'integer' and got == n, tostring(got))\n"
+    "end\n"
+    "storage.keys()  -- into the table, and read from there\n"
+    "for i, n in ipairs(ns) do assert(storage.get('n' .. i) == n) end\n"
+    "storage.set('f', 0.5) assert(math.type(storage.get('f')) == 'float')");
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(f->e, "integers", &st), LPLUG_OK);
+  /* keys n1..n9 (2 bytes) and n10..n16 (3); values of 1 (0, 1, 127),
+  ** 2 (-1, -64), 3 (128, 255, 8191, -65, -128), 4 (8192), 6 (+-2^31) and
+  ** 11 (2^62, maxinteger, mininteger) bytes; f: 1 + 9 */
+  assert_int_equal(st.storage_bytes, 9 * 2 + 7 * 3 + 3 * 1 + 2 * 2 +
+                   5 * 3 + 4 + 2 * 6 + 3 * 11 + (1 + 9) + 17 * 32);
+}
+
 static void storage_incr_counts_from_zero(void **state) {
   fixture *f = *state;
   check(f, "counts",
@@ -931,6 +955,7 @@ static void storage_writes_of_the_same_size_keep_their_own_bytes(
 int main(void) {
   const struct CMUnitTest tests[] = {
     T(storage_keeps_every_kind_of_value),
+    T(storage_keeps_integers_of_every_size),
     T(storage_incr_counts_from_zero),
     T(storage_keys_must_be_sensible),
     T(storage_failed_call_keeps_nothing),
