@@ -339,8 +339,10 @@ int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
   enc e;
   int top, isint, type = lua_type(L, idx);
   lua_Integer n;
-  /* The common small results first: no walk, no checks needed. */
-  if (type == LUA_TNUMBER && (n = lua_tointegerx(L, idx, &isint), isint)) {
+  /* The common small results first: no walk, no checks needed.  Only an
+  ** integer: lua_tointegerx alone would also take the float 3.0. */
+  if (type == LUA_TNUMBER && lua_isinteger(L, idx) &&
+      (n = lua_tointegerx(L, idx, &isint), isint)) {
     if (out->cap < 10 && value_reserve(out, 10 - out->len) != LPLUG_OK)
       return LPLUG_ENOMEM;
     return value_set_integer(out, n);

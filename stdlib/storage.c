@@ -98,7 +98,9 @@ static int write_lua(lua_State *L, const char *op, int type) {
   char err[512];
   int rc = LPLUG_OK, isint = 0;
   lua_Integer n = 0;
-  if (type == LUA_TNUMBER) n = lua_tointegerx(L, 2, &isint);
+  /* An integer, not any number: the float 3.0 must come back a float. */
+  if (type == LUA_TNUMBER && lua_isinteger(L, 2))
+    n = lua_tointegerx(L, 2, &isint);
   if (isint) {  /* the common counter: encoded here, no scratch */
     len = value_encode_integer(number, (long long)n);
     bytes = number;

@@ -147,14 +147,16 @@ static void storage_keeps_integers_of_every_size(void **state) {
     "end\n"
     "storage.keys()  -- into the table, and read from there\n"
     "for i, n in ipairs(ns) do assert(storage.get('n' .. i) == n) end\n"
-    "storage.set('f', 0.5) assert(math.type(storage.get('f')) == 'float')");
+    "storage.set('f', 0.5) assert(math.type(storage.get('f')) == 'float')\n"
+    "storage.set('w', 3.0) assert(math.type(storage.get('w')) == 'float')");
   lplug_stats st;
   assert_int_equal(lplug_plugin_stats(f->e, "integers", &st), LPLUG_OK);
   /* keys n1..n9 (2 bytes) and n10..n16 (3); values of 1 (0, 1, 127),
   ** 2 (-1, -64), 3 (128, 255, 8191, -65, -128), 4 (8192), 6 (+-2^31) and
-  ** 11 (2^62, maxinteger, mininteger) bytes; f: 1 + 9 */
+  ** 11 (2^62, maxinteger, mininteger) bytes; f and w: 1 + 9 each (w,
+  ** 3.0, is kept as the float it is) */
   assert_int_equal(st.storage_bytes, 9 * 2 + 7 * 3 + 3 * 1 + 2 * 2 +
-                   5 * 3 + 4 + 2 * 6 + 3 * 11 + (1 + 9) + 17 * 32);
+                   5 * 3 + 4 + 2 * 6 + 3 * 11 + 2 * (1 + 9) + 18 * 32);
 }
 
 static void storage_incr_counts_from_zero(void **state) {
