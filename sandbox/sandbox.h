@@ -94,7 +94,8 @@ void sandbox_close(sandbox *sb);
 sandbox *sandbox_of(lua_State *L);
 
 /* Runs f(ud) protected, under the budgets.  f finds ud as a light userdata
-** at index 1 and returns nres results.  On success returns LPLUG_OK with
+** at index 1 and returns nres results (a count, never LUA_MULTRET: the
+** failure path drops them by count).  On success returns LPLUG_OK with
 ** the results on top of the stack (the caller pops them); on failure
 ** returns LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM with nothing pushed and
 ** sb->message, sb->where, sb->traceback describing it. */
