@@ -89,7 +89,7 @@ static uint64_t zigzag(long long x) {
   return x < 0 ? ~((uint64_t)x << 1) : (uint64_t)x << 1;
 }
 
-int value_set_integer(lplug_value *v, long long x) {
+int value_set_any_integer(lplug_value *v, long long x) {
   uint64_t u = zigzag(x);
   v->len = 0;
   if (v->cap < 10 && value_reserve(v, 10) != LPLUG_OK) return LPLUG_ENOMEM;
