@@ -447,10 +447,8 @@ static NOINLINE int take_value(plugin *p, call *c) {
 static int take_result(plugin *p, void *ud) {
   call *c = ud;
   lua_State *L = p->sb.L;
-  int rc = LPLUG_OK, first = lua_type(L, -2);
-  /* One call tells both that the second result is a light userdata and
-  ** that it is STOP (a full userdata's block is never &hook_stop). */
-  if (lua_touserdata(L, -1) == &hook_stop) {
+  int rc = LPLUG_OK, second = lua_type(L, -1), first = lua_type(L, -2);
+  if (second == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &hook_stop) {
     c->stop = 1;                                       /* value, STOP */
   } else if (first == LUA_TLIGHTUSERDATA &&
              lua_touserdata(L, -2) == &hook_stop) {
