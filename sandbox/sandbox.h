@@ -67,6 +67,9 @@ struct sandbox {
   /* instruction budget (budget.c) */
   long long charged;        /* instructions charged in this call */
   int main_block;           /* size of the main thread's current block */
+  int first_block;          /* its size when a call begins (0: deadline
+                               mode); fixed by the limit, so computed once
+                               in sandbox_open, not per call */
   int stop;                 /* enum sandbox_stop, sticky until next call */
   /* Both read by the deadline signal handler (budget_late), which may
   ** interrupt any statement of the thread running the call. */

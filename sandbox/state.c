@@ -121,6 +121,9 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
   int status;
   memset(sb, 0, sizeof *sb);
   sb->config = *config;
+  sb->first_block = config->instruction_limit <= 0 ? 0
+                  : config->instruction_limit < SANDBOX_BLOCK
+                  ? (int)config->instruction_limit : SANDBOX_BLOCK;
   L = lua_newstate(sandbox_alloc, sb);
   if (L == NULL) {
     snprintf(err, errsize, "cannot create a Lua state: out of memory");
