@@ -194,7 +194,11 @@ void plugin_count_failure(plugin *p);
 void plugin_shutdown_all(lplug_engine *e);
 
 /* events.c */
-unsigned long long events_mark(const lplug_engine *e);
+/* A mark to roll the queue back to: inline, read on every plugin call
+** (as a call into events.c it cost 3 of 906 Ir in hook_int). */
+static inline unsigned long long events_mark(const lplug_engine *e) {
+  return e->emitted;
+}
 void events_rollback(lplug_engine *e, unsigned long long mark);
 void events_drop_plugin(lplug_engine *e, plugin *p);
 void events_free_all(lplug_engine *e);

@@ -175,8 +175,6 @@ int lplug_event_emit(lplug_engine *e, const char *topic,
 
 int lplug_event_pending(const lplug_engine *e) { return e->qlen; }
 
-unsigned long long events_mark(const lplug_engine *e) { return e->emitted; }
-
 void events_rollback(lplug_engine *e, unsigned long long mark) {
   while (e->emitted > mark && e->qlen > 0) {
     event *ev = slot(e, e->qlen - 1);

@@ -21,6 +21,13 @@
 
 const char hook_stop = 0;
 
+/* Keeps a rarely taken path out of the caller (see take_value). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 #define MAX_NAME 64
 
 static unsigned hash_name(const char *s) {
@@ -414,16 +421,33 @@ static int call_handler(lua_State *L) {
   return 2;
 }
 
+/* The general case of take_result: a returned value that is not nil or
+** an integer goes through the encoder.  Out of line: its message buffer
+** and the registers it needs made every call's take_result pay for a
+** frame it did not use (4 of 903 Ir per call in hook_int). */
+static NOINLINE int take_value(plugin *p, call *c) {
+  lplug_engine *e = p->engine;
+  char err[512];
+  int rc = value_from_lua(p->sb.L, -2, &e->scratch, "value",
+                          plugin_max_value(p), err, sizeof err);
+  if (rc == LPLUG_OK) {
+    value_swap(c->value, &e->scratch);
+    return LPLUG_OK;
+  }
+  c->stop = 0;
+  engine_error(e, rc, "plugin '%s': hook '%s' returned a value that cannot "
+               "leave the plugin: %s", p->name, c->hook->name, err);
+  return rc == LPLUG_ENOMEM ? rc : LPLUG_EVALUE;
+}
+
 /* Takes the handler's results (top two slots): stores a returned value
 ** in the call's value and tells whether the chain stops.  Called for
 ** every handler: the usual results (nothing, an integer) are read without
 ** the general encoder. */
 static int take_result(plugin *p, void *ud) {
   call *c = ud;
-  lplug_engine *e = p->engine;
   lua_State *L = p->sb.L;
   int rc = LPLUG_OK, second = lua_type(L, -1), first = lua_type(L, -2);
-  char err[512];
   if (second == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == &hook_stop) {
     c->stop = 1;                                       /* value, STOP */
   } else if (first == LUA_TLIGHTUSERDATA &&
@@ -431,24 +455,12 @@ static int take_result(plugin *p, void *ud) {
     c->stop = 1;                                       /* STOP */
     first = LUA_TNIL;
   }
-  if (first == LUA_TNUMBER) {  /* straight into the value: no scratch and
-                                 swap (76 of 958 Ir per call, measured) */
-    int isint;
-    lua_Integer n = lua_tointegerx(L, -2, &isint);
-    if (isint && value_set_integer(c->value, n) == LPLUG_OK) first = LUA_TNIL;
-  }
-  if (first != LUA_TNIL) {
-    rc = value_from_lua(L, -2, &e->scratch, "value", plugin_max_value(p), err,
-                        sizeof err);
-    if (rc == LPLUG_OK) {
-      value_swap(c->value, &e->scratch);
-    } else {
-      c->stop = 0;
-      engine_error(e, rc, "plugin '%s': hook '%s' returned a value that "
-                   "cannot leave the plugin: %s", p->name, c->hook->name, err);
-      if (rc != LPLUG_ENOMEM) rc = LPLUG_EVALUE;
-    }
-  }
+  /* An integer goes straight into the value: no scratch and swap (76 of
+  ** 958 Ir per call, measured).  Not any number: 3.0 stays a float. */
+  if (first == LUA_TNUMBER && lua_isinteger(L, -2) &&
+      value_set_integer(c->value, lua_tointeger(L, -2)) == LPLUG_OK)
+    first = LUA_TNIL;
+  if (first != LUA_TNIL) rc = take_value(p, c);
   lua_settop(L, -3);
   return rc;
 }

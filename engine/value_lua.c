@@ -337,12 +337,12 @@ static int encode(enc *e, int idx) {
 int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
                    size_t max_bytes, char *err, size_t errsize) {
   enc e;
-  int top, isint, type = lua_type(L, idx);
+  int top, type = lua_type(L, idx);
   lua_Integer n;
-  /* The common small results first: no walk, no checks needed.  Only an
-  ** integer: lua_tointegerx alone would also take the float 3.0. */
-  if (type == LUA_TNUMBER && lua_isinteger(L, idx) &&
-      (n = lua_tointegerx(L, idx, &isint), isint)) {
+  /* The common small results first: no walk, no checks needed.  An
+  ** integer, not any number: the float 3.0 stays a float. */
+  if (type == LUA_TNUMBER && lua_isinteger(L, idx)) {
+    n = lua_tointeger(L, idx);
     if (out->cap < 10 && value_reserve(out, 10 - out->len) != LPLUG_OK)
       return LPLUG_ENOMEM;
     return value_set_integer(out, n);
@@ -487,7 +487,7 @@ static const unsigned char *push(lua_State *L, const unsigned char *p) {
   }
 }
 
-int value_push_scalar(lua_State *L, const lplug_value *v) {
+int value_push_other_scalar(lua_State *L, const lplug_value *v) {
   if (v->bytes[0] == VALUE_STRING || v->bytes[0] == VALUE_TABLE) return 0;
   push(L, v->bytes);
   return 1;

@@ -127,8 +127,8 @@ int budget_begin(sandbox *sb) {
   sb->late = 0;
   sb->running = sb->L;
   sb->close_depth = 0;
-  sb->main_block = (int)min_ll(SANDBOX_BLOCK, sb->config.instruction_limit);
-  set_hook(sb, sb->L, sb->main_block > 0 ? sb->main_block : 0);
+  sb->main_block = sb->first_block;
+  set_hook(sb, sb->L, sb->first_block);
   /* Published last: from here on the watchdog may find this call late. */
   if (sb->config.time_limit > 0 &&
       watchdog_begin(sb->config.watchdog, sb, sb->config.time_limit) != 0) {

@@ -67,6 +67,9 @@ struct sandbox {
   /* instruction budget (budget.c) */
   long long charged;        /* instructions charged in this call */
   int main_block;           /* size of the main thread's current block */
+  int first_block;          /* its size when a call begins (0: deadline
+                               mode); fixed by the limit, so computed once
+                               in sandbox_open, not per call */
   int stop;                 /* enum sandbox_stop, sticky until next call */
   /* Both read by the deadline signal handler (budget_late), which may
   ** interrupt any statement of the thread running the call. */
@@ -94,7 +97,8 @@ void sandbox_close(sandbox *sb);
 sandbox *sandbox_of(lua_State *L);
 
 /* Runs f(ud) protected, under the budgets.  f finds ud as a light userdata
-** at index 1 and returns nres results.  On success returns LPLUG_OK with
+** at index 1 and returns nres results (a count, never LUA_MULTRET: the
+** failure path drops them by count).  On success returns LPLUG_OK with
 ** the results on top of the stack (the caller pops them); on failure
 ** returns LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM with nothing pushed and
 ** sb->message, sb->where, sb->traceback describing it. */

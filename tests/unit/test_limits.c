@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <lauxlib.h>
+
 #include "fixture.h"
 #include "sandbox/sandbox.h"
 
@@ -235,6 +237,105 @@ static void limits_instructions_are_counted(void **state) {
   assert_true(st.instructions >= 9000 && st.instructions <= 11000);
 }
 
+/* ---- the sandbox's own calls leave the stack as they found it --------- */
+
+/* A state of its own (no engine), with a value under the calls so that a
+** call dropping too much, or too little, shows in lua_gettop. */
+static sandbox *bare_sandbox(void) {
+  sandbox *sb = calloc(1, sizeof *sb);
+  sandbox_config sc;
+  char err[256];
+  assert_non_null(sb);
+  memset(&sc, 0, sizeof sc);
+  sc.name = "bare";
+  sc.dir = ".";
+  sc.memory_limit = 256 * 1024;
+  sc.instruction_limit = LIMIT;
+  assert_int_equal(sandbox_open(sb, &sc, err, sizeof err), 0);
+  lua_pushliteral(sb->L, "below the calls");
+  return sb;
+}
+
+static void bare_free(sandbox *sb) {
+  sandbox_close(sb);
+  free(sb);
+}
+
+/* Pushes chunk `src` and one argument, calls it for two results. */
+static int bare_call(sandbox *sb, const char *src) {
+  assert_int_equal(luaL_loadstring(sb->L, src), LUA_OK);
+  lua_pushinteger(sb->L, 7);
+  return sandbox_pcall_pushed(sb, 1, 2);
+}
+
+static void limits_failed_calls_drop_exactly_what_they_left(void **state) {
+  sandbox *sb = bare_sandbox();
+  int top = lua_gettop(sb->L);
+  (void)state;
+  assert_int_equal(bare_call(sb, "local x = ... return x, x + 1"), LPLUG_OK);
+  assert_int_equal(lua_gettop(sb->L), top + 2);   /* the results */
+  assert_int_equal(lua_tointeger(sb->L, -1), 8);
+  lua_settop(sb->L, top);
+  assert_int_equal(bare_call(sb, "error('no')"), LPLUG_ERUNTIME);
+  assert_int_equal(lua_gettop(sb->L), top);
+  assert_int_equal(bare_call(sb, "while true do end"), LPLUG_ECPU);
+  assert_int_equal(lua_gettop(sb->L), top);
+  /* last: after a refusal nothing more fits until the next call begins */
+  assert_int_equal(bare_call(sb, "local t = {} for i = 1, 1e7 do t[i] = i "
+                               "end"), LPLUG_EMEM);
+  assert_int_equal(lua_gettop(sb->L), top);
+  assert_string_equal(lua_tostring(sb->L, top), "below the calls");
+  bare_free(sb);
+}
+
+/* A C function that stops its own call (as the allocator does when it
+** refuses) and still returns normally: the call fails all the same, and
+** its results are dropped. */
+static int stop_and_return(lua_State *L) {
+  budget_stop(sandbox_of(L), NULL, SANDBOX_STOP_CPU);
+  lua_pushinteger(L, 1);
+  lua_pushinteger(L, 2);
+  return 2;
+}
+
+static void limits_stopped_call_that_returns_still_fails(void **state) {
+  sandbox *sb = bare_sandbox();
+  int top = lua_gettop(sb->L);
+  (void)state;
+  assert_int_equal(sandbox_pcall(sb, stop_and_return, NULL, 2), LPLUG_ECPU);
+  assert_int_equal(lua_gettop(sb->L), top);
+  lua_pushcfunction(sb->L, stop_and_return);
+  assert_int_equal(sandbox_pcall_pushed(sb, 0, 2), LPLUG_ECPU);
+  assert_int_equal(lua_gettop(sb->L), top);
+  assert_string_equal(lua_tostring(sb->L, top), "below the calls");
+  bare_free(sb);
+}
+
+/* Calls back into its own state, as a host callback might: refused, and
+** what it pushed for the refused call is gone. */
+static int call_again(lua_State *L) {
+  sandbox *sb = sandbox_of(L);
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, stop_and_return);
+  lua_pushinteger(L, 1);
+  lua_pushinteger(L, 2);
+  lua_pushinteger(L, sandbox_pcall_pushed(sb, 2, 2));
+  lua_pushinteger(L, lua_gettop(L) - 1 - top);  /* left by the refusal */
+  return 2;
+}
+
+static void limits_reentered_call_is_refused_and_popped(void **state) {
+  sandbox *sb = bare_sandbox();
+  int top = lua_gettop(sb->L);
+  (void)state;
+  assert_int_equal(sandbox_pcall(sb, call_again, NULL, 2), LPLUG_OK);
+  assert_int_equal(lua_tointeger(sb->L, -2), LPLUG_ESTATE);
+  assert_int_equal(lua_tointeger(sb->L, -1), 0);
+  assert_non_null(strstr(sb->message, "already running"));
+  lua_settop(sb->L, top);
+  bare_free(sb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_small, \
@@ -260,6 +361,9 @@ int main(void) {
     T(limits_manifest_may_lower_but_not_raise_limits),
     T(limits_main_chunk_runs_under_the_budget),
     T(limits_instructions_are_counted),
+    T(limits_failed_calls_drop_exactly_what_they_left),
+    T(limits_stopped_call_that_returns_still_fails),
+    T(limits_reentered_call_is_refused_and_popped),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
