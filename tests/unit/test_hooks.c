@@ -82,6 +82,25 @@ static void hooks_nil_keeps_the_value(void **state) {
   lplug_value_free(v);
 }
 
+static void hooks_numbers_come_back_with_their_subtype(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value("n");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  load(f, "num", "require('lplug.hooks').on('h', function(v)\n"
+                 "  if v == 'n' then return 3\n"
+                 "  elseif math.type(v) == 'integer' then return 3.0\n"
+                 "  else return -7 end end)");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TINTEGER);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TFLOAT);  /* 3.0 */
+  assert_true(lplug_value_float(v, 0, NULL) == 3.0);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TINTEGER);
+  assert_int_equal(lplug_value_integer(v, 0, NULL), -7);
+  lplug_value_free(v);
+}
+
 static void hooks_stop_ends_the_chain(void **state) {
   fixture *f = *state;
   lplug_value *v = string_value(">");
@@ -451,6 +470,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
                                                 fixture_teardown)
     T(hooks_run_by_priority_then_load_order),
+    T(hooks_numbers_come_back_with_their_subtype),
     T(hooks_before_and_after_come_before_priority),
     T(hooks_plain_order_comes_back_when_the_constraint_goes),
     T(hooks_constraint_on_absent_plugin_waits_for_it),
