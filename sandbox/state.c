@@ -16,6 +16,7 @@
 ** catch a limit error and return normally.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -26,6 +27,25 @@
 
 sandbox *sandbox_of(lua_State *L) {
   return *(sandbox **)lua_getextraspace(L);
+}
+
+sandbox_failure *sandbox_failure_of(sandbox *sb) {
+  /* Host memory, not the plugin's: its limit may be what was hit.  calloc
+  ** leaves the three strings empty, as a call starts them. */
+  if (sb->failure == NULL) sb->failure = calloc(1, sizeof *sb->failure);
+  return sb->failure;
+}
+
+const char *sandbox_where(const sandbox *sb) {
+  return sb->failure ? sb->failure->where : "";
+}
+
+const char *sandbox_message(const sandbox *sb) {
+  return sb->failure ? sb->failure->message : "";
+}
+
+const char *sandbox_traceback(const sandbox *sb) {
+  return sb->failure ? sb->failure->traceback : "";
 }
 
 static int panic(lua_State *L) {
@@ -150,6 +170,8 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
 void sandbox_close(sandbox *sb) {
   if (sb->L != NULL) lua_close(sb->L);
   sb->L = NULL;
+  free(sb->failure);
+  sb->failure = NULL;
 }
 
 /* The first Lua frame from level 1 up, as "file:line". */
@@ -167,11 +189,12 @@ static void where_of(lua_State *L, char *out, size_t n) {
 /* Message handler: records where and the traceback, keeps the error
 ** object as it is.  Runs no plugin code (luaL_traceback reads raw). */
 static int msgh(lua_State *L) {
-  sandbox *sb = sandbox_of(L);
-  if (sb->where[0] == '\0') where_of(L, sb->where, sizeof sb->where);
-  if (sb->traceback[0] == '\0' && !sb->refused) {
+  sandbox_failure *f = sandbox_failure_of(sandbox_of(L));
+  if (f == NULL) return 1;
+  if (f->where[0] == '\0') where_of(L, f->where, sizeof f->where);
+  if (f->traceback[0] == '\0' && !sandbox_of(L)->refused) {
     luaL_traceback(L, L, NULL, 1);
-    snprintf(sb->traceback, sizeof sb->traceback, "%s", lua_tostring(L, -1));
+    snprintf(f->traceback, sizeof f->traceback, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   return 1;
@@ -179,23 +202,26 @@ static int msgh(lua_State *L) {
 
 /* Reads the error object at the top without running any of its code. */
 static void read_error(sandbox *sb, lua_State *L) {
-  const char *where = sb->where[0] ? sb->where : "?";
+  sandbox_failure *f = sandbox_failure_of(sb);
+  const char *where;
+  if (f == NULL) return;
+  where = f->where[0] ? f->where : "?";
   switch (lua_type(L, -1)) {
     case LUA_TSTRING:
-      snprintf(sb->message, sizeof sb->message, "%s", lua_tostring(L, -1));
+      snprintf(f->message, sizeof f->message, "%s", lua_tostring(L, -1));
       break;
     case LUA_TNUMBER:
       if (lua_isinteger(L, -1))
-        snprintf(sb->message, sizeof sb->message, "%s: %lld", where,
+        snprintf(f->message, sizeof f->message, "%s: %lld", where,
                  (long long)lua_tointeger(L, -1));
       else
-        snprintf(sb->message, sizeof sb->message, "%s: %.14g", where,
+        snprintf(f->message, sizeof f->message, "%s: %.14g", where,
                  (double)lua_tonumber(L, -1));
       break;
     case LUA_TTABLE:
       lua_pushliteral(L, "message");  /* room: LUA_MINSTACK after pcall */
       if (lua_rawget(L, -2) == LUA_TSTRING) {
-        snprintf(sb->message, sizeof sb->message, "%s: %s", where,
+        snprintf(f->message, sizeof f->message, "%s: %s", where,
                  lua_tostring(L, -1));
         lua_pop(L, 1);
         break;
@@ -203,10 +229,22 @@ static void read_error(sandbox *sb, lua_State *L) {
       lua_pop(L, 1);
       /* fall through */
     default:
-      snprintf(sb->message, sizeof sb->message,
+      snprintf(f->message, sizeof f->message,
                "%s: (error object is a %s value)", where,
                luaL_typename(L, -1));
   }
+}
+
+/* Sets the message of a call refused before it ran. */
+static void refuse_call(sandbox *sb, const char *message) {
+  sandbox_failure *f = sandbox_failure_of(sb);
+  if (f) snprintf(f->message, sizeof f->message, "%s", message);
+}
+
+/* A call starts with no failure recorded. */
+static void clear_failure(sandbox *sb) {
+  sandbox_failure *f = sb->failure;
+  if (f) f->where[0] = f->message[0] = f->traceback[0] = '\0';
 }
 
 /* Runs what sits above base (a function and nargs arguments) under the
@@ -215,10 +253,12 @@ static int run(sandbox *sb, int base, int nargs, int nres) {
   lua_State *L = sb->L;
   int status;
   if (budget_begin(sb) != 0) {
+    char message[160];
     lua_settop(L, base);
-    snprintf(sb->message, sizeof sb->message, "calls into plugins with a time "
-             "limit nested more than %d deep (a host callback calling into "
-             "the engine again)", WATCHDOG_DEPTH);
+    snprintf(message, sizeof message, "calls into plugins with a time limit "
+             "nested more than %d deep (a host callback calling into the "
+             "engine again)", WATCHDOG_DEPTH);
+    refuse_call(sb, message);
     return LPLUG_ESTATE;
   }
   status = lua_pcall(L, nargs, nres, SANDBOX_MSGH);
@@ -241,8 +281,8 @@ static int run(sandbox *sb, int base, int nargs, int nres) {
 ** budgets (and the deadline's running thread) belong to the outer call,
 ** which an inner one would reset. */
 static int reentered(sandbox *sb) {
-  snprintf(sb->message, sizeof sb->message, "the plugin is already running "
-           "(a host callback called back into it)");
+  refuse_call(sb, "the plugin is already running (a host callback called "
+              "back into it)");
   return LPLUG_ESTATE;
 }
 
@@ -250,7 +290,7 @@ int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres) {
   lua_State *L = sb->L;
   int base = lua_gettop(L);
   if (sb->in_call) return reentered(sb);
-  sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
+  clear_failure(sb);
   lua_pushcfunction(L, f);
   lua_pushlightuserdata(L, ud);
   return run(sb, base, 1, nres);
@@ -263,6 +303,6 @@ int sandbox_pcall_pushed(sandbox *sb, int nargs, int nres) {
     lua_settop(L, base);
     return reentered(sb);
   }
-  sb->where[0] = sb->message[0] = sb->traceback[0] = '\0';
+  clear_failure(sb);
   return run(sb, base, nargs, nres);
 }
