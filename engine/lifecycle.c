@@ -137,7 +137,7 @@ static void remove_plugin(lplug_engine *e, plugin *p, int i) {
   memmove(&e->plugins[i], &e->plugins[i + 1],
           (size_t)(e->nplugins - i - 1) * sizeof *e->plugins);
   e->nplugins--;
-  names_reset(e);
+  names_remove(e, p);
   e->conflicting -= deps_conflicts(p->m);
   plugin_free(p);
 }
@@ -218,7 +218,7 @@ int lplug_reload(lplug_engine *e, const char *name) {
   hook_drop_plugin(e, old);
   events_drop_plugin(e, old);
   e->plugins[i] = p;
-  names_reset(e);
+  names_replace(e, old, p);
   e->conflicting += deps_conflicts(p->m) - deps_conflicts(old->m);
   p->state = state;
   snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",
