@@ -235,6 +235,9 @@ static void read_error(sandbox *sb, lua_State *L) {
   }
 }
 
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)  /* a number macro as a string literal */
+
 /* Sets the message of a call refused before it ran. */
 static void refuse_call(sandbox *sb, const char *message) {
   sandbox_failure *f = sandbox_failure_of(sb);
@@ -253,12 +256,12 @@ static int run(sandbox *sb, int base, int nargs, int nres) {
   lua_State *L = sb->L;
   int status;
   if (budget_begin(sb) != 0) {
-    char message[160];
     lua_settop(L, base);
-    snprintf(message, sizeof message, "calls into plugins with a time limit "
-             "nested more than %d deep (a host callback calling into the "
-             "engine again)", WATCHDOG_DEPTH);
-    refuse_call(sb, message);
+    /* A literal: a buffer to format it in would cost every call its
+    ** stack frame. */
+    refuse_call(sb, "calls into plugins with a time limit nested more than "
+                TEXT(WATCHDOG_DEPTH) " deep (a host callback calling into "
+                "the engine again)");
     return LPLUG_ESTATE;
   }
   status = lua_pcall(L, nargs, nres, SANDBOX_MSGH);
