@@ -313,7 +313,7 @@ int plugin_fail(plugin *p, int code, const char *activity) {
 static int run_main(lua_State *L) {
   plugin *p = lua_touserdata(L, 1);
   int i;
-  sandbox_loadfile(L, p->m->main);
+  sandbox_loadmain(L, p->m->main);
   p->compiled = 1;
   lua_call(L, 0, 1);
   if (lua_isnil(L, -1)) return 0;

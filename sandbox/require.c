@@ -28,14 +28,24 @@ static const char LOADING = 0;  /* its address marks a module in progress */
 
 /* Resolves rel inside the plugin folder into `out` (and its stat into
 ** st); 1 when the file is a regular file inside it, 0 when missing, -1
-** when it escapes. */
+** when it escapes.  `fresh`: the owner resolved config.dir with realpath
+** in this same call (a plugin's main file, run right after its state is
+** made), so a regular file directly in it, not a symlink, resolves to
+** dir/rel: realpath would walk each part of dir again to say so, four
+** system calls of the fourteen a small plugin's load makes.  Anything
+** else (a symlink, a subfolder) takes realpath. */
 static int resolve(const sandbox *sb, const char *rel, char *out,
-                   struct stat *st) {
+                   struct stat *st, int fresh) {
   char path[PATH_MAX];
   size_t n = strlen(sb->config.dir);
   if (snprintf(path, sizeof path, "%s/%s", sb->config.dir, rel) >=
       (int)sizeof path)
     return 0;
+  if (fresh && strchr(rel, '/') == NULL && lstat(path, st) == 0 &&
+      S_ISREG(st->st_mode)) {
+    memcpy(out, path, strlen(path) + 1);
+    return 1;
+  }
   if (realpath(path, out) == NULL) return 0;
   if (strncmp(out, sb->config.dir, n) != 0 || out[n] != '/') return -1;
   if (stat(out, st) != 0 || !S_ISREG(st->st_mode)) return 0;
@@ -55,13 +65,13 @@ static size_t read_up_to(int fd, char *buf, size_t n) {
   return got;
 }
 
-void sandbox_loadfile(lua_State *L, const char *rel) {
+static void loadfile(lua_State *L, const char *rel, int fresh) {
   sandbox *sb = sandbox_of(L);
   char path[PATH_MAX], chunkname[PATH_MAX + 64];
   struct stat st;
   char *buf;
   size_t got;
-  int fd, r = resolve(sb, rel, path, &st);
+  int fd, r = resolve(sb, rel, path, &st, fresh);
   if (r < 0)
     luaL_error(L, "cannot load '%s': it resolves outside the plugin folder",
                rel);
@@ -84,6 +94,14 @@ void sandbox_loadfile(lua_State *L, const char *rel) {
   if (chunkcache_load(L, buf, got, chunkname) != LUA_OK)
     lua_error(L);
   lua_remove(L, -2);  /* the buffer */
+}
+
+void sandbox_loadfile(lua_State *L, const char *rel) {
+  loadfile(L, rel, 0);
+}
+
+void sandbox_loadmain(lua_State *L, const char *rel) {
+  loadfile(L, rel, 1);
 }
 
 /* Whether name is dot-separated words of [A-Za-z0-9_-]. */
@@ -121,11 +139,11 @@ static void find_local(lua_State *L, const char *name) {
     if (rel[i] == '.') rel[i] = '/';
   snprintf(alt, sizeof alt, "%s/init.lua", rel);
   strcat(rel, ".lua");
-  if ((r = resolve(sb, rel, path, &st)) > 0) {
+  if ((r = resolve(sb, rel, path, &st, 0)) > 0) {
     sandbox_loadfile(L, rel);
     return;
   }
-  if (r == 0 && (r = resolve(sb, alt, path, &st)) > 0) {
+  if (r == 0 && (r = resolve(sb, alt, path, &st, 0)) > 0) {
     sandbox_loadfile(L, alt);
     return;
   }

@@ -128,6 +128,10 @@ int sandbox_pcall_pushed(sandbox *sb, int nargs, int nres);
 /* Loads file `rel` of the plugin folder as a text chunk and pushes it
 ** (raises on failure: outside the folder, missing, too big, syntax). */
 void sandbox_loadfile(lua_State *L, const char *rel);
+/* The same for the main file, loaded in the call that made the sandbox
+** (config.dir was just resolved): a file directly in the folder is
+** checked with one lstat instead of realpath's walk. */
+void sandbox_loadmain(lua_State *L, const char *rel);
 
 /* chunkcache.c: pushes the chunk compiled from text `src` named `name`,
 ** reusing the bytecode of an earlier compile of the same name and text
