@@ -25,6 +25,7 @@ static const char *const LOADED = "lplug.loaded";
 static const char LOADING = 0;  /* its address marks a module in progress */
 
 #define SOURCE_BYTES_PER_INSTRUCTION 4
+#define SMALL_SOURCE 4096   /* sources shorter than this are read on the stack */
 
 /* Resolves rel inside the plugin folder into `out` (and its stat into
 ** st); 1 when the file is a regular file inside it, 0 when missing, -1
@@ -67,9 +68,9 @@ static size_t read_up_to(int fd, char *buf, size_t n) {
 
 static void loadfile(lua_State *L, const char *rel, int fresh) {
   sandbox *sb = sandbox_of(L);
-  char path[PATH_MAX], chunkname[PATH_MAX + 64];
+  char path[PATH_MAX], chunkname[PATH_MAX + 64], small[SMALL_SOURCE];
   struct stat st;
-  char *buf;
+  char *buf = small;
   size_t got;
   int fd, r = resolve(sb, rel, path, &st, fresh);
   if (r < 0)
@@ -81,8 +82,12 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
     luaL_error(L, "cannot load '%s': %d bytes is over the %d-byte limit for "
                "a source file", rel, (int)st.st_size, SANDBOX_MAX_SOURCE);
   budget_charge(L, (long long)st.st_size / SOURCE_BYTES_PER_INSTRUCTION);
-  /* The buffer is a userdata, so nothing leaks if loading raises. */
-  buf = lua_newuserdatauv(L, (size_t)st.st_size + 1, 0);
+  /* A larger file's buffer is a userdata, so nothing leaks if loading
+  ** raises.  A small one is read on the C stack: nothing from here to the
+  ** compile raises (lua_load returns its errors), and the userdata was
+  ** garbage in the plugin's state from then on. */
+  if ((size_t)st.st_size >= sizeof small)
+    buf = lua_newuserdatauv(L, (size_t)st.st_size + 1, 0);
   /* open and read, not stdio: fopen's buffer and its fstat are a malloc
   ** and a system call more per plugin loaded, for one read. */
   fd = open(path, O_RDONLY);
@@ -93,7 +98,7 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   snprintf(chunkname, sizeof chunkname, "@%s/%s", sb->config.name, rel);
   if (chunkcache_load(L, buf, got, chunkname) != LUA_OK)
     lua_error(L);
-  lua_remove(L, -2);  /* the buffer */
+  if (buf != small) lua_remove(L, -2);  /* the buffer */
 }
 
 void sandbox_loadfile(lua_State *L, const char *rel) {

@@ -194,6 +194,35 @@ static void sandbox_main_file_must_be_a_file_inside_the_folder(
                       "folder");
 }
 
+static void sandbox_require_reads_small_and_large_files(void **state) {
+  /* Sources under 4 KB are read on the C stack, larger ones into a
+  ** userdata: both load whole, and a syntax error in either names its
+  ** file and line. */
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  size_t big = 10000, n;
+  char *text = malloc(big + 64);
+  assert_non_null(text);
+  n = (size_t)snprintf(text, 64, "local t = 'big'\n--");
+  memset(text + n, 'x', big - n);
+  snprintf(text + big, 64, "\nreturn t .. #'%s'", "12345");
+  support_write(f->root, "p1/big.lua", text);
+  snprintf(text + big, 64, "\nreturn t +");
+  support_write(f->root, "p1/badbig.lua", text);
+  free(text);
+  support_write(f->root, "p1/small.lua", "return 'small'");
+  support_write(f->root, "p1/badsmall.lua", "\nreturn t +");
+  assert_int_equal(eval(f,
+    "local _, small = pcall(require, 'badsmall')\n"
+    "local _, big = pcall(require, 'badbig')\n"
+    "return require 'big' .. require 'small' .. '|' .. small .. '|' .. big",
+    v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "big5small|"
+                      "p1/badsmall.lua:2: unexpected symbol near <eof>|"
+                      "p1/badbig.lua:3: unexpected symbol near <eof>");
+  lplug_value_free(v);
+}
+
 static void sandbox_require_loads_local_files_once(void **state) {
   fixture *f = *state;
   lplug_value *v = lplug_value_new();
@@ -264,6 +293,7 @@ int main(void) {
     T(sandbox_require_refuses_symlinks_out_of_the_folder),
     T(sandbox_main_file_must_be_a_file_inside_the_folder),
     T(sandbox_require_loads_local_files_once),
+    T(sandbox_require_reads_small_and_large_files),
     T(sandbox_require_reports_circular_requires),
     T(sandbox_require_of_ungranted_module_names_the_capability),
     T(sandbox_require_of_unknown_lplug_module_fails),
