@@ -137,10 +137,13 @@ int engine_error(lplug_engine *e, int code, const char *fmt, ...)
 
 /* names.c: the loaded plugin named `name` (and its index, found by a
 ** scan: ask only when needed), or NULL.  add indexes p once it is in
-** e->plugins; reset re-indexes them all (after a removal or a swap). */
+** e->plugins; remove forgets p (taken out of e->plugins); replace puts p
+** where old, of the same name, was; reset re-indexes them all. */
 plugin *engine_find_plugin(const lplug_engine *e, const char *name,
                            int *index);
 void names_add(lplug_engine *e, plugin *p);
+void names_remove(lplug_engine *e, const plugin *p);
+void names_replace(lplug_engine *e, const plugin *old, plugin *p);
 void names_reset(lplug_engine *e);
 void names_free(lplug_engine *e);
 

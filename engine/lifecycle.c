@@ -32,8 +32,11 @@ static void publish(plugin *p, const char *what, const char *reason) {
   lplug_engine *e = p->engine;
   lplug_builder *b = lplug_builder_new();
   lplug_value *v = lplug_value_new();
+  /* Only the message's own bytes: the whole buffer was two 2 KB copies
+  ** per plugin loaded. */
+  size_t keep = strlen(e->errmsg) + 1;
   char msg[sizeof e->errmsg], topic[64];
-  memcpy(msg, e->errmsg, sizeof msg);
+  memcpy(msg, e->errmsg, keep);
   lplug_build_table(b);
   lplug_build_string(b, "name", 4);
   lplug_build_string(b, p->name, strlen(p->name));
@@ -45,7 +48,7 @@ static void publish(plugin *p, const char *what, const char *reason) {
   snprintf(topic, sizeof topic, "lplug.plugin.%s", what);
   if (v && lplug_builder_finish(b, v) == LPLUG_OK)
     lplug_event_emit(e, topic, v);
-  memcpy(e->errmsg, msg, sizeof msg);
+  memcpy(e->errmsg, msg, keep);
   lplug_value_free(v);
   lplug_builder_free(b);
 }
@@ -137,7 +140,7 @@ static void remove_plugin(lplug_engine *e, plugin *p, int i) {
   memmove(&e->plugins[i], &e->plugins[i + 1],
           (size_t)(e->nplugins - i - 1) * sizeof *e->plugins);
   e->nplugins--;
-  names_reset(e);
+  names_remove(e, p);
   e->conflicting -= deps_conflicts(p->m);
   plugin_free(p);
 }
@@ -218,7 +221,7 @@ int lplug_reload(lplug_engine *e, const char *name) {
   hook_drop_plugin(e, old);
   events_drop_plugin(e, old);
   e->plugins[i] = p;
-  names_reset(e);
+  names_replace(e, old, p);
   e->conflicting += deps_conflicts(p->m) - deps_conflicts(old->m);
   p->state = state;
   snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",

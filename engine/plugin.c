@@ -285,8 +285,9 @@ int plugin_callback(plugin *p, int which, const lplug_value *arg,
 int plugin_fail(plugin *p, int code, const char *activity) {
   lplug_engine *e = p->engine;
   const sandbox *sb = &p->sb;
-  char a[32], b[32], where[sizeof sb->where + 4] = "";
-  if (sb->where[0]) snprintf(where, sizeof where, " at %s", sb->where);
+  char a[32], b[32], where[sizeof sb->failure->where + 4] = "";
+  if (sandbox_where(sb)[0])
+    snprintf(where, sizeof where, " at %s", sandbox_where(sb));
   p->stats.errors++;
   switch (code) {
     case LPLUG_ECPU:
@@ -321,16 +322,16 @@ int plugin_fail(plugin *p, int code, const char *activity) {
                  message */
     case LPLUG_ELOAD:
       engine_error(e, code, "plugin '%s': cannot load: %s", p->name,
-                   sb->message);
+                   sandbox_message(sb));
       break;
     default:
       p->stats.runtime_errors++;
       engine_error(e, code, "plugin '%s': error in %s: %s", p->name, activity,
-                   sb->message);
+                   sandbox_message(sb));
   }
   if (e->config.on_error)
     e->config.on_error(e->config.ud, p->name, code, e->errmsg,
-                       code == LPLUG_EVALUE ? "" : sb->traceback);
+                       code == LPLUG_EVALUE ? "" : sandbox_traceback(sb));
   return code;
 }
 
@@ -339,7 +340,7 @@ int plugin_fail(plugin *p, int code, const char *activity) {
 static int run_main(lua_State *L) {
   plugin *p = lua_touserdata(L, 1);
   int i;
-  sandbox_loadfile(L, p->m->main);
+  sandbox_loadmain(L, p->m->main);
   p->compiled = 1;
   lua_call(L, 0, 1);
   if (lua_isnil(L, -1)) return 0;

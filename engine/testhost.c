@@ -84,13 +84,15 @@ static const char *failure(const sandbox *sb, int rc, char *buf, size_t n) {
   if (rc == LPLUG_ECPU)
     snprintf(buf, n, "%s: instruction budget of %lld spent (a test loops "
              "forever, or needs more: lplug test --instructions N)",
-             sb->where[0] ? sb->where : "?", sb->config.instruction_limit);
+             sandbox_where(sb)[0] ? sandbox_where(sb) : "?",
+             sb->config.instruction_limit);
   else if (rc == LPLUG_EMEM)
     snprintf(buf, n, "%s: memory budget of %zu bytes of the test host "
              "exhausted (lplug test --memory SIZE gives more)",
-             sb->where[0] ? sb->where : "?", sb->config.memory_limit);
+             sandbox_where(sb)[0] ? sandbox_where(sb) : "?",
+             sb->config.memory_limit);
   else
-    snprintf(buf, n, "%s", sb->message);
+    snprintf(buf, n, "%s", sandbox_message(sb));
   return buf;
 }
 

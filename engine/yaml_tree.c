@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -314,24 +317,52 @@ int ytree_to_value(const ytree_node *n, lplug_value **out) {
   return LPLUG_OK;
 }
 
+/* The buffer is sized from the file, not from max: a max-sized one (64 KB
+** for a manifest) was a malloc, and fresh pages, per plugin loaded, and
+** stdio added its own buffer and a read to find the end.  One byte more
+** than the file says lets one read see the whole of it; a file that grows
+** meanwhile, or reports no size, grows the buffer up to max + 1, which is
+** enough to tell that it is too large. */
 int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
                     char *err, size_t errsize) {
-  FILE *f = fopen(path, "rb");
+  int fd = open(path, O_RDONLY), bad = 0, regular;
+  struct stat st;
+  size_t cap, n = 0;
   char *buf;
-  size_t n;
-  int bad;
-  if (f == NULL) {
+  if (fd < 0) {
     snprintf(err, errsize, "%s: cannot read: %s", path, strerror(errno));
     return LPLUG_EIO;
   }
-  buf = malloc(max + 1);
-  if (buf == NULL) {
-    fclose(f);
+  regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  cap = regular && (size_t)st.st_size < max ? (size_t)st.st_size + 1
+                                             : max + 1;
+  if ((buf = malloc(cap)) == NULL) {
+    close(fd);
     return LPLUG_ENOMEM;
   }
-  n = fread(buf, 1, max + 1, f);
-  bad = ferror(f);
-  fclose(f);
+  for (;;) {
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      bad = 1;
+      break;
+    }
+    n += (size_t)got;
+    /* A short read of a regular file is its end (and 0 any file's). */
+    if (got == 0 || (regular && n < cap)) break;
+    if (n == cap) {
+      char *more;
+      if (cap == max + 1) break;  /* over max: no need to read on */
+      cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+      if ((more = realloc(buf, cap)) == NULL) {
+        free(buf);
+        close(fd);
+        return LPLUG_ENOMEM;
+      }
+      buf = more;
+    }
+  }
+  close(fd);
   if (bad || n > max) {
     free(buf);
     if (bad) snprintf(err, errsize, "%s: cannot read", path);

@@ -42,16 +42,18 @@ static long long min_ll(long long a, long long b) { return a < b ? a : b; }
 
 /* Records where the plugin was when a limit hit it. */
 static void note_where(sandbox *sb, lua_State *L) {
+  sandbox_failure *f = sandbox_failure_of(sb);
   lua_Debug ar;
   int level;
+  if (f == NULL || f->where[0] != '\0') return;  /* the first place wins */
   for (level = 0; lua_getstack(L, level, &ar); level++) {
     if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
-      snprintf(sb->where, sizeof sb->where, "%s:%d", ar.short_src,
+      snprintf(f->where, sizeof f->where, "%s:%d", ar.short_src,
                ar.currentline);
       return;
     }
   }
-  snprintf(sb->where, sizeof sb->where, "?");
+  snprintf(f->where, sizeof f->where, "?");
 }
 
 int budget_raise(lua_State *L) {
@@ -84,7 +86,7 @@ void budget_late(sandbox *sb) {
 void budget_stop(sandbox *sb, lua_State *L, int why) {
   if (!sb->stop) {
     sb->stop = why;
-    sb->where[0] = '\0';
+    if (sb->failure) sb->failure->where[0] = '\0';
   }
   if (L != NULL) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
 }
@@ -114,7 +116,7 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
     }
     budget_stop(sb, L, SANDBOX_STOP_CPU);
   }
-  if (sb->where[0] == '\0') note_where(sb, L);
+  note_where(sb, L);
   lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   budget_raise(L);
 }
@@ -177,7 +179,7 @@ void budget_charge(lua_State *L, long long n) {
   if (sb->stop || (sb->config.instruction_limit > 0 &&
                    sb->charged >= sb->config.instruction_limit)) {
     budget_stop(sb, L, SANDBOX_STOP_CPU);
-    if (sb->where[0] == '\0') note_where(sb, L);
+    note_where(sb, L);
     budget_raise(L);
   }
 }

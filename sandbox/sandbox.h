@@ -41,6 +41,18 @@ enum sandbox_stop {
 typedef struct sandbox sandbox;
 typedef struct watchdog watchdog;
 
+/* The outcome of a sandbox's last failed call.  3.3 KB that only a plugin
+** that fails needs (an engine may hold 10,000 plugins that never do), so
+** it is allocated when the first failure writes to it and kept with the
+** sandbox for the next ones.  Each sandbox has its own: a host callback
+** inside plugin A's call can run plugin B, which fails, before A fails
+** or reads its own. */
+typedef struct sandbox_failure {
+  char where[256];          /* "file:line" where a limit hit, or an error */
+  char message[1024];       /* the error, read raw from the error object */
+  char traceback[2048];
+} sandbox_failure;
+
 /* What the owner provides.  The strings must outlive the sandbox. */
 typedef struct sandbox_config {
   const char *name;         /* plugin name, prefixes chunk names */
@@ -77,10 +89,8 @@ struct sandbox {
   volatile sig_atomic_t late;   /* this call passed its deadline */
   int close_depth;          /* nested coroutine.close calls */
   int stop_ref;             /* registry ref of the preallocated stop error */
-  /* outcome of the last failed call */
-  char where[256];          /* "file:line" where a limit hit, or an error */
-  char message[1024];       /* the error, read raw from the error object */
-  char traceback[2048];
+  sandbox_failure *failure; /* the last failed call's outcome, made by the
+                               first failure (sandbox_failure_of), or NULL */
 };
 
 /* Stack index of the message handler every call uses; it stays there
@@ -96,12 +106,21 @@ void sandbox_close(sandbox *sb);
 /* The sandbox a state (or any of its threads) belongs to. */
 sandbox *sandbox_of(lua_State *L);
 
+/* sb's failure record for writing, allocated on first use; NULL only when
+** the host is out of memory (the call still fails with its code, but
+** without these details). */
+sandbox_failure *sandbox_failure_of(sandbox *sb);
+/* What the last failed call left ("" for what it did not record). */
+const char *sandbox_where(const sandbox *sb);
+const char *sandbox_message(const sandbox *sb);
+const char *sandbox_traceback(const sandbox *sb);
+
 /* Runs f(ud) protected, under the budgets.  f finds ud as a light userdata
 ** at index 1 and returns nres results (a count, never LUA_MULTRET: the
 ** failure path drops them by count).  On success returns LPLUG_OK with
 ** the results on top of the stack (the caller pops them); on failure
 ** returns LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM with nothing pushed and
-** sb->message, sb->where, sb->traceback describing it. */
+** sandbox_message, sandbox_where, sandbox_traceback describing it. */
 int sandbox_pcall(sandbox *sb, lua_CFunction f, void *ud, int nres);
 
 /* The same for a call whose function and nargs arguments the caller
@@ -113,6 +132,10 @@ int sandbox_pcall_pushed(sandbox *sb, int nargs, int nres);
 /* Loads file `rel` of the plugin folder as a text chunk and pushes it
 ** (raises on failure: outside the folder, missing, too big, syntax). */
 void sandbox_loadfile(lua_State *L, const char *rel);
+/* The same for the main file, loaded in the call that made the sandbox
+** (config.dir was just resolved): a file directly in the folder is
+** checked with one lstat instead of realpath's walk. */
+void sandbox_loadmain(lua_State *L, const char *rel);
 
 /* chunkcache.c: pushes the chunk compiled from text `src` named `name`,
 ** reusing the bytecode of an earlier compile of the same name and text

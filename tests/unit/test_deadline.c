@@ -17,6 +17,7 @@
 
 #include "fixture.h"
 #include "engine/manifest.h"
+#include "sandbox/sandbox.h"
 
 #define MS 1000000LL
 #define BOUND_NS (20000 * MS)  /* a stopped call ends well within this,
@@ -590,6 +591,76 @@ static void deadline_call_back_into_a_running_plugin_is_refused(
   lplug_value_free(v);
 }
 
+/* A host log sink that, when plugin k prints "deeper", runs hook
+** "h<k+1>": calls nest one plugin deeper each time. */
+#define CHAIN (WATCHDOG_DEPTH + 2)
+static lplug_engine *chain_engine;
+static int chain_rc[CHAIN];
+static char chain_message[1024];
+
+static void chain_log(void *ud, int level, const char *plugin,
+                      const char *message) {
+  support_log *log = ud;
+  int k;
+  (void)level;
+  if (strcmp(message, "deeper") == 0 && sscanf(plugin, "c%d", &k) == 1 &&
+      k + 1 < CHAIN) {
+    char hook[16];
+    lplug_value *v = lplug_value_new();
+    snprintf(hook, sizeof hook, "h%d", k + 1);
+    chain_rc[k + 1] = lplug_hook_run(chain_engine, hook, v);
+    if (chain_rc[k + 1] != LPLUG_OK && chain_message[0] == '\0')
+      snprintf(chain_message, sizeof chain_message, "%s", log->last_message);
+    lplug_value_free(v);
+  }
+}
+
+static void deadline_calls_nested_past_the_watchdog_depth_are_refused(
+    void **state) {
+  /* Plugin c<k> runs in hook h<k> and asks for h<k+1>: the call past
+  ** WATCHDOG_DEPTH calls with a time limit is refused, saying why, and
+  ** the ones around it go on. */
+  fixture *f = *state;
+  lplug_config c = {0};
+  lplug_value *v = lplug_value_new();
+  char name[16], hook[16], yaml[256], lua[256], want[256], *dir;
+  int k;
+  lplug_engine_free(f->e);
+  support_config(&f->log, &c);
+  c.memory_limit = 256 * 1024;
+  c.time_limit = 2000 * MS;
+  c.on_log = chain_log;
+  f->e = chain_engine = lplug_engine_new(&c);
+  assert_non_null(f->e);
+  for (k = 0; k < CHAIN; k++) {
+    snprintf(name, sizeof name, "c%d", k);
+    snprintf(hook, sizeof hook, "h%d", k);
+    snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\ncapabilities: "
+             "{ hooks: ['*'] }\nlimits: { time: 1s }\n", name);
+    snprintf(lua, sizeof lua, "require('lplug.hooks').on('%s', function()\n"
+             "  print('deeper') return %d end)", hook, k);
+    assert_int_equal(lplug_hook_define(f->e, hook, LPLUG_HOOK_FAIL_CLOSED,
+                                       NULL), LPLUG_OK);
+    dir = support_plugin(f->root, name, yaml, lua);
+    assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+    free(dir);
+    chain_rc[k] = -1;
+  }
+  chain_message[0] = '\0';
+  assert_int_equal(lplug_hook_run(f->e, "h0", v), LPLUG_OK);
+  assert_int_equal(lplug_value_integer(v, 0, NULL), 0);
+  for (k = 1; k < WATCHDOG_DEPTH; k++)
+    assert_int_equal(chain_rc[k], LPLUG_OK);
+  assert_int_equal(chain_rc[WATCHDOG_DEPTH], LPLUG_ESTATE);
+  assert_int_equal(chain_rc[WATCHDOG_DEPTH + 1], -1);  /* never asked */
+  snprintf(want, sizeof want, "plugin 'c%d': error in hook 'h%d': calls into "
+           "plugins with a time limit nested more than %d deep (a host "
+           "callback calling into the engine again)", WATCHDOG_DEPTH,
+           WATCHDOG_DEPTH, WATCHDOG_DEPTH);
+  assert_string_equal(chain_message, want);
+  lplug_value_free(v);
+}
+
 /* Each thread makes its own engine and runs a runaway plugin in it. */
 typedef struct runner { char *root; int rc; long long spent; } runner;
 
@@ -661,6 +732,7 @@ int main(void) {
     T(deadline_nested_call_is_stopped_alone),
     T(deadline_of_outer_call_counts_nested_calls),
     T(deadline_call_back_into_a_running_plugin_is_refused),
+    T(deadline_calls_nested_past_the_watchdog_depth_are_refused),
     T(deadline_engines_on_several_threads_stop_their_own),
 #undef T
   };

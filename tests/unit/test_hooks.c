@@ -149,6 +149,104 @@ static void hooks_fail_open_skips_the_failing_handler(void **state) {
   lplug_value_free(v);
 }
 
+/* A host log sink that runs hook "inner" when a plugin prints "nest", and
+** keeps what the engine reported of that nested run as soon as it ends. */
+static lplug_engine *nest_engine;
+static int nested_rc;
+static char nested_message[1024], nested_traceback[2048];
+
+static void nest_on_log(void *ud, int level, const char *plugin,
+                        const char *message) {
+  support_log *log = ud;
+  (void)level; (void)plugin;
+  if (strcmp(message, "nest") == 0) {
+    lplug_value *v = lplug_value_new();
+    nested_rc = lplug_hook_run(nest_engine, "inner", v);
+    snprintf(nested_message, sizeof nested_message, "%s", log->last_message);
+    snprintf(nested_traceback, sizeof nested_traceback, "%s",
+             log->last_traceback);
+    lplug_value_free(v);
+  }
+}
+
+static void hooks_failure_inside_another_plugins_call_reads_right(
+    void **state) {
+  /* Plugin "inner" runs out of instructions inside "outer"'s call (a
+  ** host callback runs it), then "outer" fails itself: each report names
+  ** its own place, message and traceback, none the other's. */
+  fixture *f = *state;
+  lplug_config c = {0};
+  lplug_value *v = lplug_value_new();
+  char *a, *b;
+  a = support_plugin(f->root, "outer", NULL,
+                     "require('lplug.hooks').on('t', function()\n"
+                     "  print('nest')\n"
+                     "  error({})\n"
+                     "end)");
+  b = support_plugin(f->root, "inner", "name: inner\nversion: 1.0.0\n"
+                     "capabilities: { hooks: ['*'] }\n"
+                     "limits: { instructions: 10000 }\n",
+                     "require('lplug.hooks').on('inner', function()\n"
+                     "  while true do end\n"
+                     "end)");
+  lplug_engine_free(f->e);
+  support_config(&f->log, &c);
+  c.on_log = nest_on_log;
+  f->e = nest_engine = lplug_engine_new(&c);
+  assert_non_null(f->e);
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  lplug_hook_define(f->e, "inner", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_OK);
+  nested_rc = LPLUG_OK;
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_ERUNTIME);
+  assert_int_equal(nested_rc, LPLUG_ECPU);
+  assert_non_null(strstr(nested_message, "plugin 'inner': instruction budget "
+                         "of 10000 spent in hook 'inner' at "
+                         "inner/init.lua:2 ("));
+  assert_non_null(strstr(nested_traceback, "inner/init.lua:2"));
+  assert_null(strstr(nested_traceback, "outer/"));
+  assert_int_equal(f->log.errors, 2);
+  assert_string_equal(f->log.last_plugin, "outer");
+  assert_string_equal(f->log.last_message, "plugin 'outer': error in hook "
+                      "'t': outer/init.lua:3: (error object is a table "
+                      "value)");
+  assert_non_null(strstr(f->log.last_traceback, "outer/init.lua:3"));
+  assert_null(strstr(f->log.last_traceback, "inner/"));
+  lplug_value_free(v);
+  free(a);
+  free(b);
+}
+
+static void hooks_failure_details_do_not_outlive_their_call(void **state) {
+  /* The place, message and traceback of one failed call are kept for the
+  ** next failure of the same plugin: none of them may leak into it. */
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(lplug_hook_define(f->e, "h", LPLUG_HOOK_FAIL_CLOSED, NULL),
+                   LPLUG_OK);
+  load(f, "p", "local n = 0\n"
+               "require('lplug.hooks').on('h', function()\n"
+               "  n = n + 1\n"
+               "  if n == 1 then error('first') end\n"
+               "  if n == 2 then return 'fine' end\n"
+               "  error({})\n"
+               "end)");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_ERUNTIME);
+  assert_string_equal(f->log.last_message, "plugin 'p': error in hook 'h': "
+                      "p/init.lua:4: first");
+  assert_non_null(strstr(f->log.last_traceback, "p/init.lua:4"));
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "fine");
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_ERUNTIME);
+  assert_string_equal(f->log.last_message, "plugin 'p': error in hook 'h': "
+                      "p/init.lua:6: (error object is a table value)");
+  assert_non_null(strstr(f->log.last_traceback, "p/init.lua:6"));
+  assert_null(strstr(f->log.last_traceback, "p/init.lua:4"));
+  assert_int_equal(f->log.errors, 2);
+  lplug_value_free(v);
+}
+
 static void hooks_fail_closed_stops_and_keeps_the_value(void **state) {
   fixture *f = *state;
   lplug_value *v = string_value(">");
@@ -483,6 +581,8 @@ int main(void) {
     T(hooks_value_and_stop_replaces_then_ends),
     T(hooks_fail_open_skips_the_failing_handler),
     T(hooks_fail_closed_stops_and_keeps_the_value),
+    T(hooks_failure_inside_another_plugins_call_reads_right),
+    T(hooks_failure_details_do_not_outlive_their_call),
     T(hooks_handle_off_removes_the_handler),
     T(hooks_handle_from_define_skips_the_lookup),
     T(hooks_many_hook_points_are_all_found),

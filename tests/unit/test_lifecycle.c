@@ -217,6 +217,63 @@ static void lifecycle_unload_runs_shutdown_and_forgets(void **state) {
   free(dir);
 }
 
+/* Checks that exactly the plugins marked in `loaded` (of n named
+** "n<i>") are found, by name and in load order. */
+static void expect_loaded(fixture *f, const char *loaded, int n) {
+  char name[16];
+  int i, k = 0;
+  for (i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "n%d", i);
+    if (loaded[i]) {
+      assert_int_equal(lplug_plugin_state(f->e, name), LPLUG_STATE_ACTIVE);
+      assert_string_equal(lplug_plugin_name(f->e, k), name);
+      k++;
+    } else {
+      assert_int_equal(lplug_plugin_state(f->e, name), LPLUG_ENOTFOUND);
+    }
+  }
+  assert_int_equal(lplug_plugin_count(f->e), k);
+}
+
+static void lifecycle_unloads_in_any_order_keep_the_others_found(
+    void **state) {
+  /* Unloading takes one plugin out of the engine's name index (it used to
+  ** rebuild it whole); every other one must stay found, whatever slots
+  ** the removal shifts.  Two sizes: a small index where probes wrap
+  ** around its end, and a larger one; a reload in between. */
+  static const int sizes[] = {40, 300};
+  fixture *f = *state;
+  char name[16], *dir;
+  int s, i, step;
+  for (s = 0; s < 2; s++) {
+    int n = sizes[s];
+    char *loaded = calloc((size_t)n, 1);
+    assert_non_null(loaded);
+    for (i = 0; i < n; i++) {
+      snprintf(name, sizeof name, "n%d", i);
+      dir = support_plugin(f->root, name, NULL, "");
+      assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+      free(dir);
+      loaded[i] = 1;
+    }
+    expect_loaded(f, loaded, n);
+    snprintf(name, sizeof name, "n%d", n / 2);
+    assert_int_equal(lplug_reload(f->e, name), LPLUG_OK);
+    expect_loaded(f, loaded, n);
+    for (step = 7; step > 0; step -= 3) {  /* every 7th, 4th, then 1st */
+      for (i = (n * step) % 5; i < n; i += step) {
+        if (!loaded[i]) continue;
+        snprintf(name, sizeof name, "n%d", i);
+        assert_int_equal(lplug_plugin_unload(f->e, name), LPLUG_OK);
+        loaded[i] = 0;
+        if (s == 0 || i % 16 == 0) expect_loaded(f, loaded, n);
+      }
+    }
+    expect_loaded(f, loaded, n);
+    free(loaded);
+  }
+}
+
 /* on_log callback that tries to unload and reload from inside a call. */
 static lplug_engine *inside_engine;
 static int inside_unload, inside_reload;
@@ -403,6 +460,7 @@ int main(void) {
     T(lifecycle_safe_mode_disables_after_failures_in_a_row),
     T(lifecycle_changes_are_published),
     T(lifecycle_unload_runs_shutdown_and_forgets),
+    T(lifecycle_unloads_in_any_order_keep_the_others_found),
     T(lifecycle_is_refused_inside_a_call),
     T(lifecycle_reload_swaps_in_the_new_version),
     T(lifecycle_failed_reload_keeps_the_old_version),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/manifest.h"
+#include "support.h"
 
 static char warned[512];
 static int warnings;
@@ -457,6 +458,53 @@ static void manifest_load_reads_files(void **state) {
                       "file or directory");
 }
 
+/* Writes a manifest of exactly `size` bytes (padded with a comment) into
+** dir/plugin.yaml and loads it. */
+static int load_sized(const char *dir, size_t size, manifest **m, char *err,
+                      size_t errsize) {
+  char path[4096], *text = malloc(size + 1);
+  int n = snprintf(text, size + 1, "name: a\nversion: 1.0.0\n#");
+  assert_non_null(text);
+  memset(text + n, 'x', size - (size_t)n);
+  text[size] = '\0';
+  support_write(dir, "plugin.yaml", text);
+  free(text);
+  snprintf(path, sizeof path, "%s/plugin.yaml", dir);
+  return manifest_load(path, m, err, errsize, NULL, NULL);
+}
+
+static void manifest_load_reads_files_of_every_size(void **state) {
+  /* The buffer is sized from the file: the limit itself, one byte over
+  ** it, an empty file and files that are not regular still read as when
+  ** it was always MANIFEST_MAX_BYTES + 1. */
+  char *dir = support_tmpdir(), path[4096], err[512];
+  manifest *m = NULL;
+  (void)state;
+  assert_int_equal(load_sized(dir, MANIFEST_MAX_BYTES, &m, err, sizeof err),
+                   LPLUG_OK);
+  assert_string_equal(m->name, "a");
+  manifest_free(m);
+  m = NULL;
+  assert_int_equal(load_sized(dir, MANIFEST_MAX_BYTES + 1, &m, err,
+                              sizeof err), LPLUG_EMANIFEST);
+  assert_non_null(strstr(err, "/plugin.yaml: larger than 65536 bytes"));
+  assert_null(m);
+  support_write(dir, "plugin.yaml", "");
+  snprintf(path, sizeof path, "%s/plugin.yaml", dir);
+  assert_int_equal(manifest_load(path, &m, err, sizeof err, NULL, NULL),
+                   LPLUG_EMANIFEST);
+  assert_non_null(strstr(err, "/plugin.yaml:1:1: the file is empty"));
+  assert_int_equal(manifest_load("/dev/null", &m, err, sizeof err, NULL,
+                                 NULL), LPLUG_EMANIFEST);
+  assert_string_equal(err, "/dev/null:1:1: the file is empty (a plugin.yaml "
+                      "needs at least name: and version:)");
+  assert_int_equal(manifest_load(dir, &m, err, sizeof err, NULL, NULL),
+                   LPLUG_EIO);
+  assert_non_null(strstr(err, ": cannot read"));
+  support_rmtree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(manifest_minimal_is_valid),
@@ -483,6 +531,7 @@ int main(void) {
     cmocka_unit_test(manifest_binary_garbage_is_refused),
     cmocka_unit_test(manifest_random_mutations_never_crash),
     cmocka_unit_test(manifest_load_reads_files),
+    cmocka_unit_test(manifest_load_reads_files_of_every_size),
     cmocka_unit_test(manifest_key_that_is_not_a_scalar_is_an_error),
     cmocka_unit_test(manifest_duplicate_limits_are_errors),
   };

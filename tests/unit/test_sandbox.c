@@ -140,6 +140,89 @@ static void sandbox_require_refuses_symlinks_out_of_the_folder(void **state) {
   free(dir);
 }
 
+/* Loads plugin `name` whose folder the caller filled, returning the code;
+** the engine's message is in f->log. */
+static int load_main(fixture *f, const char *name,
+                     void (*fill)(const char *dir)) {
+  char *dir = support_plugin(f->root, name, NULL, NULL);
+  int rc;
+  fill(dir);
+  rc = lplug_load_plugin(f->e, dir);
+  free(dir);
+  return rc;
+}
+
+static void main_links_outside(const char *dir) {
+  char link[4200];
+  snprintf(link, sizeof link, "%s/init.lua", dir);
+  assert_int_equal(symlink("../outside.lua", link), 0);
+}
+
+static void main_links_inside(const char *dir) {
+  char link[4200];
+  support_write(dir, "src/real.lua", "print('real main')");
+  snprintf(link, sizeof link, "%s/init.lua", dir);
+  assert_int_equal(symlink("src/real.lua", link), 0);
+}
+
+static void main_is_a_folder(const char *dir) {
+  support_write(dir, "init.lua/x.lua", "return 1");
+}
+
+static void main_is_missing(const char *dir) { (void)dir; }
+
+static void sandbox_main_file_must_be_a_file_inside_the_folder(
+    void **state) {
+  /* The main file is checked with one lstat when it is a plain file; a
+  ** symlink or anything else goes through realpath as required files do. */
+  fixture *f = *state;
+  support_write(f->root, "outside.lua", "print('escaped')");
+  assert_int_equal(load_main(f, "mout", main_links_outside), LPLUG_ELOAD);
+  assert_string_equal(f->log.last_message, "plugin 'mout': cannot load: "
+                      "cannot load 'init.lua': it resolves outside the "
+                      "plugin folder");
+  assert_int_equal(load_main(f, "min", main_links_inside), LPLUG_OK);
+  assert_non_null(strstr(f->log.printed, "real main"));
+  assert_null(strstr(f->log.printed, "escaped"));
+  assert_int_equal(load_main(f, "mdir", main_is_a_folder), LPLUG_ELOAD);
+  assert_string_equal(f->log.last_message, "plugin 'mdir': cannot load: "
+                      "cannot load 'init.lua': no such file in the plugin "
+                      "folder");
+  assert_int_equal(load_main(f, "mnone", main_is_missing), LPLUG_ELOAD);
+  assert_string_equal(f->log.last_message, "plugin 'mnone': cannot load: "
+                      "cannot load 'init.lua': no such file in the plugin "
+                      "folder");
+}
+
+static void sandbox_require_reads_small_and_large_files(void **state) {
+  /* Sources under 4 KB are read on the C stack, larger ones into a
+  ** userdata: both load whole, and a syntax error in either names its
+  ** file and line. */
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  size_t big = 10000, n;
+  char *text = malloc(big + 64);
+  assert_non_null(text);
+  n = (size_t)snprintf(text, 64, "local t = 'big'\n--");
+  memset(text + n, 'x', big - n);
+  snprintf(text + big, 64, "\nreturn t .. #'%s'", "12345");
+  support_write(f->root, "p1/big.lua", text);
+  snprintf(text + big, 64, "\nreturn t +");
+  support_write(f->root, "p1/badbig.lua", text);
+  free(text);
+  support_write(f->root, "p1/small.lua", "return 'small'");
+  support_write(f->root, "p1/badsmall.lua", "\nreturn t +");
+  assert_int_equal(eval(f,
+    "local _, small = pcall(require, 'badsmall')\n"
+    "local _, big = pcall(require, 'badbig')\n"
+    "return require 'big' .. require 'small' .. '|' .. small .. '|' .. big",
+    v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "big5small|"
+                      "p1/badsmall.lua:2: unexpected symbol near <eof>|"
+                      "p1/badbig.lua:3: unexpected symbol near <eof>");
+  lplug_value_free(v);
+}
+
 static void sandbox_require_loads_local_files_once(void **state) {
   fixture *f = *state;
   lplug_value *v = lplug_value_new();
@@ -208,7 +291,9 @@ int main(void) {
     T(sandbox_require_refuses_parent_paths),
     T(sandbox_require_refuses_absolute_paths),
     T(sandbox_require_refuses_symlinks_out_of_the_folder),
+    T(sandbox_main_file_must_be_a_file_inside_the_folder),
     T(sandbox_require_loads_local_files_once),
+    T(sandbox_require_reads_small_and_large_files),
     T(sandbox_require_reports_circular_requires),
     T(sandbox_require_of_ungranted_module_names_the_capability),
     T(sandbox_require_of_unknown_lplug_module_fails),

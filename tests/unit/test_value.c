@@ -381,6 +381,49 @@ static void value_roundtrip_big_tables(void **state) {
   lplug_value_free(v);
 }
 
+static void value_builder_nests_past_its_inline_frames(void **state) {
+  /* The first frames live in the builder, the rest in an allocation made
+  ** when a value nests deeper: tables on both sides of that line, and
+  ** their counts, come out whole, also from a reused builder. */
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  char want[1024];
+  size_t n = 0;
+  int i, round;
+  char *json;
+  (void)state;
+  for (i = 0; i < 20; i++) n += (size_t)snprintf(want + n, sizeof want - n,
+                                                 "[%d,", i);
+  n += (size_t)snprintf(want + n, sizeof want - n, "{\"k\":\"v\"}");
+  for (i = 0; i < 20; i++) n += (size_t)snprintf(want + n, sizeof want - n,
+                                                 ",true]");
+  for (round = 0; round < 2; round++) {
+    for (i = 0; i < 20; i++) {               /* [i, <deeper>, true] */
+      lplug_build_table(b);
+      lplug_build_integer(b, 1);
+      lplug_build_integer(b, i);
+      lplug_build_integer(b, 2);
+    }
+    lplug_build_table(b);
+    lplug_build_string(b, "k", 1);
+    lplug_build_string(b, "v", 1);
+    lplug_build_end(b);
+    for (i = 0; i < 20; i++) {
+      lplug_build_integer(b, 3);
+      lplug_build_boolean(b, 1);
+      lplug_build_end(b);
+    }
+    assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+    assert_int_equal(value_check(v->bytes, v->len), LPLUG_OK);
+    json = lplug_value_to_json(v, NULL);
+    assert_non_null(json);
+    assert_string_equal(json, want);
+    free(json);
+  }
+  lplug_builder_free(b);
+  lplug_value_free(v);
+}
+
 static void value_builder_reports_misuse_and_leaves_value_unchanged(
     void **state) {
   lplug_builder *b = lplug_builder_new();
@@ -929,6 +972,7 @@ int main(void) {
     cmocka_unit_test(
       value_builder_puts_leading_integer_keys_in_the_array_part),
     cmocka_unit_test(value_roundtrip_big_tables),
+    cmocka_unit_test(value_builder_nests_past_its_inline_frames),
     cmocka_unit_test(value_builder_reports_misuse_and_leaves_value_unchanged),
     cmocka_unit_test(value_internals_swap_release_and_set_nil),
     cmocka_unit_test(value_from_bytes_accepts_what_lplug_value_bytes_gives),
