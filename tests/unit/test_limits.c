@@ -331,7 +331,7 @@ static void limits_reentered_call_is_refused_and_popped(void **state) {
   assert_int_equal(sandbox_pcall(sb, call_again, NULL, 2), LPLUG_OK);
   assert_int_equal(lua_tointeger(sb->L, -2), LPLUG_ESTATE);
   assert_int_equal(lua_tointeger(sb->L, -1), 0);
-  assert_non_null(strstr(sb->message, "already running"));
+  assert_non_null(strstr(sandbox_message(sb), "already running"));
   lua_settop(sb->L, top);
   bare_free(sb);
 }
