@@ -145,8 +145,14 @@ static void light_barrier(void) {
 
 static void heavy_barrier(void) {
 #ifdef __linux__
+  /* Registration belongs to the address space: should it be missing
+  ** where membarrier_works says it was made (a fork child on a kernel
+  ** that does not copy it; Linux 6.18 does), register and try again. */
   if (membarrier_works &&
-      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+      (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ||
+       (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+                0) == 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)))
     return;
 #endif
   atomic_thread_fence(memory_order_seq_cst);
