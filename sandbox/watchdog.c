@@ -224,9 +224,13 @@ static int scan(watchdog *w, long long now, long long *next) {
     unsigned long long g = atomic_load_explicit(&s->gen, memory_order_acquire);
     if (!(g & 1)) continue;
     active = 1;
-    if (s->seen_gen != g) {  /* begun since the last look: started by now */
+    if (s->seen_gen != g) {  /* begun since the last look */
+      /* The clock is read after the generation, not taken from `now`
+      ** (read before the scan): a call begun in between must not start
+      ** with a time from before it began. */
       s->seen_gen = g;
-      s->due = now + atomic_load_explicit(&s->limit, memory_order_relaxed);
+      s->due = now_ns() + atomic_load_explicit(&s->limit,
+                                                memory_order_relaxed);
     }
     if (now < s->due) {
       if (s->due < *next) *next = s->due;
