@@ -338,17 +338,12 @@ int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
                    size_t max_bytes, char *err, size_t errsize) {
   enc e;
   int top, type = lua_type(L, idx);
-  lua_Integer n;
   /* The common small results first: no walk, no checks needed.  An
   ** integer, not any number: the float 3.0 stays a float. */
-  if (type == LUA_TNUMBER && lua_isinteger(L, idx)) {
-    n = lua_tointeger(L, idx);
-    if (out->cap < 10 && value_reserve(out, 10 - out->len) != LPLUG_OK)
-      return LPLUG_ENOMEM;
-    return value_set_integer(out, n);
-  }
+  if (type == LUA_TNUMBER && lua_isinteger(L, idx))
+    return value_set_integer(out, lua_tointeger(L, idx));
   if (type == LUA_TNIL || type == LUA_TBOOLEAN) {
-    if (out->cap < 10 && value_reserve(out, 10 - out->len) != LPLUG_OK)
+    if (out->cap == 0 && value_reserve(out, 1) != LPLUG_OK)
       return LPLUG_ENOMEM;
     out->bytes[0] = type == LUA_TNIL ? VALUE_NIL
                   : lua_toboolean(L, idx) ? VALUE_TRUE : VALUE_FALSE;
