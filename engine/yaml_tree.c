@@ -325,7 +325,7 @@ int ytree_to_value(const ytree_node *n, lplug_value **out) {
 ** enough to tell that it is too large. */
 int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
                     char *err, size_t errsize) {
-  int fd = open(path, O_RDONLY), bad = 0, regular;
+  int fd = open(path, O_RDONLY | O_CLOEXEC), bad = 0, regular;
   struct stat st;
   size_t cap, n = 0;
   char *buf;

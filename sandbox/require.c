@@ -89,8 +89,10 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   if ((size_t)st.st_size >= sizeof small)
     buf = lua_newuserdatauv(L, (size_t)st.st_size + 1, 0);
   /* open and read, not stdio: fopen's buffer and its fstat are a malloc
-  ** and a system call more per plugin loaded, for one read. */
-  fd = open(path, O_RDONLY);
+  ** and a system call more per plugin loaded, for one read.  path was
+  ** checked to be a regular file, not a link: O_NOFOLLOW refuses one put
+  ** in its place since (it could point out of the folder). */
+  fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     luaL_error(L, "cannot load '%s': %s", rel, strerror(errno));
   got = read_up_to(fd, buf, (size_t)st.st_size);
