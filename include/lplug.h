@@ -447,8 +447,11 @@ typedef struct lplug_stats {
                                         0: none (deadline mode) */
   long long time_limit;              /* ns per call, after the manifest;
                                         0: none */
-  size_t memory;                     /* bytes held by the state now */
-  size_t memory_peak;                /* most bytes ever held */
+  size_t memory;                     /* bytes the state's objects take
+                                        now (what the limit counts; freed
+                                        small blocks kept for reuse are
+                                        not: docs/security.md) */
+  size_t memory_peak;                /* the most they ever took */
   size_t memory_limit;               /* after the manifest */
   long long storage_bytes;           /* what its entries cost against its
                                         quota; 0 without storage, -1 when

@@ -26,6 +26,9 @@
 ** calls (its own pushes between calls); documented in docs/security.md. */
 #define SANDBOX_SLACK (16 * 1024)
 
+/* Blocks up to this size come from the state's own arena (alloc.c). */
+#define SANDBOX_SMALL_MAX 256
+
 /* Instructions per budget block on a call's main thread (counted after
 ** the block runs) and on coroutines (charged before it runs). */
 #define SANDBOX_BLOCK 1000
@@ -74,6 +77,13 @@ struct sandbox {
   sandbox_config config;
   /* memory (alloc.c) */
   size_t used, peak;
+  struct {
+    void *free[SANDBOX_SMALL_MAX / 16];  /* a free list per 16-byte class */
+    char *next, *end;       /* the newest chunk's uncarved bytes */
+    union arena_chunk *chunks;  /* newest first */
+    size_t bytes;           /* in chunks, headers included */
+    int full;               /* may not grow: small blocks may be malloc'd */
+  } arena;
   int in_call;              /* inside sandbox_pcall: no slack */
   int refused;              /* an allocation was refused in this call */
   /* instruction budget (budget.c) */
@@ -148,6 +158,8 @@ void chunkcache_counts(unsigned long long *hits, unsigned long long *misses);
 
 /* alloc.c */
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* Frees the arena's chunks, after lua_close. */
+void sandbox_arena_free(sandbox *sb);
 
 /* budget.c */
 int budget_begin(sandbox *sb);  /* -1: calls nested past WATCHDOG_DEPTH */

@@ -168,6 +168,7 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
              config->memory_limit, sb->peak);
     lua_close(L);
     sb->L = NULL;
+    sandbox_arena_free(sb);
     return -1;
   }
   /* The message handler stays at stack index 1 for every call (pushing
@@ -179,6 +180,7 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
 void sandbox_close(sandbox *sb) {
   if (sb->L != NULL) lua_close(sb->L);
   sb->L = NULL;
+  sandbox_arena_free(sb);
   free(sb->failure);
   sb->failure = NULL;
 }

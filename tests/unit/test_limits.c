@@ -336,6 +336,93 @@ static void limits_reentered_call_is_refused_and_popped(void **state) {
   bare_free(sb);
 }
 
+/* ---- the allocator's arena of small blocks (alloc.c) ------------------- */
+
+/* Writes n bytes of pattern k at p, and checks them. */
+static void fill(void *p, size_t n, int k) {
+  memset(p, 'a' + k, n);
+}
+static void expect_filled(const void *p, size_t n, int k) {
+  size_t i;
+  for (i = 0; i < n; i++) assert_int_equal(((const char *)p)[i], 'a' + k);
+}
+
+/* Every kind of resize -- within a class, between classes, out to malloc
+** and back -- keeps the block's bytes, and the count ends where it began. */
+static void check_resizes(sandbox *sb) {
+  size_t before = sb->used;
+  char *p = sandbox_alloc(sb, NULL, LUA_TSTRING, 20);
+  char *q;
+  assert_non_null(p);
+  fill(p, 20, 0);
+  q = sandbox_alloc(sb, p, 20, 30);            /* same 32-byte class */
+  assert_ptr_equal(q, p);
+  fill(q + 20, 10, 0);
+  p = sandbox_alloc(sb, q, 30, 200);           /* another class */
+  expect_filled(p, 30, 0);
+  fill(p, 200, 1);
+  p = sandbox_alloc(sb, p, 200, 5000);         /* out of the arena */
+  expect_filled(p, 200, 1);
+  fill(p, 5000, 2);
+  p = sandbox_alloc(sb, p, 5000, 100);         /* back into it */
+  expect_filled(p, 100, 2);
+  assert_int_equal(sb->used, before + 100);
+  assert_null(sandbox_alloc(sb, p, 100, 0));
+  assert_int_equal(sb->used, before);
+}
+
+static void limits_blocks_keep_their_bytes_through_every_resize(
+    void **state) {
+  sandbox *sb = bare_sandbox();
+  (void)state;
+  check_resizes(sb);
+  assert_false(sb->arena.full);
+  bare_free(sb);
+}
+
+/* Churn of same-size garbage is served from the blocks freed before it:
+** the arena stays near the state's live size, far below the limit. */
+static void limits_freed_small_blocks_are_reused(void **state) {
+  sandbox *sb = bare_sandbox();
+  int i;
+  (void)state;
+  for (i = 0; i < 20; i++) {
+    assert_int_equal(bare_call(sb, "for i = 1, 20000 do local t = { i } end "
+                                   "collectgarbage() return 1, 2"), LPLUG_OK);
+    lua_pop(sb->L, 2);
+  }
+  /* 20 x 20,000 tables of 56 bytes and their arrays: 36 MB made */
+  assert_true(sb->arena.bytes <= 64 * 1024);
+  bare_free(sb);
+}
+
+/* Attack: free lists are per size class, so a plugin that fills its limit
+** with blocks of one size, drops them, and does the same with each other
+** size would leave the arena holding its limit once per class.  The arena
+** stops growing at the limit; past it small blocks come from malloc, and
+** the state holds at most twice its limit. */
+static void limits_mixing_sizes_cannot_grow_the_arena_past_the_limit(
+    void **state) {
+  sandbox *sb = bare_sandbox();
+  int width;
+  (void)state;
+  for (width = 8; width <= 200; width += 16) {
+    char src[256];
+    snprintf(src, sizeof src,
+             "local keep, pad = {}, string.rep('x', %d)\n"
+             "for i = 1, 100000 // (#pad + 40) do keep[i] = pad .. i end\n"
+             "keep = nil collectgarbage() return 1, 2", width);
+    assert_int_equal(bare_call(sb, src), LPLUG_OK);
+    lua_pop(sb->L, 2);
+  }
+  assert_true(sb->arena.full);
+  assert_true(sb->arena.bytes <= sb->config.memory_limit + SANDBOX_SLACK);
+  check_resizes(sb);  /* blocks in and out of the full arena still work */
+  assert_int_equal(bare_call(sb, "local t = {} for i = 1, 1e7 do t[i] = "
+                                 "tostring(i) end"), LPLUG_EMEM);
+  bare_free(sb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_small, \
@@ -364,6 +451,9 @@ int main(void) {
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
     T(limits_reentered_call_is_refused_and_popped),
+    T(limits_blocks_keep_their_bytes_through_every_resize),
+    T(limits_freed_small_blocks_are_reused),
+    T(limits_mixing_sizes_cannot_grow_the_arena_past_the_limit),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
