@@ -303,7 +303,8 @@ int lplug_host_load(const char *path, lplug_host **out, char *err,
   size_t len;
   int rc;
   *out = NULL;
-  rc = ytree_read_file(path, MANIFEST_MAX_BYTES, &text, &len, err, errsize);
+  rc = ytree_read_file(path, MANIFEST_MAX_BYTES, 0, &text, &len, err,
+                       errsize);
   if (rc != LPLUG_OK) return rc;
   rc = ytree_parse(text, len, path, &root, err, errsize);
   free(text);

@@ -375,7 +375,7 @@ int manifest_load(const char *path, manifest **out, char *err,
                   size_t errsize, manifest_warn_fn warn, void *ud) {
   char *text;
   size_t len;
-  int rc = ytree_read_file(path, MANIFEST_MAX_BYTES, &text, &len, err,
+  int rc = ytree_read_file(path, MANIFEST_MAX_BYTES, 1, &text, &len, err,
                            errsize);
   if (rc != LPLUG_OK) return rc;
   rc = manifest_parse(text, len, path, out, err, errsize, warn, ud);

@@ -322,10 +322,15 @@ int ytree_to_value(const ytree_node *n, lplug_value **out) {
 ** stdio added its own buffer and a read to find the end.  One byte more
 ** than the file says lets one read see the whole of it; a file that grows
 ** meanwhile, or reports no size, grows the buffer up to max + 1, which is
-** enough to tell that it is too large. */
-int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
-                    char *err, size_t errsize) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), bad = 0, regular;
+** enough to tell that it is too large.
+**
+** regular_only: the file comes with a plugin, so a FIFO or device put in
+** its place must not block the host: opened without blocking (no effect
+** on a regular file) and refused unless it is a regular file. */
+int ytree_read_file(const char *path, size_t max, int regular_only,
+                    char **text, size_t *len, char *err, size_t errsize) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0)),
+      bad = 0, regular;
   struct stat st;
   size_t cap, n = 0;
   char *buf;
@@ -334,6 +339,11 @@ int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
     return LPLUG_EIO;
   }
   regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular_only && !regular) {
+    close(fd);
+    snprintf(err, errsize, "%s: cannot read: not a regular file", path);
+    return LPLUG_EIO;
+  }
   cap = regular && (size_t)st.st_size < max ? (size_t)st.st_size + 1
                                              : max + 1;
   if ((buf = malloc(cap)) == NULL) {

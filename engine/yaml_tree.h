@@ -35,9 +35,11 @@ int ytree_parse(const char *text, size_t len, const char *path,
                 ytree_node **root, char *err, size_t errsize);
 void ytree_free(ytree_node *n);
 
-/* Reads a whole file of at most max bytes (malloc'd into *text). */
-int ytree_read_file(const char *path, size_t max, char **text, size_t *len,
-                    char *err, size_t errsize);
+/* Reads a whole file of at most max bytes (malloc'd into *text);
+** regular_only refuses, without waiting, anything but a regular file (a
+** plugin's manifest), where a host's own file may be a pipe. */
+int ytree_read_file(const char *path, size_t max, int regular_only,
+                    char **text, size_t *len, char *err, size_t errsize);
 
 /* Where a parser's messages go: the file's name, and err (errsize bytes). */
 typedef struct ytree_report {

@@ -92,7 +92,7 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   ** and a system call more per plugin loaded, for one read.  path was
   ** checked to be a regular file, not a link: O_NOFOLLOW refuses one put
   ** in its place since (it could point out of the folder). */
-  fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     luaL_error(L, "cannot load '%s': %s", rel, strerror(errno));
   got = read_up_to(fd, buf, (size_t)st.st_size);

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -246,6 +247,31 @@ static void hostconfig_missing_file_is_an_io_error(void **state) {
                       "file or directory");
 }
 
+/* A host's settings may come through a pipe (a shell's <(...)): files
+** that are not regular are read to their end, unlike a plugin's. */
+static void hostconfig_can_be_read_from_a_pipe(void **state) {
+  static const char yaml[] = "limits: { memory: 2MB }\n";
+  lplug_host *h = NULL;
+  lplug_config c;
+  char path[64], err[256] = "";
+  int fds[2];
+  (void)state;
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(write(fds[1], yaml, sizeof yaml - 1),
+                   (ssize_t)(sizeof yaml - 1));
+  close(fds[1]);
+  snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+  assert_int_equal(lplug_host_load(path, &h, err, sizeof err), LPLUG_OK);
+  close(fds[0]);
+  memset(&c, 0, sizeof c);
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.memory_limit, 2 * 1024 * 1024);
+  lplug_host_free(h);
+  assert_int_equal(lplug_host_load("/dev/null", &h, err, sizeof err),
+                   LPLUG_OK);
+  lplug_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
@@ -261,6 +287,7 @@ int main(void) {
     T(hostconfig_bad_values_are_errors),
     T(hostconfig_key_that_is_not_a_scalar_is_an_error),
     T(hostconfig_missing_file_is_an_io_error),
+    T(hostconfig_can_be_read_from_a_pipe),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));

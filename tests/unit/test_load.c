@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -80,6 +82,34 @@ static void load_missing_main_file_is_a_load_error(void **state) {
   assert_non_null(strstr(lplug_errmsg(f->e), "cannot load 'src/main.lua': no "
                                              "such file in the plugin folder"));
   free(a);
+}
+
+/* A plugin's files are read without waiting: a FIFO put where its
+** manifest or main file goes is refused at once, not read (an open for
+** reading would wait for a writer forever).  The alarm fails the run
+** instead of hanging it if that breaks. */
+static void load_fifo_in_place_of_a_file_is_refused_at_once(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "pipe", NULL, "x = 1");
+  char *b = support_plugin(f->root, "pipe2", NULL, "x = 1");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/plugin.yaml", a);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  snprintf(path, sizeof path, "%s/init.lua", b);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  alarm(10);
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_EIO);
+  assert_non_null(strstr(lplug_errmsg(f->e), "pipe/plugin.yaml: cannot "
+                                             "read: not a regular file"));
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_ELOAD);
+  assert_non_null(strstr(lplug_errmsg(f->e), "cannot load 'init.lua': no "
+                                             "such file in the plugin folder"));
+  alarm(0);
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+  free(a);
+  free(b);
 }
 
 static void load_main_from_manifest_is_used(void **state) {
@@ -167,6 +197,7 @@ int main(void) {
     T(load_syntax_error_names_file_and_line),
     T(load_runtime_error_in_main_is_reported),
     T(load_missing_main_file_is_a_load_error),
+    T(load_fifo_in_place_of_a_file_is_refused_at_once),
     T(load_main_from_manifest_is_used),
     T(load_unknown_manifest_key_warns),
     T(load_tiny_memory_limit_fails_cleanly),
