@@ -44,20 +44,26 @@
 #define NOINLINE
 #endif
 
-/* Sanitizer builds see each block as its own: a freed block, or the
-** bytes past what Lua asked for, are unaddressable (ASan) or no-access
-** (valgrind memcheck, built with -DLPLUG_VALGRIND), as with malloc. */
+/* Sanitizer builds see each block as its own: a freed block, a chunk's
+** uncarved space and the bytes past what Lua asked for (to the end of
+** the class) are unaddressable (ASan) or no-access (valgrind memcheck,
+** built with -DLPLUG_VALGRIND), as with malloc.  ASan tracks 8-byte
+** granules, so it sees a block's end to the byte only where the block
+** is at least that long. */
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define HIDE(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define SHOW(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#define SHOW_LINK(p) ASAN_UNPOISON_MEMORY_REGION((p), sizeof(void *))
 #elif defined(LPLUG_VALGRIND)
 #include <valgrind/memcheck.h>
 #define HIDE(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
 #define SHOW(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#define SHOW_LINK(p) VALGRIND_MAKE_MEM_DEFINED((p), sizeof(void *))
 #else
 #define HIDE(p, n) ((void)(p), (void)(n))
 #define SHOW(p, n) ((void)(p), (void)(n))
+#define SHOW_LINK(p) ((void)(p))
 #endif
 
 #define CLASS_OF(n) (((n) - 1) >> 4)          /* n in 1..SMALL_MAX */
@@ -146,7 +152,6 @@ static NOINLINE void *carve(sandbox *sb, unsigned c) {
   }
   p = sb->arena.next;
   sb->arena.next += bytes;
-  SHOW(p, bytes);
   return p;
 }
 
@@ -154,10 +159,23 @@ static NOINLINE void *carve(sandbox *sb, unsigned c) {
 static inline void *small_get(sandbox *sb, size_t n) {
   unsigned c = CLASS_OF(n);
   void *p = sb->arena.free[c];
-  if (p == NULL) return carve(sb, c);
-  SHOW(p, CLASS_BYTES(c));
-  sb->arena.free[c] = *(void **)p;
+  if (p == NULL) {
+    p = carve(sb, c);
+  } else {
+    SHOW_LINK(p);  /* the free list's link, written when it was freed */
+    sb->arena.free[c] = *(void **)p;
+    HIDE(p, sizeof(void *));
+  }
+  if (p != NULL) SHOW(p, n);
   return p;
+}
+
+/* Puts a block of class c on its free list. */
+static inline void push_free(sandbox *sb, void *p, unsigned c) {
+  SHOW_LINK(p);  /* a block of fewer bytes than a link showed only those */
+  *(void **)p = sb->arena.free[c];
+  sb->arena.free[c] = p;
+  HIDE(p, CLASS_BYTES(c));
 }
 
 static int in_arena(const sandbox *sb, const void *p) {
@@ -181,9 +199,7 @@ static inline void small_put(sandbox *sb, void *p, size_t n) {
     put_outside(sb, p, c);
     return;
   }
-  *(void **)p = sb->arena.free[c];
-  sb->arena.free[c] = p;
-  HIDE(p, CLASS_BYTES(c));
+  push_free(sb, p, c);
 }
 
 static NOINLINE void put_outside(sandbox *sb, void *p, unsigned c) {
@@ -191,9 +207,7 @@ static NOINLINE void put_outside(sandbox *sb, void *p, unsigned c) {
     free(p);
     return;
   }
-  *(void **)p = sb->arena.free[c];
-  sb->arena.free[c] = p;
-  HIDE(p, CLASS_BYTES(c));
+  push_free(sb, p, c);
 }
 
 void sandbox_arena_free(sandbox *sb) {
@@ -244,7 +258,10 @@ static NOINLINE void *resize(sandbox *sb, void *ptr, size_t osize,
     if (osize > SANDBOX_SMALL_MAX || nsize > SANDBOX_SMALL_MAX ||
         CLASS_OF(osize) != CLASS_OF(nsize))
       return moved(sb, ptr, osize, nsize);
-    return counted(sb, ptr, osize, nsize);  /* the class has room */
+    /* The class has room. */
+    if (nsize > osize) SHOW((char *)ptr + osize, nsize - osize);
+    else HIDE((char *)ptr + nsize, osize - nsize);
+    return counted(sb, ptr, osize, nsize);
   }
   p = realloc(ptr, nsize);
   if (p == NULL) {

@@ -14,6 +14,10 @@
 #include "fixture.h"
 #include "sandbox/sandbox.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define LIMIT 200000LL
 
 /* The call ended with the CPU error, charged no more than one block over
@@ -423,6 +427,40 @@ static void limits_mixing_sizes_cannot_grow_the_arena_past_the_limit(
   bare_free(sb);
 }
 
+/* Under AddressSanitizer a small block is as exact as malloc's: the
+** bytes past what Lua asked for, and a freed block, are poisoned, also
+** after a resize in its class and when a freed block is handed out again.
+** (ASan sees 8-byte granules: the sizes here end on one or inside one.) */
+static void limits_sanitizers_see_each_small_block_exactly(void **state) {
+#if defined(__SANITIZE_ADDRESS__)
+  sandbox *sb = bare_sandbox();
+  char *p = sandbox_alloc(sb, NULL, LUA_TSTRING, 24), *q, *tiny;
+  (void)state;
+  assert_non_null(p);
+  assert_false(__asan_address_is_poisoned(p + 23));
+  assert_true(__asan_address_is_poisoned(p + 24));
+  assert_ptr_equal(sandbox_alloc(sb, p, 24, 32), p);  /* same class */
+  assert_false(__asan_address_is_poisoned(p + 31));
+  assert_ptr_equal(sandbox_alloc(sb, p, 32, 24), p);
+  assert_true(__asan_address_is_poisoned(p + 24));
+  assert_null(sandbox_alloc(sb, p, 24, 0));
+  assert_true(__asan_address_is_poisoned(p));
+  q = sandbox_alloc(sb, NULL, LUA_TSTRING, 20);  /* the freed block again */
+  assert_ptr_equal(q, p);
+  assert_false(__asan_address_is_poisoned(q + 19));
+  assert_true(__asan_address_is_poisoned(q + 20));
+  tiny = sandbox_alloc(sb, NULL, LUA_TSTRING, 5);  /* shorter than a link */
+  assert_true(__asan_address_is_poisoned(tiny + 5));
+  assert_null(sandbox_alloc(sb, tiny, 5, 0));
+  assert_true(__asan_address_is_poisoned(tiny));
+  assert_null(sandbox_alloc(sb, q, 20, 0));
+  bare_free(sb);
+#else
+  (void)state;
+  skip();  /* runs in make asan */
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_small, \
@@ -454,6 +492,7 @@ int main(void) {
     T(limits_blocks_keep_their_bytes_through_every_resize),
     T(limits_freed_small_blocks_are_reused),
     T(limits_mixing_sizes_cannot_grow_the_arena_past_the_limit),
+    T(limits_sanitizers_see_each_small_block_exactly),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
