@@ -341,7 +341,11 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 ** limits.instructions (likewise, under a host without an instruction
 ** limit). */
 typedef struct lplug_config {
-  size_t memory_limit;              /* bytes per plugin state; 4 MB */
+  size_t memory_limit;              /* bytes per plugin state; 4 MB.
+                                       Counts its objects; the host may
+                                       hold up to about twice that for
+                                       it (freed small blocks are kept
+                                       for reuse: docs/security.md) */
   long long instruction_limit;      /* VM instructions per call; 10M, or
                                        none when time_limit is set */
   long long time_limit;             /* ns of wall-clock time per call (50
