@@ -90,6 +90,7 @@ static int in_class(int c, int cl) {
     case 'u': r = isupper(c); break;
     case 'w': r = isalnum(c); break;
     case 'x': r = isxdigit(c); break;
+    case 'z': r = c == 0; break;  /* deprecated in 5.2, still in 5.4 */
     default: return cl == c;
   }
   if (isupper(cl)) r = !r;
@@ -453,7 +454,9 @@ static int str_gmatch(lua_State *L) {
   const char *p = luaL_checklstring(L, 2, &lp);
   gmatch_state *g;
   init = start_pos(luaL_optinteger(L, 3, 1), ls);
-  if (init > ls + 1) init = ls + 1;
+  /* Past the end: no match at all, not even an empty one there (the
+  ** pattern is then never read, as in stock Lua). */
+  if (init > ls + 1) init = ls + 2;
   lua_settop(L, 2);
   g = lua_newuserdatauv(L, sizeof *g, 0);
   matcher_init(&g->m, L, s, ls, p, lp);

@@ -86,8 +86,8 @@ static int tab_concat(lua_State *L) {
     size_t len;
     lua_geti(L, 1, i);
     if (!lua_isstring(L, -1))
-      return luaL_error(L, "invalid value (at index %I) in table for "
-                        "'concat'", (LUAI_UACINT)i);
+      return luaL_error(L, "invalid value (%s) at index %I in table for "
+                        "'concat'", luaL_typename(L, -1), (LUAI_UACINT)i);
     lua_tolstring(L, -1, &len);
     pay(&m, 1 + (long long)((len + lsep) / BYTES_PER_INSTRUCTION));
     luaL_addvalue(&b);
@@ -127,8 +127,9 @@ static int tab_remove(lua_State *L) {
   meter m = {L, 0};
   lua_Integer size = checklen(L, 1, TAB_R | TAB_W);
   lua_Integer pos = luaL_optinteger(L, 2, size);
-  if (pos != size)  /* given: within 1..size + 1 */
-    luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2,
+  /* Given: within 1..size + 1.  Lua 5.4.4 reports it as argument 1. */
+  if (pos != size)
+    luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 1,
                   "position out of bounds");
   lua_geti(L, 1, pos);                                  /* the result */
   for (; pos < size; pos++) {
