@@ -127,17 +127,14 @@ static void charge_bytes(lua_State *L, long long bytes) {
     budget_charge(L, bytes / GUARD_BYTES_PER_INSTRUCTION);
 }
 
-/* Calls the function on top with every argument below it, returns all. */
-static int call_on_top(lua_State *L) {
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
+/* Runs the stock function in the guard's own call, as a C call: it finds
+** its arguments where the guard did and leaves its results on top.  An
+** error it raises then reads as in stock Lua ("file:line: bad argument
+** #1 to 'sub'", or 'string.format' when called from C): through a
+** lua_call of its own it had no name ('?'), no position and, called as a
+** method, an argument number one too high. */
 static int call_original(lua_State *L, int g) {
-  lua_pushcfunction(L, atomic_load_explicit(&originals[g],
-                                            memory_order_relaxed));
-  return call_on_top(L);
+  return atomic_load_explicit(&originals[g], memory_order_relaxed)(L);
 }
 
 static int guarded(lua_State *L, int g, cost_fn cost) {
@@ -170,16 +167,15 @@ static int guarded_codes_step(lua_State *L) {
     run++;
   }
   charge_bytes(L, (long long)run);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  return call_on_top(L);
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);  /* the stock step */
 }
 
 static int guard_utf8_codes(lua_State *L) {
   int n = call_original(L, G_utf8_codes);       /* iterator, s, 0 */
-  if (n >= 1 && lua_type(L, 1) == LUA_TFUNCTION) {
-    lua_pushvalue(L, 1);
+  if (n >= 1 && lua_tocfunction(L, -n) != NULL) {
+    lua_pushvalue(L, -n);
     lua_pushcclosure(L, guarded_codes_step, 1);
-    lua_replace(L, 1);
+    lua_replace(L, -n - 1);
   }
   return n;
 }

@@ -113,4 +113,22 @@ for p, c in utf8.codes('a\u{e9}\u{4e2d}') do out[#out + 1] = p .. '=' .. c end
 out[#out + 1] = try(function() for _ in utf8.codes('a\xffb') do end end)
 out[#out + 1] = ser(string.unpack('i4s1', string.pack('i4s1', 7, 'xy')))
 out[#out + 1] = ser(string.packsize('i4i8'), os.date('!%Y', 0))
+-- Errors of the guarded functions read as stock Lua's: the function's
+-- name, the argument's number (one less in a method call), and the
+-- caller's position, which try() strips but must be there.
+out[#out + 1] = try(string.format, '%d', 'x')
+out[#out + 1] = try(string.sub)
+out[#out + 1] = try(function() return ('x'):sub() end)
+out[#out + 1] = try(function() return string.format('%d', {}) end)
+out[#out + 1] = try(function() return ('x'):byte({}) end)
+out[#out + 1] = try(function() return utf8.len('a', 5) end)
+out[#out + 1] = try(tonumber)
+out[#out + 1] = try(utf8.codepoint, 'a', 9)
+local function where(f)
+  local _, msg = pcall(f)
+  return tostring(msg:match('^[^\n]-:%d+: ') ~= nil)
+end
+out[#out + 1] = where(function() return ('x'):sub() end) ..
+  where(function() return ('x'):rep() end) ..
+  where(function() return string.format('%d', 'x') end)
 return table.concat(out, '\n')
