@@ -26,22 +26,39 @@
 #define SOURCE_BYTES_PER_INSTRUCTION 4
 #define HEAP_BYTES_PER_INSTRUCTION 8
 
+/* The line is at most PRINT_MAX bytes.  Each value's text joins the
+** buffer with luaL_addvalue, the one buffer call that may find a value
+** of ours on top of the stack: adding it with luaL_addlstring while it
+** was there let a buffer that outgrew its first kilobyte remove that
+** text instead of its own placeholder, and copy it once freed. */
 static int sb_print(lua_State *L) {
   sandbox *sb = sandbox_of(L);
   int n = lua_gettop(L), i;
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (i = 1; i <= n; i++) {
-    size_t len;
-    const char *s = luaL_tolstring(L, i, &len);  /* may run __tostring */
-    if (i > 1) luaL_addchar(&b, '\t');
-    if (luaL_bufflen(&b) + len > PRINT_MAX) len = PRINT_MAX - luaL_bufflen(&b);
-    luaL_addlstring(&b, s, len);
-    lua_pop(L, 1);
+    size_t len, room = PRINT_MAX - luaL_bufflen(&b);
+    if (i > 1 && room > 0) {
+      luaL_addchar(&b, '\t');
+      room--;
+    }
+    luaL_tolstring(L, i, &len);  /* may run __tostring */
+    if (len > room) {            /* keep the part that fits */
+      lua_pushlstring(L, lua_tostring(L, -1), room);
+      lua_remove(L, -2);
+    }
+    luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
   if (sb->config.print) sb->config.print(sb->config.owner, lua_tostring(L, -1));
   return 0;
+}
+
+/* Runs the stock function (upvalue 1, a C function: wrap_global checks)
+** on the arguments in place, in this call, as guards.c does: its errors
+** then name the function and the caller's line as in stock Lua. */
+static int call_stock(lua_State *L) {
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);
 }
 
 /* A reader function's pieces are compiled inside lua_load, unseen by the
@@ -70,10 +87,7 @@ static int sb_load(lua_State *L) {
   if (n < 3) lua_settop(L, 3);       /* keep an env argument if given */
   lua_pushliteral(L, "t");
   lua_replace(L, 3);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  return call_stock(L);
 }
 
 static int sb_setmetatable(lua_State *L) {
@@ -88,10 +102,7 @@ static int sb_setmetatable(lua_State *L) {
                         "allowed in plugins");
     lua_pop(L, 2);
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return call_stock(L);
 }
 
 /* xpcall(f, msgh, ...): stack becomes [msgh, true, f, args...], then f
@@ -143,16 +154,19 @@ static int sb_collectgarbage(lua_State *L) {
   lua_settop(L, 1);
   lua_pushstring(L, opts[o]);
   lua_replace(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, 1, LUA_MULTRET);
-  return lua_gettop(L);
+  return call_stock(L);
 }
 
 /* Replaces field `name` of the global table (on top) by f with the
-** original as its upvalue. */
+** original, a C function of liblua, as its upvalue. */
 static void wrap_global(lua_State *L, const char *name, lua_CFunction f) {
   lua_getfield(L, -1, name);
+  if (!lua_iscfunction(L, -1)) {  /* never in a stock Lua */
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_setfield(L, -2, name);
+    return;
+  }
   lua_pushcclosure(L, f, 1);
   lua_setfield(L, -2, name);
 }

@@ -24,7 +24,7 @@ static const char *const KILLED = "lplug.killed";  /* weak set of threads */
 
 static lua_State *getco(lua_State *L) {
   lua_State *co = lua_tothread(L, 1);
-  luaL_argexpected(L, co, 1, "coroutine");
+  luaL_argexpected(L, co, 1, "thread");  /* as Lua 5.4.4 says it */
   return co;
 }
 

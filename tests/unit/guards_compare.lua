@@ -124,11 +124,21 @@ out[#out + 1] = try(function() return ('x'):byte({}) end)
 out[#out + 1] = try(function() return utf8.len('a', 5) end)
 out[#out + 1] = try(tonumber)
 out[#out + 1] = try(utf8.codepoint, 'a', 9)
+out[#out + 1] = try(setmetatable, 1)
+out[#out + 1] = try(function() return setmetatable({}, 1) end)
+out[#out + 1] = try(load, 1)
+out[#out + 1] = try(function() return load({}) end)
+out[#out + 1] = type(collectgarbage('count'))
+out[#out + 1] = try(coroutine.resume, 1)
+out[#out + 1] = try(coroutine.close, 1)
+out[#out + 1] = try(coroutine.status)
 local function where(f)
   local _, msg = pcall(f)
   return tostring(msg:match('^[^\n]-:%d+: ') ~= nil)
 end
 out[#out + 1] = where(function() return ('x'):sub() end) ..
   where(function() return ('x'):rep() end) ..
-  where(function() return string.format('%d', 'x') end)
+  where(function() return string.format('%d', 'x') end) ..
+  where(function() return setmetatable(1, {}) end) ..
+  where(function() return load({}) end)
 return table.concat(out, '\n')
