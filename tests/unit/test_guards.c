@@ -20,11 +20,12 @@
 
 #define MS 1000000LL
 
-/* The script both run (from the top of the tree, as tests/run does). */
-#define SCRIPT_PATH "tests/unit/guards_compare.lua"
+/* The scripts both run (from the top of the tree, as tests/run does). */
+#define GUARDS_SCRIPT "tests/unit/guards_compare.lua"
+#define BASE_SCRIPT "tests/unit/base_compare.lua"
 
-static char *read_script(void) {
-  FILE *fp = fopen(SCRIPT_PATH, "rb");
+static char *read_script(const char *path) {
+  FILE *fp = fopen(path, "rb");
   char *text;
   long n;
   assert_non_null(fp);
@@ -73,10 +74,11 @@ static void same_lines(const char *want, size_t wlen, const char *got,
              want + start, got + start);
 }
 
-static void guards_agree_with_stock_lua(void **state) {
-  fixture *f = *state;
+/* Runs the script at path in stock Lua and as a plugin's handler, and
+** compares the outputs, which must be at least min bytes. */
+static void agree_with_stock_lua(fixture *f, const char *path, size_t min) {
   lplug_value *v = lplug_value_new();
-  char *script = read_script();
+  char *script = read_script(path);
   size_t wlen, glen;
   char *want = run_stock(script, &wlen);
   const char *got;
@@ -95,11 +97,20 @@ static void guards_agree_with_stock_lua(void **state) {
   if (rc != LPLUG_OK) fail_msg("%s", f->log.last_message);
   got = lplug_value_string(v, 0, &glen);
   assert_non_null(got);
-  assert_true(wlen > 20000);  /* the whole script's output, not a part */
+  assert_true(wlen >= min);  /* the whole script's output, not a part */
   same_lines(want, wlen, got, glen);
   free(want);
   free(script);
   lplug_value_free(v);
+}
+
+static void guards_agree_with_stock_lua(void **state) {
+  agree_with_stock_lua(*state, GUARDS_SCRIPT, 200000);
+}
+
+/* Coroutines, xpcall, load, select, error and the conversions. */
+static void base_functions_agree_with_stock_lua(void **state) {
+  agree_with_stock_lua(*state, BASE_SCRIPT, 1000);
 }
 
 /* {======================================================================
@@ -204,6 +215,8 @@ static void guards_deep_pattern_is_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(guards_agree_with_stock_lua,
+                                    fixture_setup, fixture_teardown),
+    cmocka_unit_test_setup_teardown(base_functions_agree_with_stock_lua,
                                     fixture_setup, fixture_teardown),
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup_small, \
                                                 fixture_teardown)
