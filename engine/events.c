@@ -320,8 +320,8 @@ static void deliver(lplug_engine *e, const event *ev) {
       d.ref = s->ref;
       d.ev = ev;
       plugin_call(s->plugin, call_subscriber, &d, 0, NULL, activity(ev));
-      s = &e->subs[i];  /* the handler may have grown the array */
     }
+    s = &e->subs[i];  /* a plugin's or the host's may have grown the array */
     if (s->once && !s->dead) kill_sub(e, s);
   }
 }

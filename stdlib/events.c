@@ -12,6 +12,8 @@
 ** subscribes to capabilities.events.on, and the host must grant them.  A
 ** full queue is expected back-pressure: emit returns nil and a message.
 */
+#include <string.h>
+
 #include <lauxlib.h>
 
 #include "engine/internal.h"
@@ -21,12 +23,14 @@ static const char *const HANDLE = "lplug.events.handle";
 
 static int events_emit(lua_State *L) {
   plugin *p = plugin_of(L);
-  const char *topic = luaL_checkstring(L, 1);
+  size_t len;
+  const char *topic = luaL_checklstring(L, 1, &len);
   lplug_value *v;
   char err[512];
   int rc;
   lua_settop(L, 2);
-  luaL_argcheck(L, events_valid(topic, 0), 1,
+  /* strlen: a NUL would cut the topic the host and the grants see */
+  luaL_argcheck(L, events_valid(topic, 0) && strlen(topic) == len, 1,
                 "topic must be dot-separated words of A-Z a-z 0-9 _ - :");
   plugin_require(L, p, "events.emit", topic, "events.emit");
   v = lplug_value_new();
@@ -52,8 +56,9 @@ static int events_emit(lua_State *L) {
 
 static int events_on(lua_State *L) {
   plugin *p = plugin_of(L);
-  const char *pattern = luaL_checkstring(L, 1);
-  int once = 0, *id;
+  size_t len;
+  const char *pattern = luaL_checklstring(L, 1, &len);
+  int once = 0, ref, *id;
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -61,16 +66,19 @@ static int events_on(lua_State *L) {
     once = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
-  luaL_argcheck(L, events_valid(pattern, 1), 1,
+  luaL_argcheck(L, events_valid(pattern, 1) && strlen(pattern) == len, 1,
                 "pattern must be dot-separated words or '*'");
   plugin_require(L, p, "events.on", pattern, "events.on");
   id = lua_newuserdatauv(L, sizeof *id, 0);  /* before subscribing: */
   luaL_setmetatable(L, HANDLE);              /* nothing fails after */
   *id = 0;
   lua_pushvalue(L, 2);
-  *id = events_subscribe_plugin(p, pattern, luaL_ref(L, LUA_REGISTRYINDEX),
-                                once);
-  if (*id < 0) return luaL_error(L, "events.on: out of memory");
+  ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  *id = events_subscribe_plugin(p, pattern, ref, once);
+  if (*id < 0) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    return luaL_error(L, "events.on: out of memory");
+  }
   return 1;
 }
 

@@ -65,7 +65,8 @@ static int order_names(lua_State *L, const char *key, const char **names) {
 
 static int hooks_on(lua_State *L) {
   plugin *p = plugin_of(L);
-  const char *name = luaL_checkstring(L, 1);
+  size_t len;
+  const char *name = luaL_checklstring(L, 1, &len);
   const char *before[MAX_ORDER_NAMES], *after[MAX_ORDER_NAMES];
   hook_order order = {before, 0, after, 0};
   lua_Integer priority = 0;
@@ -74,6 +75,7 @@ static int hooks_on(lua_State *L) {
   unsigned long long seq;
   char list[512], err[512];
   int rc;
+  luaL_argcheck(L, strlen(name) == len, 1, "a hook name has no NUL byte");
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);

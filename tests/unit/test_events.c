@@ -57,6 +57,36 @@ static void run_hook(fixture *f, const char *name) {
   lplug_value_free(v);
 }
 
+/* A host subscriber that subscribes many more while an event is being
+** delivered: the subscriptions' array moves, and delivery must not read
+** the one it was on from the old place (ASan saw a use after free). */
+static int more_subscribed;
+
+static void subscribe_more(void *ud, const char *topic,
+                           const lplug_value *payload, const char *source) {
+  lplug_engine *e = ud;
+  int i;
+  (void)topic; (void)payload; (void)source;
+  for (i = 0; i < 200; i++)
+    if (lplug_event_subscribe(e, "x.*", record, NULL) > 0) more_subscribed++;
+}
+
+static void events_host_subscriber_may_subscribe_while_delivered(
+    void **state) {
+  fixture *f = *state;
+  drain(f);
+  more_subscribed = 0;
+  assert_true(lplug_event_subscribe(f->e, "x.*", subscribe_more, f->e) > 0);
+  assert_int_equal(lplug_event_emit(f->e, "x.y", NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_int_equal(more_subscribed, 200);
+  assert_string_equal(seen, "");  /* the new ones wait for the next event */
+  assert_int_equal(lplug_event_emit(f->e, "x.z", NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_int_equal(more_subscribed, 400);
+  assert_non_null(strstr(seen, "x.z<host>=null;"));
+}
+
 static void events_plugin_to_plugin_and_host(void **state) {
   fixture *f = *state;
   assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
@@ -101,6 +131,14 @@ static void events_bad_topics_and_patterns_are_refused(void **state) {
   assert_int_equal(lplug_event_subscribe(f->e, "a.b*", record, NULL),
                    LPLUG_EINVAL);
   assert_string_equal(lplug_errmsg(f->e), "event pattern 'a.b*' is invalid");
+  /* from a plugin, a NUL would have cut the topic its grant is checked on */
+  assert_int_equal(load(f, "nul", "['counter.*']", "['counter.*']",
+    "local events = require 'lplug.events'\n"
+    "local ok1, e1 = pcall(events.emit, 'counter.a\\0alert.x', 1)\n"
+    "local ok2, e2 = pcall(events.on, 'counter.*\\0', print)\n"
+    "print(ok1, ok2, e1:match('topic must be') ~= nil, "
+    "e2:match('pattern must be') ~= nil)"), LPLUG_OK);
+  assert_string_equal(f->log.printed, "false\tfalse\ttrue\ttrue\n");
 }
 
 static void events_keep_each_emitters_order(void **state) {
@@ -263,6 +301,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
     T(events_plugin_to_plugin_and_host),
+    T(events_host_subscriber_may_subscribe_while_delivered),
     T(events_wildcards_match_words),
     T(events_bad_topics_and_patterns_are_refused),
     T(events_keep_each_emitters_order),

@@ -324,6 +324,12 @@ static void hooks_undefined_hook_point_is_an_error(void **state) {
   assert_non_null(strstr(lplug_errmsg(f->e), "hooks.on: no hook point "
                          "'recrod' (the host defines: record)"));
   free(dir);
+  /* a NUL would cut the name the grant is checked on */
+  dir = support_plugin(f->root, "nul", NULL,
+                       "require('lplug.hooks').on('record\\0x', print)");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "a hook name has no NUL byte"));
+  free(dir);
 }
 
 static void hooks_registering_outside_the_grant_is_refused(void **state) {
