@@ -188,6 +188,10 @@ static int guard_utf8_codes(lua_State *L) {
 COSTED(DEFINE)
 #undef DEFINE
 
+int guards_string_format(lua_State *L) {
+  return guard_string_format(L);
+}
+
 static const struct {
   const char *lib, *name;
   lua_CFunction guard;

@@ -199,5 +199,8 @@ void tablib_open(lua_State *L);   /* table: concat, insert, remove, ... */
 /* string.rep, format, ..., utf8.len, ..., os.date, tonumber: charged up
 ** front; lib is the name of the library on top (LUA_GNAME for _G). */
 void guards_open(lua_State *L, const char *lib);
+/* The charged string.format, for C code that formats as it does (a
+** plugin may replace its own string.format, never this). */
+int guards_string_format(lua_State *L);
 
 #endif

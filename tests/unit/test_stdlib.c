@@ -51,6 +51,25 @@ static void stdlib_log_sends_formatted_lines_by_level(void **state) {
   assert_string_equal(f->log.last_log, "s1: boom \"a\"");
 }
 
+/* log formats with the sandbox's string.format, not the plugin's: one
+** replaced by a function returning nothing gave the host's log callback
+** a NULL message.  A format error names log's own argument. */
+static void stdlib_log_formats_with_its_own_string_format(void **state) {
+  fixture *f = *state;
+  char *dir = support_plugin(f->root, "fmt", "name: fmt\nversion: 1.0.0\n"
+                             "capabilities:\n  log: {}\n",
+    "string.format = function() end\n"
+    "local log = require 'lplug.log'\n"
+    "log.info('%d records', 3)\n"
+    "local ok, err = pcall(function() log.info('%d', 'x') end)\n"
+    "log.warn(err)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_string_equal(f->log.printed, "3 records\n");
+  assert_non_null(strstr(f->log.last_log, "fmt/init.lua:4: bad argument #2 "
+                         "to 'info' (number expected, got string)"));
+  free(dir);
+}
+
 static void stdlib_log_is_rate_limited(void **state) {
   fixture *f = *state;
   assert_int_equal(run(f, "for i = 1, 1000 do log.debug('spam %d', i) end",
@@ -159,6 +178,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
                                                 fixture_teardown)
     T(stdlib_log_sends_formatted_lines_by_level),
+    T(stdlib_log_formats_with_its_own_string_format),
     T(stdlib_log_is_rate_limited),
     T(stdlib_log_needs_a_string),
     T(stdlib_time_tells_wall_and_monotonic_time),
