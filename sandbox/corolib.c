@@ -124,11 +124,18 @@ static int auxwrap(lua_State *L) {
       lua_State *closer;
       sb->close_depth++;
       closer = budget_enter(sb, co);  /* its __close handlers run on co */
-      lua_resetthread(co);
+      status = lua_resetthread(co);
       budget_leave(sb, closer);
       sb->close_depth--;
+      /* resetthread leaves the error (a __close handler's, if one
+      ** failed) on co: raise that one, and leave co empty, so that it is
+      ** dead.  Left there, co looked like a coroutine not yet started,
+      ** and calling the wrapper again called the error object. */
+      lua_pop(L, 1);
+      lua_xmove(co, L, 1);
     }
-    if (lua_type(L, -1) == LUA_TSTRING) {  /* add position, as Lua does */
+    if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+      /* add the position, as Lua does */
       luaL_where(L, 1);
       lua_insert(L, -2);
       lua_concat(L, 2);
@@ -144,15 +151,13 @@ static int co_wrap(lua_State *L) {
   return 1;
 }
 
-/* Closable: dead, or suspended (never started, or yielded). */
-static int closable(lua_State *L, lua_State *co) {
+/* Closable: dead, or suspended (never started, or yielded); otherwise
+** running or normal (it resumed another), as stock Lua words it. */
+static const char *not_closable(lua_State *L, lua_State *co) {
   lua_Debug ar;
-  if (co == L) return 0;
-  switch (lua_status(co)) {
-    case LUA_YIELD: return 1;
-    case LUA_OK: return !lua_getstack(co, 0, &ar);  /* not active */
-    default: return 1;  /* dead with an error */
-  }
+  if (co == L) return "running";
+  if (lua_status(co) == LUA_OK && lua_getstack(co, 0, &ar)) return "normal";
+  return NULL;
 }
 
 static int co_close(lua_State *L) {
@@ -162,8 +167,8 @@ static int co_close(lua_State *L) {
   if (sb->stop) budget_raise(L);
   if (killed(L, 1))
     return luaL_error(L, "cannot close a coroutine stopped by a limit");
-  if (!closable(L, co))
-    return luaL_error(L, "cannot close a running coroutine");
+  if (not_closable(L, co) != NULL)
+    return luaL_error(L, "cannot close a %s coroutine", not_closable(L, co));
   if (sb->close_depth >= MAX_CLOSE_DEPTH)
     return luaL_error(L, "coroutine.close nested too deeply");
   sb->close_depth++;

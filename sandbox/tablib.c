@@ -242,6 +242,7 @@ static void sink(lua_State *L, meter *m, lua_Integer i, lua_Integer n) {
 static int tab_sort(lua_State *L) {
   meter m = {L, 0};
   lua_Integer n = checklen(L, 1, TAB_R | TAB_W), i;
+  if (n <= 1) return 0;  /* nothing to order: the rest is not checked */
   luaL_argcheck(L, n < INT_MAX, 1, "array too big");
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_settop(L, 2);
