@@ -172,7 +172,10 @@ static int load_local(lua_State *L) {
 
 static int sb_require(lua_State *L) {
   sandbox *sb = sandbox_of(L);
-  const char *name = luaL_checkstring(L, 1);
+  size_t len;
+  const char *name = luaL_checklstring(L, 1, &len);
+  /* a NUL would cut the name the grant and the file see, not the cache */
+  luaL_argcheck(L, strlen(name) == len, 1, "a module name has no NUL byte");
   lua_settop(L, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, LOADED);          /* 2: loaded */
   lua_pushvalue(L, 1);

@@ -175,6 +175,13 @@ static void sandbox_require_refuses_absolute_paths(void **state) {
                "require '/etc/passwd': not a module name");
 }
 
+/* A NUL would load 'util.strings' again under another cache name, and
+** ask the grant about 'lplug.log' for 'lplug.log\0x'. */
+static void sandbox_require_refuses_names_with_a_nul(void **state) {
+  expect_error(*state, "require 'util.strings\\0x'", LPLUG_ERUNTIME,
+               "a module name has no NUL byte");
+}
+
 static void sandbox_require_refuses_symlinks_out_of_the_folder(void **state) {
   fixture *f = *state;
   char link[4200];
@@ -346,6 +353,7 @@ int main(void) {
     T(sandbox_require_refuses_c_modules),
     T(sandbox_require_refuses_parent_paths),
     T(sandbox_require_refuses_absolute_paths),
+    T(sandbox_require_refuses_names_with_a_nul),
     T(sandbox_require_refuses_symlinks_out_of_the_folder),
     T(sandbox_main_file_must_be_a_file_inside_the_folder),
     T(sandbox_require_loads_local_files_once),
