@@ -38,6 +38,7 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
 void lplug_engine_free(lplug_engine *e) {
   int i;
   if (e == NULL) return;
+  e->busy++;  /* what shutdowns make the host do waits: nothing does */
   plugin_shutdown_all(e);
   hook_free_all(e);
   events_free_all(e);
@@ -91,6 +92,7 @@ int lplug_storage_flush(lplug_engine *e) {
 
 int lplug_load_plugin(lplug_engine *e, const char *dir) {
   if (e == NULL || dir == NULL) return LPLUG_EINVAL;
+  if (e->busy) return plugin_refuse_busy(e, "lplug_load_plugin");
   return plugin_load(e, dir);
 }
 

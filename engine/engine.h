@@ -124,6 +124,10 @@ struct lplug_engine {
   int conflicting;            /* loaded plugins declaring "! name" */
   storage *store;             /* opened by the first plugin using it */
   int calls;                  /* plugin calls running now (they nest) */
+  int busy;                   /* loads, unloads, reloads, state changes and
+                                 failure reports under way: they hold plugin
+                                 pointers across the host's callbacks, so
+                                 loads, unloads and reloads wait */
   override *overrides;        /* overrides.c: per plugin name */
   int noverrides, overcap;
 };
@@ -155,6 +159,8 @@ void engine_log(lplug_engine *e, int level, const char *who,
 int plugin_load(lplug_engine *e, const char *dir);
 /* Same, with the manifest already read (taken: freed whatever happens). */
 int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m);
+/* LPLUG_ESTATE with the message for op called while e->busy. */
+int plugin_refuse_busy(lplug_engine *e, const char *op);
 void plugin_free(plugin *p);
 /* Counts and reports a failed call of p in `activity` ("hook 'record'"),
 ** composing the message from the sandbox's state; returns code. */
@@ -202,7 +208,8 @@ void plugin_shutdown_all(lplug_engine *e);
 static inline unsigned long long events_mark(const lplug_engine *e) {
   return e->emitted;
 }
-void events_rollback(lplug_engine *e, unsigned long long mark);
+void events_rollback(lplug_engine *e, unsigned long long mark,
+                     const char *source);
 void events_drop_plugin(lplug_engine *e, plugin *p);
 void events_free_all(lplug_engine *e);
 

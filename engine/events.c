@@ -175,14 +175,29 @@ int lplug_event_emit(lplug_engine *e, const char *topic,
 
 int lplug_event_pending(const lplug_engine *e) { return e->qlen; }
 
-void events_rollback(lplug_engine *e, unsigned long long mark) {
-  while (e->emitted > mark && e->qlen > 0) {
-    event *ev = slot(e, e->qlen - 1);
-    e->qbytes -= payload_bytes(ev->payload);
-    event_free(ev);
-    e->qlen--;
-    e->emitted--;
+/* Drops what plugin `source` emitted since mark (a failed call's events).
+** The others emitted meanwhile stay, in order: the host's, from callbacks
+** it got during the call, and other plugins' from calls that succeeded
+** inside it (all went with the failed call before). */
+void events_rollback(lplug_engine *e, unsigned long long mark,
+                     const char *source) {
+  unsigned long long newer;
+  int first, i, keep;
+  if (e->emitted <= mark) return;
+  newer = e->emitted - mark;
+  first = newer < (unsigned long long)e->qlen ? e->qlen - (int)newer : 0;
+  for (i = keep = first; i < e->qlen; i++) {
+    event *ev = slot(e, i);
+    if (ev->source != NULL && strcmp(ev->source, source) == 0) {
+      e->qbytes -= payload_bytes(ev->payload);
+      event_free(ev);
+      e->emitted--;
+    } else {
+      if (keep != i) *slot(e, keep) = *ev;
+      keep++;
+    }
   }
+  e->qlen = keep;
 }
 
 /* ---- subscriptions ---------------------------------------------------- */

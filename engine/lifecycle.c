@@ -98,6 +98,10 @@ static plugin *target(lplug_engine *e, const char *name, const char *op,
                        "call (do it after the call returns)", op);
     return NULL;
   }
+  if (outside && e->busy > 0) {
+    *rc = plugin_refuse_busy(e, op);
+    return NULL;
+  }
   if ((p = engine_find_plugin(e, name, index)) == NULL)
     *rc = engine_error(e, LPLUG_ENOTFOUND, "%s: no plugin named '%s' is "
                        "loaded", op, name ? name : "(null)");
@@ -110,8 +114,11 @@ int lplug_plugin_disable(lplug_engine *e, const char *name) {
   if (e == NULL) return LPLUG_EINVAL;
   if ((p = target(e, name, "lplug_plugin_disable", 0, NULL, &rc)) == NULL)
     return rc;
-  if (p->state == LPLUG_STATE_ACTIVE)
+  if (p->state == LPLUG_STATE_ACTIVE) {
+    e->busy++;
     changed(p, LPLUG_STATE_DISABLED, "disabled", "disabled by the host");
+    e->busy--;
+  }
   return LPLUG_OK;
 }
 
@@ -122,8 +129,11 @@ int lplug_plugin_enable(lplug_engine *e, const char *name) {
   if ((p = target(e, name, "lplug_plugin_enable", 0, NULL, &rc)) == NULL)
     return rc;
   p->failures = 0;
-  if (p->state == LPLUG_STATE_DISABLED)
+  if (p->state == LPLUG_STATE_DISABLED) {
+    e->busy++;
     changed(p, LPLUG_STATE_ACTIVE, "enabled", "enabled by the host");
+    e->busy--;
+  }
   return LPLUG_OK;
 }
 
@@ -151,9 +161,11 @@ int lplug_plugin_unload(lplug_engine *e, const char *name) {
   if (e == NULL) return LPLUG_EINVAL;
   if ((p = target(e, name, "lplug_plugin_unload", 1, &i, &rc)) == NULL)
     return rc;
+  e->busy++;
   shut_down(p);
   changed(p, LPLUG_STATE_UNLOADED, "unloaded", "unloaded by the host");
   remove_plugin(e, p, i);
+  e->busy--;
   return LPLUG_OK;
 }
 
@@ -184,14 +196,15 @@ static int reload_failed(lplug_engine *e, const char *name, int rc) {
                       "stays: %s", name, msg);
 }
 
-int lplug_reload(lplug_engine *e, const char *name) {
-  int i, rc = LPLUG_OK, state;
+/* lplug_reload of old (index i), busy throughout: the host's callbacks
+** (grant, on_state, on_log, on_error) cannot unload or reload old. */
+static int reload(lplug_engine *e, plugin *old, int i) {
+  int rc, state;
+  const char *name = old->name;
   unsigned long long mark;
-  plugin *old, *p;
+  plugin *p;
   storage_frame frame;
   char reason[256];
-  if (e == NULL) return LPLUG_EINVAL;
-  if ((old = target(e, name, "lplug_reload", 1, &i, &rc)) == NULL) return rc;
   if ((rc = plugin_build(e, old->dir, old, NULL, &p)) != LPLUG_OK) return rc;
   if ((rc = deps_check_dependents(e, p->m)) != LPLUG_OK) {
     plugin_free(p);
@@ -199,7 +212,6 @@ int lplug_reload(lplug_engine *e, const char *name) {
   }
   /* Until the swap only the old version serves: the new one is LOADED,
   ** so its registrations do not run yet. */
-  state = old->state;
   mark = events_mark(e);
   if (e->store) storage_enter(e->store, &frame, p);
   rc = take_over(old, p);
@@ -211,13 +223,15 @@ int lplug_reload(lplug_engine *e, const char *name) {
     storage_forget_usage(e->store);  /* both versions wrote one namespace */
   }
   if (rc != LPLUG_OK) {
-    events_rollback(e, mark);
+    events_rollback(e, mark, p->name);
     hook_drop_plugin(e, p);
     events_drop_plugin(e, p);
     plugin_free(p);
     return reload_failed(e, name, rc);
   }
-  /* The swap: nothing runs between these lines. */
+  /* The swap: nothing runs between these lines.  The state is the old
+  ** version's now: the host may have disabled it meanwhile. */
+  state = old->state;
   hook_drop_plugin(e, old);
   events_drop_plugin(e, old);
   e->plugins[i] = p;
@@ -230,6 +244,20 @@ int lplug_reload(lplug_engine *e, const char *name) {
     e->config.on_state(e->config.ud, p->name, state, state, reason);
   publish(p, "reloaded", reason);
   shut_down(old);
+  /* what its shutdown registered goes with it */
+  hook_drop_plugin(e, old);
+  events_drop_plugin(e, old);
   plugin_free(old);
   return LPLUG_OK;
+}
+
+int lplug_reload(lplug_engine *e, const char *name) {
+  int i, rc = LPLUG_OK;
+  plugin *old;
+  if (e == NULL) return LPLUG_EINVAL;
+  if ((old = target(e, name, "lplug_reload", 1, &i, &rc)) == NULL) return rc;
+  e->busy++;
+  rc = reload(e, old, i);
+  e->busy--;
+  return rc;
 }

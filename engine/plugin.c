@@ -186,10 +186,13 @@ static NOINLINE int leave_storage(plugin *p, storage *store, storage_frame *fram
 ** counted.  Out of line: a successful call never comes here. */
 static NOINLINE int call_failed(plugin *p, int rc, unsigned long long mark,
                        const char *activity) {
-  events_rollback(p->engine, mark);
+  lplug_engine *e = p->engine;
+  events_rollback(e, mark, p->name);
   if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
+  e->busy++;  /* on_error and on_state must not unload p under us */
   plugin_fail(p, rc, activity);
   plugin_count_failure(p);
+  e->busy--;
   return rc;
 }
 
@@ -568,7 +571,7 @@ int plugin_load(lplug_engine *e, const char *dir) {
   return plugin_load_manifest(e, dir, NULL);
 }
 
-int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m) {
+static int load_busy(lplug_engine *e, const char *dir, manifest *m) {
   plugin *p;
   int rc = plugin_build(e, dir, NULL, m, &p);
   if (rc != LPLUG_OK) return rc;
@@ -579,6 +582,22 @@ int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m) {
   if (rc != LPLUG_OK) return load_failed(e, p, rc);
   plugin_changed(p, LPLUG_STATE_ACTIVE, "loaded");
   return LPLUG_OK;
+}
+
+/* The load is busy throughout: a callback (grant, on_state, on_log,
+** on_error) loading the same folder again got two plugins of one name. */
+int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m) {
+  int rc;
+  e->busy++;
+  rc = load_busy(e, dir, m);
+  e->busy--;
+  return rc;
+}
+
+int plugin_refuse_busy(lplug_engine *e, const char *op) {
+  return engine_error(e, LPLUG_ESTATE, "%s: called from a callback of the "
+                      "engine's while it loads, unloads or reloads a plugin "
+                      "or reports a failure (do it after that returns)", op);
 }
 
 void plugin_free(plugin *p) {

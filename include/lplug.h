@@ -375,7 +375,8 @@ typedef struct lplug_config {
 
 /* A new engine with a copy of `config` (NULL for all defaults); NULL when
 ** out of memory.  Free it with lplug_engine_free(), which closes every
-** plugin state. */
+** plugin state; never from one of the engine's callbacks (the engine is
+** in use then: call it after the engine's function returns). */
 lplug_engine *lplug_engine_new(const lplug_config *config);
 void lplug_engine_free(lplug_engine *e);
 
@@ -397,6 +398,8 @@ const char *lplug_errmsg(const lplug_engine *e);
 ** budgets.  Returns LPLUG_OK; LPLUG_EMANIFEST, LPLUG_ELOAD, LPLUG_ERUNTIME,
 ** LPLUG_ECPU, LPLUG_EMEM (the plugin is not loaded, nothing of it stays
 ** registered); LPLUG_EEXIST (a plugin of that name is loaded);
+** LPLUG_ESTATE from a callback the engine makes while it loads, unloads
+** or reloads a plugin (see lplug_plugin_unload);
 ** LPLUG_EDEPEND (its `lplug:` or `depends:` are not met by this library
 ** and the plugins loaded now, or a loaded plugin declares it
 ** incompatible; see lplug_load_dirs); LPLUG_EIO; LPLUG_ENOMEM.  Define
@@ -517,7 +520,11 @@ int lplug_plugin_enable(lplug_engine *e, const char *name);
 /* Runs the plugin's shutdown (a failure is reported, and the unload goes
 ** on), drops its handlers and subscriptions and closes its state.  Returns
 ** LPLUG_OK, LPLUG_ENOTFOUND, or LPLUG_ESTATE when called from inside a
-** plugin call (a callback of the engine). */
+** plugin call, or from a callback the engine makes while it loads,
+** unloads or reloads a plugin, changes a state or reports a failure
+** (on_error, on_state, grant, on_log then): the engine is holding the
+** plugin.  To drop a plugin that fails, disable it there (or set
+** failure_limit) and unload it once the call has returned. */
 int lplug_plugin_unload(lplug_engine *e, const char *name);
 
 /* Loads plugin `name` again from its folder while the running version
@@ -529,7 +536,8 @@ int lplug_plugin_unload(lplug_engine *e, const char *name);
 ** undone (its registrations, events and storage writes), the old version
 ** keeps running, and the code and lplug_errmsg say why.  Storage is kept;
 ** the plugin keeps its state (a disabled plugin stays disabled) and its
-** statistics start afresh.  LPLUG_ESTATE from inside a plugin call. */
+** statistics start afresh.  LPLUG_ESTATE where lplug_plugin_unload gives
+** it.  What the old version's shutdown registers goes with it. */
 int lplug_reload(lplug_engine *e, const char *name);
 
 /* Sets the host's configuration of plugin `plugin` (by name), used when
@@ -644,7 +652,8 @@ int lplug_hook_handler_info(const lplug_hook *h, int i,
 ** events.on(pattern, fn) and emit with events.emit(topic, payload), as
 ** their manifest declares (capabilities.events.on / .emit) and the host
 ** grants.  Events a plugin emitted during a call that failed are dropped
-** with the call.  The engine publishes lplug.plugin.loaded {name, version}
+** with the call (the host's, emitted from callbacks meanwhile, and other
+** plugins' stay).  The engine publishes lplug.plugin.loaded {name, version}
 ** and lplug.plugin.failed {name, error} on the same bus.
 ** ===================================================================
 */

@@ -304,6 +304,158 @@ static void lifecycle_is_refused_inside_a_call(void **state) {
   free(dir);
 }
 
+/* ---- the host's callbacks while the engine holds a plugin ------------- */
+
+/* What the callbacks below tried, and got. */
+static lplug_engine *held_engine;
+static int unload_in_error, reload_in_error, unload_in_state, load_in_state;
+static const char *held_dir;
+
+static void unload_on_error(void *ud, const char *plugin, int code,
+                            const char *message, const char *traceback) {
+  (void)ud; (void)code; (void)message; (void)traceback;
+  unload_in_error = lplug_plugin_unload(held_engine, plugin);
+  reload_in_error = lplug_reload(held_engine, plugin);
+}
+
+static void unload_on_state(void *ud, const char *plugin, int from, int to,
+                            const char *reason) {
+  (void)ud; (void)from; (void)reason;
+  if (to == LPLUG_STATE_DISABLED)
+    unload_in_state = lplug_plugin_unload(held_engine, plugin);
+  if (to == LPLUG_STATE_LOADED)
+    load_in_state = lplug_load_plugin(held_engine, held_dir);
+}
+
+static lplug_engine *held(void (*error_fn)(void *, const char *, int,
+                                           const char *, const char *),
+                          void (*state_fn)(void *, const char *, int, int,
+                                           const char *)) {
+  lplug_config c = {0};
+  c.grant = lplug_grant_declared;
+  c.failure_limit = 1;
+  c.on_error = error_fn;
+  c.on_state = state_fn;
+  held_engine = lplug_engine_new(&c);
+  assert_non_null(held_engine);
+  assert_int_equal(lplug_hook_define(held_engine, "go", 0, NULL), LPLUG_OK);
+  return held_engine;
+}
+
+/* Unloading or reloading the plugin the engine is reporting on freed it
+** under the engine (use after free); loading its folder again while it
+** loads gave two plugins of one name.  Both are refused until the engine
+** has let go; disabling works there, and the unload works after. */
+static void lifecycle_callbacks_cannot_pull_a_plugin_from_the_engine(
+    void **state) {
+  fixture *f = *state;
+  lplug_engine *e = held(unload_on_error, unload_on_state);
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) error('no') end)\n");
+  lplug_value *v = lplug_value_new();
+  held_dir = dir;
+  load_in_state = unload_in_error = reload_in_error = unload_in_state = 0;
+  assert_int_equal(lplug_load_plugin(e, dir), LPLUG_OK);
+  assert_int_equal(load_in_state, LPLUG_ESTATE);
+  assert_int_equal(lplug_plugin_count(e), 1);
+  assert_int_equal(lplug_hook_run(e, "go", v), LPLUG_OK);  /* fail-open */
+  assert_int_equal(unload_in_error, LPLUG_ESTATE);
+  assert_int_equal(reload_in_error, LPLUG_ESTATE);
+  assert_int_equal(unload_in_state, LPLUG_ESTATE);  /* safe mode's disable */
+  assert_int_equal(lplug_plugin_state(e, "life"), LPLUG_STATE_DISABLED);
+  assert_int_equal(lplug_plugin_unload(e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_count(e), 0);
+  lplug_value_free(v);
+  lplug_engine_free(e);
+  free(dir);
+}
+
+/* A host disabling the plugin while a reload runs its new version: the
+** new version takes the state the plugin has at the swap. */
+static int disable_armed;
+static void disable_on_log(void *ud, int level, const char *plugin,
+                           const char *message) {
+  (void)ud; (void)level; (void)message;
+  if (disable_armed && plugin != NULL) {
+    disable_armed = 0;
+    assert_int_equal(lplug_plugin_disable(held_engine, plugin), LPLUG_OK);
+  }
+}
+
+static void lifecycle_reload_keeps_a_disable_made_meanwhile(void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  char *dir = write_life(f, "1.0.0", "print('main runs')\n");
+  c.grant = lplug_grant_declared;
+  c.on_log = disable_on_log;
+  held_engine = lplug_engine_new(&c);
+  disable_armed = 0;
+  assert_int_equal(lplug_load_plugin(held_engine, dir), LPLUG_OK);
+  disable_armed = 1;
+  assert_int_equal(lplug_reload(held_engine, "life"), LPLUG_OK);
+  assert_int_equal(disable_armed, 0);
+  assert_int_equal(lplug_plugin_state(held_engine, "life"),
+                   LPLUG_STATE_DISABLED);
+  lplug_engine_free(held_engine);
+  free(dir);
+}
+
+/* What the old version's shutdown registers during a reload went on
+** running after the old version was freed (use after free). */
+static void lifecycle_what_an_old_shutdown_registers_goes_with_it(
+    void **state) {
+  fixture *f = *state;
+  lplug_hook *h = lplug_hook_find(f->e, "go");
+  char *dir = write_life(f, "1.0.0",
+    "local hooks = require 'lplug.hooks'\n"
+    "hooks.on('go', function(n) return n + 1 end)\n"
+    "return { shutdown = function()\n"
+    "  hooks.on('go', function(n) return -1 end)\n"
+    "  require('lplug.events').on('ping', function() end)\n"
+    "end }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_hook_handlers(h), 1);
+  assert_int_equal(go(f, 1), 2);
+  lplug_dispatch(f->e, 0);  /* lplug.plugin.loaded, .reloaded */
+  assert_int_equal(lplug_event_emit(f->e, "ping", NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  free(dir);
+}
+
+/* The host's events, emitted from its callbacks during a plugin call that
+** fails, stay queued; the plugin's own go with the call. */
+static void emit_on_log(void *ud, int level, const char *plugin,
+                        const char *message) {
+  (void)ud; (void)level; (void)plugin; (void)message;
+  assert_int_equal(lplug_event_emit(held_engine, "host.audit", NULL),
+                   LPLUG_OK);
+}
+
+static void lifecycle_a_failed_call_drops_only_its_plugins_events(
+    void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  lplug_value *v = lplug_value_new();
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  require('lplug.events').emit('life.x', 1)\n"
+    "  print('audit me')\n"
+    "  error('no')\n"
+    "end)\n");
+  c.grant = lplug_grant_declared;
+  c.on_log = emit_on_log;
+  held_engine = lplug_engine_new(&c);
+  lplug_hook_define(held_engine, "go", 0, NULL);
+  assert_int_equal(lplug_load_plugin(held_engine, dir), LPLUG_OK);
+  lplug_dispatch(held_engine, 0);  /* lplug.plugin.loaded */
+  assert_int_equal(lplug_hook_run(held_engine, "go", v), LPLUG_OK);
+  assert_int_equal(lplug_event_pending(held_engine), 1);  /* host.audit */
+  lplug_value_free(v);
+  lplug_engine_free(held_engine);
+  free(dir);
+}
+
 static const char counting_v1[] =
   "local storage = require 'lplug.storage'\n"
   "local count = 0\n"
@@ -468,6 +620,10 @@ int main(void) {
     T(lifecycle_reload_keeps_what_dependents_need),
     T(lifecycle_reload_in_a_stream_runs_each_record_once),
     T(lifecycle_engine_free_runs_shutdown),
+    T(lifecycle_callbacks_cannot_pull_a_plugin_from_the_engine),
+    T(lifecycle_reload_keeps_a_disable_made_meanwhile),
+    T(lifecycle_what_an_old_shutdown_registers_goes_with_it),
+    T(lifecycle_a_failed_call_drops_only_its_plugins_events),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
