@@ -31,11 +31,12 @@ static const char usage[] =
   "  lplug new tagger --dir plugins\n"
   "  lplug check plugins/tagger && lplug test plugins/tagger\n";
 
-/* Each file, with @ standing for the plugin's name. */
+/* Each file, with @ standing for the plugin's name.  In YAML it is
+** quoted: a plugin named null, true or false is a string. */
 static const char manifest[] =
   "# @: tags each record with a label (change this line to say what\n"
   "# your plugin does).  Reference: docs/plugin-guide.md.\n"
-  "name: @\n"
+  "name: \"@\"\n"
   "version: 0.1.0\n"
   "description: Adds a field `tag` to every record.\n"
   "license: MIT\n"
@@ -53,7 +54,7 @@ static const char manifest[] =
   "\n"
   "# Settings the host may override (lplug.yaml: config: { @: {...} }).\n"
   "config:\n"
-  "  tag: { type: string, default: @,\n"
+  "  tag: { type: string, default: \"@\",\n"
   "         description: the text put in each record's tag field }\n";
 
 static const char code[] =

@@ -39,7 +39,7 @@ typedef struct checker {
   sandbox sb;
   lplug_problem_fn fn;
   void *ud;
-  int problems, files;
+  int problems, files, dirs;
 } checker;
 
 static void problem(checker *c, const char *fmt, ...)
@@ -236,28 +236,39 @@ static void check_file(checker *c, const char *root, const char *rel,
   free(buf);
 }
 
-/* Every .lua file under root/rel, depth first, in name order. */
+/* Every .lua file under root/rel, depth first, in name order.  Linked
+** folders are not entered: links back up made the walk visit the same
+** folders millions of times (10 links to '.' took minutes), and one to
+** '..' left the plugin.  At most MAX_FILES files and as many folders are
+** read; past that a problem says the rest was not checked. */
 static void walk(checker *c, const char *root, const char *rel, int depth) {
   char path[8320], sub[4096];
   struct dirent **names;
   int n, i;
   snprintf(path, sizeof path, "%s%s%s", root, rel[0] ? "/" : "", rel);
-  n = scandir(path, &names, NULL, alphasort);
-  if (n < 0) return;
+  if (c->dirs++ == MAX_FILES)
+    problem(c, "%s: more than %d folders; the rest were not checked",
+            c->dir, MAX_FILES);
+  if (c->dirs > MAX_FILES ||
+      (n = scandir(path, &names, NULL, alphasort)) < 0)
+    return;
   for (i = 0; i < n; i++) {
     const char *d = names[i]->d_name;
     struct stat st;
     size_t len = strlen(d);
     snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", d);
     snprintf(path, sizeof path, "%s/%s", root, sub);
-    if (d[0] != '.' && stat(path, &st) == 0 && c->files < MAX_FILES) {
-      if (S_ISDIR(st.st_mode) && depth < 8)
-        walk(c, root, sub, depth + 1);
-      else if (S_ISREG(st.st_mode) && len > 4 &&
-               strcmp(d + len - 4, ".lua") == 0) {
-        c->files++;
+    if (d[0] == '.' || lstat(path, &st) != 0) {
+      /* hidden, or gone */
+    } else if (S_ISDIR(st.st_mode)) {
+      if (depth < 8) walk(c, root, sub, depth + 1);
+    } else if (len > 4 && strcmp(d + len - 4, ".lua") == 0 &&
+               stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (c->files++ == MAX_FILES)
+        problem(c, "%s: more than %d .lua files; the rest were not checked",
+                c->dir, MAX_FILES);
+      if (c->files <= MAX_FILES)
         check_file(c, root, sub, strncmp(sub, "spec/", 5) == 0);
-      }
     }
     free(names[i]);
   }

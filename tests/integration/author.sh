@@ -26,6 +26,24 @@ check "and says what to do" grep -q "choose another name" "$out/again"
 check "new makes the --dir folder when absent" [ -f "$out/fresh/tagger/plugin.yaml" ]
 "$LPLUG" new Bad >/dev/null 2>&1
 check "new refuses a bad name (exit 2)" [ $? -eq 2 ]
+"$LPLUG" new null --dir "$out/kw" >/dev/null && "$LPLUG" check "$out/kw/null" >/dev/null
+check "a plugin named null passes check as made (its name is quoted)" [ $? -eq 0 ]
+
+# Linked folders are not entered: ten links back to their own folder made
+# check visit millions of folders, and a link to '..' left the plugin.
+cp -r "$out/tagger" "$out/loopy"
+mkdir "$out/loopy/sub"
+for i in 1 2 3 4 5 6 7 8 9 10; do ln -s . "$out/loopy/sub/s$i"; done
+ln -s .. "$out/loopy/up"
+timeout 60 "$LPLUG" check "$out/loopy" >"$out/loopy.out"
+check "check does not follow folder links (exit 0, at once)" [ $? -eq 0 ]
+cp -r "$out/tagger" "$out/many"
+mkdir "$out/many/lib"
+i=0
+while [ $i -le 1000 ]; do echo "return $i" >"$out/many/lib/m$i.lua"; i=$((i + 1)); done
+"$LPLUG" check "$out/many" >"$out/many.out"
+check "check says when it stopped at 1000 files (exit 1)" [ $? -eq 1 ]
+check "and how many" grep -q "more than 1000 .lua files; the rest were not checked" "$out/many.out"
 
 bad=tests/integration/check-bad
 "$LPLUG" check "$bad" >"$out/bad"
