@@ -1,9 +1,12 @@
 /*
 ** main.c -- the lplug command: dispatches to subcommands.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lplug.h"
 #include "cli/cli.h"
@@ -41,7 +44,7 @@ void cli_error(const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-int main(int argc, char **argv) {
+static int command(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL) {
     fputs(usage, stderr);
@@ -64,4 +67,23 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "stats") == 0) return cli_stats(argc - 1, argv + 1);
   cli_error("unknown command '%s' (try 'lplug --help')", cmd);
   return 2;
+}
+
+int main(int argc, char **argv) {
+  int fd, rc;
+  /* A closed standard descriptor reads as /dev/null: otherwise the next
+  ** file opened takes its number (--watch's inotify became "standard
+  ** input" and the run waited on it for ever). */
+  for (fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+        open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+      return 1;
+  rc = command(argc, argv);
+  /* Output that could not be written is a failure (a full disk), said
+  ** here unless the command failed (and said so) already. */
+  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+    cli_error("cannot write the output: %s", strerror(errno));
+    rc = 1;
+  }
+  return rc;
 }

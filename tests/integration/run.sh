@@ -136,5 +136,12 @@ check "run --help shows usage" [ $? -eq 0 ]
 check "--help lists commands" [ $? -eq 0 ]
 "$LPLUG" version | grep -q "^lplug 0.1.0"
 check "version prints the version" [ $? -eq 0 ]
+if [ -w /dev/full ]; then
+  "$LPLUG" stats --plugins plugins >/dev/full 2>"$out/full"
+  check "output that cannot be written fails the command (exit 1)" [ $? -eq 1 ]
+  check "and says why" grep -q "cannot write the output" "$out/full"
+fi
+timeout 20 "$LPLUG" run --watch --plugins plugins <&- >"$out/closed" 2>&1
+check "a closed standard input reads as empty, also with --watch" [ $? -eq 0 ]
 
 done_testing
