@@ -28,11 +28,18 @@
 #include "engine/testhost.h"
 #include "engine/value.h"
 #include "engine/value_lua.h"
+#include "sandbox/sandbox.h"
 
 #define HOST_MT "lplug.test.host"
 #define MAX_ENTRIES 10000      /* per list; later ones are only counted */
 #define MAX_OPTIONS (256 * 1024)
 #define MAX_DISPATCH_ROUNDS 100
+/* What the spec's budget pays for work done in C: a test host is a whole
+** engine and a plugin load (about 200 us), a call into one runs the
+** plugin in its own engine, under its own limits.  Without these a spec
+** looping over test.load() ran for tens of minutes on a 100M budget. */
+#define LOAD_INSTRUCTIONS 100000
+#define HOST_CALL_INSTRUCTIONS 1000
 
 /* One thing the engine said: an event (text = topic), a log line (num =
 ** level) or a failure (num = code). */
@@ -299,6 +306,7 @@ static host *check_host(lua_State *L) {
   host *h = luaL_checkudata(L, 1, HOST_MT);
   if (h->e == NULL)
     luaL_error(L, "this test host is closed (test.load makes a new one)");
+  budget_charge(L, HOST_CALL_INSTRUCTIONS);
   return h;
 }
 
@@ -315,6 +323,7 @@ static int test_load(lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  budget_charge(L, LOAD_INSTRUCTIONS);
   if (th->engines >= TESTHOST_MAX_ENGINES)
     return luaL_error(L, "test.load: %d test hosts are open (close the ones "
                       "a test is done with: h:close())", th->engines);

@@ -5,4 +5,8 @@ describe("bad", function()
   it("loops", function() while true do end end)
   it("passes", function() assert.is_true(true) end)
   it("raises", function() error("oops") end)
+  it("loads hosts for ever", function()
+    local test = require "lplug.test"
+    while true do test.load():close() end
+  end)
 end)
