@@ -9,6 +9,16 @@ describe("lplug.test", function()
     h:close()
   end)
 
+  it("may leave its hosts open", function()
+    local keep = {}
+    for i = 1, 16 do keep[i] = test.load() end  -- the most open at once
+  end)
+
+  it("gets them closed when it ends, for the next test", function()
+    local h <close> = test.load()
+    assert.equals("probe", h:name())
+  end)
+
   it("passes config", function()
     local h <close> = test.load{ config = { tag = "custom" } }
     assert.equals("custom", h:record("x").tag)
