@@ -97,7 +97,7 @@ int cli_check(int argc, char **argv) {
       i++;
       continue;
     }
-    if (argv[i][0] == '-') continue;
+    if (argv[i][0] == '-' && argv[i][1] != '\0') continue;  /* '-': a name */
     if (cli_each_plugin(argv[i], check_one, &cs) != 0) status = 1;
   }
   lplug_host_free(cs.host);

@@ -134,7 +134,7 @@ int cli_test(int argc, char **argv) {
   }
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (a[0] == '-') {
+    if (a[0] == '-' && a[1] != '\0') {  /* as above: '-' is a folder name */
       if (strcmp(a, "--instructions") == 0 || strcmp(a, "--memory") == 0) i++;
       continue;
     }

@@ -72,6 +72,10 @@ check "a settings file's config value, at its place" \
 check "the example plugins pass check" [ $? -eq 0 ]
 "$LPLUG" check >/dev/null 2>&1
 check "check without a folder is bad usage (exit 2)" [ $? -eq 2 ]
+"$LPLUG" check - >/dev/null 2>&1
+check "check - is a folder named '-', which is not there (exit 1)" [ $? -eq 1 ]
+"$LPLUG" test - >/dev/null 2>&1
+check "test - likewise (it did nothing and said 0)" [ $? -eq 1 ]
 "$LPLUG" check --help | grep -q "usage: lplug check"
 check "check --help" [ $? -eq 0 ]
 "$LPLUG" new --help | grep -q "usage: lplug new"
