@@ -63,41 +63,55 @@ static int no_module(lua_State *L, const char *name, void *owner) {
   return luaL_error(L, "lplug.%s: not available while checking", name);
 }
 
+/* The level of the long bracket opening at s[j] ("[[" 0, "[==[" 2), or
+** -1 when none opens there. */
+static int long_open(const char *s, size_t n, size_t j) {
+  size_t k = j + 1;
+  if (j >= n || s[j] != '[') return -1;
+  while (k < n && s[k] == '=') k++;
+  return k < n && s[k] == '[' ? (int)(k - j - 1) : -1;
+}
+
+/* Just past the long bracket of `level` closing after s[j], or n. */
+static size_t long_close(const char *s, size_t n, size_t j, int level) {
+  for (; j < n; j++) {
+    size_t k = j + 1;
+    if (s[j] != ']') continue;
+    while (k < n && s[k] == '=') k++;
+    if (k < n && s[k] == ']' && (int)(k - j - 1) == level) return k + 1;
+  }
+  return n;
+}
+
+/* Blanks s[from..to) but its newlines, so lines keep their numbers. */
+static void blank_span(char *s, size_t from, size_t to) {
+  for (; from < to; from++)
+    if (s[from] != '\n') s[from] = ' ';
+}
+
 /* Blanks out comments and the insides of strings, keeping newlines and
 ** the quotes, so that the scan below sees code and literal delimiters
-** only where they are.  Long strings and comments ([[ ]], [==[ ]==]) too. */
+** only where they are.  Long strings and comments ([[ ]], [==[ ]==]) too:
+** whole, newlines kept (a long comment's newlines were blanked, and the
+** lines after it were misnumbered). */
 static void blank(char *s, size_t n, char *lits) {
   size_t i = 0, j;
+  int level;
   memset(lits, 0, n);
   while (i < n) {
     if (s[i] == '-' && i + 1 < n && s[i + 1] == '-') {
-      int level = -1;
-      j = i + 2;
-      if (j < n && s[j] == '[') {
-        size_t k = j + 1;
-        int eq = 0;
-        while (k < n && s[k] == '=') k++, eq++;
-        if (k < n && s[k] == '[') level = eq;
+      if ((level = long_open(s, n, i + 2)) >= 0) {  /* --[==[ ... ]==] */
+        j = long_close(s, n, i + 2, level);
+      } else {
+        for (j = i; j < n && s[j] != '\n'; j++) {}
       }
-      if (level >= 0) {  /* --[==[ ... ]==] */
-        for (; j < n; j++) {
-          if (s[j] == ']') {
-            size_t k = j + 1;
-            int eq = 0;
-            while (k < n && s[k] == '=') k++, eq++;
-            if (k < n && s[k] == ']' && eq == level) {
-              memset(s + i, ' ', k + 1 - i);
-              i = k + 1;
-              goto next;
-            }
-          }
-        }
-      }
-      for (j = i; j < n && s[j] != '\n'; j++) s[j] = ' ';
+      blank_span(s, i, j);
       i = j;
-      continue;
-    }
-    if (s[i] == '"' || s[i] == '\'') {
+    } else if ((level = long_open(s, n, i)) >= 0) {  /* [==[ ... ]==] */
+      j = long_close(s, n, i, level);
+      blank_span(s, i, j);
+      i = j;
+    } else if (s[i] == '"' || s[i] == '\'') {
       char q = s[i];
       /* The literal's text is kept in lits, the code sees "   ". */
       for (j = i + 1; j < n && s[j] != q && s[j] != '\n'; j++) {
@@ -109,10 +123,9 @@ static void blank(char *s, size_t n, char *lits) {
         s[j] = ' ';
       }
       i = j + 1;
-      continue;
+    } else {
+      i++;
     }
-    i++;
-  next:;
   }
 }
 

@@ -56,6 +56,10 @@ check "a topic not covered" \
   grep -q "^$bad/sloppy/init.lua:8: events.emit('other.topic')" "$out/bad"
 check "comments, long strings and built names are not taken for code" \
   [ "$(grep -c "^$bad/sloppy/" "$out/bad")" -eq 3 ]
+check "a long comment keeps the lines after it numbered" \
+  grep -q "^$bad/lines/init.lua:9: requires 'lplug.events'" "$out/bad"
+check "and a long string's text is not code" \
+  [ "$(grep -c "^$bad/lines/" "$out/bad")" -eq 1 ]
 check "a syntax error in the main file" \
   grep -q "^$bad/syntax/init.lua:4: <name> or '...' expected near <eof>" "$out/bad"
 check "and in a required file" \
