@@ -99,10 +99,13 @@ size_t value_encode_integer(unsigned char *p, long long x) {
 }
 
 int value_set_any_integer(lplug_value *v, long long x) {
-  v->len = 0;
+  size_t was = v->len;
+  v->len = 0;  /* nothing to copy if it must grow */
   if (v->cap < VALUE_INTEGER_MAX &&
-      value_reserve(v, VALUE_INTEGER_MAX) != LPLUG_OK)
+      value_reserve(v, VALUE_INTEGER_MAX) != LPLUG_OK) {
+    v->len = was;  /* a failure leaves the value as it was */
     return LPLUG_ENOMEM;
+  }
   v->len = value_encode_integer(v->bytes, x);
   return LPLUG_OK;
 }
@@ -279,7 +282,12 @@ const char *lplug_value_string(const lplug_value *v, size_t at, size_t *len) {
       v->bytes[at] != VALUE_STRING)
     return NULL;
   end = skip(v->bytes, v->len, at);
-  if (end == 0 || !get_varint(v->bytes, end, &i, &x)) return NULL;
+  /* Every string's bytes end in a NUL; an `at` inside another value's
+  ** bytes can look like a string without one, and a host reading the
+  ** result as a C string would run off the value. */
+  if (end == 0 || v->bytes[end - 1] != '\0' ||
+      !get_varint(v->bytes, end, &i, &x))
+    return NULL;
   if (len) *len = (size_t)x;
   return (const char *)v->bytes + i;
 }

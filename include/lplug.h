@@ -175,8 +175,9 @@ lplug_value *lplug_value_copy(const lplug_value *v);
 ** with lplug_value_free).  Objects become tables with string keys, arrays
 ** become sequences (1-based), null becomes nil, numbers without fraction
 ** or exponent that fit in 64 bits become integers.  Returns LPLUG_OK,
-** LPLUG_EPARSE (message names line:column; *out is NULL) or LPLUG_ENOMEM.
-** `e` may be NULL; when given, the message is kept for lplug_errmsg(e). */
+** LPLUG_EPARSE (message names line:column; *out is NULL), LPLUG_EINVAL
+** (json NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
+** is kept for lplug_errmsg(e). */
 int lplug_value_from_json(lplug_engine *e, const char *json,
                           size_t len, lplug_value **out);
 
@@ -195,7 +196,10 @@ const void *lplug_value_bytes(const lplug_value *v, size_t *len);
 ** or LPLUG_ENOMEM.  Never reads outside [bytes, bytes + len). */
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out);
 
-/* The type of the value at `at`, LPLUG_TNONE if `at` is not a position. */
+/* The type of the value at `at`: a position from 0, lplug_value_field,
+** lplug_value_index or lplug_value_next.  Any other offset gives
+** LPLUG_TNONE or some type, and the readers below never read outside the
+** value there (a string they return is always NUL terminated). */
 int lplug_value_type(const lplug_value *v, size_t at);
 
 /* Scalars at `at`.  A boolean reads as 0 or 1; integer and float read

@@ -600,7 +600,8 @@ static void read_everywhere(const lplug_value *v) {
     lplug_value_type(v, at);
     lplug_value_integer(v, at, NULL);
     lplug_value_float(v, at, NULL);
-    lplug_value_string(v, at, &n);
+    if (lplug_value_string(v, at, &n) != NULL)  /* a C string, always */
+      assert_int_equal(lplug_value_string(v, at, NULL)[n], '\0');
     lplug_value_field(v, at, "a", &x);
     lplug_value_index(v, at, 1, &x);
     lplug_value_count(v, at);
@@ -651,6 +652,35 @@ static void value_check_survives_random_garbage_and_mutations(void **state) {
   assert_true(accepted > 1000);              /* the fuzz reached the readers */
   lplug_value_free(base);
   lua_close(L);
+}
+
+/* An offset inside a float whose bytes read as "a string of 2 bytes":
+** without its NUL it is not one, and a host using it as a C string ran
+** off the value. */
+static void value_string_is_read_only_where_one_ends_in_nul(void **state) {
+  unsigned long long u = 0x4033330205111111ull;  /* 11 11 11 05 02 33 33 40 */
+  double f;
+  char pad[37];
+  size_t at, n;
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  (void)state;
+  memcpy(&f, &u, sizeof f);
+  memset(pad, 'x', sizeof pad);
+  lplug_build_table(b);
+  lplug_build_string(b, "s", 1);
+  lplug_build_string(b, pad, sizeof pad);
+  lplug_build_string(b, "f", 1);
+  lplug_build_float(b, f);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  assert_true(lplug_value_field(v, 0, "f", &at));
+  assert_null(lplug_value_string(v, at + 4, &n));
+  assert_true(lplug_value_field(v, 0, "s", &at));
+  assert_non_null(lplug_value_string(v, at, &n));
+  assert_int_equal(n, sizeof pad);
+  lplug_value_free(v);
+  lplug_builder_free(b);
 }
 
 static void value_readers_stay_in_bounds_at_any_position(void **state) {
@@ -981,6 +1011,7 @@ int main(void) {
     cmocka_unit_test(value_check_refuses_too_deep),
     cmocka_unit_test(value_check_survives_random_garbage_and_mutations),
     cmocka_unit_test(value_readers_stay_in_bounds_at_any_position),
+    cmocka_unit_test(value_string_is_read_only_where_one_ends_in_nul),
     cmocka_unit_test(value_roundtrip_every_type_through_lua),
     cmocka_unit_test(value_from_lua_writes_the_same_bytes_as_the_builder),
     cmocka_unit_test(value_from_lua_keeps_holes_of_the_array_part),
