@@ -7,6 +7,11 @@
 ** it is reloaded with lplug_reload, between two records, and the outcome
 ** is said on stderr.  A reload that fails leaves the running version in
 ** place, so a half-saved file never takes a plugin down.
+**
+** A plugin folder that goes away (rm -r, a checkout, rsync --delete)
+** loses its watches; while it is gone the folder is looked for every
+** WATCH_MISSING_MS, and when it is back it is watched again and the
+** plugin reloaded.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include "cli/cli.h"
 
 #define WATCH_QUIET_MS 200
+#define WATCH_MISSING_MS 500
 #define WATCH_DEPTH 3
 #define WATCH_EVENTS (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM \
                       | IN_MOVED_TO | IN_ATTRIB | IN_MODIFY)
@@ -31,11 +37,13 @@ typedef struct watched {
   int wd;
   int plugin;           /* index into plugins */
   int depth;
+  char *path;           /* the folder: new folders in it are path/name */
 } watched;
 
 typedef struct watched_plugin {
   char name[65];
   double changed;       /* monotonic seconds of the last change; 0: none */
+  int missing;          /* its folder went away: looked for again */
 } watched_plugin;
 
 struct cli_watch {
@@ -57,11 +65,14 @@ static double now(void) {
 static void add_dir(cli_watch *w, const char *path, int plugin, int depth) {
   DIR *d;
   struct dirent *de;
-  int wd = inotify_add_watch(w->fd, path, WATCH_EVENTS | IN_ONLYDIR);
+  int i, wd = inotify_add_watch(w->fd, path, WATCH_EVENTS | IN_ONLYDIR);
+  char *copy;
   if (wd < 0) {
     cli_error("--watch: cannot watch '%s': %s", path, strerror(errno));
     return;
   }
+  for (i = 0; i < w->ndirs; i++)
+    if (w->dirs[i].wd == wd) return;  /* watched already */
   if (w->ndirs == w->dircap) {
     int cap = w->dircap ? w->dircap * 2 : 16;
     watched *dirs = realloc(w->dirs, (size_t)cap * sizeof *dirs);
@@ -69,9 +80,11 @@ static void add_dir(cli_watch *w, const char *path, int plugin, int depth) {
     w->dirs = dirs;
     w->dircap = cap;
   }
+  if ((copy = strdup(path)) == NULL) return;
   w->dirs[w->ndirs].wd = wd;
   w->dirs[w->ndirs].plugin = plugin;
   w->dirs[w->ndirs].depth = depth;
+  w->dirs[w->ndirs].path = copy;
   w->ndirs++;
   if (depth >= WATCH_DEPTH || (d = opendir(path)) == NULL) return;
   while ((de = readdir(d)) != NULL) {
@@ -107,8 +120,10 @@ cli_watch *cli_watch_open(lplug_engine *e) {
 }
 
 void cli_watch_close(cli_watch *w) {
+  int i;
   if (w == NULL) return;
   if (w->fd >= 0) close(w->fd);
+  for (i = 0; i < w->ndirs; i++) free(w->dirs[i].path);
   free(w->dirs);
   free(w->plugins);
   free(w);
@@ -118,14 +133,25 @@ int cli_watch_fd(const cli_watch *w) { return w->fd; }
 
 int cli_watch_timeout(const cli_watch *w) {
   double first = 0;
-  int i, ms;
-  for (i = 0; i < w->nplugins; i++)
+  int i, ms, missing = 0;
+  for (i = 0; i < w->nplugins; i++) {
+    missing |= w->plugins[i].missing;
     if (w->plugins[i].changed &&
         (first == 0 || w->plugins[i].changed < first))
       first = w->plugins[i].changed;
-  if (first == 0) return -1;
+  }
+  if (first == 0) return missing ? WATCH_MISSING_MS : -1;
   ms = (int)((first + WATCH_QUIET_MS / 1000.0 - now()) * 1000) + 1;
-  return ms < 0 ? 0 : ms;
+  if (ms < 0) ms = 0;
+  return missing && ms > WATCH_MISSING_MS ? WATCH_MISSING_MS : ms;
+}
+
+/* Forgets watch i, which the kernel removed (its folder went away): the
+** kernel may give its number to a new watch. */
+static void forget(cli_watch *w, int i) {
+  if (w->dirs[i].depth == 0) w->plugins[w->dirs[i].plugin].missing = 1;
+  free(w->dirs[i].path);
+  w->dirs[i] = w->dirs[--w->ndirs];
 }
 
 /* Marks the plugins whose folders had events; watches new folders. */
@@ -140,16 +166,17 @@ static void read_events(cli_watch *w) {
       for (i = 0; i < w->ndirs; i++)
         if (w->dirs[i].wd == ev->wd) {
           watched dir = w->dirs[i];
-          w->plugins[dir.plugin].changed = now();
+          if (ev->mask & IN_IGNORED) {
+            forget(w, i);
+            break;
+          }
+          if (!w->plugins[dir.plugin].missing)
+            w->plugins[dir.plugin].changed = now();
           if ((ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR) &&
               ev->len && dir.depth < WATCH_DEPTH) {
-            char path[PATH_MAX];
-            const char *base = lplug_plugin_dir(w->e,
-                                                w->plugins[dir.plugin].name);
-            if (base) {  /* a new folder in the plugin: watch it too */
-              snprintf(path, sizeof path, "%s/%s", base, ev->name);
-              add_dir(w, path, dir.plugin, dir.depth + 1);
-            }
+            char path[PATH_MAX];  /* a new folder in this one: watch it */
+            snprintf(path, sizeof path, "%s/%s", dir.path, ev->name);
+            add_dir(w, path, dir.plugin, dir.depth + 1);
           }
           break;
         }
@@ -162,8 +189,19 @@ void cli_watch_poll(cli_watch *w) {
   double t = now();
   int i;
   read_events(w);
+  for (i = 0; i < w->nplugins; i++) {  /* a folder that is back */
+    watched_plugin *wp = &w->plugins[i];
+    const char *dir = lplug_plugin_dir(w->e, wp->name);
+    struct stat st;
+    if (wp->missing && dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+      wp->missing = 0;
+      add_dir(w, dir, i, 0);
+      wp->changed = t;
+    }
+  }
   for (i = 0; i < w->nplugins; i++) {
     watched_plugin *wp = &w->plugins[i];
+    if (wp->missing) wp->changed = 0;  /* reloaded when it is back */
     if (wp->changed == 0 || t - wp->changed < WATCH_QUIET_MS / 1000.0)
       continue;
     wp->changed = 0;
