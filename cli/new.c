@@ -108,6 +108,25 @@ static int valid_name(const char *s) {
   return 1;
 }
 
+/* Makes folder `dir` and the folders above it that are absent, as
+** mkdir -p; 0 or -1 with errno. */
+static int make_folders(const char *dir) {
+  char path[4096];
+  size_t i, n = strlen(dir);
+  if (n >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, dir, n + 1);
+  for (i = 1; i <= n; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    path[i] = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+    path[i] = dir[i];
+  }
+  return 0;
+}
+
 /* Writes `text` with each @ replaced by name into dir/file. */
 static int write_file(const char *dir, const char *file, const char *text,
                       const char *name) {
@@ -166,7 +185,7 @@ int cli_new(int argc, char **argv) {
               "lower-case letters, digits, '-' or '_'; at most 64)", name);
     return 2;
   }
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+  if (make_folders(dir) != 0) {
     cli_error("cannot make folder '%s': %s", dir, strerror(errno));
     return 1;
   }

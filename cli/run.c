@@ -374,7 +374,7 @@ int cli_run(int argc, char **argv) {
       }
       config_path = argv[i];
     } else if (strcmp(a, "--storage") == 0) {
-      if (++i == argc) {
+      if (++i == argc || argv[i][0] == '\0') {
         cli_error("--storage needs a file (try 'lplug run --help')");
         return 2;
       }

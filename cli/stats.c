@@ -2,8 +2,10 @@
 ** stats.c -- the per-plugin statistics table (`lplug run --stats`,
 ** `lplug stats`), as text or JSON.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lplug.h"
 #include "cli/cli.h"
@@ -89,7 +91,11 @@ int cli_stats(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--json") == 0) {
       json = 1;
-    } else if (strcmp(a, "--plugins") == 0 && i + 1 < argc && ndirs < 32) {
+    } else if (strcmp(a, "--plugins") == 0 && i + 1 < argc) {
+      if (ndirs == 32) {
+        cli_error("at most 32 --plugins folders");
+        return 2;
+      }
       dirs[ndirs++] = argv[++i];
     } else if (strcmp(a, "--storage") == 0 && i + 1 < argc) {
       config.storage_path = argv[++i];
@@ -100,6 +106,13 @@ int cli_stats(int argc, char **argv) {
     }
   }
   if (ndirs == 0) dirs[ndirs++] = "plugins";
+  /* It reads a file run wrote: a name mistyped must not make an empty one
+  ** and report nothing stored. */
+  if (config.storage_path && access(config.storage_path, R_OK) != 0) {
+    cli_error("cannot read storage file '%s': %s", config.storage_path,
+              strerror(errno));
+    return 1;
+  }
   config.grant = lplug_grant_declared;
   config.on_error = on_error;
   e = lplug_engine_new(&config);

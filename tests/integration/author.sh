@@ -22,8 +22,8 @@ check "and runs" [ "$(cat "$out/run.out")" = "hi" ]
 "$LPLUG" new tagger --dir "$out" 2>"$out/again"
 check "new refuses an existing folder (exit 1)" [ $? -eq 1 ]
 check "and says what to do" grep -q "choose another name" "$out/again"
-"$LPLUG" new tagger --dir "$out/fresh" >/dev/null
-check "new makes the --dir folder when absent" [ -f "$out/fresh/tagger/plugin.yaml" ]
+"$LPLUG" new tagger --dir "$out/fresh/er" >/dev/null
+check "new makes the --dir folders when absent" [ -f "$out/fresh/er/tagger/plugin.yaml" ]
 "$LPLUG" new Bad >/dev/null 2>&1
 check "new refuses a bad name (exit 2)" [ $? -eq 2 ]
 "$LPLUG" new null --dir "$out/kw" >/dev/null && "$LPLUG" check "$out/kw/null" >/dev/null

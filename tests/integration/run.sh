@@ -141,6 +141,11 @@ if [ -w /dev/full ]; then
   check "output that cannot be written fails the command (exit 1)" [ $? -eq 1 ]
   check "and says why" grep -q "cannot write the output" "$out/full"
 fi
+"$LPLUG" stats --storage "$out/typo.db" >/dev/null 2>"$out/typo"
+check "stats of a storage file that is not there fails (exit 1)" [ $? -eq 1 ]
+check "and makes none" [ ! -e "$out/typo.db" ]
+"$LPLUG" run --storage '' </dev/null >/dev/null 2>&1
+check "an empty --storage is bad usage (exit 2)" [ $? -eq 2 ]
 timeout 20 "$LPLUG" run --watch --plugins plugins <&- >"$out/closed" 2>&1
 check "a closed standard input reads as empty, also with --watch" [ $? -eq 0 ]
 
