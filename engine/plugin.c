@@ -191,7 +191,10 @@ static NOINLINE int call_failed(plugin *p, int rc, unsigned long long mark,
   if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
   e->busy++;  /* on_error and on_state must not unload p under us */
   plugin_fail(p, rc, activity);
-  plugin_count_failure(p);
+  /* A call refused because the plugin was running already (the host
+  ** called back into it) is the host's doing: it does not count toward
+  ** safe mode, or a host's own nesting could disable a sound plugin. */
+  if (rc != LPLUG_ESTATE) plugin_count_failure(p);
   e->busy--;
   return rc;
 }

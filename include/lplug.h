@@ -279,7 +279,8 @@ void lplug_free(void *p);
 /* Called for every plugin failure: `plugin` is its name, `code` the
 ** LPLUG_E* code, `message` one line naming the plugin, the place
 ** (file:line) and the rule involved, `traceback` the Lua traceback or "".
-** The strings live until the callback returns. */
+** The strings live until the callback returns or calls the engine (which
+** may write its message over them): copy what it keeps first. */
 typedef void (*lplug_error_fn)(void *ud, const char *plugin, int code,
                                const char *message, const char *traceback);
 

@@ -456,6 +456,41 @@ static void lifecycle_a_failed_call_drops_only_its_plugins_events(
   free(dir);
 }
 
+/* A host that calls back into the plugin running now gets LPLUG_ESTATE
+** for that call; it is not the plugin's failure, and with a failure
+** limit of 1 it must not disable the plugin. */
+static int nested_rc;
+static void run_again_on_log(void *ud, int level, const char *plugin,
+                             const char *message) {
+  lplug_value *v = lplug_value_new();
+  (void)ud; (void)level; (void)plugin; (void)message;
+  nested_rc = lplug_hook_run(held_engine, "go", v);
+  lplug_value_free(v);
+}
+
+static void lifecycle_a_host_calling_back_in_does_not_fail_the_plugin(
+    void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  lplug_value *v = lplug_value_new();
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) print('in') end)\n");
+  c.grant = lplug_grant_declared;
+  c.failure_limit = 1;
+  c.on_log = run_again_on_log;
+  held_engine = lplug_engine_new(&c);
+  lplug_hook_define(held_engine, "go", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(held_engine, dir), LPLUG_OK);
+  nested_rc = 0;
+  assert_int_equal(lplug_hook_run(held_engine, "go", v), LPLUG_OK);
+  assert_int_equal(nested_rc, LPLUG_ESTATE);
+  assert_int_equal(lplug_plugin_state(held_engine, "life"),
+                   LPLUG_STATE_ACTIVE);
+  lplug_value_free(v);
+  lplug_engine_free(held_engine);
+  free(dir);
+}
+
 static const char counting_v1[] =
   "local storage = require 'lplug.storage'\n"
   "local count = 0\n"
@@ -624,6 +659,7 @@ int main(void) {
     T(lifecycle_reload_keeps_a_disable_made_meanwhile),
     T(lifecycle_what_an_old_shutdown_registers_goes_with_it),
     T(lifecycle_a_failed_call_drops_only_its_plugins_events),
+    T(lifecycle_a_host_calling_back_in_does_not_fail_the_plugin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
