@@ -438,7 +438,10 @@ int cli_run(int argc, char **argv) {
   lplug_hook_define(e, "record", flags, &hook);
   /* One set, so that dependencies resolve across folders. */
   if (lplug_load_dirs(e, (const char *const *)dirs, ndirs) == LPLUG_EIO) {
-    cli_error("%s", lplug_errmsg(e));
+    /* A folder that cannot be read loads nothing and is said here; a
+    ** plugin's file or storage that cannot be used was said by on_error. */
+    if (rs.failures == 0) cli_error("%s", lplug_errmsg(e));
+    cli_error("stopped: nothing was run");
     status = 1;
     goto done;
   }

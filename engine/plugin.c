@@ -443,7 +443,8 @@ static int apply_storage(lplug_engine *e, plugin *p) {
       (rc = storage_open(&e->store, e->config.storage_path,
                          e->config.storage_batch_ms, err, sizeof err)) !=
           LPLUG_OK)
-    return engine_error(e, rc, "plugin '%s': %s", p->name, err);
+    return engine_error(e, rc, "%s (opened for plugin "
+                        "'%s')", err, p->name);
   p->storage_quota = quota;
   p->stats.storage_quota = quota;
   return LPLUG_OK;

@@ -144,6 +144,11 @@ fi
 "$LPLUG" stats --storage "$out/typo.db" >/dev/null 2>"$out/typo"
 check "stats of a storage file that is not there fails (exit 1)" [ $? -eq 1 ]
 check "and makes none" [ ! -e "$out/typo.db" ]
+echo "not a database" >"$out/notdb"
+"$LPLUG" run --plugins plugins --storage "$out/notdb" </dev/null >/dev/null 2>"$out/notdb.err"
+check "a storage file that is not one stops the run (exit 1)" [ $? -eq 1 ]
+check "said once, as the file's problem" \
+  [ "$(grep -c "file is not a database (opened for plugin" "$out/notdb.err")" -eq 1 ]
 "$LPLUG" run --storage '' </dev/null >/dev/null 2>&1
 check "an empty --storage is bad usage (exit 2)" [ $? -eq 2 ]
 timeout 20 "$LPLUG" run --watch --plugins plugins <&- >"$out/closed" 2>&1
