@@ -327,19 +327,26 @@ static void unload_on_state(void *ud, const char *plugin, int from, int to,
     load_in_state = lplug_load_plugin(held_engine, held_dir);
 }
 
+/* The engine the callbacks below use: config c (its callbacks), plugins
+** granted what they declare, hook point "go" with `flags`. */
+static lplug_engine *held_by(lplug_config *c, int flags) {
+  c->grant = lplug_grant_declared;
+  held_engine = lplug_engine_new(c);
+  assert_non_null(held_engine);
+  assert_int_equal(lplug_hook_define(held_engine, "go", flags, NULL),
+                   LPLUG_OK);
+  return held_engine;
+}
+
 static lplug_engine *held(void (*error_fn)(void *, const char *, int,
                                            const char *, const char *),
                           void (*state_fn)(void *, const char *, int, int,
                                            const char *)) {
   lplug_config c = {0};
-  c.grant = lplug_grant_declared;
   c.failure_limit = 1;
   c.on_error = error_fn;
   c.on_state = state_fn;
-  held_engine = lplug_engine_new(&c);
-  assert_non_null(held_engine);
-  assert_int_equal(lplug_hook_define(held_engine, "go", 0, NULL), LPLUG_OK);
-  return held_engine;
+  return held_by(&c, 0);
 }
 
 /* Unloading or reloading the plugin the engine is reporting on freed it
@@ -386,9 +393,8 @@ static void lifecycle_reload_keeps_a_disable_made_meanwhile(void **state) {
   fixture *f = *state;
   lplug_config c = {0};
   char *dir = write_life(f, "1.0.0", "print('main runs')\n");
-  c.grant = lplug_grant_declared;
   c.on_log = disable_on_log;
-  held_engine = lplug_engine_new(&c);
+  held_by(&c, 0);
   disable_armed = 0;
   assert_int_equal(lplug_load_plugin(held_engine, dir), LPLUG_OK);
   disable_armed = 1;
@@ -443,10 +449,8 @@ static void lifecycle_a_failed_call_drops_only_its_plugins_events(
     "  print('audit me')\n"
     "  error('no')\n"
     "end)\n");
-  c.grant = lplug_grant_declared;
   c.on_log = emit_on_log;
-  held_engine = lplug_engine_new(&c);
-  lplug_hook_define(held_engine, "go", 0, NULL);
+  held_by(&c, 0);
   assert_int_equal(lplug_load_plugin(held_engine, dir), LPLUG_OK);
   lplug_dispatch(held_engine, 0);  /* lplug.plugin.loaded */
   assert_int_equal(lplug_hook_run(held_engine, "go", v), LPLUG_OK);
@@ -475,11 +479,9 @@ static void lifecycle_a_host_calling_back_in_does_not_fail_the_plugin(
   lplug_value *v = lplug_value_new();
   char *dir = write_life(f, "1.0.0",
     "require('lplug.hooks').on('go', function(n) print('in') end)\n");
-  c.grant = lplug_grant_declared;
   c.failure_limit = 1;
   c.on_log = run_again_on_log;
-  held_engine = lplug_engine_new(&c);
-  lplug_hook_define(held_engine, "go", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  held_by(&c, LPLUG_HOOK_FAIL_CLOSED);
   assert_int_equal(lplug_load_plugin(held_engine, dir), LPLUG_OK);
   nested_rc = 0;
   assert_int_equal(lplug_hook_run(held_engine, "go", v), LPLUG_OK);
