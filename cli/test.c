@@ -115,7 +115,8 @@ int cli_test(int argc, char **argv) {
         return 2;
       }
     } else if (strcmp(a, "--memory") == 0) {
-      if (++i == argc || !lplug_parse_size(argv[i], &ts.o.memory_limit)) {
+      if (++i == argc || !lplug_parse_size(argv[i], &ts.o.memory_limit) ||
+          ts.o.memory_limit == 0) {
         cli_error("--memory needs a size such as 64MB (try 'lplug test "
                   "--help')");
         return 2;

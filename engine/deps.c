@@ -12,6 +12,7 @@
 ** too, naming that dependency and its reason.  The others all load.
 */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,7 +266,8 @@ static int add_folder(lplug_engine *e, deps_set *s, const char *dir) {
   int n, i, rc = LPLUG_OK;
   n = scandir(dir, &list, NULL, by_name);
   if (n < 0)
-    return engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s'", dir);
+    return engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s': %s",
+                        dir, strerror(errno));
   for (i = 0; i < n && rc == LPLUG_OK; i++) {
     char path[PATH_MAX], yaml[PATH_MAX + 16];
     struct stat st;
@@ -464,9 +466,12 @@ int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
   for (i = 0; i < n && rc == LPLUG_OK; i++) {
     struct stat st;
     if (dirs[i] == NULL) rc = LPLUG_EINVAL;
-    else if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
-      rc = engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s'",
-                        dirs[i]);
+    else if (stat(dirs[i], &st) != 0)
+      rc = engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s': %s",
+                        dirs[i], strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+      rc = engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s': not "
+                        "a folder", dirs[i]);
   }
   for (i = 0; i < n && rc == LPLUG_OK; i++) rc = add_folder(e, &s, dirs[i]);
   if (rc == LPLUG_OK) rc = index_set(e, &s);

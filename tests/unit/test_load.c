@@ -38,7 +38,8 @@ static void load_dir_of_missing_folder_is_an_io_error(void **state) {
   fixture *f = *state;
   assert_int_equal(lplug_load_dir(f->e, "/nonexistent/plugins"), LPLUG_EIO);
   assert_string_equal(lplug_errmsg(f->e),
-                      "cannot read plugin folder '/nonexistent/plugins'");
+                      "cannot read plugin folder '/nonexistent/plugins': "
+                      "No such file or directory");
 }
 
 static void load_same_name_twice_is_refused(void **state) {
