@@ -398,11 +398,17 @@ int json_decode(const char *json, size_t len, lplug_value *out, char *err,
 typedef struct text {
   char *s;
   size_t len, cap;
-  int oom;
+  int oom;                    /* out of memory, or past max */
+  size_t max;                 /* the most text to make */
 } text;
 
 static void put(text *t, const char *s, size_t n) {
   if (t->oom) return;
+  if (n > t->max - t->len) {  /* stops as soon as it is too long */
+    t->oom = 1;
+    t->len = t->max + 1;
+    return;
+  }
   if (t->cap - t->len <= n) {                /* keep room for the NUL */
     size_t cap = t->cap ? t->cap : 256;
     char *p;
@@ -475,7 +481,7 @@ static void put_value(text *t, const lplug_value *v, size_t at);
 static void put_key(text *t, const lplug_value *v, size_t k) {
   size_t n;
   const char *s = lplug_value_string(v, k, &n);
-  text tmp = {0, 0, 0, 0};
+  text tmp = {0, 0, 0, 0, (size_t)-1};
   if (s != NULL) {
     put_string(t, s, n);
     return;
@@ -539,12 +545,15 @@ static void put_value(text *t, const lplug_value *v, size_t at) {
   }
 }
 
-char *json_encode(const lplug_value *v, size_t at, size_t *len) {
-  text t = {0, 0, 0, 0};
+char *json_encode(const lplug_value *v, size_t at, size_t max,
+                  size_t *len) {
+  text t = {0, 0, 0, 0, 0};
+  t.max = max;
   put_value(&t, v, at);
   put(&t, "", 0);                            /* makes sure there is room */
   if (t.oom || t.s == NULL) {
     free(t.s);
+    if (len) *len = t.len > max ? t.len : 0;
     return NULL;
   }
   t.s[t.len] = 0;

@@ -14,7 +14,10 @@ int json_decode(const char *json, size_t len, lplug_value *out, char *err,
                 size_t errsize);
 
 /* JSON text for the value at `at`, NUL-terminated, malloc'd (the caller
-** frees); NULL when out of memory. */
-char *json_encode(const lplug_value *v, size_t at, size_t *len);
+** frees), of at most max bytes; NULL when out of memory (*len 0) or when
+** it would be longer (*len > max: it stopped there, having allocated
+** about max). */
+char *json_encode(const lplug_value *v, size_t at, size_t max,
+                  size_t *len);
 
 #endif

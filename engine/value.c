@@ -506,7 +506,7 @@ int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out) {
 }
 
 char *lplug_value_to_json(const lplug_value *v, size_t *len) {
-  return v == NULL ? NULL : json_encode(v, 0, len);
+  return v == NULL ? NULL : json_encode(v, 0, (size_t)-1, len);
 }
 
 void lplug_free(void *p) { free(p); }

@@ -26,15 +26,22 @@ static int json_encode_lua(lua_State *L) {
   plugin *p = plugin_of(L);
   lplug_value *v = plugin_scratch(p);
   char **text = plugin_text(p), err[512];
-  size_t len;
+  size_t len, limit = sandbox_of(L)->config.memory_limit;
   int rc;
   luaL_checkany(L, 1);
   rc = value_from_lua(L, 1, v, "value", plugin_max_value(p), err, sizeof err);
   if (rc == LPLUG_ENOMEM) return luaL_error(L, "json.encode: out of memory");
   if (rc != LPLUG_OK) return luaL_error(L, "json.encode: %s", err);
   free(*text);
-  *text = json_encode(v, 0, &len);
+  /* The text is made in the host's memory, outside the plugin's limit:
+  ** it stops at the limit, which the result could not pass anyway (a
+  ** value of control bytes grows sixfold as JSON). */
+  *text = json_encode(v, 0, limit, &len);
   value_set_nil(v);
+  if (*text == NULL && len > 0)
+    return luaL_error(L, "json.encode: the text would be over the plugin's "
+                      "memory limit of %I bytes",
+                      (LUAI_UACINT)limit);
   if (*text == NULL) return luaL_error(L, "json.encode: out of memory");
   budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
   lua_pushlstring(L, *text, len);

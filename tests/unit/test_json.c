@@ -58,7 +58,7 @@ static void expect_error(const char *json, const char *msg) {
 
 static void expect_json(const lplug_value *v, const char *want) {
   size_t n;
-  char *s = json_encode(v, 0, &n);
+  char *s = json_encode(v, 0, (size_t)-1, &n);
   assert_non_null(s);
   assert_string_equal(s, want);
   assert_int_equal(n, strlen(want));
@@ -333,7 +333,7 @@ static void json_decode_survives_random_text(void **state) {
       char *json;
       ok++;
       assert_int_equal(value_check(v->bytes, v->len), LPLUG_OK);
-      json = json_encode(v, 0, NULL);
+      json = json_encode(v, 0, (size_t)-1, NULL);
       assert_non_null(json);
       free(json);
     } else {
@@ -480,7 +480,7 @@ static void json_roundtrip_random_values_are_identical(void **state) {
     size_t n;
     random_value(b, 0);
     assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
-    json = json_encode(v, 0, &n);
+    json = json_encode(v, 0, (size_t)-1, &n);
     assert_non_null(json);
     if (json_decode(json, n, back, err, sizeof err) != LPLUG_OK)
       fail_msg("%s: %s", json, err);

@@ -157,6 +157,21 @@ static void stdlib_json_work_is_charged_to_the_budget(void **state) {
                           "json.decode(s)", NULL), LPLUG_ECPU);
 }
 
+/* json.encode makes its text in the host's memory: it stops at the
+** plugin's memory limit (a string of control bytes grows sixfold as JSON,
+** so a 400 KB string made 2.4 MB of host memory under a 2 MB limit). */
+static void stdlib_json_encode_stops_at_the_memory_limit(void **state) {
+  fixture *f = *state;
+  lplug_engine_free(f->e);
+  f->e = support_engine(&f->log, 2 * 1024 * 1024, 0);
+  assert_int_equal(run(f,
+    "local ok, err = pcall(json.encode, string.rep('\\1', 400000))\n"
+    "assert(not ok and err:find(\"json.encode: the text would be over the "
+    "plugin's memory limit of 2097152 bytes\", 1, true), err)\n"
+    "assert(#json.encode(string.rep('\\1', 100000)) == 600002)", NULL),
+    LPLUG_OK);
+}
+
 static void stdlib_modules_need_their_capability(void **state) {
   fixture *f = *state;
   char *dir = support_plugin(f->root, "bare", NULL,
@@ -187,6 +202,7 @@ int main(void) {
     T(stdlib_json_encode_refuses_functions_with_path),
     T(stdlib_json_decode_refuses_deep_nesting),
     T(stdlib_json_work_is_charged_to_the_budget),
+    T(stdlib_json_encode_stops_at_the_memory_limit),
     T(stdlib_modules_need_their_capability),
 #undef T
   };

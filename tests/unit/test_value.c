@@ -617,7 +617,7 @@ static void exercise(lua_State *L, const lplug_value *v) {
   lua_pushcfunction(L, push_arg);
   lua_pushlightuserdata(L, (void *)v);
   assert_int_equal(lua_pcall(L, 1, 0, 0), LUA_OK);
-  json = json_encode(v, 0, &n);
+  json = json_encode(v, 0, (size_t)-1, &n);
   assert_non_null(json);
   free(json);
 }
