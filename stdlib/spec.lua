@@ -223,7 +223,19 @@ function runner.run(i)
     t.fn()
   end)
   for _, f in ipairs(t.afters) do f() end
-  if not ok then error(err, 0) end
+  if not ok then
+    -- An error object that is not a string says what it is, not where
+    -- the runner raised it again (the test's place is not known).
+    if type(err) ~= "string" then
+      local mt = getmetatable(err)
+      local text = type(mt) == "table" and mt.__tostring and tostring(err)
+        or type(err) == "table" and type(rawget(err, "message")) == "string"
+           and rawget(err, "message")
+      err = "error object is a " .. type(err) .. " value" ..
+            (text and ": " .. text or "")
+    end
+    error(err, 0)
+  end
 end
 
 return runner

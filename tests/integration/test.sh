@@ -21,16 +21,18 @@ cat "$out/host"
   >"$out/fail" 2>&1
 check "failing specs exit 1" [ $? -eq 1 ]
 check "the total counts each failure, and a spec that does not load" \
-  [ "$(tail -n 1 "$out/fail")" = "1 passed, 7 failed" ]
+  [ "$(tail -n 1 "$out/fail")" = "1 passed, 8 failed" ]
 check "a failed assert names the test, file:line and both values" \
   sh -c "grep -A1 'FAIL  bad compares$' '$out/fail' | grep -q 'bad/spec/init_spec.lua:2: expected 1, got 2'"
 check "tables are shown" grep -q 'expected the same as {a = 1}, got {a = "1"}' "$out/fail"
 check "a test that loops is stopped by its instruction budget" \
   grep -q "bad/spec/init_spec.lua:5: instruction budget of 1000000 spent" "$out/fail"
 check "host loads and calls are paid from the test's budget" \
-  grep -q "bad/spec/init_spec.lua:10: instruction budget of 1000000 spent" "$out/fail"
+  grep -q "bad/spec/init_spec.lua:11: instruction budget of 1000000 spent" "$out/fail"
 check "an error raised in a test names its line" \
   grep -q "bad/spec/init_spec.lua:7: oops" "$out/fail"
+check "an error object that is not a string says what it is" \
+  sh -c "grep -A1 'FAIL  bad raises a table$' '$out/fail' | grep -q '^ *error object is a table value: bad thing$'"
 check "a spec that does not compile is an ERROR with its line" \
   grep -q "broken/spec/init_spec.lua:3: ')' expected" "$out/fail"
 "$LPLUG" test --instructions 1M tests/integration/spec-failing >"$out/fail2" 2>&1

@@ -5,6 +5,7 @@ describe("bad", function()
   it("loops", function() while true do end end)
   it("passes", function() assert.is_true(true) end)
   it("raises", function() error("oops") end)
+  it("raises a table", function() error({ message = "bad thing" }) end)
   it("loads hosts for ever", function()
     local test = require "lplug.test"
     while true do test.load():close() end
