@@ -8,6 +8,9 @@
 
 #include "lplug.h"
 
+/* The most --plugins folders run, hooks and stats take. */
+#define CLI_MAX_DIRS 32
+
 /* Each returns the process exit status: 0 success, 1 failure of the
 ** command itself (not of a plugin), 2 bad usage. */
 int cli_run(int argc, char **argv);

@@ -10,7 +10,6 @@
 #include "lplug.h"
 #include "cli/cli.h"
 
-#define MAX_DIRS 32
 
 static const char usage[] =
   "usage: lplug hooks [--config FILE] [--plugins DIR]...\n"
@@ -70,7 +69,7 @@ static void print_hooks(lplug_engine *e) {
 }
 
 int cli_hooks(int argc, char **argv) {
-  const char *dirs[MAX_DIRS], *config_path = NULL;
+  const char *dirs[CLI_MAX_DIRS], *config_path = NULL;
   char err[1024];
   int ndirs = 0, i, status = 0;
   lplug_host *host = NULL;
@@ -89,8 +88,8 @@ int cli_hooks(int argc, char **argv) {
       }
       if (a[2] == 'c') {
         config_path = argv[i];
-      } else if (ndirs == MAX_DIRS) {
-        cli_error("at most %d --plugins folders", MAX_DIRS);
+      } else if (ndirs == CLI_MAX_DIRS) {
+        cli_error("at most %d --plugins folders", CLI_MAX_DIRS);
         return 2;
       } else {
         dirs[ndirs++] = argv[i];
@@ -108,7 +107,7 @@ int cli_hooks(int argc, char **argv) {
     return 1;
   }
   if (host && ndirs == 0)
-    for (i = 0; i < lplug_host_plugin_dirs(host) && i < MAX_DIRS; i++)
+    for (i = 0; i < lplug_host_plugin_dirs(host) && i < CLI_MAX_DIRS; i++)
       dirs[ndirs++] = lplug_host_plugin_dir(host, i);
   if (ndirs == 0) dirs[ndirs++] = "plugins";
   memset(&config, 0, sizeof config);

@@ -20,7 +20,6 @@
 #include "lplug.h"
 #include "cli/cli.h"
 
-#define MAX_DIRS 32
 #define ERRORS_SHOWN 10   /* per plugin; the rest are only counted */
 
 static const char usage[] =
@@ -339,7 +338,7 @@ static int run_fd(run_ctx *c, int fd) {
 }
 
 int cli_run(int argc, char **argv) {
-  const char *dirs[MAX_DIRS], *files[256], *config_path = NULL;
+  const char *dirs[CLI_MAX_DIRS], *files[256], *config_path = NULL;
   const char *storage_path = NULL;
   char err[1024];
   int ndirs = 0, nfiles = 0, flags = 0, i, status = 0, watch = 0;
@@ -362,8 +361,8 @@ int cli_run(int argc, char **argv) {
         cli_error("--plugins needs a folder (try 'lplug run --help')");
         return 2;
       }
-      if (ndirs == MAX_DIRS) {
-        cli_error("at most %d --plugins folders", MAX_DIRS);
+      if (ndirs == CLI_MAX_DIRS) {
+        cli_error("at most %d --plugins folders", CLI_MAX_DIRS);
         return 2;
       }
       dirs[ndirs++] = argv[i];
@@ -411,7 +410,7 @@ int cli_run(int argc, char **argv) {
     if (rs.verbose) cli_error("host settings from %s", config_path);
     if (lplug_host_fail_closed(rs.host)) flags |= LPLUG_HOOK_FAIL_CLOSED;
     if (ndirs == 0)
-      for (i = 0; i < lplug_host_plugin_dirs(rs.host) && i < MAX_DIRS; i++)
+      for (i = 0; i < lplug_host_plugin_dirs(rs.host) && i < CLI_MAX_DIRS; i++)
         dirs[ndirs++] = lplug_host_plugin_dir(rs.host, i);
   }
   if (ndirs == 0) dirs[ndirs++] = "plugins";

@@ -79,7 +79,7 @@ static void on_error(void *ud, const char *who, int code, const char *msg,
 }
 
 int cli_stats(int argc, char **argv) {
-  const char *dirs[32];
+  const char *dirs[CLI_MAX_DIRS];
   int ndirs = 0, json = 0, i, status = 0;
   lplug_config config;
   lplug_engine *e;
@@ -92,8 +92,8 @@ int cli_stats(int argc, char **argv) {
     } else if (strcmp(a, "--json") == 0) {
       json = 1;
     } else if (strcmp(a, "--plugins") == 0 && i + 1 < argc) {
-      if (ndirs == 32) {
-        cli_error("at most 32 --plugins folders");
+      if (ndirs == CLI_MAX_DIRS) {
+        cli_error("at most %d --plugins folders", CLI_MAX_DIRS);
         return 2;
       }
       dirs[ndirs++] = argv[++i];

@@ -189,19 +189,18 @@ void cli_watch_poll(cli_watch *w) {
   double t = now();
   int i;
   read_events(w);
-  for (i = 0; i < w->nplugins; i++) {  /* a folder that is back */
-    watched_plugin *wp = &w->plugins[i];
-    const char *dir = lplug_plugin_dir(w->e, wp->name);
-    struct stat st;
-    if (wp->missing && dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-      wp->missing = 0;
-      add_dir(w, dir, i, 0);
-      wp->changed = t;
-    }
-  }
   for (i = 0; i < w->nplugins; i++) {
     watched_plugin *wp = &w->plugins[i];
-    if (wp->missing) wp->changed = 0;  /* reloaded when it is back */
+    if (wp->missing) {  /* reloaded once its folder is back (and quiet) */
+      const char *dir = lplug_plugin_dir(w->e, wp->name);
+      struct stat st;
+      wp->changed = 0;
+      if (dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        wp->missing = 0;
+        add_dir(w, dir, i, 0);
+        wp->changed = t;
+      }
+    }
     if (wp->changed == 0 || t - wp->changed < WATCH_QUIET_MS / 1000.0)
       continue;
     wp->changed = 0;

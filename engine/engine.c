@@ -38,7 +38,7 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
 void lplug_engine_free(lplug_engine *e) {
   int i;
   if (e == NULL) return;
-  e->busy++;  /* what shutdowns make the host do waits: nothing does */
+  e->busy++;  /* the engine is going: callbacks may not load or unload */
   plugin_shutdown_all(e);
   hook_free_all(e);
   events_free_all(e);

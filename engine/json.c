@@ -481,7 +481,7 @@ static void put_value(text *t, const lplug_value *v, size_t at);
 static void put_key(text *t, const lplug_value *v, size_t k) {
   size_t n;
   const char *s = lplug_value_string(v, k, &n);
-  text tmp = {0, 0, 0, 0, (size_t)-1};
+  text tmp = {NULL, 0, 0, 0, (size_t)-1};
   if (s != NULL) {
     put_string(t, s, n);
     return;
@@ -547,8 +547,7 @@ static void put_value(text *t, const lplug_value *v, size_t at) {
 
 char *json_encode(const lplug_value *v, size_t at, size_t max,
                   size_t *len) {
-  text t = {0, 0, 0, 0, 0};
-  t.max = max;
+  text t = {NULL, 0, 0, 0, max};
   put_value(&t, v, at);
   put(&t, "", 0);                            /* makes sure there is room */
   if (t.oom || t.s == NULL) {

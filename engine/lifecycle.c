@@ -53,13 +53,17 @@ static void publish(plugin *p, const char *what, const char *reason) {
   lplug_builder_free(b);
 }
 
+/* Busy around on_state: p is published after it (and the callers go on
+** with p), so the host must not unload or reload it there. */
 static void changed(plugin *p, int to, const char *topic, const char *reason) {
   lplug_engine *e = p->engine;
   int from = p->state;
   p->state = to;
+  e->busy++;
   if (e->config.on_state)
     e->config.on_state(e->config.ud, p->name, from, to, reason);
   if (topic) publish(p, topic, reason);
+  e->busy--;
 }
 
 void plugin_changed(plugin *p, int to, const char *reason) {
@@ -114,11 +118,8 @@ int lplug_plugin_disable(lplug_engine *e, const char *name) {
   if (e == NULL) return LPLUG_EINVAL;
   if ((p = target(e, name, "lplug_plugin_disable", 0, NULL, &rc)) == NULL)
     return rc;
-  if (p->state == LPLUG_STATE_ACTIVE) {
-    e->busy++;
+  if (p->state == LPLUG_STATE_ACTIVE)
     changed(p, LPLUG_STATE_DISABLED, "disabled", "disabled by the host");
-    e->busy--;
-  }
   return LPLUG_OK;
 }
 
@@ -129,11 +130,8 @@ int lplug_plugin_enable(lplug_engine *e, const char *name) {
   if ((p = target(e, name, "lplug_plugin_enable", 0, NULL, &rc)) == NULL)
     return rc;
   p->failures = 0;
-  if (p->state == LPLUG_STATE_DISABLED) {
-    e->busy++;
+  if (p->state == LPLUG_STATE_DISABLED)
     changed(p, LPLUG_STATE_ACTIVE, "enabled", "enabled by the host");
-    e->busy--;
-  }
   return LPLUG_OK;
 }
 

@@ -54,8 +54,8 @@ static int sb_print(lua_State *L) {
   return 0;
 }
 
-/* Runs the stock function (upvalue 1, a C function: wrap_global checks)
-** on the arguments in place, in this call, as guards.c does: its errors
+/* Runs the stock function (upvalue 1, a C function of liblua) on the
+** arguments in place, in this call, as guards.c does: its errors
 ** then name the function and the caller's line as in stock Lua. */
 static int call_stock(lua_State *L) {
   return lua_tocfunction(L, lua_upvalueindex(1))(L);
@@ -158,15 +158,9 @@ static int sb_collectgarbage(lua_State *L) {
 }
 
 /* Replaces field `name` of the global table (on top) by f with the
-** original, a C function of liblua, as its upvalue. */
+** original, a C function of liblua in every Lua 5.4, as its upvalue. */
 static void wrap_global(lua_State *L, const char *name, lua_CFunction f) {
   lua_getfield(L, -1, name);
-  if (!lua_iscfunction(L, -1)) {  /* never in a stock Lua */
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    lua_setfield(L, -2, name);
-    return;
-  }
   lua_pushcclosure(L, f, 1);
   lua_setfield(L, -2, name);
 }

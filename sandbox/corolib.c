@@ -163,12 +163,13 @@ static const char *not_closable(lua_State *L, lua_State *co) {
 static int co_close(lua_State *L) {
   lua_State *co = getco(L), *closer;
   sandbox *sb = sandbox_of(L);
+  const char *what;
   int status;
   if (sb->stop) budget_raise(L);
   if (killed(L, 1))
     return luaL_error(L, "cannot close a coroutine stopped by a limit");
-  if (not_closable(L, co) != NULL)
-    return luaL_error(L, "cannot close a %s coroutine", not_closable(L, co));
+  if ((what = not_closable(L, co)) != NULL)
+    return luaL_error(L, "cannot close a %s coroutine", what);
   if (sb->close_depth >= MAX_CLOSE_DEPTH)
     return luaL_error(L, "coroutine.close nested too deeply");
   sb->close_depth++;
