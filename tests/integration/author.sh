@@ -44,6 +44,12 @@ while [ $i -le 1000 ]; do echo "return $i" >"$out/many/lib/m$i.lua"; i=$((i + 1)
 "$LPLUG" check "$out/many" >"$out/many.out"
 check "check says when it stopped at 1000 files (exit 1)" [ $? -eq 1 ]
 check "and how many" grep -q "more than 1000 .lua files; the rest were not checked" "$out/many.out"
+cp -r "$out/tagger" "$out/wide"
+i=0
+while [ $i -le 1000 ]; do mkdir "$out/wide/d$i"; i=$((i + 1)); done
+"$LPLUG" check "$out/wide" >"$out/wide.out"
+check "and at 1000 folders" \
+  grep -q "more than 1000 folders; the rest were not checked" "$out/wide.out"
 
 bad=tests/integration/check-bad
 "$LPLUG" check "$bad" >"$out/bad"

@@ -149,6 +149,12 @@ echo "not a database" >"$out/notdb"
 check "a storage file that is not one stops the run (exit 1)" [ $? -eq 1 ]
 check "said once, as the file's problem" \
   [ "$(grep -c "file is not a database (opened for plugin" "$out/notdb.err")" -eq 1 ]
+set --
+i=0
+while [ $i -le 32 ]; do set -- "$@" --plugins plugins; i=$((i + 1)); done
+"$LPLUG" stats "$@" >/dev/null 2>"$out/many"
+check "stats takes at most 32 --plugins (exit 2, saying so)" \
+  sh -c "[ $? -eq 2 ] && grep -q 'at most 32 --plugins folders' '$out/many'"
 "$LPLUG" run --storage '' </dev/null >/dev/null 2>&1
 check "an empty --storage is bad usage (exit 2)" [ $? -eq 2 ]
 timeout 20 "$LPLUG" run --watch --plugins plugins <&- >"$out/closed" 2>&1

@@ -308,7 +308,8 @@ static void lifecycle_is_refused_inside_a_call(void **state) {
 
 /* What the callbacks below tried, and got. */
 static lplug_engine *held_engine;
-static int unload_in_error, reload_in_error, unload_in_state, load_in_state;
+static int unload_in_error, reload_in_error, unload_in_state, load_in_state,
+           load_dir_in_state;
 static const char *held_dir;
 
 static void unload_on_error(void *ud, const char *plugin, int code,
@@ -323,8 +324,10 @@ static void unload_on_state(void *ud, const char *plugin, int from, int to,
   (void)ud; (void)from; (void)reason;
   if (to == LPLUG_STATE_DISABLED)
     unload_in_state = lplug_plugin_unload(held_engine, plugin);
-  if (to == LPLUG_STATE_LOADED)
+  if (to == LPLUG_STATE_LOADED) {
     load_in_state = lplug_load_plugin(held_engine, held_dir);
+    load_dir_in_state = lplug_load_dir(held_engine, held_dir);
+  }
 }
 
 /* The engine the callbacks below use: config c (its callbacks), plugins
@@ -361,9 +364,11 @@ static void lifecycle_callbacks_cannot_pull_a_plugin_from_the_engine(
     "require('lplug.hooks').on('go', function(n) error('no') end)\n");
   lplug_value *v = lplug_value_new();
   held_dir = dir;
-  load_in_state = unload_in_error = reload_in_error = unload_in_state = 0;
+  load_in_state = load_dir_in_state = 0;
+  unload_in_error = reload_in_error = unload_in_state = 0;
   assert_int_equal(lplug_load_plugin(e, dir), LPLUG_OK);
   assert_int_equal(load_in_state, LPLUG_ESTATE);
+  assert_int_equal(load_dir_in_state, LPLUG_ESTATE);
   assert_int_equal(lplug_plugin_count(e), 1);
   assert_int_equal(lplug_hook_run(e, "go", v), LPLUG_OK);  /* fail-open */
   assert_int_equal(unload_in_error, LPLUG_ESTATE);
