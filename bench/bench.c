@@ -282,7 +282,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--only") == 0 && more) only = argv[++i];
     else if (strcmp(a, "--load-child") == 0 && i + 2 < argc) {
       long n = strtol(argv[i + 1], NULL, 10);
-      return bench_load_child(n, strcmp(argv[i + 2], "lplug") == 0);
+      return bench_load_child(n, argv[i + 2]);
     }
     else if (strcmp(a, "--tsv") == 0 && more) tsv = argv[++i];
     else if (strcmp(a, "--case") == 0 && more) one = argv[++i];

@@ -63,8 +63,8 @@ extern const bcase bench_cases[];
 /* argv[0], to run this program again (callgrind, --load-child). */
 extern const char *bench_self;
 
-/* --load-child N lplug|baseline (cases.c). */
-int bench_load_child(long plugins, int lplug);
+/* --load-child N set|each|baseline (cases.c). */
+int bench_load_child(long plugins, const char *side);
 
 /* Set by --quick: smoke-test sizes (few iterations, few plugins). */
 extern int bench_quick;
@@ -95,8 +95,9 @@ void bench_die(const char *fmt, ...)
 ** removed at exit). */
 const char *fixture_root(void);
 
-/* Writes folder <root>/<name> with a plugin.yaml (name, version and the
-** YAML lines `caps` under it, may be "") and init.lua holding `lua`;
+/* Writes folder <root>/<name> with a plugin.yaml (name -- name's last
+** part --, version and the YAML lines `caps` under it, may be "") and
+** init.lua holding `lua` (<root>/<name>'s parent must exist);
 ** returns the folder (static buffer, valid until the next call). */
 const char *fixture_plugin(const char *name, const char *caps,
                            const char *lua);

@@ -7,9 +7,11 @@
 ** a setup/run/teardown per side.  A mode of the engine (deadline budgets,
 ** say) is a new entry whose setup configures the engine differently.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -297,6 +299,10 @@ static void alloc_raw_run(void *ctx, long n) { work_raw_run(ctx, n, ALLOC_N); }
 ** =======================================================
 */
 
+#define IDLE_LUA                           \
+  "local hooks = require('lplug.hooks')\n" \
+  "hooks.on('idle', function(x) return x end)\n"
+
 static const char *idle_dir(long i) {
   static char dir[4096];
   snprintf(dir, sizeof dir, "%s/idle-%05ld", fixture_root(), i);
@@ -309,9 +315,7 @@ static void make_idle(long n) {
   char name[32];
   for (; made < n; made++) {
     snprintf(name, sizeof name, "idle-%05ld", made);
-    fixture_plugin(name, "capabilities:\n  hooks: [idle]\n",
-                   "local hooks = require('lplug.hooks')\n"
-                   "hooks.on('idle', function(x) return x end)\n");
+    fixture_plugin(name, "capabilities:\n  hooks: [idle]\n", IDLE_LUA);
   }
 }
 
@@ -349,39 +353,69 @@ static void *scale_n_setup(const bcase *bc) {
 
 static void *scale_1_setup(const bcase *bc) { return scale_setup(bc, 1); }
 
+/* The set load_10k's children load with lplug_load_dir: n idle plugins
+** in a folder of their own, made once and shared by the children. */
+static const char *many_dir(long n) {
+  static char dir[4096];
+  snprintf(dir, sizeof dir, "%s/many-%ld", fixture_root(), n);
+  return dir;
+}
+
+static void make_many(long n) {
+  static long made;
+  char name[64];
+  long i;
+  if (made == n) return;
+  made = n;
+  if (mkdir(many_dir(n), 0755) != 0 && errno != EEXIST)
+    bench_die("cannot make folder %s", many_dir(n));
+  for (i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "many-%ld/idle-%05ld", n, i);
+    fixture_plugin(name, "capabilities:\n  hooks: [idle]\n", IDLE_LUA);
+  }
+}
+
 /* Loading many plugins runs in a fresh process for each side (this
 ** program again, with --load-child): a fork would inherit this process's
 ** heap, whose free memory would hide the growth. */
-static void measure_child(long plugins, int lplug, double *seconds,
+static void measure_child(long plugins, const char *mode, double *seconds,
                           double *megabytes) {
   char cmd[4400];
   FILE *f;
   make_idle(plugins);
+  make_many(plugins);
   snprintf(cmd, sizeof cmd, "'%s' --load-child %ld %s", bench_self, plugins,
-           lplug ? "lplug" : "baseline");
+           mode);
   fflush(stdout);
   if ((f = popen(cmd, "r")) == NULL ||
       fscanf(f, "%lf %lf", seconds, megabytes) != 2 || pclose(f) != 0)
     bench_die("%s failed", cmd);
 }
 
-/* --load-child: loads n plugins (or makes n plain states), prints the
-** seconds taken and the growth of the resident set in MB, then frees them
-** (not measured; leak checkers see a clean exit). */
-int bench_load_child(long plugins, int lplug) {
+/* --load-child: loads n plugins (side "set": one lplug_load_dir of the
+** folder holding them; "each": lplug_load_plugin of each folder) or makes
+** n plain states ("baseline"), prints the seconds taken and the growth of
+** the resident set in MB, then frees them (not measured; leak checkers
+** see a clean exit). */
+int bench_load_child(long plugins, const char *mode) {
   lua_State **raw = NULL;
   lplug_engine *e = NULL;
   size_t rss0;
   double t0, seconds;
   long i;
-  if (!lplug && (raw = calloc((size_t)plugins + 1, sizeof *raw)) == NULL)
+  int set = strcmp(mode, "set") == 0, each = strcmp(mode, "each") == 0;
+  if (!set && !each && strcmp(mode, "baseline") != 0)
+    bench_die("--load-child: '%s' is not set, each or baseline", mode);
+  if (!set && !each && (raw = calloc((size_t)plugins + 1, sizeof *raw)) == NULL)
     bench_die("out of memory");
   rss0 = fixture_rss();
   t0 = bench_now();
-  if (lplug) {
+  if (set || each) {
     e = fixture_engine(NULL);
     fixture_hook(e, "idle");
-    for (i = 0; i < plugins; i++) fixture_load(e, idle_dir(i));
+    if (set && lplug_load_dir(e, many_dir(plugins)) != LPLUG_OK)
+      bench_die("%s", lplug_errmsg(e));
+    for (i = 0; each && i < plugins; i++) fixture_load(e, idle_dir(i));
   } else {
     for (i = 0; i < plugins; i++) {
       raw[i] = fixture_raw_state();
@@ -390,6 +424,9 @@ int bench_load_child(long plugins, int lplug) {
     }
   }
   seconds = bench_now() - t0;
+  if (e && lplug_plugin_count(e) != plugins)
+    bench_die("--load-child: %d plugins loaded, not %ld",
+              lplug_plugin_count(e), plugins);
   printf("%.6f %.6f\n", seconds,
          (double)(fixture_rss() - rss0) / (1024.0 * 1024.0));
   if (e) lplug_engine_free(e);
@@ -400,10 +437,13 @@ int bench_load_child(long plugins, int lplug) {
 
 static void load_many_measure(const bcase *bc) {
   long plugins = plugins_of(bc);
-  double ls, lmb, bs, bmb;
-  measure_child(plugins, 1, &ls, &lmb);
-  measure_child(plugins, 0, &bs, &bmb);
+  double ls, lmb, es, emb, bs, bmb;
+  measure_child(plugins, "set", &ls, &lmb);
+  measure_child(plugins, "each", &es, &emb);
+  measure_child(plugins, "baseline", &bs, &bmb);
   bench_row(bc->name, "s", ls, bs, TARGET_ABS_MAX, 1.0, "<=1 s");
+  bench_row("load_10k_each", "s", es, bs, TARGET_REFERENCE, 1.0,
+            "(one by one)");
   bench_row("load_10k_mem", "MB", lmb, bmb, TARGET_ABS_MAX, 400.0,
             "<=400 MB");
 }

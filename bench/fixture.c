@@ -68,12 +68,14 @@ const char *fixture_plugin(const char *name, const char *caps,
                            const char *lua) {
   static char dir[4096];
   char path[4200], yaml[1024];
+  const char *base = strrchr(name, '/');
   snprintf(dir, sizeof dir, "%s/%s", fixture_root(), name);
   /* Children share the folder: they rewrite the same idle plugins. */
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
     bench_die("cannot make folder %s", dir);
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
-  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\n%s", name, caps);
+  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\n%s",
+           base ? base + 1 : name, caps);
   write_file(path, yaml);
   snprintf(path, sizeof path, "%s/init.lua", dir);
   write_file(path, lua);

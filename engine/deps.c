@@ -11,6 +11,7 @@
 ** the whole chain; a plugin whose dependency failed, in any way, fails
 ** too, naming that dependency and its reason.  The others all load.
 */
+#define _DEFAULT_SOURCE  /* d_type and DT_* of readdir's entries */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 
 typedef struct cand {
   char *dir;                  /* the plugin's folder */
+  char *real;                 /* its canonical path when known, or NULL */
   const char *folder;         /* its last component, inside dir */
   char *name;                 /* from its manifest; NULL if that failed */
   manifest *m;                /* until handed to plugin_load_manifest */
@@ -210,6 +212,7 @@ static void set_free(deps_set *s) {
   int i;
   for (i = 0; i < s->n; i++) {
     free(s->c[i].dir);
+    free(s->c[i].real);
     free(s->c[i].name);
     manifest_free(s->c[i].m);
     free(s->c[i].error);
@@ -234,21 +237,39 @@ static int fail(lplug_engine *e, deps_set *s, cand *c, int code,
   return LPLUG_OK;
 }
 
-/* Reads the manifest of folder `path` into a new candidate. */
-static int add(lplug_engine *e, deps_set *s, const char *path) {
+/* Reads the manifest of folder `path` into a new candidate; `real` is
+** the folder's canonical path when known.  A folder without plugin.yaml
+** is no plugin: said with a warning and skipped.  That is asked only when
+** the manifest cannot be read, so that a plugin costs no system call
+** besides reading it. */
+static int add(lplug_engine *e, deps_set *s, const char *path,
+               const char *real) {
   char yaml[PATH_MAX + 16], err[1024];
+  struct stat st;
   cand *c;
   int rc;
   if (!grow(&s->c, &s->cap, s->n, sizeof *s->c, 16)) return LPLUG_ENOMEM;
   c = &s->c[s->n];
   memset(c, 0, sizeof *c);
   c->seq = s->n;
-  if ((c->dir = strdup(path)) == NULL) return LPLUG_ENOMEM;
-  s->n++;
-  c->folder = strrchr(c->dir, '/') ? strrchr(c->dir, '/') + 1 : c->dir;
   snprintf(yaml, sizeof yaml, "%s/plugin.yaml", path);
   rc = manifest_load(yaml, &c->m, err, sizeof err, warn_manifest, e);
   if (rc == LPLUG_ENOMEM) return rc;
+  if (rc != LPLUG_OK && stat(yaml, &st) != 0) {
+    char msg[PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "%s: no plugin.yaml, not a plugin (skipped)",
+             path);
+    engine_log(e, LPLUG_LOG_WARN, NULL, msg);
+    return LPLUG_OK;
+  }
+  if ((c->dir = strdup(path)) == NULL ||
+      (real && (c->real = strdup(real)) == NULL)) {
+    free(c->dir);
+    manifest_free(c->m);
+    return LPLUG_ENOMEM;
+  }
+  s->n++;
+  c->folder = strrchr(c->dir, '/') ? strrchr(c->dir, '/') + 1 : c->dir;
   if (rc != LPLUG_OK) {
     engine_error(e, rc, "%s", err);
     return fail(e, s, c, rc, path);
@@ -260,29 +281,35 @@ static int by_name(const struct dirent **a, const struct dirent **b) {
   return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Adds every plugin folder under dir (those holding plugin.yaml). */
+/* Adds every plugin folder under dir (those holding plugin.yaml).  dir is
+** resolved once: a subfolder that readdir says is a folder (not a link)
+** has dir's canonical path and its own name as its canonical path, which
+** saves resolving each part of it again for every plugin; a link, or an
+** entry of a file system that does not say, is looked at with stat and
+** resolved when it loads. */
 static int add_folder(lplug_engine *e, deps_set *s, const char *dir) {
+  char real[PATH_MAX];
   struct dirent **list;
-  int n, i, rc = LPLUG_OK;
+  int n, i, rc = LPLUG_OK, resolved = realpath(dir, real) != NULL;
   n = scandir(dir, &list, NULL, by_name);
   if (n < 0)
     return engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s': %s",
                         dir, strerror(errno));
   for (i = 0; i < n && rc == LPLUG_OK; i++) {
-    char path[PATH_MAX], yaml[PATH_MAX + 16];
+    char path[PATH_MAX], child[PATH_MAX];
+    const char *name = list[i]->d_name;
     struct stat st;
-    if (list[i]->d_name[0] == '.') continue;
-    snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    snprintf(yaml, sizeof yaml, "%s/plugin.yaml", path);
-    if (stat(yaml, &st) != 0) {
-      char msg[PATH_MAX + 64];
-      snprintf(msg, sizeof msg, "%s: no plugin.yaml, not a plugin (skipped)",
-               path);
-      engine_log(e, LPLUG_LOG_WARN, NULL, msg);
+    int folder = list[i]->d_type == DT_DIR;
+    if (name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!folder && (list[i]->d_type != DT_LNK &&
+                    list[i]->d_type != DT_UNKNOWN))
       continue;
-    }
-    rc = add(e, s, path);
+    if (!folder && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) continue;
+    folder = folder && resolved &&
+             snprintf(child, sizeof child, "%s/%s", real, name) <
+                 (int)sizeof child;
+    rc = add(e, s, path, folder ? child : NULL);
   }
   for (i = 0; i < n; i++) free(list[i]);
   free(list);
@@ -434,7 +461,7 @@ static int load_in_order(lplug_engine *e, deps_set *s) {
     } else {
       manifest *m = c->m;
       c->m = NULL;                  /* plugin_load_manifest takes it */
-      rc = plugin_load_manifest(e, c->dir, m);
+      rc = plugin_load_manifest(e, c->dir, c->real, m);
       if (rc != LPLUG_OK) {
         c->code = rc;               /* reported by plugin_load_manifest */
         c->failed_at = ++s->failures;

@@ -157,8 +157,11 @@ void engine_log(lplug_engine *e, int level, const char *who,
 
 /* plugin.c */
 int plugin_load(lplug_engine *e, const char *dir);
-/* Same, with the manifest already read (taken: freed whatever happens). */
-int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m);
+/* Same, with the manifest already read (taken: freed whatever happens)
+** and, when the caller knows it, the folder's canonical path (`real`,
+** what realpath(dir) would say; NULL: resolved here). */
+int plugin_load_manifest(lplug_engine *e, const char *dir, const char *real,
+                         manifest *m);
 /* LPLUG_ESTATE with the message for op called while e->busy. */
 int plugin_refuse_busy(lplug_engine *e, const char *op);
 void plugin_free(plugin *p);
@@ -181,10 +184,11 @@ int plugin_call_pushed(plugin *p, int nargs, int nres,
 
 /* The steps of plugin_load, for reload: build makes p from the folder
 ** (manifest -- m when already read, taken --, limits, state; `replacing`
-** is the plugin it will replace, or NULL) without running code; start
-** runs its main file and init. */
-int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
-                 manifest *m, plugin **out);
+** is the plugin it will replace, or NULL; `real` as for
+** plugin_load_manifest) without running code; start runs its main file
+** and init. */
+int plugin_build(lplug_engine *e, const char *dir, const char *real,
+                 const plugin *replacing, manifest *m, plugin **out);
 int plugin_start(plugin *p);
 
 /* Runs callback `which` of p if it has one (LPLUG_OK if not) as a call of

@@ -479,21 +479,21 @@ static int load_failed(lplug_engine *e, plugin *p, int rc) {
   return rc;
 }
 
-int plugin_build(lplug_engine *e, const char *dir, const plugin *replacing,
-                 manifest *m, plugin **out) {
+int plugin_build(lplug_engine *e, const char *dir, const char *real,
+                 const plugin *replacing, manifest *m, plugin **out) {
   char path[PATH_MAX], err[1024];
   sandbox_config sc;
   const plugin *twin;
   plugin *p;
   int rc, i;
   *out = NULL;
-  if (realpath(dir, path) == NULL) {
+  if (real == NULL && (real = realpath(dir, path)) == NULL) {
     manifest_free(m);
     return report_load_error(e, dir, engine_error(e, LPLUG_EIO,
                              "cannot open plugin folder '%s'", dir));
   }
   p = calloc(1, sizeof *p);
-  if (p == NULL || (p->dir = strdup(path)) == NULL) {
+  if (p == NULL || (p->dir = strdup(real)) == NULL) {
     free(p);
     manifest_free(m);
     return engine_error(e, LPLUG_ENOMEM, "out of memory loading '%s'", dir);
@@ -572,12 +572,13 @@ int plugin_start(plugin *p) {
 }
 
 int plugin_load(lplug_engine *e, const char *dir) {
-  return plugin_load_manifest(e, dir, NULL);
+  return plugin_load_manifest(e, dir, NULL, NULL);
 }
 
-static int load_busy(lplug_engine *e, const char *dir, manifest *m) {
+static int load_busy(lplug_engine *e, const char *dir, const char *real,
+                     manifest *m) {
   plugin *p;
-  int rc = plugin_build(e, dir, NULL, m, &p);
+  int rc = plugin_build(e, dir, real, NULL, m, &p);
   if (rc != LPLUG_OK) return rc;
   plugin_changed(p, LPLUG_STATE_LOADED, "loading");
   rc = plugin_start(p);
@@ -590,10 +591,11 @@ static int load_busy(lplug_engine *e, const char *dir, manifest *m) {
 
 /* The load is busy throughout: a callback (grant, on_state, on_log,
 ** on_error) loading the same folder again got two plugins of one name. */
-int plugin_load_manifest(lplug_engine *e, const char *dir, manifest *m) {
+int plugin_load_manifest(lplug_engine *e, const char *dir, const char *real,
+                         manifest *m) {
   int rc;
   e->busy++;
-  rc = load_busy(e, dir, m);
+  rc = load_busy(e, dir, real, m);
   e->busy--;
   return rc;
 }

@@ -29,9 +29,9 @@ static const char LOADING = 0;  /* its address marks a module in progress */
 
 /* Resolves rel inside the plugin folder into `out` (and its stat into
 ** st); 1 when the file is a regular file inside it, 0 when missing, -1
-** when it escapes.  `fresh`: the owner resolved config.dir with realpath
-** in this same call (a plugin's main file, run right after its state is
-** made), so a regular file directly in it, not a symlink, resolves to
+** when it escapes.  `fresh`: the load making this state resolved
+** config.dir moments ago (a plugin's main file, run right after its state
+** is made), so a regular file directly in it, not a symlink, resolves to
 ** dir/rel: realpath would walk each part of dir again to say so, four
 ** system calls of the fourteen a small plugin's load makes.  Anything
 ** else (a symlink, a subfolder) takes realpath. */

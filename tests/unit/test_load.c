@@ -34,6 +34,41 @@ static void load_dir_loads_good_plugins_and_skips_bad_ones(void **state) {
   assert_non_null(strstr(f->log.last_warning, "notes: no plugin.yaml"));
 }
 
+/* A plugin's folder is recorded as its real path whichever way the set
+** was reached: through a link to the set, as a folder of it, or as a link
+** in it to a folder elsewhere.  Each then requires its own module, which
+** must resolve inside that real folder. */
+static void load_dir_records_each_plugins_real_folder(void **state) {
+  fixture *f = *state;
+  char real[4096], via[4096], expect[4096 + 32], target[4096 + 32];
+  const char *main_lua = "local m = require('util'); assert(m.ok)\n";
+  assert_non_null(realpath(f->root, real));
+  support_write(f->root, "set/a/plugin.yaml", "name: a\nversion: 1.0.0\n");
+  support_write(f->root, "set/a/init.lua", main_lua);
+  support_write(f->root, "set/a/util.lua", "return {ok = true}\n");
+  support_write(f->root, "away/b/plugin.yaml", "name: b\nversion: 1.0.0\n");
+  support_write(f->root, "away/b/init.lua", main_lua);
+  support_write(f->root, "away/b/util.lua", "return {ok = true}\n");
+  support_write(f->root, "away/notes.txt", "a file, not a plugin");
+  snprintf(target, sizeof target, "%s/away/b", real);
+  snprintf(via, sizeof via, "%s/set/b", f->root);
+  assert_int_equal(symlink(target, via), 0);
+  snprintf(target, sizeof target, "%s/away/notes.txt", real);
+  snprintf(via, sizeof via, "%s/set/notes", f->root);
+  assert_int_equal(symlink(target, via), 0);
+  snprintf(target, sizeof target, "%s/set", real);
+  snprintf(via, sizeof via, "%s/link", f->root);
+  assert_int_equal(symlink(target, via), 0);
+
+  assert_int_equal(lplug_load_dir(f->e, via), LPLUG_OK);
+  assert_int_equal(lplug_plugin_count(f->e), 2);
+  snprintf(expect, sizeof expect, "%s/set/a", real);
+  assert_string_equal(lplug_plugin_dir(f->e, "a"), expect);
+  snprintf(expect, sizeof expect, "%s/away/b", real);
+  assert_string_equal(lplug_plugin_dir(f->e, "b"), expect);
+  assert_int_equal(f->log.warnings, 0);  /* the link to a file is no folder */
+}
+
 static void load_dir_of_missing_folder_is_an_io_error(void **state) {
   fixture *f = *state;
   assert_int_equal(lplug_load_dir(f->e, "/nonexistent/plugins"), LPLUG_EIO);
@@ -193,6 +228,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
                                                 fixture_teardown)
     T(load_dir_loads_good_plugins_and_skips_bad_ones),
+    T(load_dir_records_each_plugins_real_folder),
     T(load_dir_of_missing_folder_is_an_io_error),
     T(load_same_name_twice_is_refused),
     T(load_syntax_error_names_file_and_line),
