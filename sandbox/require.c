@@ -25,7 +25,6 @@ static const char *const LOADED = "lplug.loaded";
 static const char LOADING = 0;  /* its address marks a module in progress */
 
 #define SOURCE_BYTES_PER_INSTRUCTION 4
-#define SMALL_SOURCE 4096   /* sources shorter than this are read on the stack */
 
 /* Resolves rel inside the plugin folder into `out` (and its stat into
 ** st); 1 when the file is a regular file inside it, 0 when missing, -1
@@ -68,11 +67,10 @@ static size_t read_up_to(int fd, char *buf, size_t n) {
 
 static void loadfile(lua_State *L, const char *rel, int fresh) {
   sandbox *sb = sandbox_of(L);
-  char path[PATH_MAX], chunkname[PATH_MAX + 64], small[SMALL_SOURCE];
+  char path[PATH_MAX], chunkname[PATH_MAX + 64], *buf;
   struct stat st;
-  char *buf = small;
-  size_t got;
-  int fd, r = resolve(sb, rel, path, &st, fresh);
+  size_t size, got;
+  int fd, status, r = resolve(sb, rel, path, &st, fresh);
   if (r < 0)
     luaL_error(L, "cannot load '%s': it resolves outside the plugin folder",
                rel);
@@ -82,12 +80,6 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
     luaL_error(L, "cannot load '%s': %d bytes is over the %d-byte limit for "
                "a source file", rel, (int)st.st_size, SANDBOX_MAX_SOURCE);
   budget_charge(L, (long long)st.st_size / SOURCE_BYTES_PER_INSTRUCTION);
-  /* A larger file's buffer is a userdata, so nothing leaks if loading
-  ** raises.  A small one is read on the C stack: nothing from here to the
-  ** compile raises (lua_load returns its errors), and the userdata was
-  ** garbage in the plugin's state from then on. */
-  if ((size_t)st.st_size >= sizeof small)
-    buf = lua_newuserdatauv(L, (size_t)st.st_size + 1, 0);
   /* open and read, not stdio: fopen's buffer and its fstat are a malloc
   ** and a system call more per plugin loaded, for one read.  path was
   ** checked to be a regular file, not a link: O_NOFOLLOW refuses one put
@@ -95,12 +87,23 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     luaL_error(L, "cannot load '%s': %s", rel, strerror(errno));
+  /* The text is read into memory counted against the plugin's limit, as
+  ** a userdata's would be, but that the collector never sees: a userdata
+  ** was garbage as soon as the chunk was compiled, and its bytes made the
+  ** collector take a step per load (12 K instructions of a 200-line
+  ** plugin's cached load).  Nothing raises until it is freed: lua_load
+  ** returns its errors. */
+  size = (size_t)st.st_size + 1;
+  if ((buf = sandbox_alloc(sb, NULL, 0, size)) == NULL) {
+    close(fd);
+    budget_raise(L);  /* refused: the call stops for memory */
+  }
   got = read_up_to(fd, buf, (size_t)st.st_size);
   close(fd);
   snprintf(chunkname, sizeof chunkname, "@%s/%s", sb->config.name, rel);
-  if (chunkcache_load(L, buf, got, chunkname) != LUA_OK)
-    lua_error(L);
-  if (buf != small) lua_remove(L, -2);  /* the buffer */
+  status = chunkcache_load(L, buf, got, chunkname);
+  sandbox_alloc(sb, buf, size, 0);
+  if (status != LUA_OK) lua_error(L);
 }
 
 void sandbox_loadfile(lua_State *L, const char *rel) {

@@ -229,6 +229,33 @@ static void limits_main_chunk_runs_under_the_budget(void **state) {
   free(a);
 }
 
+/* A source file's text counts against the memory limit while it is read
+** and compiled: 300 KB of comment compile to next to nothing, so only the
+** text itself can pass the 256 KB limit.  A smaller file of the same kind
+** loads, and the memory of either is given back. */
+static void limits_source_text_counts_against_the_memory_limit(void **state) {
+  fixture *f = *state;
+  size_t i, n = 300 * 1024 / 16;
+  char *big = malloc(n * 16 + 1), *a, *b;
+  lplug_stats st;
+  assert_non_null(big);
+  for (i = 0; i < n; i++) memcpy(big + i * 16, "-- a comment...\n", 16);
+  big[n * 16] = '\0';
+  a = support_plugin(f->root, "big", NULL, big);
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_EMEM);
+  assert_non_null(strstr(lplug_errmsg(f->e), "memory budget of 256 KB"));
+  assert_int_equal(lplug_plugin_count(f->e), 0);
+  big[100 * 1024] = '\0';
+  b = support_plugin(f->root, "smaller", NULL, big);
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(f->e, "smaller", &st), LPLUG_OK);
+  assert_true(st.memory_peak > 100 * 1024);  /* the text was counted */
+  assert_true(st.memory < 64 * 1024);        /* and given back */
+  free(a);
+  free(b);
+  free(big);
+}
+
 static void limits_instructions_are_counted(void **state) {
   fixture *f = *state;
   lplug_stats st;
@@ -485,6 +512,7 @@ int main(void) {
     T(limits_other_plugins_keep_running),
     T(limits_manifest_may_lower_but_not_raise_limits),
     T(limits_main_chunk_runs_under_the_budget),
+    T(limits_source_text_counts_against_the_memory_limit),
     T(limits_instructions_are_counted),
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
