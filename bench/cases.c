@@ -435,16 +435,27 @@ int bench_load_child(long plugins, const char *mode) {
   return 0;
 }
 
+/* Rounds of the three children, alternating: the fastest time of each
+** counts, as in the timed pairs (noise only ever adds time); memory is the
+** largest growth seen. */
+#define LOAD_MANY_ROUNDS 3
+
 static void load_many_measure(const bcase *bc) {
+  static const char *const modes[3] = {"set", "each", "baseline"};
   long plugins = plugins_of(bc);
-  double ls, lmb, es, emb, bs, bmb;
-  measure_child(plugins, "set", &ls, &lmb);
-  measure_child(plugins, "each", &es, &emb);
-  measure_child(plugins, "baseline", &bs, &bmb);
-  bench_row(bc->name, "s", ls, bs, TARGET_ABS_MAX, 1.0, "<=1 s");
-  bench_row("load_10k_each", "s", es, bs, TARGET_REFERENCE, 1.0,
+  double s[3] = {0, 0, 0}, mb[3] = {0, 0, 0};
+  int round, m;
+  for (round = 0; round < LOAD_MANY_ROUNDS; round++)
+    for (m = 0; m < 3; m++) {
+      double rs, rmb;
+      measure_child(plugins, modes[m], &rs, &rmb);
+      if (round == 0 || rs < s[m]) s[m] = rs;
+      if (rmb > mb[m]) mb[m] = rmb;
+    }
+  bench_row(bc->name, "s", s[0], s[2], TARGET_ABS_MAX, 1.0, "<=1 s");
+  bench_row("load_10k_each", "s", s[1], s[2], TARGET_REFERENCE, 1.0,
             "(one by one)");
-  bench_row("load_10k_mem", "MB", lmb, bmb, TARGET_ABS_MAX, 400.0,
+  bench_row("load_10k_mem", "MB", mb[0], mb[2], TARGET_ABS_MAX, 400.0,
             "<=400 MB");
 }
 
