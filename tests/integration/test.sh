@@ -21,7 +21,7 @@ cat "$out/host"
   >"$out/fail" 2>&1
 check "failing specs exit 1" [ $? -eq 1 ]
 check "the total counts each failure, and a spec that does not load" \
-  [ "$(tail -n 1 "$out/fail")" = "1 passed, 8 failed" ]
+  [ "$(tail -n 1 "$out/fail")" = "1 passed, 9 failed" ]
 check "a failed assert names the test, file:line and both values" \
   sh -c "grep -A1 'FAIL  bad compares$' '$out/fail' | grep -q 'bad/spec/init_spec.lua:2: expected 1, got 2'"
 check "tables are shown" grep -q 'expected the same as {a = 1}, got {a = "1"}' "$out/fail"
@@ -29,6 +29,8 @@ check "a test that loops is stopped by its instruction budget" \
   grep -q "bad/spec/init_spec.lua:5: instruction budget of 1000000 spent" "$out/fail"
 check "host loads and calls are paid from the test's budget" \
   grep -q "bad/spec/init_spec.lua:11: instruction budget of 1000000 spent" "$out/fail"
+check "a test that runs out of memory names its line, not the runner's" \
+  grep -q "bad/spec/init_spec.lua:15: memory budget of 67108864 bytes" "$out/fail"
 check "an error raised in a test names its line" \
   grep -q "bad/spec/init_spec.lua:7: oops" "$out/fail"
 check "an error object that is not a string says what it is" \

@@ -10,4 +10,8 @@ describe("bad", function()
     local test = require "lplug.test"
     while true do test.load():close() end
   end)
+  it("grows", function()
+    local s = ("x"):rep(1024 * 1024)
+    while true do s = s .. s end
+  end)
 end)
