@@ -69,19 +69,36 @@ static void chunkcache_serves_the_same_file_again(void **state) {
   free(dir);
 }
 
+/* Version two is the same length as version one, under the same name:
+** only the bytes tell them apart, and each is served its own code. */
+static const char code_v2[] =
+  "local hooks = require 'lplug.hooks'\n"
+  "local n = 0 for i = 1, 5000 do n = n + i end\n"
+  "hooks.on('t', function() error('version two') end)\n";
+
 static void chunkcache_never_serves_a_changed_file(void **state) {
   fixture *f = *state;
   char *dir = support_plugin(f->root, "cached", NULL, code_v1);
   long long n;
+  unsigned long long h, m;
+  assert_int_equal(sizeof code_v1, sizeof code_v2);
   assert_int_equal(load_fresh(dir, &n, &f->log), LPLUG_ERUNTIME);
-  unsigned long long m = misses();
-  support_write(dir, "init.lua",
-    "local hooks = require 'lplug.hooks'\n"
-    "local n = 0 for i = 1, 5000 do n = n + i end\n"
-    "hooks.on('t', function() error('version two') end)\n");
+  assert_int_equal(load_fresh(dir, &n, &f->log), LPLUG_ERUNTIME);  /* kept */
+  h = hits();
+  m = misses();
+  support_write(dir, "init.lua", code_v2);
   assert_int_equal(load_fresh(dir, &n, &f->log), LPLUG_ERUNTIME);
   assert_int_equal(misses(), m + 1);
+  assert_int_equal(hits(), h);
   assert_non_null(strstr(f->log.last_message, "version two"));
+  assert_int_equal(load_fresh(dir, &n, &f->log), LPLUG_ERUNTIME);  /* kept */
+  /* both are kept now, side by side: each load gets its own */
+  assert_int_equal(load_fresh(dir, &n, &f->log), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message, "version two"));
+  support_write(dir, "init.lua", code_v1);
+  assert_int_equal(load_fresh(dir, &n, &f->log), LPLUG_ERUNTIME);
+  assert_non_null(strstr(f->log.last_message, "version one"));
+  assert_int_equal(hits(), h + 2);
   free(dir);
 }
 
