@@ -132,6 +132,9 @@ struct lplug_engine {
   int noverrides, overcap;
 };
 
+/* n bytes for messages: "4 MB", "256 KB" or "1000 bytes". */
+const char *engine_size_text(size_t n, char *buf, size_t size);
+
 /* Sets the engine's message (printf-style); returns code. */
 int engine_error(lplug_engine *e, int code, const char *fmt, ...)
 #if defined(__GNUC__)

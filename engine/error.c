@@ -45,6 +45,16 @@ const char *lplug_errmsg(const lplug_engine *e) {
   return e ? e->errmsg : "no engine";
 }
 
+const char *engine_size_text(size_t n, char *buf, size_t size) {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+    snprintf(buf, size, "%zu MB", n / (1024 * 1024));
+  else if (n >= 1024 && n % 1024 == 0)
+    snprintf(buf, size, "%zu KB", n / 1024);
+  else
+    snprintf(buf, size, "%zu bytes", n);
+  return buf;
+}
+
 int engine_error(lplug_engine *e, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -147,17 +147,6 @@ static void warn_manifest(void *ud, const char *message) {
   engine_log(ud, LPLUG_LOG_WARN, NULL, message);
 }
 
-/* "4 MB", "256 KB" or "1000 bytes". */
-static const char *size_text(size_t n, char *buf, size_t size) {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
-    snprintf(buf, size, "%zu MB", n / (1024 * 1024));
-  else if (n >= 1024 && n % 1024 == 0)
-    snprintf(buf, size, "%zu KB", n / 1024);
-  else
-    snprintf(buf, size, "%zu bytes", n);
-  return buf;
-}
-
 /* "50 ms", "2 s", "500 us", "1500 ns"; "no time limit" for 0. */
 static const char *time_text(long long ns, char *buf, size_t size) {
   if (ns <= 0) snprintf(buf, size, "no time limit");
@@ -316,8 +305,8 @@ int plugin_fail(plugin *p, int code, const char *activity) {
       engine_error(e, code, "plugin '%s': memory budget of %s exhausted in %s"
                    "%s (limits.memory in plugin.yaml; the host allows at "
                    "most %s)", p->name,
-                   size_text(sb->config.memory_limit, a, sizeof a), activity,
-                   where, size_text(e->config.memory_limit, b, sizeof b));
+                   engine_size_text(sb->config.memory_limit, a, sizeof a), activity,
+                   where, engine_size_text(e->config.memory_limit, b, sizeof b));
       break;
     case LPLUG_EVALUE:
       p->stats.value_errors++;
@@ -382,8 +371,8 @@ static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
   if (m->memory_limit > e->config.memory_limit)
     return engine_error(e, LPLUG_EMANIFEST, "%s: limits.memory: %s is over "
                         "the host's ceiling of %s (ask for at most that)",
-                        m->memory_where, size_text(m->memory_limit, a, sizeof a),
-                        size_text(e->config.memory_limit, b, sizeof b));
+                        m->memory_where, engine_size_text(m->memory_limit, a, sizeof a),
+                        engine_size_text(e->config.memory_limit, b, sizeof b));
   if (e->config.instruction_limit > 0 &&
       m->instruction_limit > e->config.instruction_limit)
     return engine_error(e, LPLUG_EMANIFEST, "%s: limits.instructions: %lld is "
@@ -436,8 +425,8 @@ static int apply_storage(lplug_engine *e, plugin *p) {
       return engine_error(e, LPLUG_EMANIFEST, "plugin '%s': capabilities."
                           "storage.quota: %s is over the host's ceiling of %s "
                           "(ask for at most that)", p->name,
-                          size_text(quota, a, sizeof a),
-                          size_text(e->config.storage_quota, b, sizeof b));
+                          engine_size_text(quota, a, sizeof a),
+                          engine_size_text(e->config.storage_quota, b, sizeof b));
   }
   if (e->store == NULL &&
       (rc = storage_open(&e->store, e->config.storage_path,

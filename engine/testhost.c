@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 
 #include "lplug.h"
+#include "engine/engine.h"
 #include "engine/testhost.h"
 
 /* stdlib/spec.lua, made into C by scripts/embed-lua. */
@@ -81,16 +82,17 @@ static int test_run(lua_State *L) { return call_runner(L, "run", 0); }
 
 /* The failure of the last call, as "message" (limits name themselves). */
 static const char *failure(const sandbox *sb, int rc, char *buf, size_t n) {
+  char size[32];
   if (rc == LPLUG_ECPU)
     snprintf(buf, n, "%s: instruction budget of %lld spent (a test loops "
              "forever, or needs more: lplug test --instructions N)",
              sandbox_where(sb)[0] ? sandbox_where(sb) : "?",
              sb->config.instruction_limit);
   else if (rc == LPLUG_EMEM)
-    snprintf(buf, n, "%s: memory budget of %zu bytes of the test host "
-             "exhausted (lplug test --memory SIZE gives more)",
+    snprintf(buf, n, "%s: memory budget of %s of the test host exhausted "
+             "(lplug test --memory SIZE gives more)",
              sandbox_where(sb)[0] ? sandbox_where(sb) : "?",
-             sb->config.memory_limit);
+             engine_size_text(sb->config.memory_limit, size, sizeof size));
   else
     snprintf(buf, n, "%s", sandbox_message(sb));
   return buf;

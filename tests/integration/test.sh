@@ -30,7 +30,7 @@ check "a test that loops is stopped by its instruction budget" \
 check "host loads and calls are paid from the test's budget" \
   grep -q "bad/spec/init_spec.lua:11: instruction budget of 1000000 spent" "$out/fail"
 check "a test that runs out of memory names its line, not the runner's" \
-  grep -q "bad/spec/init_spec.lua:15: memory budget of 67108864 bytes" "$out/fail"
+  grep -q "bad/spec/init_spec.lua:15: memory budget of 64 MB of the test host" "$out/fail"
 check "an error raised in a test names its line" \
   grep -q "bad/spec/init_spec.lua:7: oops" "$out/fail"
 check "an error object that is not a string says what it is" \
