@@ -82,19 +82,17 @@ void budget_late(sandbox *sb) {
 
 /* Stops the call (the first reason wins) and arms L to raise on its next
 ** instruction.  Safe inside the allocator: lua.c calls lua_sethook from a
-** signal handler.  A memory stop notes where the plugin is now: the
-** refused allocation raises an ordinary error, and if the plugin catches
-** it, the hook fires wherever the plugin went on (a test runner's pcall
-** said the runner's line, not the test's).  Reading the stack is safe
-** here: a refused allocation has changed nothing, and the frame that
-** asked saved its position first, since any allocation can raise. */
+** signal handler. */
 void budget_stop(sandbox *sb, lua_State *L, int why) {
   if (!sb->stop) {
     sb->stop = why;
     if (sb->failure) sb->failure->where[0] = '\0';
-    if (why == SANDBOX_STOP_MEM && L != NULL) note_where(sb, L);
   }
   if (L != NULL) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+}
+
+void budget_note_where(sandbox *sb, lua_State *L) {
+  note_where(sb, L);
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar) {

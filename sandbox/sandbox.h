@@ -171,6 +171,9 @@ lua_State *budget_enter(sandbox *sb, lua_State *co);
 void budget_leave(sandbox *sb, lua_State *prev);
 void budget_late(sandbox *sb);  /* async-signal-safe, see watchdog.c */
 void budget_stop(sandbox *sb, lua_State *L, int why);
+/* Records where L's plugin code is, unless a place is recorded already
+** for this call (the first wins). */
+void budget_note_where(sandbox *sb, lua_State *L);
 void budget_charge(lua_State *L, long long n);  /* raises when spent */
 int budget_raise(lua_State *L);                 /* raises the stop error */
 

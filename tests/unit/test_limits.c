@@ -147,6 +147,24 @@ static void limits_concatenation_bomb_hits_memory_limit(void **state) {
                LPLUG_EMEM, "memory budget");
 }
 
+/* Growing the Lua stack (deep recursion) past the limit is a memory
+** error like any other, and the plugin's next call runs. */
+static void limits_recursion_growing_the_stack_hits_memory_limit(
+    void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(eval(f,
+    "if not DONE then DONE = true\n"
+    "  local function deeper(n) return 1 + deeper(n + 1) end\n"
+    "  deeper(1)\n"
+    "end\n"
+    "return 'fine'", v), LPLUG_EMEM);
+  assert_non_null(strstr(f->log.last_message, "memory budget of 256 KB"));
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL), "fine");
+  lplug_value_free(v);
+}
+
 static void limits_memory_error_caught_in_pcall_still_ends_the_call(
     void **state) {
   expect_error(*state,
@@ -506,6 +524,7 @@ int main(void) {
     T(limits_table_bomb_hits_memory_limit),
     T(limits_string_rep_bomb_hits_memory_limit),
     T(limits_concatenation_bomb_hits_memory_limit),
+    T(limits_recursion_growing_the_stack_hits_memory_limit),
     T(limits_memory_error_caught_in_pcall_still_ends_the_call),
     T(limits_plugin_raising_memory_text_is_a_runtime_error),
     T(limits_plugin_recovers_after_memory_error),
