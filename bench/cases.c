@@ -309,13 +309,22 @@ static const char *idle_dir(long i) {
   return dir;
 }
 
-/* Idle folders are shared by every case and by the load_10k children. */
+/* Writes idle plugins idle-<from> to idle-<n - 1> in folder <root>/<sub>
+** (which must exist; "" for the root). */
+static void write_idle(const char *sub, long from, long n) {
+  char name[64];
+  for (; from < n; from++) {
+    snprintf(name, sizeof name, "%s%sidle-%05ld", sub, *sub ? "/" : "", from);
+    fixture_plugin(name, "capabilities:\n  hooks: [idle]\n", IDLE_LUA);
+  }
+}
+
+/* The idle folders in the root are shared by every case. */
 static void make_idle(long n) {
   static long made;
-  char name[32];
-  for (; made < n; made++) {
-    snprintf(name, sizeof name, "idle-%05ld", made);
-    fixture_plugin(name, "capabilities:\n  hooks: [idle]\n", IDLE_LUA);
+  if (n > made) {
+    write_idle("", made, n);
+    made = n;
   }
 }
 
@@ -353,8 +362,8 @@ static void *scale_n_setup(const bcase *bc) {
 
 static void *scale_1_setup(const bcase *bc) { return scale_setup(bc, 1); }
 
-/* The set load_10k's children load with lplug_load_dir: n idle plugins
-** in a folder of their own, made once and shared by the children. */
+/* load_10k's children load n idle plugins from a folder of their own,
+** <root>/many-<n>, made once and shared by the children. */
 static const char *many_dir(long n) {
   static char dir[4096];
   snprintf(dir, sizeof dir, "%s/many-%ld", fixture_root(), n);
@@ -363,16 +372,13 @@ static const char *many_dir(long n) {
 
 static void make_many(long n) {
   static long made;
-  char name[64];
-  long i;
+  char sub[32];
   if (made == n) return;
   made = n;
   if (mkdir(many_dir(n), 0755) != 0 && errno != EEXIST)
     bench_die("cannot make folder %s", many_dir(n));
-  for (i = 0; i < n; i++) {
-    snprintf(name, sizeof name, "many-%ld/idle-%05ld", n, i);
-    fixture_plugin(name, "capabilities:\n  hooks: [idle]\n", IDLE_LUA);
-  }
+  snprintf(sub, sizeof sub, "many-%ld", n);
+  write_idle(sub, 0, n);
 }
 
 /* Loading many plugins runs in a fresh process for each side (this
@@ -382,7 +388,6 @@ static void measure_child(long plugins, const char *mode, double *seconds,
                           double *megabytes) {
   char cmd[4400];
   FILE *f;
-  make_idle(plugins);
   make_many(plugins);
   snprintf(cmd, sizeof cmd, "'%s' --load-child %ld %s", bench_self, plugins,
            mode);
@@ -415,7 +420,11 @@ int bench_load_child(long plugins, const char *mode) {
     fixture_hook(e, "idle");
     if (set && lplug_load_dir(e, many_dir(plugins)) != LPLUG_OK)
       bench_die("%s", lplug_errmsg(e));
-    for (i = 0; each && i < plugins; i++) fixture_load(e, idle_dir(i));
+    for (i = 0; each && i < plugins; i++) {
+      char dir[4200];
+      snprintf(dir, sizeof dir, "%s/idle-%05ld", many_dir(plugins), i);
+      fixture_load(e, dir);
+    }
   } else {
     for (i = 0; i < plugins; i++) {
       raw[i] = fixture_raw_state();
