@@ -307,7 +307,8 @@ static int add_folder(lplug_engine *e, deps_set *s, const char *dir) {
       continue;
     if (!folder && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) continue;
     folder = folder && resolved &&
-             snprintf(child, sizeof child, "%s/%s", real, name) <
+             snprintf(child, sizeof child, "%s/%s",
+                      strcmp(real, "/") != 0 ? real : "", name) <
                  (int)sizeof child;
     rc = add(e, s, path, folder ? child : NULL);
   }

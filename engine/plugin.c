@@ -7,6 +7,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 
@@ -471,11 +472,17 @@ static int load_failed(lplug_engine *e, plugin *p, int rc) {
 int plugin_build(lplug_engine *e, const char *dir, const char *real,
                  const plugin *replacing, manifest *m, plugin **out) {
   char path[PATH_MAX], err[1024];
+  struct stat st;
   sandbox_config sc;
   const plugin *twin;
   plugin *p;
   int rc, i;
   *out = NULL;
+  /* A canonical path found when the set was read may be old by now
+  ** (other plugins' loads and the host's callbacks ran since): still a
+  ** folder, not a link put in its place, or resolved again. */
+  if (real != NULL && (lstat(real, &st) != 0 || !S_ISDIR(st.st_mode)))
+    real = NULL;
   if (real == NULL && (real = realpath(dir, path)) == NULL) {
     manifest_free(m);
     return report_load_error(e, dir, engine_error(e, LPLUG_EIO,

@@ -86,19 +86,35 @@ typedef union arena_chunk {
   char pad[16];
 } arena_chunk;
 
-/* Refuses an allocation: the first refusal in a call stops it.  `object`:
-** the allocation is a Lua object (a new one's type tag, osize, is not 0)
-** or a resize of a block, and the stop notes where the plugin is, since
-** the refusal raises an ordinary error and, caught by a pcall, the hook
-** would fire wherever the code went on (a spec test's memory error was
-** said at the test runner's line).  Not for a new vector (no tag): one is
-** a new Lua stack, and while Lua 5.4.6 and later allocate it the frames
-** hold offsets, not pointers, so reading the stack then would crash. */
+/* Whether the Lua library running keeps a thread's frames readable while
+** it allocates a new stack for it.  Up to 5.4.4 it does: the new stack is
+** made, then the frames are moved onto it.  From 5.4.5 on the frames hold
+** offsets meanwhile, and reading them would crash.  Asked of the library
+** itself (lua_ident), not of the headers this was built with: a newer
+** library of the same soname may be the one loaded. */
+static int frames_readable_in_new_vectors(void) {
+  const char *v = strstr(lua_ident, "Lua 5.4.");
+  return v != NULL && v[8] >= '0' && v[8] <= '4' &&
+         !(v[9] >= '0' && v[9] <= '9');
+}
+
+/* Refuses an allocation: the first refusal in a call stops it and notes
+** where the plugin is, since the refusal raises an ordinary error and,
+** caught by a pcall, the hook would fire wherever the code went on (a
+** spec test's memory error was said at the test runner's line).
+** `object`: the allocation is a Lua object (a new one's type tag, osize,
+** is not 0) or a resize; the stack is always readable then.  A new vector
+** (no tag: a table's hash part, a string buffer, a new stack) only with a
+** library that keeps frames readable meanwhile.  The line is exact in
+** instruction mode; in deadline mode, where no hook saves the position
+** before each instruction, making a table may be said at the line of the
+** function making it (Lua saves the position lazily there). */
 static NOINLINE void *refuse(sandbox *sb, int object) {
   if (sb->in_call && !sb->refused) {
     sb->refused = 1;
     budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
-    if (object && sb->running != NULL) budget_note_where(sb, sb->running);
+    if (sb->running != NULL && (object || frames_readable_in_new_vectors()))
+      budget_note_where(sb, sb->running);
   }
   return NULL;
 }

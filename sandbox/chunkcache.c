@@ -4,9 +4,9 @@
 **
 ** Only bytecode this process compiled itself from a plugin's source text
 ** is ever loaded back: a plugin cannot hand in bytecode (its load is text
-** only), and nothing is read from disk.  An entry is found by a hash of
-** the chunk name and the whole source, then compared byte for byte, so a
-** changed file is never served the old code.  The cache is shared by the
+** only), and nothing is read from disk.  An entry is found by its chunk
+** name and its source, compared byte for byte, so a changed file is never
+** served the old code.  The cache is shared by the
 ** engines of the process, guarded by a mutex, and bounded in bytes (the
 ** oldest entries go first).  The bucket is picked by the chunk name and
 ** the source's length, so a load served from the cache reads its source
@@ -176,17 +176,15 @@ int chunkcache_load(lua_State *L, const char *src, size_t slen,
            h = hash(hash(0xcbf29ce484222325ULL, name, nlen + 1), &n, sizeof n);
   unsigned char *copy = NULL;
   size_t len = 0;
+  uint64_t whole;
   entry *e;
-  int status, again = 0;
+  int status, again;
   pthread_mutex_lock(&cache.lock);
   if ((e = find(h, name, nlen, src, slen)) != NULL &&
       (copy = malloc(e->dumplen)) != NULL) {
     memcpy(copy, e->dump, e->dumplen);
     len = e->dumplen;
     cache.hits++;
-  } else {
-    cache.misses++;
-    again = seen_before(hash(h, src, slen));
   }
   pthread_mutex_unlock(&cache.lock);
   if (copy != NULL) {  /* our own bytecode; lua_load never raises */
@@ -194,6 +192,13 @@ int chunkcache_load(lua_State *L, const char *src, size_t slen,
     free(copy);
     return status;
   }
+  /* A miss: the whole source is hashed outside the lock (4 MB at most
+  ** would hold every other load up for a millisecond), then noted. */
+  whole = hash(h, src, slen);
+  pthread_mutex_lock(&cache.lock);
+  cache.misses++;
+  again = seen_before(whole);
+  pthread_mutex_unlock(&cache.lock);
   status = luaL_loadbufferx(L, src, slen, name, "t");
   if (status == LUA_OK && again) keep(L, h, name, nlen, src, slen);
   return status;

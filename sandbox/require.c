@@ -96,7 +96,8 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   size = (size_t)st.st_size + 1;
   if ((buf = sandbox_alloc(sb, NULL, 0, size)) == NULL) {
     close(fd);
-    budget_raise(L);  /* refused: the call stops for memory */
+    budget_note_where(sb, L);  /* the allocator may not have */
+    budget_raise(L);           /* refused: the call stops for memory */
   }
   got = read_up_to(fd, buf, (size_t)st.st_size);
   close(fd);

@@ -165,6 +165,52 @@ static void limits_recursion_growing_the_stack_hits_memory_limit(
   lplug_value_free(v);
 }
 
+/* A memory error a pcall catches is said at the line whose allocation was
+** refused, whatever was being made (a string, a string buffer, a table's
+** hash part, a required file's text), not where the code went on after the
+** pcall (body line 1 is init.lua:3). */
+static void expect_memory_stop_at(fixture *f, const char *body,
+                                  const char *where) {
+  int rc = eval(f, body, NULL);
+  if (rc != LPLUG_EMEM || strstr(f->log.last_message, where) == NULL)
+    print_error("got %s: %s\nwanted EMEM at %s\n", lplug_errname(rc),
+                f->log.last_message, where);
+  assert_int_equal(rc, LPLUG_EMEM);
+  assert_non_null(strstr(f->log.last_message, where));
+}
+
+static void limits_memory_stop_in_pcall_names_a_strings_line(void **state) {
+  expect_memory_stop_at(*state,
+    "pcall(function() local s = ('x'):rep(1000) while true do s = s .. s end end)\n"
+    "local after = {}\n", "/init.lua:3 (limits.");
+}
+
+static void limits_memory_stop_in_pcall_names_a_buffers_line(void **state) {
+  expect_memory_stop_at(*state,
+    "pcall(string.rep, 'x', 1000000)\n"
+    "local after = {}\n", "/init.lua:3 (limits.");
+}
+
+static void limits_memory_stop_in_pcall_names_a_tables_line(void **state) {
+  expect_memory_stop_at(*state,
+    "pcall(function() local t = {} for i = 1, 1e7 do t['k' .. i] = true end end)\n"
+    "local after = {}\n", "/init.lua:3 (limits.");
+}
+
+static void limits_memory_stop_in_pcall_names_a_requires_line(void **state) {
+  fixture *f = *state;
+  size_t i;
+  char *big = malloc(300 * 1024 + 1);
+  assert_non_null(big);
+  for (i = 0; i < 300 * 1024; i++) big[i] = i % 64 == 63 ? '\n' : '-';
+  big[300 * 1024] = '\0';
+  support_write(f->root, "p1/big.lua", big);  /* eval's plugin's folder */
+  expect_memory_stop_at(f,
+    "pcall(require, 'big')\n"
+    "local after = {}\n", "/init.lua:3 (limits.");
+  free(big);
+}
+
 static void limits_memory_error_caught_in_pcall_still_ends_the_call(
     void **state) {
   expect_error(*state,
@@ -525,6 +571,10 @@ int main(void) {
     T(limits_string_rep_bomb_hits_memory_limit),
     T(limits_concatenation_bomb_hits_memory_limit),
     T(limits_recursion_growing_the_stack_hits_memory_limit),
+    T(limits_memory_stop_in_pcall_names_a_strings_line),
+    T(limits_memory_stop_in_pcall_names_a_buffers_line),
+    T(limits_memory_stop_in_pcall_names_a_tables_line),
+    T(limits_memory_stop_in_pcall_names_a_requires_line),
     T(limits_memory_error_caught_in_pcall_still_ends_the_call),
     T(limits_plugin_raising_memory_text_is_a_runtime_error),
     T(limits_plugin_recovers_after_memory_error),

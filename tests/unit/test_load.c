@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +69,51 @@ static void load_dir_records_each_plugins_real_folder(void **state) {
   snprintf(expect, sizeof expect, "%s/away/b", real);
   assert_string_equal(lplug_plugin_dir(f->e, "b"), expect);
   assert_int_equal(f->log.warnings, 0);  /* the link to a file is no folder */
+}
+
+/* The host (here its on_state callback) may change a set's folders while
+** the set loads: a folder replaced by a link after the set was read loads
+** from where the link points, and its requires resolve there. */
+static char swap_folder[4200], swap_aside[4300], swap_target[4200];
+
+static void swap_b_once_a_is_active(void *ud, const char *plugin, int from,
+                                    int to, const char *reason) {
+  (void)ud; (void)from; (void)reason;
+  if (strcmp(plugin, "a") == 0 && to == LPLUG_STATE_ACTIVE &&
+      swap_aside[0] == '\0') {
+    snprintf(swap_aside, sizeof swap_aside, "%s-old", swap_folder);
+    assert_int_equal(rename(swap_folder, swap_aside), 0);
+    assert_int_equal(symlink(swap_target, swap_folder), 0);
+  }
+}
+
+static void load_dir_takes_a_folder_as_it_is_when_it_loads(void **state) {
+  fixture *f = *state;
+  support_log log;
+  lplug_config config = {0};
+  lplug_engine *e;
+  char real[4096], set[4200], expect[4200];
+  const char *main_lua = "assert(require('mod').ok)\n";
+  assert_non_null(realpath(f->root, real));
+  support_write(f->root, "set/a/plugin.yaml", "name: a\nversion: 1.0.0\n");
+  support_write(f->root, "set/a/init.lua", "x = 1\n");
+  support_write(f->root, "set/b/plugin.yaml", "name: b\nversion: 1.0.0\n");
+  support_write(f->root, "set/b/init.lua", main_lua);
+  support_write(f->root, "set/b/mod.lua", "return {ok = true}\n");
+  support_write(f->root, "away/b/init.lua", main_lua);
+  support_write(f->root, "away/b/mod.lua", "return {ok = true}\n");
+  snprintf(swap_folder, sizeof swap_folder, "%s/set/b", real);
+  snprintf(swap_target, sizeof swap_target, "%s/away/b", real);
+  swap_aside[0] = '\0';
+  config.on_state = swap_b_once_a_is_active;
+  e = support_engine_with(&log, &config);
+  snprintf(set, sizeof set, "%s/set", real);
+  if (lplug_load_dir(e, set) != LPLUG_OK) print_error("%s\n", lplug_errmsg(e));
+  assert_non_null(swap_aside[0] ? swap_aside : NULL);  /* it was swapped */
+  assert_int_equal(lplug_plugin_count(e), 2);
+  snprintf(expect, sizeof expect, "%s/away/b", real);
+  assert_string_equal(lplug_plugin_dir(e, "b"), expect);
+  lplug_engine_free(e);
 }
 
 static void load_dir_of_missing_folder_is_an_io_error(void **state) {
@@ -229,6 +276,7 @@ int main(void) {
                                                 fixture_teardown)
     T(load_dir_loads_good_plugins_and_skips_bad_ones),
     T(load_dir_records_each_plugins_real_folder),
+    T(load_dir_takes_a_folder_as_it_is_when_it_loads),
     T(load_dir_of_missing_folder_is_an_io_error),
     T(load_same_name_twice_is_refused),
     T(load_syntax_error_names_file_and_line),
