@@ -27,8 +27,15 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
     e->config.failure_limit = LPLUG_DEFAULT_FAILURE_LIMIT;
   if (e->config.storage_quota == 0)
     e->config.storage_quota = LPLUG_DEFAULT_STORAGE_QUOTA;
+  if (e->config.storage_path != NULL &&
+      (e->storage_path = strdup(e->config.storage_path)) == NULL) {
+    free(e);
+    return NULL;
+  }
+  e->config.storage_path = e->storage_path;
   value_set_nil(&e->scratch);
   if (e->scratch.len == 0) {  /* could not allocate even one byte */
+    free(e->storage_path);
     free(e);
     return NULL;
   }
@@ -51,6 +58,7 @@ void lplug_engine_free(lplug_engine *e) {
   free(e->plugins);
   names_free(e);
   value_release(&e->scratch);
+  free(e->storage_path);
   free(e);
 }
 

@@ -102,7 +102,8 @@ typedef struct subscription {
 } subscription;
 
 struct lplug_engine {
-  lplug_config config;
+  lplug_config config;        /* config.storage_path is storage_path */
+  char *storage_path;         /* the host's, copied: it may free its own */
   watchdog *watchdog;         /* started with the first time-limited plugin */
   char errmsg[2048];
   plugin **plugins;

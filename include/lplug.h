@@ -362,7 +362,8 @@ typedef struct lplug_config {
   int event_queue;                  /* most events queued at once; 10000 */
   size_t event_queue_bytes;         /* most payload bytes queued; 16 MB */
   /* lplug.storage (see "Storage" below) */
-  const char *storage_path;         /* SQLite file; NULL: in memory */
+  const char *storage_path;         /* SQLite file (copied); NULL: in
+                                       memory */
   size_t storage_quota;             /* bytes per plugin; 1 MB */
   int storage_batch_ms;             /* 0: commit as each call ends */
   /* plugin lifecycle (see "Plugin lifecycle" below) */

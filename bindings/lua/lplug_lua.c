@@ -16,6 +16,7 @@
 ** lua_pcall, and the first such error is raised when the engine call
 ** that ran it returns.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,9 +71,19 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
+/* Why a value of Lua type t cannot cross: static strings, since build
+** leaves nothing of its own on the stack. */
+static const char *cannot_cross(int t) {
+  switch (t) {
+    case LUA_TFUNCTION: return "a function cannot cross into a plugin";
+    case LUA_TTHREAD: return "a thread cannot cross into a plugin";
+    default: return "a userdata cannot cross into a plugin";
+  }
+}
+
 /* Writes the Lua value at idx into b; returns NULL or why it cannot
 ** cross (tables nest at most LPLUG_MAX_DEPTH levels, which also ends a
-** cycle). */
+** cycle).  The stack is as it was either way. */
 static const char *build(lua_State *L, int idx, lplug_builder *b, int depth) {
   switch (lua_type(L, idx)) {
     case LUA_TNIL: lplug_build_nil(b); return NULL;
@@ -107,8 +118,7 @@ static const char *build(lua_State *L, int idx, lplug_builder *b, int depth) {
       return err;
     }
     default:
-      return lua_pushfstring(L, "a %s cannot cross into a plugin",
-                             luaL_typename(L, idx));
+      return cannot_cross(lua_type(L, idx));
   }
 }
 
@@ -158,87 +168,104 @@ static void keep_error(lhost *h, const char *msg) {
     strcpy(h->cb_error, msg);
 }
 
-/* Pushes the callback stored under `key` (a string or a light userdata)
-** and returns 1, or pushes nothing and returns 0. */
-static int getcallback(lhost *h, const char *name, void *p) {
-  lua_State *L = h->L;
-  if (L == NULL || h->quiet || !lua_checkstack(L, 8)) return 0;
-  lua_getiuservalue(L, 1, 1);
-  if (name != NULL) lua_getfield(L, -1, name);
-  else lua_rawgetp(L, -1, p);
-  lua_remove(L, -2);
-  if (lua_isfunction(L, -1)) return 1;
-  lua_pop(L, 1);
-  return 0;
+/* One call of a host callback.  Everything it needs from Lua (finding
+** the function, pushing its arguments, which may raise for memory or stack)
+** happens inside trampoline, under lua_pcall: no Lua error may unwind
+** through the engine's C frames. */
+typedef struct cbcall {
+  const char *name;            /* the callback by name in the table, */
+  const void *key;             /* or by its subscriber (light userdata) */
+  const char *args[4];         /* NULL pushes nil */
+  int nargs;
+  const lplug_value *payload;  /* on_event: the second argument */
+} cbcall;
+
+/* Arguments: the cbcall, the engine (its uservalue holds the callbacks). */
+static int trampoline(lua_State *L) {
+  cbcall *c = lua_touserdata(L, 1);
+  int i;
+  lua_getiuservalue(L, 2, 1);
+  if (c->name != NULL) lua_getfield(L, -1, c->name);
+  else lua_rawgetp(L, -1, c->key);
+  if (!lua_isfunction(L, -1)) return 0;   /* not set (any more) */
+  luaL_checkstack(L, c->nargs + 4, "host callback");
+  for (i = 0; i < c->nargs; i++) {
+    if (c->payload != NULL && i == 1) pushvalue(L, c->payload, 0);
+    else if (c->args[i] != NULL) lua_pushstring(L, c->args[i]);
+    else lua_pushnil(L);
+  }
+  lua_call(L, c->nargs, 1);
+  return 1;
 }
 
-/* Calls the function below its nargs arguments; keeps an error for later.
-** Leaves nres results (nil on error). */
-static int callback(lhost *h, int nargs, int nres) {
-  if (lua_pcall(h->L, nargs, nres, 0) == LUA_OK) return 1;
-  keep_error(h, lua_tostring(h->L, -1) ? lua_tostring(h->L, -1)
-                                        : "error in a host callback");
-  lua_pop(h->L, 1);
-  for (; nres > 0; nres--) lua_pushnil(h->L);
-  return 0;
+/* Runs c in the state running the engine call; keeps an error for later.
+** Returns whether the callback ran and returned a true value. */
+static int callback(lhost *h, cbcall *c) {
+  lua_State *L = h->L;
+  int yes;
+  if (L == NULL || h->quiet || !lua_checkstack(L, 4)) return 0;
+  lua_pushcfunction(L, trampoline);
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, 1);   /* the engine: index 1 of every engine call */
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    keep_error(h, lua_tostring(L, -1) ? lua_tostring(L, -1)
+                                      : "error in a host callback");
+    lua_pop(L, 1);
+    return 0;
+  }
+  yes = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return yes;
 }
 
 static void on_error(void *ud, const char *plugin, int code,
                      const char *message, const char *traceback) {
-  lhost *h = ud;
-  if (!getcallback(h, "on_error", NULL)) return;
-  lua_pushstring(h->L, plugin);
-  lua_pushstring(h->L, lplug_errname(code));
-  lua_pushstring(h->L, message);
-  lua_pushstring(h->L, traceback);
-  callback(h, 4, 0);
+  cbcall c = {"on_error", NULL, {NULL, NULL, NULL, NULL}, 4, NULL};
+  c.args[0] = plugin;
+  c.args[1] = lplug_errname(code);
+  c.args[2] = message;
+  c.args[3] = traceback;
+  callback(ud, &c);
 }
 
 static void on_log(void *ud, int level, const char *plugin, const char *msg) {
   static const char *const levels[] = {"debug", "info", "warn", "error"};
-  lhost *h = ud;
-  if (!getcallback(h, "on_log", NULL)) return;
-  lua_pushstring(h->L, level >= 0 && level <= 3 ? levels[level] : "?");
-  lua_pushstring(h->L, plugin);   /* nil for the engine's own */
-  lua_pushstring(h->L, msg);
-  callback(h, 3, 0);
+  cbcall c = {"on_log", NULL, {NULL, NULL, NULL, NULL}, 3, NULL};
+  c.args[0] = level >= 0 && level <= 3 ? levels[level] : "?";
+  c.args[1] = plugin;   /* nil for the engine's own */
+  c.args[2] = msg;
+  callback(ud, &c);
 }
 
 static void on_state(void *ud, const char *plugin, int from, int to,
                      const char *reason) {
-  lhost *h = ud;
-  if (!getcallback(h, "on_state", NULL)) return;
-  lua_pushstring(h->L, plugin);
-  if (from == 0) lua_pushnil(h->L);
-  else lua_pushstring(h->L, lplug_state_name(from));
-  lua_pushstring(h->L, lplug_state_name(to));
-  lua_pushstring(h->L, reason);
-  callback(h, 4, 0);
+  cbcall c = {"on_state", NULL, {NULL, NULL, NULL, NULL}, 4, NULL};
+  c.args[0] = plugin;
+  c.args[1] = from == 0 ? NULL : lplug_state_name(from);
+  c.args[2] = lplug_state_name(to);
+  c.args[3] = reason;
+  callback(ud, &c);
 }
 
+/* Refuses when unsure: no callback, an error, a false result. */
 static int on_grant(void *ud, const char *plugin, const char *capability,
                     const char *item) {
-  lhost *h = ud;
-  int yes;
-  if (!getcallback(h, "grant", NULL)) return 0;   /* refuse when unsure */
-  lua_pushstring(h->L, plugin);
-  lua_pushstring(h->L, capability);
-  lua_pushstring(h->L, item);
-  callback(h, 3, 1);
-  yes = lua_toboolean(h->L, -1);
-  lua_pop(h->L, 1);
-  return yes;
+  cbcall c = {"grant", NULL, {NULL, NULL, NULL, NULL}, 3, NULL};
+  c.args[0] = plugin;
+  c.args[1] = capability;
+  c.args[2] = item;
+  return callback(ud, &c);
 }
 
 static void on_event(void *ud, const char *topic, const lplug_value *payload,
                      const char *source) {
   sub *s = ud;
-  lhost *h = s->host;
-  if (!getcallback(h, NULL, s)) return;
-  lua_pushstring(h->L, topic);
-  pushvalue(h->L, payload, 0);
-  lua_pushstring(h->L, source);   /* nil for the host */
-  callback(h, 3, 0);
+  cbcall c = {NULL, NULL, {NULL, NULL, NULL, NULL}, 3, NULL};
+  c.key = s;
+  c.args[0] = topic;
+  c.payload = payload;
+  c.args[2] = source;   /* nil for the host */
+  callback(s->host, &c);
 }
 
 /* }====================================================== */
@@ -391,7 +418,7 @@ static int e_subscribe(lua_State *L) {
 
 static int e_unsubscribe(lua_State *L) {
   lhost *h = checkhost(L);
-  int id = (int)luaL_checkinteger(L, 2);
+  lua_Integer id = luaL_checkinteger(L, 2);
   sub **p;
   for (p = &h->subs; *p != NULL; p = &(*p)->next) {
     if ((*p)->id == id) {
@@ -406,7 +433,7 @@ static int e_unsubscribe(lua_State *L) {
     }
   }
   lua_pushnil(L);
-  lua_pushfstring(L, "no subscription %d", id);
+  lua_pushfstring(L, "no subscription %I", id);
   lua_pushstring(L, lplug_errname(LPLUG_ENOTFOUND));
   return 3;
 }
@@ -414,9 +441,12 @@ static int e_unsubscribe(lua_State *L) {
 /* e:dispatch([max]) -> number of events delivered */
 static int e_dispatch(lua_State *L) {
   lhost *h = checkhost(L);
-  int max = (int)luaL_optinteger(L, 2, 0), n;
+  lua_Integer max = luaL_optinteger(L, 2, 0);
+  int n;
+  luaL_argcheck(L, max >= 0 && max <= INT_MAX, 2, "0 (all) or a count "
+                "expected");
   ENTER(h, L);
-  n = lplug_dispatch(h->e, max);
+  n = lplug_dispatch(h->e, (int)max);
   LEAVE(h, L);
   lua_pushinteger(L, n);
   return 1;
@@ -512,15 +542,22 @@ static int e_flush(lua_State *L) {
   return result(L, h, lplug_storage_flush(h->e));
 }
 
-/* Frees the engine (plugins' shutdown callbacks run); later calls raise.
-** From __gc the host's callbacks no longer run. */
+/* Frees the engine (plugins' shutdown callbacks run); later calls raise,
+** and so do calls from those callbacks.  Not from inside a callback of
+** this engine: the engine is running below it.  From __gc the host's
+** callbacks no longer run (and no call can be running: it would hold the
+** engine). */
 static int closehost(lua_State *L, int quiet) {
   lhost *h = luaL_checkudata(L, 1, ENGINE_MT);
+  if (h->e != NULL && h->L != NULL)
+    return luaL_error(L, "cannot close an lplug engine from inside its own "
+                      "callbacks (close it once the engine call returns)");
   if (h->e != NULL) {
+    lplug_engine *e = h->e;
     ENTER(h, L);
     h->quiet = quiet;
-    lplug_engine_free(h->e);
     h->e = NULL;
+    lplug_engine_free(e);
     while (h->subs != NULL) {
       sub *s = h->subs;
       h->subs = s->next;
@@ -549,7 +586,9 @@ static int e_tostring(lua_State *L) {
 
 /* {====================================================== lplug.new */
 
-static lua_Integer optfield(lua_State *L, const char *name) {
+/* Option `name`, an integer from min to max; 0 when absent. */
+static lua_Integer optfield(lua_State *L, const char *name, lua_Integer min,
+                            lua_Integer max) {
   lua_Integer x;
   int isnum;
   lua_getfield(L, 1, name);
@@ -557,9 +596,15 @@ static lua_Integer optfield(lua_State *L, const char *name) {
   if (!isnum && !lua_isnil(L, -1))
     luaL_error(L, "bad option '%s' to 'new' (integer expected, got %s)",
                name, luaL_typename(L, -1));
+  if (isnum && (x < min || x > max))
+    luaL_error(L, "bad option '%s' to 'new' (%I is out of range)", name, x);
   lua_pop(L, 1);
   return isnum ? x : 0;
 }
+
+#define OPT_INT(L, name) ((int)optfield((L), (name), INT_MIN, INT_MAX))
+#define OPT_SIZE(L, name) \
+  ((size_t)optfield((L), (name), 0, LUA_MAXINTEGER))
 
 /* Stores option `name` in the callbacks table at the top if it is a
 ** function; returns whether it was. */
@@ -580,16 +625,21 @@ static int l_new(lua_State *L) {
   if (lua_isnoneornil(L, 1)) lua_newtable(L);
   else luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  c.memory_limit = (size_t)optfield(L, "memory_limit");
-  c.instruction_limit = optfield(L, "instruction_limit");
-  c.time_limit = optfield(L, "time_limit");
-  c.event_queue = (int)optfield(L, "event_queue");
-  c.event_queue_bytes = (size_t)optfield(L, "event_queue_bytes");
-  c.storage_quota = (size_t)optfield(L, "storage_quota");
-  c.storage_batch_ms = (int)optfield(L, "storage_batch_ms");
-  c.failure_limit = (int)optfield(L, "failure_limit");
-  lua_getfield(L, 1, "storage_path");
-  c.storage_path = lua_tostring(L, -1);   /* anchored at index 2 */
+  c.memory_limit = OPT_SIZE(L, "memory_limit");
+  c.instruction_limit = optfield(L, "instruction_limit", LUA_MININTEGER,
+                                 LUA_MAXINTEGER);
+  c.time_limit = optfield(L, "time_limit", LUA_MININTEGER, LUA_MAXINTEGER);
+  c.event_queue = OPT_INT(L, "event_queue");
+  c.event_queue_bytes = OPT_SIZE(L, "event_queue_bytes");
+  c.storage_quota = OPT_SIZE(L, "storage_quota");
+  c.storage_batch_ms = OPT_INT(L, "storage_batch_ms");
+  c.failure_limit = OPT_INT(L, "failure_limit");
+  /* The engine copies the path; it is kept at index 2 until then. */
+  if (lua_getfield(L, 1, "storage_path") != LUA_TSTRING &&
+      !lua_isnil(L, -1))
+    return luaL_error(L, "bad option 'storage_path' to 'new' (string "
+                      "expected, got %s)", luaL_typename(L, -1));
+  c.storage_path = lua_tostring(L, -1);
 
   h = lua_newuserdatauv(L, sizeof *h, 1);   /* index 3 */
   memset(h, 0, sizeof *h);

@@ -307,67 +307,123 @@ local function check(self)
 end
 
 -- Callbacks run inside the C call that caused them: their errors are
--- kept and raised once that call returns, never thrown through C.
-local function guard(self, fn)
+-- kept and raised once that call returns, never thrown through C.  They
+-- hold the engine's small state table, not the engine: the callbacks
+-- LuaJIT keeps alive must not keep the engine alive too, or it would
+-- never be collected.
+local function guard(state, fn)
   return function(...)
+    if state.quiet then return false end
     local ok, a = pcall(fn, ...)
-    if not ok and self.cb_error == nil then self.cb_error = tostring(a) end
+    if not ok and state.cb_error == nil then state.cb_error = tostring(a) end
     return ok and a
   end
 end
 
-local function raise_kept(self)
-  local err = self.cb_error
-  if err ~= nil then
-    self.cb_error = nil
-    error(err, 3)
-  end
+-- Around every C call that may run callbacks: close is refused from
+-- inside one (the engine is running below it), and a kept callback error
+-- is raised at the caller of the method once the call returns.
+local function enter(self)
+  local e = check(self)
+  self.ctl.depth = self.ctl.depth + 1
+  return e
+end
+
+local function leave(self)   -- -> the kept error, if any
+  local state = self.ctl
+  local err = state.cb_error
+  state.depth = state.depth - 1
+  state.cb_error = nil
+  return err
+end
+
+local function leave_or_raise(self)   -- raised at the method's caller
+  local err = leave(self)
+  if err ~= nil then error(err, 3) end
 end
 
 local function str(p) return p ~= nil and ffi.string(p) or nil end
 
+local levels = { [0] = "debug", "info", "warn", "error" }
+
 -- M.new{options} -> engine: the numbers of lplug_config (memory_limit,
 -- instruction_limit, time_limit, event_queue, event_queue_bytes,
 -- storage_path, storage_quota, storage_batch_ms, failure_limit), grant
--- ("declared" or function(plugin, capability, item) -> boolean) and
--- on_error(plugin, code, message, traceback).
+-- ("declared" or function(plugin, capability, item) -> boolean),
+-- on_error(plugin, code, message, traceback), on_log(level, plugin,
+-- message) and on_state(plugin, from, to, reason), as in the Lua 5.4
+-- module.
 function M.new(opts)
   opts = opts or {}
-  local self = setmetatable({ callbacks = {}, subs = {} }, Engine)
+  local state = { depth = 0 }
+  local cbs, subs = {}, {}
+  local self = setmetatable({ ctl = state, cbs = cbs, subs = subs },
+                            Engine)
   local c = ffi.new("lplug_config")
+  local function callback(name, ctype, make)
+    local fn = opts[name]
+    if fn == nil then return end
+    if type(fn) ~= "function" then
+      error("bad option '" .. name .. "' to 'new' (function expected, got " ..
+            type(fn) .. ")", 3)
+    end
+    local cb = ffi.cast(ctype, make(guard(state, fn)))
+    cbs[#cbs + 1] = cb
+    c[name] = cb
+  end
   for _, k in ipairs { "memory_limit", "instruction_limit", "time_limit",
                        "event_queue", "event_queue_bytes", "storage_quota",
                        "storage_batch_ms", "failure_limit" } do
     if opts[k] ~= nil then c[k] = opts[k] end
   end
   if opts.storage_path ~= nil then
-    self.storage_path = opts.storage_path   -- kept alive with the engine
-    c.storage_path = self.storage_path
+    if type(opts.storage_path) ~= "string" then
+      error("bad option 'storage_path' to 'new' (string expected, got " ..
+            type(opts.storage_path) .. ")", 2)
+    end
+    c.storage_path = opts.storage_path   -- the engine copies it
   end
   if opts.grant == "declared" then
     c.grant = C.lplug_grant_declared
   elseif type(opts.grant) == "function" then
-    local fn = guard(self, opts.grant)
-    local cb = ffi.cast("lplug_grant_fn", function(_, plugin, cap, item)
-      return fn(ffi.string(plugin), ffi.string(cap), str(item)) and 1 or 0
+    callback("grant", "lplug_grant_fn", function(fn)
+      return function(_, plugin, cap, item)
+        return fn(ffi.string(plugin), ffi.string(cap), str(item)) and 1 or 0
+      end
     end)
-    self.callbacks[#self.callbacks + 1] = cb
-    c.grant = cb
   elseif opts.grant ~= nil then
     error("bad option 'grant' to 'new' (a function or \"declared\" expected)", 2)
   end
-  if opts.on_error ~= nil then
-    local fn = guard(self, opts.on_error)
-    local cb = ffi.cast("lplug_error_fn", function(_, plugin, code, msg, tb)
+  callback("on_error", "lplug_error_fn", function(fn)
+    return function(_, plugin, code, msg, tb)
       fn(ffi.string(plugin), ffi.string(C.lplug_errname(code)),
          ffi.string(msg), ffi.string(tb))
-    end)
-    self.callbacks[#self.callbacks + 1] = cb
-    c.on_error = cb
-  end
+    end
+  end)
+  callback("on_log", "lplug_log_fn", function(fn)
+    return function(_, level, plugin, msg)
+      fn(levels[level] or "?", str(plugin), ffi.string(msg))
+    end
+  end)
+  callback("on_state", "lplug_state_fn", function(fn)
+    return function(_, plugin, from, to, reason)
+      fn(ffi.string(plugin), from ~= 0 and ffi.string(C.lplug_state_name(from))
+         or nil, ffi.string(C.lplug_state_name(to)), ffi.string(reason))
+    end
+  end)
   local e = C.lplug_engine_new(c)
-  if e == nil then return nil, "out of memory in the host", "ENOMEM" end
-  self.e = ffi.gc(e, C.lplug_engine_free)
+  if e == nil then
+    for _, cb in ipairs(cbs) do cb:free() end
+    return nil, "out of memory in the host", "ENOMEM"
+  end
+  -- Collected: the engine goes without telling the host's callbacks, then
+  -- the callbacks themselves.
+  self.e = ffi.gc(e, function(p)
+    state.quiet = true
+    C.lplug_engine_free(p)
+    for _, cb in pairs(subs) do cb:free() end
+    for _, cb in ipairs(cbs) do cb:free() end
+  end)
   return self
 end
 
@@ -377,17 +433,25 @@ function Engine:define(name, opts)
 end
 
 function Engine:load(dir)
-  local rc = C.lplug_load_plugin(check(self), dir)
-  raise_kept(self)
+  local rc = C.lplug_load_plugin(enter(self), dir)
+  leave_or_raise(self)
   return result(self, rc)
 end
 
 -- e:load_dirs(dir, ...) or e:load_dirs{dir, ...}: one set.
 function Engine:load_dirs(...)
   local dirs = type((...)) == "table" and (...) or { ... }
+  if #dirs < 1 or #dirs > 999 then
+    error("bad argument #1 to 'load_dirs' (one to 999 folders expected)", 2)
+  end
+  for i = 1, #dirs do
+    if type(dirs[i]) ~= "string" then
+      error("bad argument #1 to 'load_dirs' (folder names are strings)", 2)
+    end
+  end
   local arr = ffi.new("const char *[?]", #dirs, dirs)
-  local rc = C.lplug_load_dirs(check(self), arr, #dirs)
-  raise_kept(self)
+  local rc = C.lplug_load_dirs(enter(self), arr, #dirs)
+  leave_or_raise(self)
   return result(self, rc)
 end
 
@@ -403,10 +467,12 @@ end
 function Engine:run(hook, value)
   local e = check(self)
   local v = tovalue(value)
+  self.ctl.depth = self.ctl.depth + 1
   local rc = C.lplug_hook_run(e, hook, v)
-  raise_kept(self)
-  if rc ~= 0 then
+  local err = leave(self)
+  if rc ~= 0 or err ~= nil then
     free(v)
+    if err ~= nil then error(err, 2) end
     return result(self, rc)
   end
   local r = fromvalue(v, 0)
@@ -422,13 +488,19 @@ function Engine:emit(topic, payload)
 end
 
 -- e:subscribe(pattern, fn(topic, payload, source)) -> id; source is nil
--- for the host.
+-- for the host.  A subscriber that refers to its engine keeps it from
+-- being collected: close such an engine.
 function Engine:subscribe(pattern, fn)
-  local guarded = guard(self, fn)
+  local e = check(self)
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'subscribe' (function expected, got " ..
+          type(fn) .. ")", 2)
+  end
+  local guarded = guard(self.ctl, fn)
   local cb = ffi.cast("lplug_event_fn", function(_, topic, payload, source)
     guarded(ffi.string(topic), fromvalue(payload, 0), str(source))
   end)
-  local id = C.lplug_event_subscribe(check(self), pattern, cb, nil)
+  local id = C.lplug_event_subscribe(e, pattern, cb, nil)
   if id < 0 then
     cb:free()
     return result(self, id)
@@ -447,8 +519,8 @@ function Engine:unsubscribe(id)
 end
 
 function Engine:dispatch(max)
-  local n = C.lplug_dispatch(check(self), max or 0)
-  raise_kept(self)
+  local n = C.lplug_dispatch(enter(self), max or 0)
+  leave_or_raise(self)
   return n
 end
 
@@ -462,14 +534,32 @@ function Engine:plugins()
   return names
 end
 
+-- e:hooks() -> {name = number of handlers, ...}
+function Engine:hooks()
+  local e, r = check(self), {}
+  for i = 0, C.lplug_hook_count(e) - 1 do
+    local h = C.lplug_hook_at(e, i)
+    r[ffi.string(C.lplug_hook_name(h))] = C.lplug_hook_handlers(h)
+  end
+  return r
+end
+
 local stat_fields = { "calls", "errors", "runtime_errors", "cpu_errors",
   "memory_errors", "value_errors", "denials", "instructions",
   "instruction_limit", "time_limit", "memory", "memory_peak",
   "memory_limit", "storage_bytes", "storage_quota" }
 
+local function plugin_name(name, method)
+  if type(name) ~= "string" then
+    error("bad argument #1 to '" .. method .. "' (string expected, got " ..
+          type(name) .. ")", 3)
+  end
+  return name
+end
+
 function Engine:stats(name)
   local st = ffi.new("lplug_stats")
-  if C.lplug_plugin_stats(check(self), name, st) ~= 0 then
+  if C.lplug_plugin_stats(check(self), plugin_name(name, "stats"), st) ~= 0 then
     return nil, "no plugin '" .. name .. "' is loaded", "ENOTFOUND"
   end
   local r = {}
@@ -478,7 +568,7 @@ function Engine:stats(name)
 end
 
 function Engine:state(name)
-  local s = C.lplug_plugin_state(check(self), name)
+  local s = C.lplug_plugin_state(check(self), plugin_name(name, "state"))
   if s < 0 then return nil, "no plugin '" .. name .. "' is loaded", "ENOTFOUND" end
   return ffi.string(C.lplug_state_name(s))
 end
@@ -488,23 +578,35 @@ for method, fn in pairs { enable = "lplug_plugin_enable",
                           unload = "lplug_plugin_unload",
                           reload = "lplug_reload" } do
   Engine[method] = function(self, name)
-    local rc = C[fn](check(self), name)
-    raise_kept(self)
+    local rc = C[fn](enter(self), plugin_name(name, method))
+    leave_or_raise(self)
     return result(self, rc)
   end
 end
 
-function Engine:flush() return result(self, C.lplug_storage_flush(check(self))) end
+function Engine:flush()
+  local rc = C.lplug_storage_flush(enter(self))
+  leave_or_raise(self)
+  return result(self, rc)
+end
 
 -- Frees the engine now (plugins' shutdown callbacks run), then the
--- callbacks; later calls raise.
+-- callbacks; later calls raise, and so do calls from those callbacks.
+-- Not from inside a callback of this engine: it is running below it.
 function Engine:close()
   if self.e == nil then return end
-  C.lplug_engine_free(ffi.gc(self.e, nil))
+  if self.ctl.depth > 0 then
+    error("cannot close an lplug engine from inside its own callbacks " ..
+          "(close it once the engine call returns)", 2)
+  end
+  local e = ffi.gc(self.e, nil)
   self.e = nil
+  self.ctl.depth = 1
+  C.lplug_engine_free(e)
   for _, cb in pairs(self.subs) do cb:free() end
-  for _, cb in ipairs(self.callbacks) do cb:free() end
-  self.subs, self.callbacks = {}, {}
+  for _, cb in ipairs(self.cbs) do cb:free() end
+  self.subs, self.cbs = {}, {}
+  leave_or_raise(self)
 end
 
 -- }======================================================

@@ -62,4 +62,45 @@ g:close()
 for _ = 1, 3 do lplug.new { grant = "declared" }:define("x") end
 collectgarbage()
 check("engines are collected", true)
+
+-- Engines with callbacks are collected too, and their callbacks freed:
+-- LuaJIT has a few hundred callback slots in all.
+local made = pcall(function()
+  for _ = 1, 600 do
+    local x = assert(lplug.new { on_error = function() end,
+                                 on_log = function() end })
+    x:subscribe("t", function() end)
+    if _ % 50 == 0 then collectgarbage() end
+  end
+end)
+collectgarbage()
+check("600 engines with callbacks, dropped, leave slots for more", made)
+
+-- on_log, on_state and hooks(), as in the Lua 5.4 module.
+do
+  local logs, states = {}, {}
+  local h = assert(lplug.new { grant = "declared",
+    on_log = function(level, plugin, m) logs[#logs + 1] = level end,
+    on_state = function(plugin, from, to) states[#states + 1] = plugin .. ":" .. to end })
+  assert(h:define("request"))
+  assert(h:load("examples/embed/plugins/block-bots"))
+  check("on_state hears a load", states[#states] == "block-bots:active")
+  check("hooks() counts each hook point's handlers", h:hooks().request == 1)
+  h:close()
+end
+
+-- Closing from a callback is refused; misuse raises cleanly.
+do
+  local c = assert(lplug.new())
+  c:subscribe("t", function() c:close() end)
+  assert(c:emit("t", {}))
+  local okc, m = pcall(c.dispatch, c)
+  check("close from a subscriber raises once the dispatch returns",
+        not okc and m:find("from inside its own callbacks", 1, true) ~= nil)
+  check("and the engine is still open", c:pending() == 0)
+  check("subscribe wants a function", not pcall(c.subscribe, c, "t", nil))
+  check("stats wants a name", not pcall(c.stats, c, nil))
+  check("load_dirs wants a folder", not pcall(c.load_dirs, c))
+  c:close()
+end
 os.exit(failed == 0 and 0 or 1)

@@ -105,6 +105,80 @@ do
   check("stats count it", s:stats("spin").cpu_errors == 1)
 end
 
+-- The storage path is the engine's own: the option's string may be
+-- collected before the first storage plugin opens the database.
+do
+  assert(os.execute("mkdir -p '" .. dir .. "/keeper' '" .. dir .. "/bye'"))
+  write("keeper/plugin.yaml", "name: keeper\nversion: 1.0.0\n" ..
+        "capabilities: { hooks: [keep], storage: {} }\n")
+  write("keeper/init.lua", [[
+local storage = require "lplug.storage"
+require("lplug.hooks").on("keep", function() return storage.incr("n") end)]])
+  local k <close> = assert(lplug.new { grant = "declared",
+    storage_path = dir .. "/" .. ("keep"):rep(2) .. ".db" })
+  collectgarbage(); collectgarbage()
+  for i = 1, 2000 do local _ = ("x"):rep(i % 50) .. i end
+  collectgarbage()
+  assert(k:define("keep"))
+  assert(k:load(dir .. "/keeper"))
+  check("storage works with a collected option string", k:run("keep") == 1)
+  assert(k:flush())
+  local f = io.open(dir .. "/keepkeep.db")
+  check("and the database is where the option said", f ~= nil)
+  if f then f:close() end
+end
+ok, msg = pcall(lplug.new, { storage_path = 42 })
+check("a storage_path that is not a string raises",
+      not ok and msg:find("'storage_path'", 1, true) ~= nil)
+ok, msg = pcall(lplug.new, { event_queue = 2^40 // 1 })
+check("an option out of range raises", not ok and msg:find("out of range", 1, true) ~= nil)
+
+-- A value that cannot cross, under a collector that runs all the time.
+do
+  local q <close> = assert(lplug.new())
+  collectgarbage("incremental", 10, 1000, 0)
+  local all = true
+  for _ = 1, 2000 do
+    local okk, m = pcall(q.emit, q, "t", { a = { print } })
+    all = all and not okk and m:find("a function cannot cross", 1, true) ~= nil
+  end
+  collectgarbage("incremental", 200, 100, 0)
+  check("a function nested in a value raises its message every time", all)
+end
+
+-- Closing an engine from its own callback is refused; it keeps working.
+do
+  local c = assert(lplug.new())
+  c:subscribe("t", function() c:close() end)
+  assert(c:emit("t", {}))
+  local okk, m = pcall(c.dispatch, c)
+  check("close from a subscriber raises once the dispatch returns",
+        not okk and m:find("from inside its own callbacks", 1, true) ~= nil)
+  check("and the engine is still open", c:pending() == 0)
+  c:close()
+  check("it closes afterwards", tostring(c) == "lplug engine (closed)")
+end
+do
+  write("bye/plugin.yaml", "name: bye\nversion: 1.0.0\n")
+  write("bye/init.lua", "return { shutdown = function() error('bye fails') end }\n")
+  local c
+  c = assert(lplug.new { on_error = function() c:close() end })
+  assert(c:load(dir .. "/bye"))
+  check("close from on_error while the engine closes does nothing more",
+        pcall(c.close, c) == true)
+  check("and the engine is closed", tostring(c) == "lplug engine (closed)")
+end
+
+-- Ids and counts are not truncated to C ints.
+do
+  local u <close> = assert(lplug.new())
+  local sid = u:subscribe("t", function() end)
+  local r1, _, c1 = u:unsubscribe(sid + 2^32 // 1)
+  check("an id past 2^32 is no subscription", r1 == nil and c1 == "ENOTFOUND")
+  check("the subscription stays", u:unsubscribe(sid) == true)
+  check("dispatch refuses a negative count", not pcall(u.dispatch, u, -1))
+end
+
 -- Engines left to the collector are freed without error.
 for _ = 1, 3 do lplug.new { grant = "declared" }:define("x") end
 collectgarbage()

@@ -391,6 +391,28 @@ static void storage_refused_by_the_host_is_never_opened(void **state) {
   free(db);
 }
 
+/* The engine keeps its own copy of storage_path: the host's string may
+** be freed or reused once lplug_engine_new returns (the database opens
+** later, with the first plugin that uses storage). */
+static void storage_path_is_the_engines_own_copy(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f), *elsewhere = db_path(f);
+  lplug_config c = {0};
+  lplug_engine_free(f->e);
+  c.grant = lplug_grant_declared;
+  c.storage_path = db;
+  f->e = support_engine_with(&f->log, &c);
+  strcpy(strrchr(db, '/'), "/moved.db");  /* the host reuses its buffer */
+  assert_int_equal(load(f, "keeper", "{}", "return storage.incr('runs')"),
+                   LPLUG_OK);
+  assert_int_equal(result_of(f->e, "keeper", NULL), 1);
+  assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+  assert_int_equal(access(elsewhere, F_OK), 0);  /* test.db, as configured */
+  assert_int_equal(access(db, F_OK), -1);
+  free(db);
+  free(elsewhere);
+}
+
 static void storage_survives_the_engine(void **state) {
   fixture *f = *state;
   char *db = db_path(f);
@@ -969,6 +991,7 @@ int main(void) {
     T(storage_keys_come_in_pages),
     T(storage_needs_the_capability_and_the_grant),
     T(storage_refused_by_the_host_is_never_opened),
+    T(storage_path_is_the_engines_own_copy),
     T(storage_survives_the_engine),
     T(storage_batches_until_flushed),
     T(storage_refuses_a_file_that_is_not_its_own),
