@@ -30,6 +30,11 @@ char **plugin_text(plugin *p);
 /* Most bytes a value leaving p may take once encoded. */
 size_t plugin_max_value(const plugin *p);
 
+/* What a module charges p's instruction budget for the bytes it copies
+** or moves on p's behalf (budget_charge, sandbox/sandbox.h): one
+** instruction per this many. */
+#define PLUGIN_BYTES_PER_INSTRUCTION 8
+
 /* Sends one message of p to the host's log sink, rate-limited: at most
 ** PLUGIN_LOG_BURST at once, refilled at PLUGIN_LOG_RATE per second; what
 ** is dropped is counted and said in the next message that passes. */

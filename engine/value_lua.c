@@ -87,6 +87,7 @@ typedef struct enc {
   size_t errsize, errlen;
   int rc;                /* LPLUG_EVALUE or LPLUG_ENOMEM once refused */
   int depth;             /* tables enclosing the value being written */
+  size_t work;           /* bytes written, rewrites included */
   const void *tables[LPLUG_MAX_DEPTH];   /* those tables, outermost first */
   step path[LPLUG_MAX_DEPTH];           /* how each level was entered */
 } enc;
@@ -179,6 +180,7 @@ static unsigned char *room(enc *e, size_t n) {
   }
   p = v->bytes + v->len;
   v->len += n;
+  e->work += n;
   return p;
 }
 
@@ -334,10 +336,12 @@ static int encode(enc *e, int idx) {
   }
 }
 
-int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
-                   size_t max_bytes, char *err, size_t errsize) {
+int value_from_lua_work(lua_State *L, int idx, lplug_value *out,
+                        const char *root, size_t max_bytes, char *err,
+                        size_t errsize, size_t *work) {
   enc e;
   int top, type = lua_type(L, idx);
+  if (work) *work = 0;  /* the scalars below write a byte or so: free */
   /* The common small results first: no walk, no checks needed.  An
   ** integer, not any number: the float 3.0 stays a float. */
   if (type == LUA_TNUMBER && lua_isinteger(L, idx))
@@ -362,13 +366,16 @@ int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
   e.errlen = 0;
   e.rc = LPLUG_OK;
   e.depth = 0;
+  e.work = 0;
   if (e.errsize) err[0] = 0;
   if (!encode(&e, lua_absindex(L, idx))) {
     lua_settop(L, top);
+    if (work) *work = e.work;
     out->len = base;
     return e.rc;
   }
   lua_settop(L, top);
+  if (work) *work = e.work;
   memmove(out->bytes, out->bytes + base, out->len - base);
   out->len -= base;
   return LPLUG_OK;

@@ -19,8 +19,20 @@
 ** booleans/numbers/strings, cycles, nesting past LPLUG_MAX_DEPTH, and
 ** output past max_bytes.  On failure `out` is left unchanged.
 ** Returns LPLUG_OK, LPLUG_EVALUE or LPLUG_ENOMEM. */
-int value_from_lua(lua_State *L, int idx, lplug_value *out, const char *root,
-                   size_t max_bytes, char *err, size_t errsize);
+int value_from_lua_work(lua_State *L, int idx, lplug_value *out,
+                        const char *root, size_t max_bytes, char *err,
+                        size_t errsize, size_t *work);
+
+/* The same; *work (when not NULL) is set to the bytes written, whether
+** the value was taken or refused: what a plugin is charged for.  Refused
+** late, a value can cost up to max_bytes of copying (a table holding one
+** long string many times). */
+static inline int value_from_lua(lua_State *L, int idx, lplug_value *out,
+                                 const char *root, size_t max_bytes,
+                                 char *err, size_t errsize) {
+  return value_from_lua_work(L, idx, out, root, max_bytes, err, errsize,
+                             NULL);
+}
 
 /* Pushes a new Lua copy of the value at position `at` of `v` (which must
 ** be well-formed: every constructor checks).  Allocates in L and raises

@@ -24,7 +24,6 @@
 #include "engine/value_lua.h"
 #include "sandbox/sandbox.h"
 
-#define BYTES_PER_INSTRUCTION 8
 #define MAX_KEY_SHOWN 64
 
 static const char *const PROXY = "lplug.config";
@@ -167,7 +166,7 @@ static int proxy_copy(lua_State *L) {
   const lplug_value *v = plugin_config(plugin_of(L));
   size_t len;
   lplug_value_bytes(v, &len);
-  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   value_push_lua(L, v, px->at);
   return 1;
 }
@@ -194,7 +193,7 @@ int luaopen_lplug_config(lua_State *L) {
   }
   lua_pop(L, 1);
   lplug_value_bytes(v, &len);
-  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   lua_pushliteral(L, "config");
   push_proxy(L, v, 0);
   return 1;

@@ -18,14 +18,18 @@
 
 #include "engine/internal.h"
 #include "engine/value_lua.h"
+#include "sandbox/sandbox.h"
 
 static const char *const HANDLE = "lplug.events.handle";
 
+/* What an emit costs besides copying its payload. */
+#define EMIT_INSTRUCTIONS 100
+
 static int events_emit(lua_State *L) {
   plugin *p = plugin_of(L);
-  size_t len;
+  size_t len, work;
   const char *topic = luaL_checklstring(L, 1, &len);
-  lplug_value *v;
+  lplug_value *scratch = plugin_scratch(p), *v;
   char err[512];
   int rc;
   lua_settop(L, 2);
@@ -33,15 +37,24 @@ static int events_emit(lua_State *L) {
   luaL_argcheck(L, events_valid(topic, 0) && strlen(topic) == len, 1,
                 "topic must be dot-separated words of A-Z a-z 0-9 _ - :");
   plugin_require(L, p, "events.emit", topic, "events.emit");
-  v = lplug_value_new();
-  if (v == NULL) return luaL_error(L, "events.emit: out of memory");
-  rc = value_from_lua(L, 2, v, "payload", plugin_max_value(p), err,
-                      sizeof err);
+  rc = value_from_lua_work(L, 2, scratch, "payload", plugin_max_value(p), err,
+                           sizeof err, &work);
+  /* The copying is charged whether the payload is taken, refused or finds
+  ** the queue full: one long string held many times is refused only once
+  ** it has been copied up to the value limit.  (The payload is in p's
+  ** scratch value: a charge that stops the call leaks nothing.) */
+  budget_charge(L, EMIT_INSTRUCTIONS +
+                       (long long)(work / PLUGIN_BYTES_PER_INSTRUCTION));
   if (rc != LPLUG_OK) {
-    lplug_value_free(v);
+    value_set_nil(scratch);
     return luaL_error(L, "events.emit: %s", rc == LPLUG_ENOMEM ?
                       "out of memory" : err);
   }
+  if ((v = lplug_value_new()) == NULL) {
+    value_set_nil(scratch);
+    return luaL_error(L, "events.emit: out of memory");
+  }
+  value_swap(scratch, v);
   rc = events_emit_from(p, topic, v);  /* takes v */
   if (rc == LPLUG_EFULL) {
     luaL_pushfail(L);

@@ -20,16 +20,20 @@
 #include "engine/value_lua.h"
 #include "sandbox/sandbox.h"
 
-#define BYTES_PER_INSTRUCTION 8
 
 static int json_encode_lua(lua_State *L) {
   plugin *p = plugin_of(L);
   lplug_value *v = plugin_scratch(p);
   char **text = plugin_text(p), err[512];
-  size_t len, limit = sandbox_of(L)->config.memory_limit;
+  size_t len, work, limit = sandbox_of(L)->config.memory_limit;
   int rc;
   luaL_checkany(L, 1);
-  rc = value_from_lua(L, 1, v, "value", plugin_max_value(p), err, sizeof err);
+  rc = value_from_lua_work(L, 1, v, "value", plugin_max_value(p), err,
+                           sizeof err, &work);
+  /* Charged for the copying whether the value is taken or refused: one
+  ** long string held many times is refused only once it has been copied
+  ** up to the value limit. */
+  budget_charge(L, (long long)(work / PLUGIN_BYTES_PER_INSTRUCTION));
   if (rc == LPLUG_ENOMEM) return luaL_error(L, "json.encode: out of memory");
   if (rc != LPLUG_OK) return luaL_error(L, "json.encode: %s", err);
   free(*text);
@@ -43,7 +47,7 @@ static int json_encode_lua(lua_State *L) {
                       "memory limit of %I bytes",
                       (LUAI_UACINT)limit);
   if (*text == NULL) return luaL_error(L, "json.encode: out of memory");
-  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   lua_pushlstring(L, *text, len);
   free(*text);
   *text = NULL;
@@ -57,7 +61,7 @@ static int json_decode_lua(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   char err[256];
   int rc;
-  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   rc = json_decode(s, len, v, err, sizeof err);
   if (rc == LPLUG_ENOMEM) return luaL_error(L, "json.decode: out of memory");
   if (rc != LPLUG_OK) {

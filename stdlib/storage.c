@@ -29,9 +29,8 @@
 #include "sandbox/sandbox.h"
 
 /* An operation costs about as much as this many VM instructions, plus one
-** per BYTES_PER_INSTRUCTION bytes it moves. */
+** per PLUGIN_BYTES_PER_INSTRUCTION bytes it moves. */
 #define OP_INSTRUCTIONS 200
-#define BYTES_PER_INSTRUCTION 8
 
 static storage *store(lua_State *L, plugin *p) {
   storage *s = plugin_storage(p);
@@ -79,7 +78,7 @@ static int storage_get_lua(lua_State *L) {
     return 1;
   }
   lplug_value_bytes(v, &len);
-  budget_charge(L, (long long)(len / BYTES_PER_INSTRUCTION));
+  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   value_push_lua(L, v, 0);
   value_set_nil(v);
   return 1;
@@ -92,7 +91,7 @@ static int write_lua(lua_State *L, const char *op, int type) {
   storage *s = store(L, p);
   lplug_value *v = NULL;  /* the plugin's scratch, when it holds the value */
   unsigned char number[VALUE_INTEGER_MAX];
-  size_t klen, len = 0;
+  size_t klen, len = 0, work = 0;
   const char *key = check_key(L, 1, &klen);
   const void *bytes = NULL;  /* none: a deletion */
   char err[512];
@@ -106,16 +105,16 @@ static int write_lua(lua_State *L, const char *op, int type) {
     bytes = number;
   } else if (type != LUA_TNIL) {
     v = plugin_scratch(p);
-    rc = value_from_lua(L, 2, v, "value", plugin_max_value(p), err,
-                        sizeof err);
+    rc = value_from_lua_work(L, 2, v, "value", plugin_max_value(p), err,
+                             sizeof err, &work);
     bytes = lplug_value_bytes(v, &len);
   }
-  /* One charge, for the operation and the bytes it moves, and before the
+  /* One charge, for the operation and the bytes copied (taken or refused:
+  ** a refusal can come after copying up to the value limit), before the
   ** storage is touched or a refusal is said: a spent budget stops the
-  ** call here.  Encoding first is bounded by the plugin's value limit. */
-  budget_charge(L, OP_INSTRUCTIONS + (rc == LPLUG_OK ?
-                                      (long long)(len / BYTES_PER_INSTRUCTION)
-                                      : 0));
+  ** call here. */
+  budget_charge(L, OP_INSTRUCTIONS + (long long)((isint ? len : work) /
+                                                 PLUGIN_BYTES_PER_INSTRUCTION));
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
   rc = storage_set(s, p, key, klen, bytes, len, err, sizeof err);
   if (v) value_set_nil(v);
@@ -220,7 +219,7 @@ static int storage_keys_lua(lua_State *L) {
   *text = pg->buf;  /* owned by the plugin now: freed even if we raise */
   if (rc == LPLUG_OK && pg->failed) rc = LPLUG_ENOMEM;
   if (rc != LPLUG_OK) return fail_op(L, "keys", rc, err);
-  budget_charge(L, (long long)(pg->used / BYTES_PER_INSTRUCTION));
+  budget_charge(L, (long long)(pg->used / PLUGIN_BYTES_PER_INSTRUCTION));
   lua_createtable(L, pg->n, 0);
   for (i = 0; i < pg->n; i++) {
     lua_pushlstring(L, pg->buf + off, pg->lens[i]);

@@ -320,6 +320,57 @@ static void limits_source_text_counts_against_the_memory_limit(void **state) {
   free(big);
 }
 
+/* A value refused as too large has been copied up to the value limit
+** first (70 references to one 60 KB string encode to 4 MB): the copying
+** is charged whether the module takes the value or refuses it, so a plugin
+** retrying in a loop is stopped after a few tries, not after the ten
+** thousands its budget would allow for a cheap call. */
+static void refused_value_costs_its_copying(fixture *f, const char *name,
+                                            const char *caps,
+                                            const char *call) {
+  char yaml[512], lua[1024], *dir;
+  lplug_value *v = lplug_value_new();
+  int ok = 0;
+  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\ncapabilities:\n"
+           "  hooks: [t, count]\n  json: {}\n%s", name, caps);
+  snprintf(lua, sizeof lua,
+           "local hooks = require 'lplug.hooks'\n"
+           "local json = require 'lplug.json'\n"
+           "local events = %s\n"
+           "local storage = %s\n"
+           "local tries = 0\n"
+           "hooks.on('t', function()\n"
+           "  local s, t = ('x'):rep(60000), {}\n"
+           "  for i = 1, 70 do t[i] = s end\n"
+           "  while true do tries = tries + 1; pcall(%s, t) end\n"
+           "end)\n"
+           "hooks.on('count', function() return tries end)\n",
+           strstr(caps, "events") ? "require 'lplug.events'" : "nil",
+           strstr(caps, "storage") ? "require 'lplug.storage'" : "nil", call);
+  dir = support_plugin(f->root, name, yaml, lua);
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  lplug_hook_define(f->e, "count", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  if (lplug_load_plugin(f->e, dir) != LPLUG_OK)
+    print_error("%s\n", lplug_errmsg(f->e));
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_ECPU);
+  assert_int_equal(lplug_hook_run(f->e, "count", v), LPLUG_OK);
+  if (lplug_value_integer(v, 0, &ok) > 10)
+    print_error("%s: %lld tries\n", call, lplug_value_integer(v, 0, &ok));
+  assert_true(ok && lplug_value_integer(v, 0, NULL) <= 10);
+  assert_int_equal(lplug_plugin_unload(f->e, name), LPLUG_OK);
+  lplug_value_free(v);
+  free(dir);
+}
+
+static void limits_refused_values_are_charged_for_their_copying(
+    void **state) {
+  refused_value_costs_its_copying(*state, "json", "", "json.encode");
+  refused_value_costs_its_copying(*state, "emit",
+    "  events: { emit: [x] }\n", "function(t) return events.emit('x', t) end");
+  refused_value_costs_its_copying(*state, "store", "  storage: {}\n",
+    "function(t) return storage.set('k', t) end");
+}
+
 static void limits_instructions_are_counted(void **state) {
   fixture *f = *state;
   lplug_stats st;
@@ -582,6 +633,7 @@ int main(void) {
     T(limits_manifest_may_lower_but_not_raise_limits),
     T(limits_main_chunk_runs_under_the_budget),
     T(limits_source_text_counts_against_the_memory_limit),
+    T(limits_refused_values_are_charged_for_their_copying),
     T(limits_instructions_are_counted),
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
