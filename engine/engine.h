@@ -69,6 +69,7 @@ struct plugin {
   double log_tokens;          /* lplug.log rate limit (plugin_log) */
   double log_refilled;        /* monotonic seconds of the last refill */
   unsigned long long log_dropped;
+  int subscriptions;          /* events.c: live ones, for the cap */
   /* storage.c: p's usage, cached while storage_epoch matches the
   ** storage's; its quota (0: no storage) and its writes */
   long long storage_used;     /* exact, or an upper bound (storage_exact) */

@@ -219,8 +219,10 @@ static int add_sub(lplug_engine *e, const char *pattern, subscription **out) {
 int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
                             int once) {
   subscription *s;
-  int id = add_sub(p->engine, pattern, &s);
-  if (id < 0) return id;
+  int id;
+  if (p->subscriptions >= EVENTS_MAX_PER_PLUGIN) return LPLUG_EINVAL;
+  if ((id = add_sub(p->engine, pattern, &s)) < 0) return id;
+  p->subscriptions++;
   s->plugin = p;
   s->ref = ref;
   s->once = once;
@@ -255,6 +257,7 @@ static void compact(lplug_engine *e) {
 }
 
 static void kill_sub(lplug_engine *e, subscription *s) {
+  if (s->plugin) s->plugin->subscriptions--;
   if (s->plugin && s->ref != LUA_NOREF)
     luaL_unref(s->plugin->sb.L, LUA_REGISTRYINDEX, s->ref);
   s->ref = LUA_NOREF;

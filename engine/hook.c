@@ -302,6 +302,27 @@ static char **copy_names(const hook_order *order) {
   return names;
 }
 
+/* How many handlers p has on h. */
+static int handlers_of(const lplug_hook *h, const plugin *p) {
+  int i, n = 0;
+  for (i = 0; i < h->n; i++) n += h->handlers[i].plugin == p;
+  return n;
+}
+
+/* What registering a handler with `order` on h costs, in instructions:
+** the names it copies, and the ordering: a place among the n handlers,
+** or with constraints in play a sort that checks every pair against
+** their names (order_handlers). */
+static long long add_cost(const lplug_hook *h, const hook_order *order) {
+  long long n = h->n + 1, names = order->nbefore + order->nafter, bytes = 0;
+  int i;
+  for (i = 0; i < order->nbefore; i++) bytes += (long long)strlen(order->before[i]);
+  for (i = 0; i < order->nafter; i++) bytes += (long long)strlen(order->after[i]);
+  if (h->constraints > 0 || h->reordered || names > 0)
+    return 100 + bytes / 8 + n * n * (1 + names) / 16;
+  return 100 + n;
+}
+
 int hook_add(plugin *p, const char *name, int priority,
              const hook_order *order, lplug_hook **hook,
              unsigned long long *seq, char *err, size_t errsize) {
@@ -313,6 +334,12 @@ int hook_add(plugin *p, const char *name, int priority,
   int ref, rc;
   if (h == NULL) return LPLUG_ENOTFOUND;
   if (h->running) return LPLUG_ESTATE;
+  if (handlers_of(h, p) >= HOOK_MAX_PER_PLUGIN) {
+    snprintf(err, errsize, "hook '%s': a plugin may have at most %d "
+             "handlers on one hook point", h->name, HOOK_MAX_PER_PLUGIN);
+    return LPLUG_EINVAL;
+  }
+  budget_charge(L, add_cost(h, order));  /* raises when spent */
   if (!grow(&h->handlers, &h->cap, h->n, sizeof *h->handlers, 4))
     return LPLUG_ENOMEM;
   ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* may raise: before any change */

@@ -58,8 +58,12 @@ typedef struct hook_order {
 ** (the names in `order` are copied).  Returns LPLUG_OK and the handle in
 ** *seq and *hook, LPLUG_ENOTFOUND (no such hook point), LPLUG_ESTATE (the
 ** hook point is running), LPLUG_EINVAL (its constraints and those of the
-** handlers registered contradict each other: err says how) or
-** LPLUG_ENOMEM.  The handlers are ordered here, not when the hook runs. */
+** handlers registered contradict each other, or p has HOOK_MAX_PER_PLUGIN
+** handlers on it already: err says which) or LPLUG_ENOMEM.  The handlers
+** are ordered here, not when the hook runs; the work (copying the names,
+** ordering) is charged to p's instruction budget first, which raises
+** when it is spent. */
+#define HOOK_MAX_PER_PLUGIN 16
 int hook_add(plugin *p, const char *name, int priority,
              const hook_order *order, lplug_hook **hook,
              unsigned long long *seq, char *err, size_t errsize);
@@ -87,7 +91,9 @@ int events_match(const char *pattern, const char *topic);
 int events_emit_from(plugin *p, const char *topic, lplug_value *payload);
 
 /* Subscribes p's function (registry ref) to pattern; returns the id
-** (> 0) or LPLUG_ENOMEM. */
+** (> 0), LPLUG_EINVAL when p has EVENTS_MAX_PER_PLUGIN subscriptions
+** already, or LPLUG_ENOMEM. */
+#define EVENTS_MAX_PER_PLUGIN 256
 int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
                             int once);
 

@@ -22,7 +22,8 @@
 
 static const char *const HANDLE = "lplug.events.handle";
 
-/* What an emit costs besides copying its payload. */
+/* What an emit costs besides copying its payload, and a subscription
+** besides copying its pattern. */
 #define EMIT_INSTRUCTIONS 100
 
 static int events_emit(lua_State *L) {
@@ -82,6 +83,7 @@ static int events_on(lua_State *L) {
   luaL_argcheck(L, events_valid(pattern, 1) && strlen(pattern) == len, 1,
                 "pattern must be dot-separated words or '*'");
   plugin_require(L, p, "events.on", pattern, "events.on");
+  budget_charge(L, EMIT_INSTRUCTIONS + (long long)len);
   id = lua_newuserdatauv(L, sizeof *id, 0);  /* before subscribing: */
   luaL_setmetatable(L, HANDLE);              /* nothing fails after */
   *id = 0;
@@ -89,7 +91,13 @@ static int events_on(lua_State *L) {
   ref = luaL_ref(L, LUA_REGISTRYINDEX);
   *id = events_subscribe_plugin(p, pattern, ref, once);
   if (*id < 0) {
+    int rc = *id;
+    *id = 0;
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    if (rc == LPLUG_EINVAL)
+      return luaL_error(L, "events.on: a plugin may have at most %d "
+                        "subscriptions (turn some off with h:off())",
+                        EVENTS_MAX_PER_PLUGIN);
     return luaL_error(L, "events.on: out of memory");
   }
   return 1;

@@ -24,6 +24,7 @@ typedef struct handle {
 } handle;
 
 #define MAX_ORDER_NAMES 32   /* per list: more is misuse, not a plan */
+#define MAX_PLUGIN_NAME 64   /* longer is no plugin's name (manifest.c) */
 
 /* Pushes the plugin names of option `key` (a list of strings, or one
 ** string) of the options table at 3, keeping them on the stack so that
@@ -50,10 +51,12 @@ static int order_names(lua_State *L, const char *key, const char **names) {
       lua_pop(L, 1);
       break;
     }
-    if (t != LUA_TSTRING || n == MAX_ORDER_NAMES)
+    if (t != LUA_TSTRING || n == MAX_ORDER_NAMES ||
+        lua_rawlen(L, -1) > MAX_PLUGIN_NAME)
       return luaL_error(L, "bad argument #3 to 'on' (%s[%d] must be a plugin "
-                        "name%s)", key, n + 1, t == LUA_TSTRING ? ", at most "
-                        "32 of them" : "");
+                        "name%s)", key, n + 1, t != LUA_TSTRING ? "" :
+                        n == MAX_ORDER_NAMES ? ", at most 32 of them" :
+                        ", at most 64 characters");
     names[n] = lua_tostring(L, -1);
     if (strcmp(names[n], plugin_name(p)) == 0)
       return luaL_error(L, "bad argument #3 to 'on' (%s names the plugin "

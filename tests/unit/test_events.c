@@ -158,6 +158,21 @@ static void events_keep_each_emitters_order(void **state) {
                             "seq<seq>=5;");
 }
 
+/* A plugin has at most 256 subscriptions at once; turning one off makes
+** room for another. */
+static void events_subscriptions_are_capped_per_plugin(void **state) {
+  fixture *f = *state;
+  assert_int_equal(load(f, "many", "[]", "['*']",
+    "local events = require 'lplug.events'\n"
+    "local f, hs = function() end, {}\n"
+    "for i = 1, 256 do hs[i] = events.on('t.' .. i, f) end\n"
+    "local ok, err = pcall(events.on, 't.x', f)\n"
+    "assert(not ok and err:find('at most 256 subscriptions', 1, true), err)\n"
+    "assert(hs[1]:off())\n"
+    "events.on('t.x', f)\n"
+    "assert(not pcall(events.on, 't.y', f))\n"), LPLUG_OK);
+}
+
 static void events_once_delivers_one_event(void **state) {
   fixture *f = *state;
   assert_int_equal(load(f, "once", "[]", "['ping']",
@@ -305,6 +320,7 @@ int main(void) {
     T(events_wildcards_match_words),
     T(events_bad_topics_and_patterns_are_refused),
     T(events_keep_each_emitters_order),
+    T(events_subscriptions_are_capped_per_plugin),
     T(events_once_delivers_one_event),
     T(events_full_queue_pushes_back),
     T(events_failing_subscriber_does_not_stop_others),
