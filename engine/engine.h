@@ -75,6 +75,8 @@ struct plugin {
   long long storage_used;     /* exact, or an upper bound (storage_exact) */
   int storage_exact;
   unsigned long long storage_epoch, storage_writes;
+  unsigned long long storage_scanned;  /* rows read recounting its usage
+                                          in its calls, to charge */
   size_t storage_quota;
 };
 

@@ -39,8 +39,8 @@ static const char *const queries[Q_COUNT] = {
   "DELETE FROM lplug_storage WHERE plugin = ?1 AND key = ?2",
   "SELECT count(*), coalesce(sum(length(key) + length(value)), 0) "
   "FROM lplug_storage WHERE plugin = ?1",
-  "SELECT key FROM lplug_storage WHERE plugin = ?1 AND key > ?2 "
-  "AND key >= ?3 AND (?4 IS NULL OR key < ?4) ORDER BY key LIMIT ?5",
+  "SELECT key FROM lplug_storage WHERE plugin = ?1 AND key >= ?2 "
+  "AND key < ?3 ORDER BY key LIMIT ?4",
 };
 
 static const char *const schema =
@@ -539,10 +539,18 @@ long long storage_used(storage *s, plugin *p) {
   }
   p->storage_used = sqlite3_column_int64(st, 1) +
                     sqlite3_column_int64(st, 0) * STORAGE_ENTRY_OVERHEAD;
+  if (s->top != NULL)  /* in a call of p's: p pays for the scan */
+    p->storage_scanned += (unsigned long long)sqlite3_column_int64(st, 0);
   p->storage_epoch = s->epoch;
   p->storage_exact = 1;
   sqlite3_reset(st);
   return p->storage_used;
+}
+
+unsigned long long storage_take_scanned(plugin *p) {
+  unsigned long long n = p->storage_scanned;
+  p->storage_scanned = 0;
+  return n;
 }
 
 /* Copies an encoded value into out, checking it first when it comes from
@@ -712,13 +720,22 @@ int storage_incr(storage *s, plugin *p, const char *key, size_t klen,
   return rc;
 }
 
+/* Whether the key right after `after` (after with a 0 byte added) sorts
+** after prefix: after is greater at the first byte they differ in, or
+** starts with the whole prefix. */
+static int after_passes_prefix(const char *after, size_t alen,
+                               const char *prefix, size_t plen) {
+  int c = memcmp(after, prefix, alen < plen ? alen : plen);
+  return c > 0 || (c == 0 && alen >= plen);
+}
+
 int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
                  const char *after, size_t alen, int limit,
                  void (*fn)(void *ud, const char *key, size_t len), void *ud,
                  int *more, char *err, size_t errsize) {
   sqlite3_stmt *st = s->q[Q_KEYS];
-  char upper[STORAGE_MAX_KEY];
-  size_t ulen = plen;
+  char lower[STORAGE_MAX_KEY + 1], upper[STORAGE_MAX_KEY + 1];
+  size_t llen, ulen = plen;
   int rc, got = 0;
   *more = 0;
   if (plen > STORAGE_MAX_KEY) return LPLUG_OK;  /* no key is that long */
@@ -726,19 +743,33 @@ int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
   if (s->nws > 0 && ws_holds(s, p) &&
       (rc = to_savepoints(s, err, errsize)) != LPLUG_OK)
     return rc;
-  /* Keys starting with prefix sort before prefix with its last byte that
-  ** can grow grown by one (none for "" or all 0xff: no upper bound). */
+  /* One range of the index, so that a page reads only its own keys: from
+  ** the larger of prefix and the key right after `after` (after with a
+  ** 0 byte added), up to the keys starting with prefix, which sort before
+  ** prefix with its last byte that can grow grown by one; for "" or all
+  ** 0xff bytes, before a key longer than any key can be. */
+  if (after != NULL && alen <= STORAGE_MAX_KEY &&
+      after_passes_prefix(after, alen, prefix, plen)) {
+    memcpy(lower, after, alen);
+    lower[alen] = 0;
+    llen = alen + 1;
+  } else {
+    memcpy(lower, prefix, plen);
+    llen = plen;
+  }
   memcpy(upper, prefix, plen);
   while (ulen > 0 && (unsigned char)upper[ulen - 1] == 0xff) ulen--;
-  if (ulen > 0) upper[ulen - 1] = (char)((unsigned char)upper[ulen - 1] + 1);
+  if (ulen > 0) {
+    upper[ulen - 1] = (char)((unsigned char)upper[ulen - 1] + 1);
+  } else {
+    memset(upper, 0xff, sizeof upper);
+    ulen = sizeof upper;
+  }
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, plugin_name(p), -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, after ? after : "", after ? (int)alen : 0,
-                    SQLITE_STATIC);
-  sqlite3_bind_blob(st, 3, plen ? prefix : "", (int)plen, SQLITE_STATIC);
-  if (ulen > 0) sqlite3_bind_blob(st, 4, upper, (int)ulen, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 4);
-  sqlite3_bind_int(st, 5, limit + 1);
+  sqlite3_bind_blob(st, 2, llen ? lower : "", (int)llen, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 3, upper, (int)ulen, SQLITE_STATIC);
+  sqlite3_bind_int(st, 4, limit + 1);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (got == limit) {
       *more = 1;

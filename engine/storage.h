@@ -137,5 +137,8 @@ int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
 ** only a bound is known, after moving the write set into savepoints if
 ** it holds writes of p); -1 when the database cannot tell. */
 long long storage_used(storage *s, plugin *p);
+/* The rows storage_used read for p during p's calls since the last take
+** (a recount reads every entry of p): what lplug.storage charges. */
+unsigned long long storage_take_scanned(plugin *p);
 
 #endif

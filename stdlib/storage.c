@@ -18,6 +18,7 @@
 ** `storage`.
 */
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -84,6 +85,19 @@ static int storage_get_lua(lua_State *L) {
   return 1;
 }
 
+/* A write near the quota after a deletion recounts the plugin's usage,
+** reading every entry of it: charged after the write, per entry read. */
+#define SCANNED_ROW_INSTRUCTIONS 8
+
+static void charge_scanned(lua_State *L, plugin *p) {
+  unsigned long long rows = storage_take_scanned(p);
+  if (rows > 0)
+    budget_charge(L, (long long)(rows > (unsigned long long)LLONG_MAX /
+                                            SCANNED_ROW_INSTRUCTIONS
+                                     ? LLONG_MAX
+                                     : rows * SCANNED_ROW_INSTRUCTIONS));
+}
+
 /* set(key, value) and delete(key): the value at index 2, of Lua type
 ** `type` (LUA_TNIL deletes). */
 static int write_lua(lua_State *L, const char *op, int type) {
@@ -118,6 +132,7 @@ static int write_lua(lua_State *L, const char *op, int type) {
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
   rc = storage_set(s, p, key, klen, bytes, len, err, sizeof err);
   if (v) value_set_nil(v);
+  charge_scanned(L, p);
   if (rc != LPLUG_OK) return fail_op(L, op, rc, err);
   lua_pushboolean(L, 1);
   return 1;
@@ -144,6 +159,7 @@ static int storage_incr_lua(lua_State *L) {
   int rc;
   budget_charge(L, 2 * OP_INSTRUCTIONS);
   rc = storage_incr(s, p, key, klen, (long long)by, &n, err, sizeof err);
+  charge_scanned(L, p);
   if (rc != LPLUG_OK) return fail_op(L, "incr", rc, err);
   lua_pushinteger(L, (lua_Integer)n);
   return 1;

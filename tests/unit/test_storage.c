@@ -346,6 +346,54 @@ static void storage_keys_come_in_pages(void **state) {
     "assert(not ok and err:find(\"'prefix' must be a string\"), err)");
 }
 
+/* A page is one range of keys: the larger of the prefix and the key
+** after the cursor starts it, whichever way round they sort. */
+static void storage_keys_start_where_prefix_and_cursor_say(void **state) {
+  fixture *f = *state;
+  check(f, "ranges",
+    "for _, k in ipairs{'a', 'ab', 'ab\\0', 'abc', 'b', '\\xffx'} do\n"
+    "  storage.set(k, 1)\n"
+    "end\n"
+    "local function list(q) return table.concat(storage.keys(q), ',') end\n"
+    "assert(list{ prefix = 'ab' } == 'ab,ab\\0,abc')\n"
+    "assert(list{ prefix = 'ab', after = 'ab' } == 'ab\\0,abc')\n"
+    "assert(list{ prefix = 'ab', after = 'a' } == 'ab,ab\\0,abc')\n"
+    "assert(list{ prefix = 'a', after = 'ab' } == 'ab\\0,abc')\n"
+    "assert(list{ prefix = 'b', after = 'a' } == 'b')\n"
+    "assert(list{ prefix = 'a', after = 'b' } == '')\n"
+    "assert(list{ after = 'abc' } == 'b,\\xffx')\n"
+    "assert(list{ prefix = '\\xff' } == '\\xffx')\n"
+    "assert(list{ after = ('a'):rep(1024) } == 'ab,ab\\0,abc,b,\\xffx')");
+}
+
+/* A write near the quota after a deletion recounts the plugin's usage,
+** which reads every entry: it is charged per entry, so a plugin looping
+** on it is stopped after a few turns, not hundreds. */
+static void storage_recount_is_charged_per_entry(void **state) {
+  fixture *f = *state;
+  lplug_value *v;
+  int ok = 0;
+  assert_int_equal(load(f, "recount", "{ quota: 64KB }",
+    "if v == 'fill' then\n"
+    "  local n = 0\n"
+    "  while storage.set(string.format('%05d', n), 0) do n = n + 1 end\n"
+    "elseif v == 'loop' then\n"
+    "  TURNS = 0\n"
+    "  while true do\n"
+    "    storage.delete('00001'); storage.set('00001', 0)\n"
+    "    TURNS = TURNS + 1\n"
+    "  end\n"
+    "end\n"
+    "return TURNS"), LPLUG_OK);
+  for (int i = 0; i < 20; i++) go_with(f->e, "recount", "fill", NULL);
+  assert_int_equal(go_with(f->e, "recount", "loop", NULL), LPLUG_ECPU);
+  assert_int_equal(go_with(f->e, "recount", "count", &v), LPLUG_OK);
+  if (lplug_value_integer(v, 0, &ok) > 100)
+    print_error("%lld turns\n", lplug_value_integer(v, 0, &ok));
+  assert_true(ok && lplug_value_integer(v, 0, NULL) <= 100);
+  lplug_value_free(v);
+}
+
 static void storage_needs_the_capability_and_the_grant(void **state) {
   fixture *f = *state;
   assert_int_equal(load(f, "undeclared", NULL,
@@ -989,6 +1037,8 @@ int main(void) {
     T(storage_quota_of_the_manifest_is_a_ceiling_check),
     T(storage_plugins_never_see_each_other),
     T(storage_keys_come_in_pages),
+    T(storage_keys_start_where_prefix_and_cursor_say),
+    T(storage_recount_is_charged_per_entry),
     T(storage_needs_the_capability_and_the_grant),
     T(storage_refused_by_the_host_is_never_opened),
     T(storage_path_is_the_engines_own_copy),
