@@ -70,6 +70,12 @@ struct plugin {
   double log_refilled;        /* monotonic seconds of the last refill */
   unsigned long long log_dropped;
   int subscriptions;          /* events.c: live ones, for the cap */
+  /* What the call running now (stats.calls counts the calls before it)
+  ** registered: from subscription id `subs_from` and handler seq
+  ** `handlers_from` on, when subs_call / handlers_call is that call's
+  ** number.  A failed call's are undone (plugin.c, call_failed). */
+  unsigned long long subs_call, handlers_call, handlers_from;
+  int subs_from;
   /* storage.c: p's usage, cached while storage_epoch matches the
   ** storage's; its quota (0: no storage) and its writes */
   long long storage_used;     /* exact, or an upper bound (storage_exact) */
@@ -222,6 +228,8 @@ static inline unsigned long long events_mark(const lplug_engine *e) {
 void events_rollback(lplug_engine *e, unsigned long long mark,
                      const char *source);
 void events_drop_plugin(lplug_engine *e, plugin *p);
+/* Turns off p's subscriptions from id `from` on. */
+void events_drop_since(lplug_engine *e, plugin *p, int from);
 void events_free_all(lplug_engine *e);
 
 /* overrides.c */
@@ -252,6 +260,8 @@ int deps_conflicts(const manifest *m);
 
 /* hook.c */
 void hook_drop_plugin(lplug_engine *e, plugin *p);
+/* Turns off p's handlers registered from seq `from` on. */
+void hook_drop_since(lplug_engine *e, plugin *p, unsigned long long from);
 void hook_free_all(lplug_engine *e);
 
 #endif

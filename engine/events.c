@@ -223,6 +223,10 @@ int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
   if (p->subscriptions >= EVENTS_MAX_PER_PLUGIN) return LPLUG_EINVAL;
   if ((id = add_sub(p->engine, pattern, &s)) < 0) return id;
   p->subscriptions++;
+  if (p->subs_call != p->stats.calls + 1) {  /* this call's first */
+    p->subs_call = p->stats.calls + 1;
+    p->subs_from = id;
+  }
   s->plugin = p;
   s->ref = ref;
   s->once = once;
@@ -296,6 +300,14 @@ void events_drop_plugin(lplug_engine *e, plugin *p) {
       e->subs[i].dead = 1;
       e->subs_dead = 1;
     }
+  compact(e);
+}
+
+void events_drop_since(lplug_engine *e, plugin *p, int from) {
+  int i;
+  for (i = 0; i < e->nsubs; i++)
+    if (e->subs[i].plugin == p && e->subs[i].id >= from && !e->subs[i].dead)
+      kill_sub(e, &e->subs[i]);
   compact(e);
 }
 

@@ -367,6 +367,10 @@ int hook_add(plugin *p, const char *name, int priority,
   } else {
     h->reordered = h->constraints > 0;   /* none: the plain order again */
   }
+  if (p->handlers_call != p->stats.calls + 1) {  /* this call's first */
+    p->handlers_call = p->stats.calls + 1;
+    p->handlers_from = e->seq;
+  }
   *seq = e->seq;
   *hook = h;
   return LPLUG_OK;
@@ -414,6 +418,22 @@ void hook_drop_plugin(lplug_engine *e, plugin *p) {
         }
       if (h->dead && !h->running) compact(h);
     }
+  }
+}
+
+void hook_drop_since(lplug_engine *e, plugin *p, unsigned long long from) {
+  lplug_hook *h;
+  for (h = e->first_hook; h; h = h->defined_next) {
+    int j;
+    for (j = 0; j < h->n; j++) {
+      handler *hd = &h->handlers[j];
+      if (hd->plugin == p && hd->seq >= from && hd->ref != LUA_NOREF) {
+        luaL_unref(p->sb.L, LUA_REGISTRYINDEX, hd->ref);
+        hd->ref = LUA_NOREF;
+        h->dead = 1;
+      }
+    }
+    if (h->dead && !h->running) compact(h);
   }
 }
 

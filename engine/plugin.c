@@ -178,6 +178,13 @@ static NOINLINE int call_failed(plugin *p, int rc, unsigned long long mark,
                        const char *activity) {
   lplug_engine *e = p->engine;
   events_rollback(e, mark, p->name);
+  /* What the failed call registered goes too (stats.calls now counts it).
+  ** Not for a call refused because p was running: that call did nothing,
+  ** and the one running is not over. */
+  if (rc != LPLUG_ESTATE && p->subs_call == p->stats.calls)
+    events_drop_since(e, p, p->subs_from);
+  if (rc != LPLUG_ESTATE && p->handlers_call == p->stats.calls)
+    hook_drop_since(e, p, p->handlers_from);
   if (rc == LPLUG_ERUNTIME && !p->compiled) rc = LPLUG_ELOAD;
   e->busy++;  /* on_error and on_state must not unload p under us */
   plugin_fail(p, rc, activity);

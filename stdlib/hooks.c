@@ -66,6 +66,18 @@ static int order_names(lua_State *L, const char *key, const char **names) {
   return n;
 }
 
+/* A handler may not have to run both before and after one plugin.  Only
+** arriving later would that plugin see the contradiction, and be the one
+** refused: a plugin could keep another from loading that way. */
+static void check_contradiction(lua_State *L, const hook_order *order) {
+  int i, j;
+  for (i = 0; i < order->nbefore; i++)
+    for (j = 0; j < order->nafter; j++)
+      if (strcmp(order->before[i], order->after[j]) == 0)
+        luaL_error(L, "bad argument #3 to 'on' ('%s' is named in both "
+                   "before and after)", order->before[i]);
+}
+
 static int hooks_on(lua_State *L) {
   plugin *p = plugin_of(L);
   size_t len;
@@ -92,6 +104,7 @@ static int hooks_on(lua_State *L) {
     lua_settop(L, 3);          /* the names stay above, until we return */
     order.nbefore = order_names(L, "before", before);
     order.nafter = order_names(L, "after", after);
+    check_contradiction(L, &order);
   }
   plugin_require(L, p, "hooks", name, "hooks.on");
   hd = lua_newuserdatauv(L, sizeof *hd, 0);  /* before registering: */

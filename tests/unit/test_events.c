@@ -173,6 +173,55 @@ static void events_subscriptions_are_capped_per_plugin(void **state) {
     "assert(not pcall(events.on, 't.y', f))\n"), LPLUG_OK);
 }
 
+/* Runs hook "t" over the string arg; the result string, if any, is
+** copied into out (out may be NULL). */
+static int run_t(fixture *f, const char *arg, char *out, size_t n) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  int rc;
+  lplug_build_string(b, arg, strlen(arg));
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  lplug_builder_free(b);
+  rc = lplug_hook_run(f->e, "t", v);
+  if (out) snprintf(out, n, "%s", rc == LPLUG_OK && lplug_value_string(v, 0,
+                    NULL) ? lplug_value_string(v, 0, NULL) : "?");
+  lplug_value_free(v);
+  return rc;
+}
+
+/* What a failed call registered is undone with it, as its events and
+** storage writes are: a subscription or a handler made by a handler that
+** then fails is gone; one made by a call that succeeds stays. */
+static void events_failed_call_drops_what_it_registered(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  char got[64];
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  lplug_hook_define(f->e, "other", 0, NULL);
+  assert_int_equal(load(f, "reg", "['w']", "['w']",
+    "local events, hooks = require 'lplug.events', require 'lplug.hooks'\n"
+    "HEARD = 0\n"
+    "hooks.on('t', function(v)\n"
+    "  if v == 'count' then return HEARD .. '/' .. (OTHER or 0) end\n"
+    "  events.on('w', function() HEARD = HEARD + 1 end)\n"
+    "  hooks.on('other', function() OTHER = (OTHER or 0) + 1 end)\n"
+    "  if v == 'fail' then error('after registering') end\n"
+    "end)\n"), LPLUG_OK);
+  assert_int_equal(run_t(f, "fail", NULL, 0), LPLUG_ERUNTIME);
+  assert_int_equal(lplug_event_emit(f->e, "w", v), LPLUG_OK);
+  lplug_dispatch(f->e, 0);
+  assert_int_equal(lplug_hook_run(f->e, "other", v), LPLUG_OK);
+  run_t(f, "count", got, sizeof got);
+  assert_string_equal(got, "0/0");
+  assert_int_equal(run_t(f, "keep", NULL, 0), LPLUG_OK);
+  assert_int_equal(lplug_event_emit(f->e, "w", v), LPLUG_OK);
+  lplug_dispatch(f->e, 0);
+  assert_int_equal(lplug_hook_run(f->e, "other", v), LPLUG_OK);
+  run_t(f, "count", got, sizeof got);
+  assert_string_equal(got, "1/1");
+  lplug_value_free(v);
+}
+
 static void events_once_delivers_one_event(void **state) {
   fixture *f = *state;
   assert_int_equal(load(f, "once", "[]", "['ping']",
@@ -321,6 +370,7 @@ int main(void) {
     T(events_bad_topics_and_patterns_are_refused),
     T(events_keep_each_emitters_order),
     T(events_subscriptions_are_capped_per_plugin),
+    T(events_failed_call_drops_what_it_registered),
     T(events_once_delivers_one_event),
     T(events_full_queue_pushes_back),
     T(events_failing_subscriber_does_not_stop_others),
