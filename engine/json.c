@@ -15,7 +15,8 @@
 **   - Duplicate keys are all kept; reading, as in Lua, the last one wins.
 **   - Encoding: a non-empty table whose entries are all in the array
 **     part is an array (holes become null); every other table is an
-**     object, non-string keys written as strings ("1", "2.5", "true").
+**     object, non-string keys written as strings ("1", "2.5", "true";
+**     infinite ones "inf" and "-inf", as Lua's tostring says them).
 **     The empty table is written {}: a record whose fields were all
 **     removed stays an object; [] reads back as the same empty table.
 **   - Strings are escaped where JSON requires it (quote, backslash,
@@ -484,6 +485,12 @@ static void put_key(text *t, const lplug_value *v, size_t k) {
   text tmp = {NULL, 0, 0, 0, (size_t)-1};
   if (s != NULL) {
     put_string(t, s, n);
+    return;
+  }
+  if (lplug_value_type(v, k) == LPLUG_TFLOAT &&
+      isinf(lplug_value_float(v, k, NULL))) {  /* not null: two would clash */
+    if (lplug_value_float(v, k, NULL) > 0) put(t, "\"inf\"", 5);
+    else put(t, "\"-inf\"", 6);
     return;
   }
   put_value(&tmp, v, k);                     /* number or boolean */

@@ -403,10 +403,12 @@ static void json_encode_other_tables_become_objects(void **state) {
   lplug_build_integer(b, -1);      lplug_build_string(b, "neg", 3);
   lplug_build_float(b, 1.5);       lplug_build_string(b, "float", 5);
   lplug_build_boolean(b, 1);       lplug_build_table(b);  lplug_build_end(b);
+  lplug_build_float(b, HUGE_VAL);  lplug_build_integer(b, 2);
+  lplug_build_float(b, -HUGE_VAL); lplug_build_integer(b, 3);
   lplug_build_end(b);
   assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
   expect_json(v, "{\"1\":\"one\",\"x\":1,\"-1\":\"neg\",\"1.5\":\"float\","
-                 "\"true\":{}}");
+                 "\"true\":{},\"inf\":2,\"-inf\":3}");
   lplug_builder_free(b);
   lplug_value_free(v);
 }
