@@ -232,8 +232,7 @@ static int fail(lplug_engine *e, deps_set *s, cand *c, int code,
   c->code = code;
   free(c->error);
   if ((c->error = strdup(e->errmsg)) == NULL) return LPLUG_ENOMEM;
-  if (e->config.on_error)
-    e->config.on_error(e->config.ud, who, code, e->errmsg, "");
+  engine_report(e, who, code, "");
   return LPLUG_OK;
 }
 

@@ -164,6 +164,14 @@ void names_replace(lplug_engine *e, const plugin *old, plugin *p);
 void names_reset(lplug_engine *e);
 void names_free(lplug_engine *e);
 
+/* Tells the host's on_error about a failure whose message is the
+** engine's: the host gets its own copies of it and of the traceback (a
+** call it makes from the callback may run the plugin again), and the
+** engine's message is the same after the callback, whatever the host
+** called meanwhile (a call refused from the callback wrote its own). */
+void engine_report(lplug_engine *e, const char *who, int code,
+                   const char *traceback);
+
 /* Sends a message to the host's log sink. */
 void engine_log(lplug_engine *e, int level, const char *who,
                 const char *message);

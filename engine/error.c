@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/engine.h"
 
@@ -61,6 +62,16 @@ int engine_error(lplug_engine *e, int code, const char *fmt, ...) {
   vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
   va_end(ap);
   return code;
+}
+
+void engine_report(lplug_engine *e, const char *who, int code,
+                   const char *traceback) {
+  char message[sizeof e->errmsg], trace[sizeof ((sandbox_failure *)0)->traceback];
+  if (e->config.on_error == NULL) return;
+  memcpy(message, e->errmsg, sizeof message);
+  snprintf(trace, sizeof trace, "%s", traceback);
+  e->config.on_error(e->config.ud, who, code, message, trace);
+  memcpy(e->errmsg, message, sizeof message);
 }
 
 void engine_log(lplug_engine *e, int level, const char *who,

@@ -332,9 +332,8 @@ int plugin_fail(plugin *p, int code, const char *activity) {
       engine_error(e, code, "plugin '%s': error in %s: %s", p->name, activity,
                    sandbox_message(sb));
   }
-  if (e->config.on_error)
-    e->config.on_error(e->config.ud, p->name, code, e->errmsg,
-                       code == LPLUG_EVALUE ? "" : sandbox_traceback(sb));
+  engine_report(e, p->name, code,
+                code == LPLUG_EVALUE ? "" : sandbox_traceback(sb));
   return code;
 }
 
@@ -461,8 +460,7 @@ static int add_plugin(lplug_engine *e, plugin *p) {
 }
 
 static int report_load_error(lplug_engine *e, const char *name, int code) {
-  if (e->config.on_error)
-    e->config.on_error(e->config.ud, name, code, e->errmsg, "");
+  engine_report(e, name, code, "");
   return code;
 }
 

@@ -279,8 +279,9 @@ void lplug_free(void *p);
 /* Called for every plugin failure: `plugin` is its name, `code` the
 ** LPLUG_E* code, `message` one line naming the plugin, the place
 ** (file:line) and the rule involved, `traceback` the Lua traceback or "".
-** The strings live until the callback returns or calls the engine (which
-** may write its message over them): copy what it keeps first. */
+** The strings live until the callback returns, whatever it calls meanwhile;
+** copy what it keeps.  A call it makes (refused or not) leaves
+** lplug_errmsg as it was for the failure being reported. */
 typedef void (*lplug_error_fn)(void *ud, const char *plugin, int code,
                                const char *message, const char *traceback);
 

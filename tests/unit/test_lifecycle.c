@@ -645,6 +645,41 @@ static void lifecycle_engine_free_runs_shutdown(void **state) {
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
 
+/* on_error's message is the host's own: a call it makes from the
+** callback (here an unload, refused there) writes lplug_errmsg, yet the
+** message it holds stays, and so does the failed call's message. */
+static lplug_engine *reporting_engine;
+static char seen_after[512];
+
+static void unload_from_on_error(void *ud, const char *plugin, int code,
+                                 const char *message, const char *tb) {
+  (void)ud; (void)code; (void)tb;
+  assert_int_equal(lplug_plugin_unload(reporting_engine, plugin),
+                   LPLUG_ESTATE);
+  snprintf(seen_after, sizeof seen_after, "%s", message);
+}
+
+static void lifecycle_on_error_message_survives_calls_made_in_it(
+    void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  lplug_value *v = lplug_value_new();
+  char *dir = support_plugin(f->root, "fails", NULL,
+    "require('lplug.hooks').on('t', function() error('the cause') end)");
+  c.grant = lplug_grant_declared;
+  c.on_error = unload_from_on_error;
+  reporting_engine = lplug_engine_new(&c);
+  assert_non_null(reporting_engine);
+  lplug_hook_define(reporting_engine, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(reporting_engine, dir), LPLUG_OK);
+  assert_int_equal(lplug_hook_run(reporting_engine, "t", v), LPLUG_ERUNTIME);
+  assert_non_null(strstr(seen_after, "the cause"));
+  assert_non_null(strstr(lplug_errmsg(reporting_engine), "the cause"));
+  lplug_engine_free(reporting_engine);
+  lplug_value_free(v);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     T(lifecycle_init_runs_at_load),
@@ -662,6 +697,7 @@ int main(void) {
     T(lifecycle_reload_keeps_what_dependents_need),
     T(lifecycle_reload_in_a_stream_runs_each_record_once),
     T(lifecycle_engine_free_runs_shutdown),
+    T(lifecycle_on_error_message_survives_calls_made_in_it),
     T(lifecycle_callbacks_cannot_pull_a_plugin_from_the_engine),
     T(lifecycle_reload_keeps_a_disable_made_meanwhile),
     T(lifecycle_what_an_old_shutdown_registers_goes_with_it),
