@@ -62,17 +62,18 @@ void lplug_engine_free(lplug_engine *e) {
   free(e);
 }
 
-int lplug_plugin_count(const lplug_engine *e) { return e->nplugins; }
+int lplug_plugin_count(const lplug_engine *e) { return e ? e->nplugins : 0; }
 
 const char *lplug_plugin_name(const lplug_engine *e, int i) {
-  return i >= 0 && i < e->nplugins ? e->plugins[i]->name : NULL;
+  return e && i >= 0 && i < e->nplugins ? e->plugins[i]->name : NULL;
 }
 
 
 int lplug_plugin_stats(const lplug_engine *e, const char *name,
                        lplug_stats *out) {
-  const plugin *p = engine_find_plugin(e, name, NULL);
-  if (p == NULL) return LPLUG_ENOTFOUND;
+  const plugin *p;
+  if (e == NULL || out == NULL) return LPLUG_EINVAL;
+  if ((p = engine_find_plugin(e, name, NULL)) == NULL) return LPLUG_ENOTFOUND;
   *out = p->stats;
   out->memory = p->sb.used;
   out->memory_peak = p->sb.peak;
@@ -89,6 +90,7 @@ const char *lplug_plugin_dir(const lplug_engine *e, const char *name) {
 int lplug_storage_flush(lplug_engine *e) {
   char err[512];
   int rc;
+  if (e == NULL) return LPLUG_EINVAL;
   if (e->store == NULL) return LPLUG_OK;
   if (e->calls > 0)
     return engine_error(e, LPLUG_ESTATE, "lplug_storage_flush: called from "

@@ -70,7 +70,9 @@ void engine_report(lplug_engine *e, const char *who, int code,
   if (e->config.on_error == NULL) return;
   memcpy(message, e->errmsg, sizeof message);
   snprintf(trace, sizeof trace, "%s", traceback);
+  e->busy++;  /* a failure being reported: no load or unload from it */
   e->config.on_error(e->config.ud, who, code, message, trace);
+  e->busy--;
   memcpy(e->errmsg, message, sizeof message);
 }
 

@@ -173,7 +173,7 @@ int lplug_event_emit(lplug_engine *e, const char *topic,
   return LPLUG_OK;
 }
 
-int lplug_event_pending(const lplug_engine *e) { return e->qlen; }
+int lplug_event_pending(const lplug_engine *e) { return e ? e->qlen : 0; }
 
 /* Drops what plugin `source` emitted since mark (a failed call's events).
 ** The others emitted meanwhile stay, in order: the host's, from callbacks
@@ -277,8 +277,10 @@ static subscription *find_sub(lplug_engine *e, int id) {
 }
 
 int lplug_event_unsubscribe(lplug_engine *e, int id) {
-  subscription *s = find_sub(e, id);
-  if (s == NULL || s->plugin != NULL) return LPLUG_ENOTFOUND;
+  subscription *s;
+  if (e == NULL) return LPLUG_EINVAL;
+  if ((s = find_sub(e, id)) == NULL || s->plugin != NULL)
+    return LPLUG_ENOTFOUND;
   kill_sub(e, s);
   compact(e);
   return LPLUG_OK;

@@ -302,7 +302,12 @@ int lplug_host_load(const char *path, lplug_host **out, char *err,
   char *text;
   size_t len;
   int rc;
+  if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
+  if (path == NULL) {
+    snprintf(err, errsize, "no settings file named");
+    return LPLUG_EIO;
+  }
   rc = ytree_read_file(path, MANIFEST_MAX_BYTES, 0, &text, &len, err,
                        errsize);
   if (rc != LPLUG_OK) return rc;

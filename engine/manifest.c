@@ -52,7 +52,7 @@ int lplug_parse_size(const char *text, size_t *out) {
   unsigned long long x;
   const char *unit;
   int i;
-  if (!number_unit(text, &x, &unit)) return 0;
+  if (text == NULL || out == NULL || !number_unit(text, &x, &unit)) return 0;
   for (i = 0; u[i].unit; i++)
     if (strcmp(unit, u[i].unit) == 0) {
       if (x > SIZE_MAX / u[i].scale) return 0;
@@ -88,7 +88,7 @@ int lplug_parse_count(const char *text, long long *out) {
     {"", 1}, {"K", 1000}, {"k", 1000}, {"M", 1000000}, {"G", 1000000000},
     {NULL, 0}
   };
-  return scaled(text, units, out);
+  return text != NULL && out != NULL && scaled(text, units, out);
 }
 
 int manifest_parse_time(const char *text, long long *out) {

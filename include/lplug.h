@@ -773,9 +773,10 @@ int lplug_storage_flush(lplug_engine *e);
 typedef struct lplug_host lplug_host;
 
 /* Reads the settings file at `path` into *out (free it with
-** lplug_host_free).  Returns LPLUG_OK, LPLUG_EIO, LPLUG_EMANIFEST (the
-** message in err, errsize bytes, names file:line:column and the field) or
-** LPLUG_ENOMEM.  Unknown keys are errors here: a typo in a security
+** lplug_host_free).  Returns LPLUG_OK, LPLUG_EIO (path NULL too),
+** LPLUG_EMANIFEST (the message in err, errsize bytes, names
+** file:line:column and the field), LPLUG_ENOMEM, or LPLUG_EINVAL (out
+** NULL).  Unknown keys are errors here: a typo in a security
 ** setting must not pass unnoticed. */
 int lplug_host_load(const char *path, lplug_host **out, char *err,
                     size_t errsize);

@@ -378,10 +378,45 @@ static void deps_unreadable_folder_loads_nothing(void **state) {
   assert_int_equal(lplug_load_dirs(f->e, NULL, 1), LPLUG_EINVAL);
 }
 
+/* A set's failures are reported while the set loads: on_error may not
+** load or unload then (LPLUG_ESTATE), as for a single load. */
+static int unload_in_report = 1, load_in_report = 1;
+static lplug_engine *reporting;
+
+static void unload_from_report(void *ud, const char *plugin, int code,
+                               const char *message, const char *traceback) {
+  const char *root = ud;
+  char dir[4096];
+  (void)plugin; (void)code; (void)message; (void)traceback;
+  snprintf(dir, sizeof dir, "%s/p", root);
+  unload_in_report = lplug_plugin_unload(reporting, "a");
+  load_in_report = lplug_load_dir(reporting, dir);
+}
+
+static void deps_set_failures_are_reported_while_busy(void **state) {
+  deps_fixture *f = *state;
+  lplug_config config = {0};
+  char dir[4096];
+  plugin(f, "a", "1.0.0", NULL);
+  plugin(f, "b", "1.0.0", "depends: [missing]\n");
+  snprintf(dir, sizeof dir, "%s/p", f->root);
+  config.on_error = unload_from_report;
+  config.ud = f->root;
+  config.grant = lplug_grant_declared;
+  reporting = lplug_engine_new(&config);
+  assert_non_null(reporting);
+  assert_int_equal(lplug_load_dir(reporting, dir), LPLUG_EDEPEND);
+  assert_int_equal(unload_in_report, LPLUG_ESTATE);
+  assert_int_equal(load_in_report, LPLUG_ESTATE);
+  assert_string_equal(order(reporting), "a");
+  lplug_engine_free(reporting);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     T(deps_load_dependencies_first_then_by_name),
+    T(deps_set_failures_are_reported_while_busy),
     T(deps_order_ignores_folder_listing_order),
     T(deps_version_ranges_are_checked),
     T(deps_missing_dependency_is_named),

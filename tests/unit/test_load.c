@@ -270,6 +270,29 @@ static void load_engine_with_default_config(void **state) {
   lplug_engine_free(NULL);
 }
 
+/* The functions that take an engine, a name or an out pointer answer a
+** NULL one with their "nothing" (a code, 0 or NULL), not a crash. */
+static void load_null_arguments_are_answered(void **state) {
+  lplug_host *h = (lplug_host *)1;
+  char err[64];
+  size_t size;
+  long long count;
+  lplug_stats st;
+  (void)state;
+  assert_int_equal(lplug_storage_flush(NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_plugin_stats(NULL, "x", &st), LPLUG_EINVAL);
+  assert_int_equal(lplug_plugin_count(NULL), 0);
+  assert_null(lplug_plugin_name(NULL, 0));
+  assert_int_equal(lplug_event_unsubscribe(NULL, 1), LPLUG_EINVAL);
+  assert_int_equal(lplug_event_pending(NULL), 0);
+  assert_int_equal(lplug_host_load(NULL, &h, err, sizeof err), LPLUG_EIO);
+  assert_null(h);
+  assert_int_equal(lplug_host_load("x.yaml", NULL, err, sizeof err),
+                   LPLUG_EINVAL);
+  assert_int_equal(lplug_parse_size(NULL, &size), 0);
+  assert_int_equal(lplug_parse_count(NULL, &count), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
@@ -278,6 +301,7 @@ int main(void) {
     T(load_dir_records_each_plugins_real_folder),
     T(load_dir_takes_a_folder_as_it_is_when_it_loads),
     T(load_dir_of_missing_folder_is_an_io_error),
+    T(load_null_arguments_are_answered),
     T(load_same_name_twice_is_refused),
     T(load_syntax_error_names_file_and_line),
     T(load_runtime_error_in_main_is_reported),
