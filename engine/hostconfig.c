@@ -57,6 +57,36 @@ static int expect(parse *ps, const ytree_node *n, int type, const char *field) {
   return LPLUG_OK;
 }
 
+/* A mapping of settings named `field` ("limits"; "" for the file): its
+** keys are plain names, each once.  A key given twice would have the
+** second silently win -- in a file that sets security limits -- and one
+** holding a NUL byte would read as its first part. */
+static int settings(parse *ps, const ytree_node *map, const char *field) {
+  int k, j, rc = expect(ps, map, YT_MAP, *field ? field : "settings");
+  for (k = 0; rc == LPLUG_OK && k + 1 < map->n; k += 2) {
+    const ytree_node *key = map->kids[k];
+    if (key->type != YT_SCALAR || strlen(key->text) != key->len)
+      return ytree_fail(&ps->r, key, "%s%skeys must be plain names", field,
+                        *field ? ": " : "");
+    for (j = 0; j < k; j += 2)
+      if (strcmp(map->kids[j]->text, key->text) == 0)
+        return ytree_fail(&ps->r, key, "%s%s%s: duplicate key (first at "
+                          "line %d)", field, *field ? "." : "", key->text,
+                          map->kids[j]->line);
+  }
+  return rc;
+}
+
+/* The same check through a whole value (grants: per plugin, per
+** capability). */
+static int settings_deep(parse *ps, const ytree_node *n, const char *field) {
+  int k, rc = LPLUG_OK;
+  if (n->type == YT_MAP) rc = settings(ps, n, field);
+  for (k = 0; rc == LPLUG_OK && n->type != YT_SCALAR && k < n->n; k++)
+    rc = settings_deep(ps, n->kids[k], field);
+  return rc;
+}
+
 static int unknown(parse *ps, const ytree_node *key, const char *where,
                    const char *allowed) {
   return ytree_fail(&ps->r, key, "unknown key '%s%s' (allowed: %s)", where, key->text,
@@ -105,7 +135,7 @@ static int parse_ms(const char *text, int *out) {
 
 /* storage: { path: lplug.db, quota: 1MB, batch: 100ms } */
 static int read_storage(parse *ps, const ytree_node *map) {
-  int k, rc = expect(ps, map, YT_MAP, "storage");
+  int k, rc = settings(ps, map, "storage");
   for (k = 0; rc == LPLUG_OK && k + 1 < map->n; k += 2) {
     const ytree_node *key = map->kids[k], *v = map->kids[k + 1];
     if (strcmp(key->text, "path") == 0) {
@@ -131,7 +161,7 @@ static int read_storage(parse *ps, const ytree_node *map) {
 }
 
 static int read_limits(parse *ps, const ytree_node *map) {
-  int k, rc = expect(ps, map, YT_MAP, "limits");
+  int k, rc = settings(ps, map, "limits");
   for (k = 0; rc == LPLUG_OK && k + 1 < map->n; k += 2) {
     const ytree_node *key = map->kids[k], *v = map->kids[k + 1];
     if (strcmp(key->text, "memory") == 0) {
@@ -156,7 +186,7 @@ static int read_limits(parse *ps, const ytree_node *map) {
 }
 
 static int read_events(parse *ps, const ytree_node *map) {
-  int k, rc = expect(ps, map, YT_MAP, "events");
+  int k, rc = settings(ps, map, "events");
   for (k = 0; rc == LPLUG_OK && k + 1 < map->n; k += 2) {
     const ytree_node *key = map->kids[k], *v = map->kids[k + 1];
     long long n;
@@ -251,10 +281,9 @@ static int read_root(parse *ps, const ytree_node *root) {
   if (root->type != YT_MAP)
     return ytree_fail(&ps->r, root, "expected a mapping of settings, got %s",
                 ytree_type_name(root));
+  if ((rc = settings(ps, root, "")) != LPLUG_OK) return rc;
   for (k = 0; rc == LPLUG_OK && k + 1 < root->n; k += 2) {
     const ytree_node *key = root->kids[k], *v = root->kids[k + 1];
-    if (key->type != YT_SCALAR)
-      return ytree_fail(&ps->r, key, "keys must be plain names");
     if (strcmp(key->text, "plugins") == 0) {
       rc = read_plugins(ps, v);
     } else if (strcmp(key->text, "limits") == 0) {
@@ -280,7 +309,8 @@ static int read_root(parse *ps, const ytree_node *root) {
     } else if (strcmp(key->text, "storage") == 0) {
       rc = read_storage(ps, v);
     } else if (strcmp(key->text, "grants") == 0) {
-      if ((rc = expect(ps, v, YT_MAP, "grants")) == LPLUG_OK) {
+      if ((rc = expect(ps, v, YT_MAP, "grants")) == LPLUG_OK &&
+          (rc = settings_deep(ps, v, "grants")) == LPLUG_OK) {
         lplug_value_free(ps->h->grants);
         ps->h->grants = NULL;
         rc = ytree_to_value(v, &ps->h->grants);

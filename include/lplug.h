@@ -776,8 +776,9 @@ typedef struct lplug_host lplug_host;
 ** lplug_host_free).  Returns LPLUG_OK, LPLUG_EIO (path NULL too),
 ** LPLUG_EMANIFEST (the message in err, errsize bytes, names
 ** file:line:column and the field), LPLUG_ENOMEM, or LPLUG_EINVAL (out
-** NULL).  Unknown keys are errors here: a typo in a security
-** setting must not pass unnoticed. */
+** NULL).  Unknown keys are errors here, and so are keys given twice: a
+** typo in a security setting, or a second section overriding the first,
+** must not pass unnoticed. */
 int lplug_host_load(const char *path, lplug_host **out, char *err,
                     size_t errsize);
 void lplug_host_free(lplug_host *h);

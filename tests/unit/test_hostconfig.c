@@ -225,6 +225,22 @@ static void hostconfig_bad_values_are_errors(void **state) {
              "lplug.yaml:1:4: anchors are not supported ('&x')");
 }
 
+/* A setting given twice is an error, not the second one silently
+** winning; a key holding a NUL byte is not read as its first part. */
+static void hostconfig_keys_are_given_once(void **state) {
+  fixture *f = *state;
+  load_fails(f, "limits:\n  memory: 1MB\nlimits:\n  memory: 64MB\n",
+             "lplug.yaml:3:1: limits: duplicate key (first at line 1)");
+  load_fails(f, "limits: { time: 10ms, time: 1s }\n",
+             "lplug.yaml:1:23: limits.time: duplicate key (first at line 1)");
+  load_fails(f, "storage: { path: a.db, path: b.db }\n",
+             "lplug.yaml:1:24: storage.path: duplicate key (first at line 1)");
+  load_fails(f, "\"limits\\0zz\": { memory: 64MB }\n",
+             "lplug.yaml:1:1: keys must be plain names");
+  load_fails(f, "grants:\n  p: { hooks: [a] }\n  p: { storage: {} }\n",
+             "lplug.yaml:3:3: grants.p: duplicate key (first at line 2)");
+}
+
 /* Found by fuzz_hostconfig: a key that is a mapping or a sequence has no
 ** text, and every section read keys as text. */
 static void hostconfig_key_that_is_not_a_scalar_is_an_error(void **state) {
@@ -285,6 +301,7 @@ int main(void) {
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
     T(hostconfig_bad_values_are_errors),
+    T(hostconfig_keys_are_given_once),
     T(hostconfig_key_that_is_not_a_scalar_is_an_error),
     T(hostconfig_missing_file_is_an_io_error),
     T(hostconfig_can_be_read_from_a_pipe),
