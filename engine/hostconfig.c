@@ -57,34 +57,11 @@ static int expect(parse *ps, const ytree_node *n, int type, const char *field) {
   return LPLUG_OK;
 }
 
-/* A mapping of settings named `field` ("limits"; "" for the file): its
-** keys are plain names, each once.  A key given twice would have the
-** second silently win -- in a file that sets security limits -- and one
-** holding a NUL byte would read as its first part. */
+/* A mapping of settings named `field` ("limits"; "" for the file), its
+** keys each given once (yaml_tree.c). */
 static int settings(parse *ps, const ytree_node *map, const char *field) {
-  int k, j, rc = expect(ps, map, YT_MAP, *field ? field : "settings");
-  for (k = 0; rc == LPLUG_OK && k + 1 < map->n; k += 2) {
-    const ytree_node *key = map->kids[k];
-    if (key->type != YT_SCALAR || strlen(key->text) != key->len)
-      return ytree_fail(&ps->r, key, "%s%skeys must be plain names", field,
-                        *field ? ": " : "");
-    for (j = 0; j < k; j += 2)
-      if (strcmp(map->kids[j]->text, key->text) == 0)
-        return ytree_fail(&ps->r, key, "%s%s%s: duplicate key (first at "
-                          "line %d)", field, *field ? "." : "", key->text,
-                          map->kids[j]->line);
-  }
-  return rc;
-}
-
-/* The same check through a whole value (grants: per plugin, per
-** capability). */
-static int settings_deep(parse *ps, const ytree_node *n, const char *field) {
-  int k, rc = LPLUG_OK;
-  if (n->type == YT_MAP) rc = settings(ps, n, field);
-  for (k = 0; rc == LPLUG_OK && n->type != YT_SCALAR && k < n->n; k++)
-    rc = settings_deep(ps, n->kids[k], field);
-  return rc;
+  int rc = expect(ps, map, YT_MAP, *field ? field : "settings");
+  return rc == LPLUG_OK ? ytree_unique_keys(&ps->r, map, field, 0) : rc;
 }
 
 static int unknown(parse *ps, const ytree_node *key, const char *where,
@@ -310,7 +287,7 @@ static int read_root(parse *ps, const ytree_node *root) {
       rc = read_storage(ps, v);
     } else if (strcmp(key->text, "grants") == 0) {
       if ((rc = expect(ps, v, YT_MAP, "grants")) == LPLUG_OK &&
-          (rc = settings_deep(ps, v, "grants")) == LPLUG_OK) {
+          (rc = ytree_unique_keys(&ps->r, v, "grants", 1)) == LPLUG_OK) {
         lplug_value_free(ps->h->grants);
         ps->h->grants = NULL;
         rc = ytree_to_value(v, &ps->h->grants);

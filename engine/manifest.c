@@ -291,12 +291,14 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
   if (strcmp(k, "capabilities") == 0 || strcmp(k, "config") == 0) {
     lplug_value **out = k[0] == 'c' && k[1] == 'a' ? &m->capabilities :
                                                      &m->config;
+    int rc;
     if (v->type != YT_MAP && !ytree_is_null(v))
       return ytree_fail(&ps->r, v, "%s: expected a mapping, got %s", k, ytree_type_name(v));
-    if (out == &m->config) {  /* checked here, where positions are known */
-      int rc = config_check_schema(v, ps->r.path, ps->r.err, ps->r.errsize);
-      if (rc != LPLUG_OK) return rc;
-    }
+    if ((rc = ytree_unique_keys(&ps->r, v, k, 1)) != LPLUG_OK) return rc;
+    if (out == &m->config &&  /* checked here, where positions are known */
+        (rc = config_check_schema(v, ps->r.path, ps->r.err, ps->r.errsize)) !=
+            LPLUG_OK)
+      return rc;
     lplug_value_free(*out);
     *out = NULL;
     return ytree_to_value(v, out);

@@ -208,6 +208,33 @@ static int build_tree(parse *ps, const char *text, size_t len,
 
 /* ---- scalars ------------------------------------------------------------ */
 
+int ytree_unique_keys(const ytree_report *r, const ytree_node *n,
+                      const char *field, int deep) {
+  int k, j, rc = LPLUG_OK;
+  for (k = 0; n->type == YT_MAP && k + 1 < n->n; k += 2) {
+    const ytree_node *key = n->kids[k];
+    if (key->type != YT_SCALAR || strlen(key->text) != key->len)
+      return ytree_fail(r, key, "%s%skeys must be plain names", field,
+                        *field ? ": " : "");
+    for (j = 0; j < k; j += 2)
+      if (strcmp(n->kids[j]->text, key->text) == 0)
+        return ytree_fail(r, key, "%s%s%s: duplicate key (first at line %d)",
+                          field, *field ? "." : "", key->text,
+                          n->kids[j]->line);
+  }
+  for (k = 0; deep && n->type != YT_SCALAR && rc == LPLUG_OK && k < n->n; k++) {
+    char path[256];
+    if (n->type == YT_MAP && k % 2 == 0) continue;  /* a key: checked */
+    if (n->type == YT_MAP)                          /* "config.t.type" */
+      snprintf(path, sizeof path, "%s%s%s", field, *field ? "." : "",
+               n->kids[k - 1]->text);
+    else
+      snprintf(path, sizeof path, "%s", field);
+    rc = ytree_unique_keys(r, n->kids[k], path, deep);
+  }
+  return rc;
+}
+
 int ytree_is_null(const ytree_node *n) {
   return n->type == YT_SCALAR && n->plain &&
          (n->len == 0 || strcmp(n->text, "~") == 0 ||

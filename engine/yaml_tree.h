@@ -57,6 +57,13 @@ int ytree_fail(const ytree_report *r, const ytree_node *at, const char *fmt,
 #endif
   ;
 
+/* Checks that every mapping in n (n itself and below) has plain keys
+** (scalars without NUL bytes), each once: a key given twice would have
+** the second silently win.  `field` names n in messages ("limits";
+** "" for a file's top). */
+int ytree_unique_keys(const ytree_report *r, const ytree_node *n,
+                      const char *field, int deep);
+
 int ytree_is_null(const ytree_node *n);
 int ytree_is_bool(const ytree_node *n, int *b);
 int ytree_is_int(const ytree_node *n, long long *x);

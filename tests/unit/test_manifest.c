@@ -295,6 +295,15 @@ static void manifest_duplicate_keys_are_errors(void **state) {
   (void)state;
   FAILS("name: a\nversion: 1.0.0\nname: b\n",
         "plugin.yaml:3:1: name: duplicate key (first at line 1)");
+  /* deeper too: the second would silently win */
+  FAILS("name: a\nversion: 1.0.0\ncapabilities:\n  hooks: [x]\n"
+        "  hooks: [y]\n",
+        "plugin.yaml:5:3: capabilities.hooks: duplicate key (first at line "
+        "4)");
+  FAILS("name: a\nversion: 1.0.0\ncapabilities:\n"
+        "  storage: { quota: 1KB, quota: 1MB }\n",
+        "plugin.yaml:4:26: capabilities.storage.quota: duplicate key (first "
+        "at line 4)");
 }
 
 /* Found by fuzz_manifest: a second limits.memory leaked the first one's
