@@ -66,7 +66,8 @@ int engine_error(lplug_engine *e, int code, const char *fmt, ...) {
 
 void engine_report(lplug_engine *e, const char *who, int code,
                    const char *traceback) {
-  char message[sizeof e->errmsg], trace[sizeof ((sandbox_failure *)0)->traceback];
+  char message[sizeof e->errmsg];
+  char trace[sizeof ((sandbox_failure *)0)->traceback];
   if (e->config.on_error == NULL) return;
   memcpy(message, e->errmsg, sizeof message);
   snprintf(trace, sizeof trace, "%s", traceback);

@@ -316,8 +316,10 @@ static int handlers_of(const lplug_hook *h, const plugin *p) {
 static long long add_cost(const lplug_hook *h, const hook_order *order) {
   long long n = h->n + 1, names = order->nbefore + order->nafter, bytes = 0;
   int i;
-  for (i = 0; i < order->nbefore; i++) bytes += (long long)strlen(order->before[i]);
-  for (i = 0; i < order->nafter; i++) bytes += (long long)strlen(order->after[i]);
+  for (i = 0; i < order->nbefore; i++)
+    bytes += (long long)strlen(order->before[i]);
+  for (i = 0; i < order->nafter; i++)
+    bytes += (long long)strlen(order->after[i]);
   if (h->constraints > 0 || h->reordered || names > 0)
     return 100 + bytes / 8 + n * n * (1 + names) / 16;
   return 100 + n;

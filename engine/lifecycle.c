@@ -203,7 +203,8 @@ static int reload(lplug_engine *e, plugin *old, int i) {
   plugin *p;
   storage_frame frame;
   char reason[256];
-  if ((rc = plugin_build(e, old->dir, NULL, old, NULL, &p)) != LPLUG_OK) return rc;
+  rc = plugin_build(e, old->dir, NULL, old, NULL, &p);
+  if (rc != LPLUG_OK) return rc;
   if ((rc = deps_check_dependents(e, p->m)) != LPLUG_OK) {
     plugin_free(p);
     return reload_failed(e, name, rc);

@@ -313,8 +313,9 @@ int plugin_fail(plugin *p, int code, const char *activity) {
       engine_error(e, code, "plugin '%s': memory budget of %s exhausted in %s"
                    "%s (limits.memory in plugin.yaml; the host allows at "
                    "most %s)", p->name,
-                   engine_size_text(sb->config.memory_limit, a, sizeof a), activity,
-                   where, engine_size_text(e->config.memory_limit, b, sizeof b));
+                   engine_size_text(sb->config.memory_limit, a, sizeof a),
+                   activity, where,
+                   engine_size_text(e->config.memory_limit, b, sizeof b));
       break;
     case LPLUG_EVALUE:
       p->stats.value_errors++;
@@ -378,8 +379,10 @@ static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
   if (m->memory_limit > e->config.memory_limit)
     return engine_error(e, LPLUG_EMANIFEST, "%s: limits.memory: %s is over "
                         "the host's ceiling of %s (ask for at most that)",
-                        m->memory_where, engine_size_text(m->memory_limit, a, sizeof a),
-                        engine_size_text(e->config.memory_limit, b, sizeof b));
+                        m->memory_where,
+                        engine_size_text(m->memory_limit, a, sizeof a),
+                        engine_size_text(e->config.memory_limit, b,
+                                         sizeof b));
   if (e->config.instruction_limit > 0 &&
       m->instruction_limit > e->config.instruction_limit)
     return engine_error(e, LPLUG_EMANIFEST, "%s: limits.instructions: %lld is "
@@ -433,7 +436,8 @@ static int apply_storage(lplug_engine *e, plugin *p) {
                           "storage.quota: %s is over the host's ceiling of %s "
                           "(ask for at most that)", p->name,
                           engine_size_text(quota, a, sizeof a),
-                          engine_size_text(e->config.storage_quota, b, sizeof b));
+                          engine_size_text(e->config.storage_quota, b,
+                                           sizeof b));
   }
   if (e->store == NULL &&
       (rc = storage_open(&e->store, e->config.storage_path,
