@@ -64,6 +64,17 @@ static void step(matcher *m, unsigned long n) {
   }
 }
 
+/* Charges what is left of a call's steps, rounded up: dropping up to a
+** batch per call let a loop of short calls run free. */
+static void settle(matcher *m) {
+  if (m->steps > 0) {
+    long long k = (long long)((m->steps + STEPS_PER_INSTRUCTION - 1) /
+                              STEPS_PER_INSTRUCTION);
+    m->steps = 0;
+    budget_charge(m->L, k);
+  }
+}
+
 static void matcher_init(matcher *m, lua_State *L, const char *s, size_t ls,
                          const char *p, size_t lp) {
   m->L = L;
@@ -106,6 +117,7 @@ static const char *class_end(matcher *m, const char *p) {
     return p + 1;
   }
   if (c == '[') {
+    const char *start = p;
     if (*p == '^') p++;
     /* The first character of a set is never its end: "[]]" holds ']'. */
     do {
@@ -114,6 +126,8 @@ static const char *class_end(matcher *m, const char *p) {
       c = *p++;
       if (c == '%' && p < m->p_end) p++;
     } while (*p != ']');
+    /* a set is scanned whole here and by every in_set: its length counts */
+    step(m, (unsigned long)(p - start) / BYTES_PER_STEP);
     return p + 1;
   }
   return p;
@@ -150,7 +164,9 @@ static int single(matcher *m, const char *s, const char *p, const char *ep) {
   switch (*p) {
     case '.': return 1;
     case '%': return in_class(c, uc(p[1]));
-    case '[': return in_set(c, p, ep - 1);
+    case '[':
+      step(m, (unsigned long)(ep - p) / BYTES_PER_STEP);
+      return in_set(c, p, ep - 1);
     default: return uc(*p) == c;
   }
 }
@@ -243,6 +259,7 @@ static int frontier(matcher *m, const char *s, const char *p,
   *ep = class_end(m, p);
   prev = s == m->s0 ? 0 : uc(s[-1]);
   cur = s < m->s_end ? uc(*s) : 0;
+  step(m, 2 * (unsigned long)(*ep - p) / BYTES_PER_STEP);
   return !in_set(prev, p, *ep - 1) && in_set(cur, p, *ep - 1);
 }
 
@@ -394,6 +411,7 @@ static int find_aux(lua_State *L, int find) {
     const char *hit;
     matcher_init(&m, L, s, ls, p, lp);
     hit = plain_find(&m, s + init - 1, ls - init + 1, p, lp);
+    settle(&m);
     if (hit != NULL) {
       lua_pushinteger(L, (lua_Integer)(hit - s) + 1);
       lua_pushinteger(L, (lua_Integer)(hit - s) + (lua_Integer)lp);
@@ -410,12 +428,14 @@ static int find_aux(lua_State *L, int find) {
     do {
       const char *e = match_at(&m, at, p);
       if (e != NULL) {
+        settle(&m);
         if (!find) return push_captures(&m, at, e);
         lua_pushinteger(L, (lua_Integer)(at - s) + 1);
         lua_pushinteger(L, (lua_Integer)(e - s));
         return push_captures(&m, NULL, NULL) + 2;
       }
     } while (at++ < m.s_end && !anchor);
+    settle(&m);
   }
   luaL_pushfail(L);
   return 1;
@@ -441,10 +461,12 @@ static int gmatch_next(lua_State *L) {
     const char *e = match_at(&g->m, at, g->p);
     if (e != NULL && e != g->last) {
       g->at = g->last = e;
+      settle(&g->m);
       return push_captures(&g->m, at, e);
     }
   }
   g->at = at;  /* past the end: later calls find nothing at once */
+  settle(&g->m);
   return 0;
 }
 
@@ -479,9 +501,11 @@ static void add_string(matcher *m, luaL_Buffer *b, const char *s,
     if (*q == '%') {
       luaL_addchar(b, '%');
     } else if (*q == '0') {
+      step(m, (unsigned long)(e - s) / BYTES_PER_STEP + 1);
       luaL_addlstring(b, s, (size_t)(e - s));
     } else if (isdigit(uc(*q))) {
       push_capture(m, *q - '1', s, e);
+      step(m, lua_rawlen(m->L, -1) / BYTES_PER_STEP + 1);
       luaL_addvalue(b);  /* a position capture is a number: converted */
     } else {
       luaL_error(m->L, "invalid use of '%%' in replacement string");
@@ -552,10 +576,12 @@ static int str_gsub(lua_State *L) {
     }
     if (anchor) break;
   }
+  settle(&m);
   if (!changed) {
     lua_pushvalue(L, 1);
   } else {
     step(&m, (unsigned long)(m.s_end - s) / BYTES_PER_STEP);
+    settle(&m);
     luaL_addlstring(&b, s, (size_t)(m.s_end - s));
     luaL_pushresult(&b);
   }
