@@ -294,23 +294,16 @@ int events_unsubscribe_plugin(plugin *p, int id) {
   return 1;
 }
 
-void events_drop_plugin(lplug_engine *e, plugin *p) {
-  int i;
-  for (i = 0; i < e->nsubs; i++)
-    if (e->subs[i].plugin == p) {
-      e->subs[i].ref = LUA_NOREF;  /* the state goes away whole */
-      e->subs[i].dead = 1;
-      e->subs_dead = 1;
-    }
-  compact(e);
-}
-
 void events_drop_since(lplug_engine *e, plugin *p, int from) {
   int i;
   for (i = 0; i < e->nsubs; i++)
     if (e->subs[i].plugin == p && e->subs[i].id >= from && !e->subs[i].dead)
       kill_sub(e, &e->subs[i]);
   compact(e);
+}
+
+void events_drop_plugin(lplug_engine *e, plugin *p) {
+  events_drop_since(e, p, 0);
 }
 
 void events_free_all(lplug_engine *e) {

@@ -320,7 +320,7 @@ static long long add_cost(const lplug_hook *h, const hook_order *order) {
     bytes += (long long)strlen(order->before[i]);
   for (i = 0; i < order->nafter; i++)
     bytes += (long long)strlen(order->after[i]);
-  if (h->constraints > 0 || h->reordered || names > 0)
+  if (constrained(h) || names > 0)
     return 100 + bytes / 8 + n * n * (1 + names) / 16;
   return 100 + n;
 }
@@ -407,22 +407,6 @@ int hook_off(lplug_hook *h, unsigned long long seq) {
   return 0;
 }
 
-void hook_drop_plugin(lplug_engine *e, plugin *p) {
-  unsigned i;
-  for (i = 0; i < e->nbuckets; i++) {
-    lplug_hook *h;
-    for (h = e->buckets[i]; h; h = h->next) {
-      int j;
-      for (j = 0; j < h->n; j++)
-        if (h->handlers[j].plugin == p) {
-          h->handlers[j].ref = LUA_NOREF;  /* the state goes away whole */
-          h->dead = 1;
-        }
-      if (h->dead && !h->running) compact(h);
-    }
-  }
-}
-
 void hook_drop_since(lplug_engine *e, plugin *p, unsigned long long from) {
   lplug_hook *h;
   for (h = e->first_hook; h; h = h->defined_next) {
@@ -437,6 +421,10 @@ void hook_drop_since(lplug_engine *e, plugin *p, unsigned long long from) {
     }
     if (h->dead && !h->running) compact(h);
   }
+}
+
+void hook_drop_plugin(lplug_engine *e, plugin *p) {
+  hook_drop_since(e, p, 0);
 }
 
 void hook_free_all(lplug_engine *e) {
