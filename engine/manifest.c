@@ -16,7 +16,6 @@
 #include "engine/semver.h"
 #include "engine/yaml_tree.h"
 
-#define MAX_NAME 64
 
 typedef ytree_node node;
 
@@ -124,7 +123,7 @@ static int valid_name(const char *s) {
     if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
           s[i] == '_' || s[i] == '-'))
       return 0;
-  return i <= MAX_NAME;
+  return i <= MANIFEST_MAX_NAME;
 }
 
 static int valid_main(const char *s) {
@@ -216,7 +215,7 @@ static int dependency(parse *ps, manifest *m, const node *v, size_t k) {
                 "\">= 0.1\")", text);
   if (!valid_name(d->name))
     return ytree_fail(&ps->r, v, "depends: '%s': '%s' is not a plugin name ([a-z]"
-                "[a-z0-9_-]*, at most %d bytes)", text, d->name, MAX_NAME);
+                "[a-z0-9_-]*, at most %d bytes)", text, d->name, MANIFEST_MAX_NAME);
   for (j = 0; j < k; j++)
     if (strcmp(m->deps[j].name, d->name) == 0)
       return ytree_fail(&ps->r, v, "depends: '%s' is listed twice (first at %s; "
@@ -264,7 +263,7 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
     if (rc == LPLUG_OK && !valid_name(m->name))
       return ytree_fail(&ps->r, v, "name: '%s' must match [a-z][a-z0-9_-]* (lowercase "
                   "letters, digits, '_' and '-'; at most %d)", m->name,
-                  MAX_NAME);
+                  MANIFEST_MAX_NAME);
     return rc;
   }
   if (strcmp(k, "version") == 0) {

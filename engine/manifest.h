@@ -13,6 +13,7 @@
 #include "engine/semver.h"
 
 #define MANIFEST_MAX_BYTES (64 * 1024)  /* larger files are refused */
+#define MANIFEST_MAX_NAME 64            /* bytes of a plugin's name */
 
 enum manifest_dep_kind {
   MANIFEST_REQUIRES,          /* "name [range]": must be loaded first */

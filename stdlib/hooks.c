@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 
 #include "engine/internal.h"
+#include "engine/manifest.h"
 
 static const char *const HANDLE = "lplug.hooks.handle";
 
@@ -24,7 +25,6 @@ typedef struct handle {
 } handle;
 
 #define MAX_ORDER_NAMES 32   /* per list: more is misuse, not a plan */
-#define MAX_PLUGIN_NAME 64   /* longer is no plugin's name (manifest.c) */
 
 /* Pushes the plugin names of option `key` (a list of strings, or one
 ** string) of the options table at 3, keeping them on the stack so that
@@ -52,7 +52,7 @@ static int order_names(lua_State *L, const char *key, const char **names) {
       break;
     }
     if (t != LUA_TSTRING || n == MAX_ORDER_NAMES ||
-        lua_rawlen(L, -1) > MAX_PLUGIN_NAME)
+        lua_rawlen(L, -1) > MANIFEST_MAX_NAME)
       return luaL_error(L, "bad argument #3 to 'on' (%s[%d] must be a plugin "
                         "name%s)", key, n + 1, t != LUA_TSTRING ? "" :
                         n == MAX_ORDER_NAMES ? ", at most 32 of them" :
