@@ -371,6 +371,36 @@ static void limits_refused_values_are_charged_for_their_copying(
     "function(t) return storage.set('k', t) end");
 }
 
+/* Registering a handler is charged (the names it copies, its place among
+** the handlers): a loop of registrations turned off at once is stopped
+** after a few thousand, not after the tens of thousands its Lua costs. */
+static void limits_handler_registration_is_charged(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  int ok = 0;
+  char *dir = support_plugin(f->root, "registers", NULL,
+    "local hooks = require 'lplug.hooks'\n"
+    "local tries, f = 0, function() end\n"
+    "hooks.on('t', function()\n"
+    "  while true do\n"
+    "    tries = tries + 1\n"
+    "    hooks.on('other', f, { before = 'someone' }):off()\n"
+    "  end\n"
+    "end)\n"
+    "hooks.on('count', function() return tries end)\n");
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  lplug_hook_define(f->e, "other", 0, NULL);
+  lplug_hook_define(f->e, "count", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_ECPU);
+  assert_int_equal(lplug_hook_run(f->e, "count", v), LPLUG_OK);
+  if (lplug_value_integer(v, 0, &ok) > 2000)
+    print_error("%lld registrations\n", lplug_value_integer(v, 0, &ok));
+  assert_true(ok && lplug_value_integer(v, 0, NULL) <= 2000);
+  lplug_value_free(v);
+  free(dir);
+}
+
 static void limits_instructions_are_counted(void **state) {
   fixture *f = *state;
   lplug_stats st;
@@ -634,6 +664,7 @@ int main(void) {
     T(limits_main_chunk_runs_under_the_budget),
     T(limits_source_text_counts_against_the_memory_limit),
     T(limits_refused_values_are_charged_for_their_copying),
+    T(limits_handler_registration_is_charged),
     T(limits_instructions_are_counted),
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
