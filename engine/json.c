@@ -132,8 +132,8 @@ static int hex4(const char *p, unsigned *out) {
   return 1;
 }
 
-/* One \uXXXX escape (a pair for characters past U+FFFF) at j->p, which
-** points at the 'u'; appends its UTF-8 to tmp. */
+/* One \u escape of four hex digits (a pair for characters past U+FFFF)
+** at j->p, which points at the 'u'; appends its UTF-8 to tmp. */
 static int unicode_escape(parser *j) {
   const char *start = j->p - 1;
   unsigned c, lo;
