@@ -371,23 +371,26 @@ static void limits_refused_values_are_charged_for_their_copying(
     "function(t) return storage.set('k', t) end");
 }
 
-/* Registering a handler is charged (the names it copies, its place among
-** the handlers): a loop of registrations turned off at once is stopped
-** after a few thousand, not after the tens of thousands its Lua costs. */
-static void limits_handler_registration_is_charged(void **state) {
-  fixture *f = *state;
+/* Registering a handler or a subscription is charged (the names it
+** copies, a handler's place among the others): a loop of registrations
+** turned off at once is stopped after a few thousand, not after the tens
+** of thousands its Lua costs. */
+static void registrations_cost(fixture *f, const char *name,
+                               const char *register_one) {
+  char yaml[256], lua[1024], *dir;
   lplug_value *v = lplug_value_new();
   int ok = 0;
-  char *dir = support_plugin(f->root, "registers", NULL,
+  snprintf(yaml, sizeof yaml, "name: %s\nversion: 1.0.0\ncapabilities:\n"
+           "  hooks: ['*']\n  events: { on: ['*'] }\n", name);
+  snprintf(lua, sizeof lua,
     "local hooks = require 'lplug.hooks'\n"
+    "local events = require 'lplug.events'\n"
     "local tries, f = 0, function() end\n"
     "hooks.on('t', function()\n"
-    "  while true do\n"
-    "    tries = tries + 1\n"
-    "    hooks.on('other', f, { before = 'someone' }):off()\n"
-    "  end\n"
+    "  while true do tries = tries + 1; %s end\n"
     "end)\n"
-    "hooks.on('count', function() return tries end)\n");
+    "hooks.on('count', function() return tries end)\n", register_one);
+  dir = support_plugin(f->root, name, yaml, lua);
   lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
   lplug_hook_define(f->e, "other", 0, NULL);
   lplug_hook_define(f->e, "count", LPLUG_HOOK_FAIL_CLOSED, NULL);
@@ -395,10 +398,19 @@ static void limits_handler_registration_is_charged(void **state) {
   assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_ECPU);
   assert_int_equal(lplug_hook_run(f->e, "count", v), LPLUG_OK);
   if (lplug_value_integer(v, 0, &ok) > 2000)
-    print_error("%lld registrations\n", lplug_value_integer(v, 0, &ok));
+    print_error("%s: %lld registrations\n", name,
+                lplug_value_integer(v, 0, &ok));
   assert_true(ok && lplug_value_integer(v, 0, NULL) <= 2000);
+  assert_int_equal(lplug_plugin_unload(f->e, name), LPLUG_OK);
   lplug_value_free(v);
   free(dir);
+}
+
+static void limits_handler_registration_is_charged(void **state) {
+  registrations_cost(*state, "handlers",
+                     "hooks.on('other', f, { before = 'someone' }):off()");
+  registrations_cost(*state, "subscriptions",
+                     "events.on('a.b', f):off()");
 }
 
 static void limits_instructions_are_counted(void **state) {
