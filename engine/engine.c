@@ -15,6 +15,7 @@ lplug_engine *lplug_engine_new(const lplug_config *config) {
   if (config) e->config = *config;
   if (e->config.memory_limit == 0)
     e->config.memory_limit = LPLUG_DEFAULT_MEMORY_LIMIT;
+  e->no_backstop = e->config.time_limit < 0;
   if (e->config.time_limit < 0) e->config.time_limit = 0;
   if (e->config.instruction_limit < 0) e->config.instruction_limit = 0;
   if (e->config.instruction_limit == 0 && e->config.time_limit == 0)

@@ -132,6 +132,7 @@ struct lplug_engine {
   plugin **names;             /* names.c: plugins by name, open addressing */
   unsigned names_cap;         /* a power of two, or 0 */
   int conflicting;            /* loaded plugins declaring "! name" */
+  int no_backstop;            /* config.time_limit was < 0 */
   storage *store;             /* opened by the first plugin using it */
   int calls;                  /* plugin calls running now (they nest) */
   int busy;                   /* loads, unloads, reloads, state changes and

@@ -295,6 +295,18 @@ int plugin_fail(plugin *p, int code, const char *activity) {
   switch (code) {
     case LPLUG_ECPU:
       p->stats.cpu_errors++;
+      if (sb->stop == SANDBOX_STOP_BACKSTOP) {
+        char c[32];
+        engine_error(e, code, "plugin '%s': time backstop of %s passed in "
+                     "%s%s, before its instruction budget of %lld was spent "
+                     "(instruction mode allows %s per instruction, at least "
+                     "%s; a time limit bounds a call more tightly)", p->name,
+                     time_text(sb->config.backstop, a, sizeof a), activity,
+                     where, sb->config.instruction_limit,
+                     time_text(LPLUG_BACKSTOP_PER_INSTRUCTION, b, sizeof b),
+                     time_text(LPLUG_BACKSTOP_MIN, c, sizeof c));
+        break;
+      }
       if (sb->stop == SANDBOX_STOP_TIME) {
         engine_error(e, code, "plugin '%s': time limit of %s passed in %s%s "
                      "(limits.time in plugin.yaml; the host %s%s)", p->name,
@@ -398,6 +410,13 @@ static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
   if (m->instruction_limit) *instructions = m->instruction_limit;
   if (m->time_limit) *time = m->time_limit;
   return LPLUG_OK;
+}
+
+/* Instruction mode's wall-clock backstop for a budget of n (lplug.h). */
+static long long backstop_of(long long n) {
+  if (n > LLONG_MAX / LPLUG_BACKSTOP_PER_INSTRUCTION) return LLONG_MAX;
+  n *= LPLUG_BACKSTOP_PER_INSTRUCTION;
+  return n > LPLUG_BACKSTOP_MIN ? n : LPLUG_BACKSTOP_MIN;
 }
 
 /* Starts the engine's watchdog if need be and tells it of a limit. */
@@ -552,6 +571,8 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
   rc = apply_limits(e, p->m, &sc.memory_limit, &sc.instruction_limit,
                     &sc.time_limit);
   if (rc == LPLUG_OK && sc.time_limit > 0) rc = watch(e, sc.time_limit);
+  if (sc.time_limit == 0 && !e->no_backstop)
+    sc.backstop = backstop_of(sc.instruction_limit);
   sc.watchdog = e->watchdog;
   if (rc == LPLUG_OK) rc = apply_storage(e, p);
   if (rc == LPLUG_OK && sandbox_open(&p->sb, &sc, err, sizeof err) != 0)
@@ -564,6 +585,7 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
   p->stats.memory_limit = sc.memory_limit;
   p->stats.instruction_limit = sc.instruction_limit;
   p->stats.time_limit = sc.time_limit;
+  p->stats.backstop = sc.backstop;
   *out = p;
   return LPLUG_OK;
 }

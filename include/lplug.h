@@ -338,6 +338,15 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 **   - both (time_limit and instruction_limit set): the count hook runs
 **     and the deadline is kept as well; whichever passes first stops the
 **     call.
+** Instruction mode keeps a wall-clock backstop: a few operations take
+** time in proportion to a string's size inside one VM instruction
+** (comparing long strings, for one), so an instruction budget alone does
+** not bound a call's time.  A call still running LPLUG_BACKSTOP_PER_
+** INSTRUCTION ns per instruction of its budget (at least LPLUG_BACKSTOP_MIN)
+** after its first 1000 instructions is stopped with LPLUG_ECPU; the clock
+** is read once per 1000 instructions, so short calls never read it.  It
+** needs no thread or signal.  time_limit < 0 turns it off (pure
+** instruction mode); a time limit replaces it with the tighter deadline.
 ** Either way the stop cannot be caught (pcall, coroutines, __close) and
 ** the call fails with LPLUG_ECPU; the message names the limit.  Standard
 ** C functions whose work grows with their arguments (pattern matching,
@@ -355,7 +364,9 @@ typedef struct lplug_config {
   long long instruction_limit;      /* VM instructions per call; 10M, or
                                        none when time_limit is set */
   long long time_limit;             /* ns of wall-clock time per call (50
-                                       ms: 50000000); 0: none */
+                                       ms: 50000000); 0: none (instruction
+                                       mode, with its backstop); < 0:
+                                       none, and no backstop */
   lplug_error_fn on_error;          /* NULL: failures only counted */
   lplug_log_fn on_log;              /* NULL: messages dropped */
   void *ud;                         /* passed to every callback here */
@@ -375,6 +386,10 @@ typedef struct lplug_config {
 
 #define LPLUG_DEFAULT_MEMORY_LIMIT (4u * 1024u * 1024u)
 #define LPLUG_DEFAULT_INSTRUCTION_LIMIT 10000000LL
+/* Instruction mode's backstop: 10 s for the default 10M instructions,
+** some 200 times what they take. */
+#define LPLUG_BACKSTOP_PER_INSTRUCTION 1000LL        /* ns */
+#define LPLUG_BACKSTOP_MIN 5000000000LL              /* ns: 5 s */
 #define LPLUG_DEFAULT_EVENT_QUEUE 10000
 #define LPLUG_DEFAULT_EVENT_QUEUE_BYTES (16u * 1024u * 1024u)
 #define LPLUG_DEFAULT_STORAGE_QUOTA (1024u * 1024u)
@@ -465,6 +480,8 @@ typedef struct lplug_stats {
                                         0: none (deadline mode) */
   long long time_limit;              /* ns per call, after the manifest;
                                         0: none */
+  long long backstop;                /* ns: instruction mode's wall-clock
+                                        backstop (lplug_config); 0: none */
   size_t memory;                     /* bytes the state's objects take
                                         now (what the limit counts; freed
                                         small blocks kept for reuse are

@@ -27,10 +27,22 @@
 ** place here that writes a hook or changes sb->running re-reads sb->late
 ** afterwards and re-arms (set_hook, budget_enter, budget_leave): whatever
 ** the handler wrote meanwhile may have been overwritten.
+**
+** The backstop (instruction mode without a deadline).  A few operations
+** take time in proportion to a string's size inside one VM instruction
+** (`<` on strings of NUL bytes makes one strcoll per byte), so an
+** instruction budget alone bounds a call's instructions, not its time:
+** 1M instructions of such comparisons ran over 3 minutes.  The hook
+** therefore also reads the monotonic clock, once per SANDBOX_BLOCK
+** instructions charged, and stops a call still running config.backstop
+** after its first reading.  A call shorter than one block never reads
+** the clock, so a call pays nothing for this; the bound is the backstop
+** plus the call's first block.
 */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 
@@ -95,10 +107,27 @@ void budget_note_where(sandbox *sb, lua_State *L) {
   note_where(sb, L);
 }
 
+/* Whether the call has run past its backstop: reads the clock once per
+** SANDBOX_BLOCK instructions charged (coroutines' hooks fire more often). */
+static int past_backstop(sandbox *sb) {
+  struct timespec ts;
+  long long now;
+  int first = sb->clock_due == 0;
+  if (sb->charged < sb->clock_due) return 0;
+  sb->clock_due = sb->charged > LLONG_MAX - SANDBOX_BLOCK
+                      ? LLONG_MAX : sb->charged + SANDBOX_BLOCK;  /* > 0 */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  if (first) sb->clock_start = now;
+  return now - sb->clock_start >= sb->config.backstop;
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar) {
   sandbox *sb = sandbox_of(L);
   (void)ar;
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
+  if (!sb->stop && sb->config.backstop > 0 && past_backstop(sb))
+    budget_stop(sb, L, SANDBOX_STOP_BACKSTOP);
   if (!sb->stop && sb->config.instruction_limit <= 0) {
     set_hook(sb, L, 0);  /* armed by a call that has ended: disarm */
     return;
@@ -134,6 +163,7 @@ int budget_begin(sandbox *sb) {
   sb->running = sb->L;
   sb->close_depth = 0;
   sb->main_block = sb->first_block;
+  sb->clock_due = 0;
   set_hook(sb, sb->L, sb->first_block);
   /* Published last: from here on the watchdog may find this call late. */
   if (sb->config.time_limit > 0 &&

@@ -38,7 +38,8 @@
 #define SANDBOX_MAX_SOURCE (4 * 1024 * 1024)
 
 enum sandbox_stop {
-  SANDBOX_RUNNING = 0, SANDBOX_STOP_CPU, SANDBOX_STOP_MEM, SANDBOX_STOP_TIME
+  SANDBOX_RUNNING = 0, SANDBOX_STOP_CPU, SANDBOX_STOP_MEM, SANDBOX_STOP_TIME,
+  SANDBOX_STOP_BACKSTOP
 };
 
 typedef struct sandbox sandbox;
@@ -63,6 +64,9 @@ typedef struct sandbox_config {
   size_t memory_limit;
   long long instruction_limit;  /* 0: none (no count hook unless late) */
   long long time_limit;         /* ns per call; 0: none */
+  /* Instruction mode's wall-clock backstop (budget.c): ns a call may run
+  ** after its first block of instructions; 0: none. */
+  long long backstop;
   watchdog *watchdog;           /* keeps time_limit; outlives the sandbox */
   /* Pushes module lplug.<name> (e.g. "hooks") and returns 1, or raises
   ** an error saying why the plugin may not have it. */
@@ -93,6 +97,9 @@ struct sandbox {
                                mode); fixed by the limit, so computed once
                                in sandbox_open, not per call */
   int stop;                 /* enum sandbox_stop, sticky until next call */
+  long long clock_start;    /* the call's first clock reading (backstop) */
+  long long clock_due;      /* `charged` at which to read it next; 0: the
+                               call has not read it yet */
   /* Both read by the deadline signal handler (budget_late), which may
   ** interrupt any statement of the thread running the call. */
   lua_State *volatile running;  /* thread the plugin runs on now */

@@ -272,7 +272,8 @@ static int failed(sandbox *sb, int status, int left) {
   /* Give back what the failed call left, so the next one starts with
   ** its memory; no plugin code can run (no finalizers). */
   if (sb->stop == SANDBOX_STOP_MEM) lua_gc(L, LUA_GCCOLLECT, 0);
-  if (sb->stop == SANDBOX_STOP_CPU || sb->stop == SANDBOX_STOP_TIME)
+  if (sb->stop == SANDBOX_STOP_CPU || sb->stop == SANDBOX_STOP_TIME ||
+      sb->stop == SANDBOX_STOP_BACKSTOP)
     return LPLUG_ECPU;
   if (sb->stop == SANDBOX_STOP_MEM) return LPLUG_EMEM;
   return LPLUG_ERUNTIME;

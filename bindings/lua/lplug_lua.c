@@ -487,13 +487,14 @@ static int e_stats(lua_State *L) {
   lplug_stats st;
   const char *name = luaL_checkstring(L, 2);
   if (lplug_plugin_stats(h->e, name, &st) != LPLUG_OK) return noplugin(L, name);
-  lua_createtable(L, 0, 15);
+  lua_createtable(L, 0, 16);
 #define F(name, x) (lua_pushinteger(L, (lua_Integer)(x)), lua_setfield(L, -2, name))
   F("calls", st.calls); F("errors", st.errors);
   F("runtime_errors", st.runtime_errors); F("cpu_errors", st.cpu_errors);
   F("memory_errors", st.memory_errors); F("value_errors", st.value_errors);
   F("denials", st.denials); F("instructions", st.instructions);
   F("instruction_limit", st.instruction_limit); F("time_limit", st.time_limit);
+  F("backstop", st.backstop);
   F("memory", st.memory); F("memory_peak", st.memory_peak);
   F("memory_limit", st.memory_limit); F("storage_bytes", st.storage_bytes);
   F("storage_quota", st.storage_quota);

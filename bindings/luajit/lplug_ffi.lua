@@ -113,6 +113,7 @@ typedef struct lplug_stats {
   unsigned long long instructions; 
   long long instruction_limit; 
   long long time_limit; 
+  long long backstop; 
   size_t memory; 
   size_t memory_peak; 
   size_t memory_limit; 
@@ -546,7 +547,7 @@ end
 
 local stat_fields = { "calls", "errors", "runtime_errors", "cpu_errors",
   "memory_errors", "value_errors", "denials", "instructions",
-  "instruction_limit", "time_limit", "memory", "memory_peak",
+  "instruction_limit", "time_limit", "backstop", "memory", "memory_peak",
   "memory_limit", "storage_bytes", "storage_quota" }
 
 local function plugin_name(name, method)

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <time.h>
+
 #include <lauxlib.h>
 
 #include "fixture.h"
@@ -425,6 +427,68 @@ static void limits_instructions_are_counted(void **state) {
   assert_true(st.instructions >= 9000 && st.instructions <= 11000);
 }
 
+/* ---- instruction mode's wall-clock backstop (budget.c) ---------------- */
+
+/* Each `<` of these strings is one VM instruction making one strcoll per
+** NUL byte (about 0.4 ms here): 200,000 instructions of them run for
+** about 20 s, and a 10M budget with 4 MB strings for hours. */
+#define NUL_COMPARES \
+  "local a = ('\\0'):rep(20000) .. 'a'\n" \
+  "local b = ('\\0'):rep(20000) .. 'b'\n" \
+  "while true do local _ = a < b end"
+
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void limits_backstop_stops_what_the_budget_does_not(void **state) {
+  fixture *f = *state;
+  lplug_stats st;
+  long long took, t0 = now_ns();
+  expect_error(f, NUL_COMPARES, LPLUG_ECPU, "time backstop of 5 s passed in "
+               "hook 't' at p1/init.lua:5, before its instruction budget of "
+               "200000 was spent");
+  took = now_ns() - t0;
+  assert_true(took >= 5000000000LL);   /* never early */
+  assert_true(took < 60000000000LL);   /* generous: valgrind */
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &st), LPLUG_OK);
+  assert_int_equal(st.cpu_errors, 1);
+  assert_true(st.instructions < (unsigned long long)LIMIT);
+}
+
+/* The backstop a plugin gets from an engine with these limits. */
+static long long backstop_under(fixture *f, long long instructions,
+                                long long time) {
+  lplug_config c = {0};
+  support_log log;
+  lplug_engine *e;
+  lplug_stats st;
+  char name[32];
+  c.instruction_limit = instructions;
+  c.time_limit = time;
+  c.grant = lplug_grant_declared;
+  e = support_engine_with(&log, &c);
+  snprintf(name, sizeof name, "p%d", ++f->n);
+  assert_int_equal(support_eval(e, f->root, name, "return v", NULL),
+                   LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(e, name, &st), LPLUG_OK);
+  lplug_engine_free(e);
+  return st.backstop;
+}
+
+static void limits_backstop_is_1us_per_instruction_at_least_5s(
+    void **state) {
+  fixture *f = *state;
+  assert_int_equal(backstop_under(f, 0, 0), 10000000000LL);  /* 10M */
+  assert_int_equal(backstop_under(f, 200000, 0), 5000000000LL);
+  assert_int_equal(backstop_under(f, 30000000, 0), 30000000000LL);
+  /* a deadline bounds the call instead; a negative time limit: none */
+  assert_int_equal(backstop_under(f, 1000000, 50000000), 0);
+  assert_int_equal(backstop_under(f, 1000000, -1), 0);
+}
+
 /* ---- the sandbox's own calls leave the stack as they found it --------- */
 
 /* A state of its own (no engine), with a value under the calls so that a
@@ -473,6 +537,23 @@ static void limits_failed_calls_drop_exactly_what_they_left(void **state) {
                                "end"), LPLUG_EMEM);
   assert_int_equal(lua_gettop(sb->L), top);
   assert_string_equal(lua_tostring(sb->L, top), "below the calls");
+  bare_free(sb);
+}
+
+/* The backstop counts a call's instructions on every thread it runs:
+** the same comparisons inside a coroutine (hooks every 100 instructions
+** there) are stopped too.  50 ms here, set on the sandbox directly. */
+static void limits_backstop_stops_a_coroutine(void **state) {
+  sandbox *sb = bare_sandbox();
+  long long took, t0;
+  (void)state;
+  sb->config.backstop = 50000000LL;
+  t0 = now_ns();
+  assert_int_equal(bare_call(sb, "coroutine.wrap(function()\n" NUL_COMPARES
+                             "\nend)()"), LPLUG_ECPU);
+  took = now_ns() - t0;
+  assert_int_equal(sb->stop, SANDBOX_STOP_BACKSTOP);
+  assert_true(took >= 50000000LL && took < 30000000000LL);
   bare_free(sb);
 }
 
@@ -678,6 +759,9 @@ int main(void) {
     T(limits_refused_values_are_charged_for_their_copying),
     T(limits_handler_registration_is_charged),
     T(limits_instructions_are_counted),
+    T(limits_backstop_stops_what_the_budget_does_not),
+    T(limits_backstop_is_1us_per_instruction_at_least_5s),
+    T(limits_backstop_stops_a_coroutine),
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
     T(limits_reentered_call_is_refused_and_popped),
