@@ -152,9 +152,13 @@ static int read_limits(parse *ps, const ytree_node *map) {
         rc = ytree_fail(&ps->r, v, "limits.instructions: not a count (e.g. 100000, "
                   "10M)");
     } else if (strcmp(key->text, "time") == 0) {
-      if (v->type != YT_SCALAR ||
-          !manifest_parse_time(v->text, &ps->h->time_limit))
-        rc = ytree_fail(&ps->r, v, "limits.time: not a duration (e.g. 50ms, 2s)");
+      /* none: instruction mode without its wall-clock backstop */
+      if (v->type == YT_SCALAR && strcmp(v->text, "none") == 0)
+        ps->h->time_limit = -1;
+      else if (v->type != YT_SCALAR ||
+               !manifest_parse_time(v->text, &ps->h->time_limit))
+        rc = ytree_fail(&ps->r, v, "limits.time: not a duration (e.g. 50ms, "
+                        "2s) or 'none'");
     } else {
       rc = unknown(ps, key, "limits.", "memory, instructions, time");
     }

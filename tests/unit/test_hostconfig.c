@@ -61,6 +61,24 @@ static void hostconfig_sets_limits_queue_folders_and_policy(void **state) {
   lplug_host_free(h);
 }
 
+/* A time limit, or 'none': instruction mode without its backstop (the
+** engine's time_limit < 0). */
+static void hostconfig_sets_a_time_limit_or_none(void **state) {
+  fixture *f = *state;
+  lplug_config c;
+  lplug_host *h = load_ok(f, "limits: { time: 50ms }\n");
+  memset(&c, 0, sizeof c);
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.time_limit, 50000000);
+  lplug_host_free(h);
+  h = load_ok(f, "limits: { instructions: 1M, time: none }\n");
+  memset(&c, 0, sizeof c);
+  lplug_host_configure(h, &c);
+  assert_int_equal(c.time_limit, -1);
+  assert_int_equal(c.instruction_limit, 1000000);
+  lplug_host_free(h);
+}
+
 static void hostconfig_empty_file_keeps_defaults(void **state) {
   fixture *f = *state;
   lplug_host *h = load_ok(f, "# nothing set\n");
@@ -293,6 +311,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
                                                 fixture_teardown)
     T(hostconfig_sets_limits_queue_folders_and_policy),
+    T(hostconfig_sets_a_time_limit_or_none),
     T(hostconfig_empty_file_keeps_defaults),
     T(hostconfig_grants_star_and_per_plugin_entries),
     T(hostconfig_own_entry_decides_the_capabilities_it_names),
