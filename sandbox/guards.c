@@ -51,9 +51,27 @@ static long long cost_format(lua_State *L) {
   return len_at(L, 1) * 128 + 4 * (cost_strings(L) - len_at(L, 1));
 }
 
-/* string.pack: up to 16 bytes per format option, plus the strings. */
+/* string.pack: up to 16 bytes per format option, the strings, and the
+** sizes the format names: "c100000" pads its string to 100,000 bytes, a
+** byte at a time.  Every number in the format counts as that many bytes
+** (an upper bound: "i8" is 8), none more than the memory limit. */
 static long long cost_pack(lua_State *L) {
-  return len_at(L, 1) * 16 + cost_strings(L);
+  long long most = (long long)sandbox_of(L)->config.memory_limit;
+  long long sizes = 0, n = 0;
+  size_t len = 0, i;
+  const char *fmt =
+      lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : "";
+  for (i = 0; i <= len; i++) {
+    if (i < len && fmt[i] >= '0' && fmt[i] <= '9') {
+      n = n * 10 + (fmt[i] - '0');
+      if (n > most) n = most;
+    } else {
+      sizes += n;
+      if (sizes > most) sizes = most;
+      n = 0;
+    }
+  }
+  return (long long)len * 16 + cost_strings(L) + sizes;
 }
 
 /* os.date: strftime writes up to 250 bytes per two bytes of format. */

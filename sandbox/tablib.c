@@ -10,7 +10,8 @@
 ** __index is a C function compares without running one VM instruction.
 ** Here every loop charges its elements to the call's budget in blocks of
 ** TAB_BATCH (budget_charge, which also stops a late call in deadline
-** mode), and comparisons of strings are charged by their length.  Lua
+** mode), and what is left of the last block when the function returns;
+** comparisons of strings are charged by their length.  Lua
 ** code that metamethods or a sort comparator run is counted by the hook
 ** as usual.
 **
@@ -41,6 +42,15 @@ static void pay(meter *m, long long n) {
     budget_charge(m->L, m->pending);
     m->pending = 0;
   }
+}
+
+/* Charges what the last batch left, as the function returns its n
+** results: a loop in Lua calling one with fewer than TAB_BATCH elements
+** would otherwise never pay for them. */
+static int settled(meter *m, int n) {
+  if (m->pending > 0) budget_charge(m->L, m->pending);
+  m->pending = 0;
+  return n;
 }
 
 /* Lua 5.4's rule: a table, or a value whose metatable has what is used. */
@@ -95,7 +105,7 @@ static int tab_concat(lua_State *L) {
     if (i == LUA_MAXINTEGER) break;
   }
   luaL_pushresult(&b);
-  return 1;
+  return settled(&m, 1);
 }
 
 static int tab_insert(lua_State *L) {
@@ -120,7 +130,7 @@ static int tab_insert(lua_State *L) {
       return luaL_error(L, "wrong number of arguments to 'insert'");
   }
   lua_seti(L, 1, pos);
-  return 0;
+  return settled(&m, 0);
 }
 
 static int tab_remove(lua_State *L) {
@@ -139,7 +149,7 @@ static int tab_remove(lua_State *L) {
   }
   lua_pushnil(L);
   lua_seti(L, 1, pos);
-  return 1;
+  return settled(&m, 1);
 }
 
 static int tab_move(lua_State *L) {
@@ -172,7 +182,7 @@ static int tab_move(lua_State *L) {
     }
   }
   lua_pushvalue(L, tt);
-  return 1;
+  return settled(&m, 1);
 }
 
 static int tab_unpack(lua_State *L) {
@@ -254,7 +264,7 @@ static int tab_sort(lua_State *L) {
     lua_seti(L, 1, i);
     sink(L, &m, 1, i - 1);
   }
-  return 0;
+  return settled(&m, 0);
 }
 
 void tablib_open(lua_State *L) {

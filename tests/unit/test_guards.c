@@ -195,6 +195,56 @@ static void guards_charge_in_proportion_to_work(void **state) {
     fail_msg("%llu vs %llu", a.instructions, b.instructions);
 }
 
+/* string.pack's c<n> pads its string to n bytes, one at a time: charged
+** by that size, not by the format's few bytes (uncharged, a loop of
+** pack('c50000', '') ran 2 s under 200,000 instructions). */
+static void guards_pack_is_charged_by_its_output(void **state) {
+  fixture *f = *state;
+  lplug_stats a, b;
+  expect_ok(f, "for i = 1, 10 do string.pack('c16000', '') end");
+  expect_ok(f, "for i = 1, 10 do string.pack('c16', '') end");
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &a), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(f->e, "p2", &b), LPLUG_OK);
+  /* 10 x 16000 bytes at 16 bytes an instruction */
+  if (a.instructions < b.instructions + 9000)
+    fail_msg("%llu vs %llu", a.instructions, b.instructions);
+}
+
+/* The table functions charge their elements in blocks of 256 and what
+** the last block left when they return: a loop of calls on fewer than 256
+** elements each pays for every element (it paid for none before). */
+static void guards_table_functions_pay_for_short_runs(void **state) {
+  fixture *f = *state;
+  static const struct {
+    const char *call;
+    int n;                    /* elements (20 for sort: 80 comparisons) */
+    unsigned long long more;  /* at least this many more instructions */
+  } cases[] = {
+    {"table.move(t, 1, #t, 1, {})", 200, 9000},
+    {"table.concat(t)", 200, 9000},
+    {"table.insert(t, 1, '0') table.remove(t, 1)", 200, 18000},
+    {"table.sort(t)", 20, 2000},
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char body[512], name[32];
+    lplug_stats many, few;
+    int k;
+    for (k = 0; k < 2; k++) {
+      snprintf(body, sizeof body, "local t = {} for i = 1, %d do t[i] = "
+               "tostring(i) end\nfor i = 1, 50 do %s end",
+               k == 0 ? cases[i].n : 2, cases[i].call);
+      expect_ok(f, body);
+      snprintf(name, sizeof name, "p%d", f->n);
+      assert_int_equal(lplug_plugin_stats(f->e, name, k == 0 ? &many : &few),
+                       LPLUG_OK);
+    }
+    if (many.instructions < few.instructions + cases[i].more)
+      fail_msg("%s: %llu vs %llu", cases[i].call, many.instructions,
+               few.instructions);
+  }
+}
+
 static void guards_gsub_callback_runs_under_the_budget(void **state) {
   expect_error(*state,
     "string.gsub(('x'):rep(100), '.', function() while true do end end)",
@@ -222,6 +272,8 @@ int main(void) {
                                                 fixture_teardown)
     T(guards_long_calls_spend_the_instruction_budget),
     T(guards_charge_in_proportion_to_work),
+    T(guards_pack_is_charged_by_its_output),
+    T(guards_table_functions_pay_for_short_runs),
     T(guards_gsub_callback_runs_under_the_budget),
     T(guards_sort_comparator_errors_propagate),
     T(guards_deep_pattern_is_refused),
