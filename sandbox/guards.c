@@ -121,7 +121,16 @@ static long long cost_rep(lua_State *L) {
   X(string, pack, cost_pack) X(string, packsize, cost_strings)             \
   X(string, unpack, cost_strings) X(utf8, len, cost_strings)               \
   X(utf8, offset, cost_strings) X(utf8, codepoint, cost_slice)             \
-  X(os, date, cost_date) X(_G, tonumber, cost_strings)
+  X(os, date, cost_date) X(_G, tonumber, cost_strings)                     \
+  STRING_ARITH(X)
+/* The string metatable's arithmetic: "  ...  1" + 0 converts its string
+** operands to numbers, a scan of each (blanks included) inside one VM
+** instruction. */
+#define STRING_ARITH(X)                                                     \
+  X(strmeta, __add, cost_strings) X(strmeta, __sub, cost_strings)          \
+  X(strmeta, __mul, cost_strings) X(strmeta, __div, cost_strings)          \
+  X(strmeta, __mod, cost_strings) X(strmeta, __pow, cost_strings)          \
+  X(strmeta, __idiv, cost_strings) X(strmeta, __unm, cost_strings)
 #define OWN(X) X(string, rep, own) X(utf8, codes, own)
 
 enum {  /* G_string_byte, ...: each guard's index */
@@ -220,7 +229,8 @@ static const struct {
 };
 
 /* Replaces every guarded function of lib (the table on top; "_G" for the
-** globals), learning the stock ones from it the first time. */
+** globals, "strmeta" for the strings' metatable), learning the stock ones
+** from it the first time. */
 void guards_open(lua_State *L, const char *lib) {
   int g;
   for (g = 0; g < GUARD_COUNT; g++) {

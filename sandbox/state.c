@@ -115,6 +115,10 @@ static int setup(lua_State *L) {
   lua_setfield(L, -2, "dump");
   pattern_open(L);
   guards_open(L, LUA_STRLIBNAME);
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  guards_open(L, "strmeta");
+  lua_pop(L, 2);
   set_global(L, LUA_STRLIBNAME);
   open_lib(L, LUA_TABLIBNAME, luaopen_table);
   tablib_open(L);

@@ -132,6 +132,18 @@ out[#out + 1] = type(collectgarbage('count'))
 out[#out + 1] = try(coroutine.resume, 1)
 out[#out + 1] = try(coroutine.close, 1)
 out[#out + 1] = try(coroutine.status)
+-- Arithmetic on strings (the string metatable's, charged): results,
+-- subtypes and errors as stock Lua's.
+for _, e in ipairs { {'10', 1}, {' 0x10 ', 2}, {'1e2', '3'}, {'7', ' 2 '},
+                     {'abc', 1}, {1, 'x'}, {'2', {}} } do
+  local a, b = e[1], e[2]
+  out[#out + 1] = ser(try(function() return a + b end),
+    try(function() return a - b end), try(function() return a * b end),
+    try(function() return a / b end), try(function() return a % b end),
+    try(function() return a ^ b end), try(function() return a // b end),
+    try(function() return -a end),
+    try(function() return math.type(a + b) end))
+end
 local function where(f)
   local _, msg = pcall(f)
   return tostring(msg:match('^[^\n]-:%d+: ') ~= nil)

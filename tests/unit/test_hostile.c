@@ -11,7 +11,8 @@
 ** "load" means loading the plugin must fail that way; "run" means it
 ** loads, and running hook "attack" over the value 1 must end so.  The
 ** message must contain `text` and, for ECPU and EMEM, the limit of the
-** mode ("instruction budget of", "time limit of", "memory budget of").
+** mode ("instruction budget of 1000000 spent", "time limit of", "memory
+** budget of").
 ** After each plugin, in each mode, on a fresh engine: the host is alive;
 ** a benign plugin loaded first still answers hook "ping"; the hostile
 ** plugin holds no more memory than its limit; and none of its storage
@@ -123,9 +124,12 @@ static int stored_rows(const char *db, const char *name) {
   return n;
 }
 
+/* In instruction mode the budget must be what stopped the call, not the
+** backstop, whose message names the budget it did not spend. */
 static const char *limit_text(int code, int mode) {
   if (code == LPLUG_ECPU)
-    return mode == INSTRUCTIONS ? "instruction budget of" : "time limit of";
+    return mode == INSTRUCTIONS ? "instruction budget of 1000000 spent"
+                                : "time limit of";
   if (code == LPLUG_EMEM) return "memory budget of";
   return "";
 }
