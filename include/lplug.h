@@ -341,12 +341,13 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 ** Instruction mode keeps a wall-clock backstop: a few operations take
 ** time in proportion to a string's size inside one VM instruction
 ** (comparing long strings, for one), so an instruction budget alone does
-** not bound a call's time.  A call still running LPLUG_BACKSTOP_PER_
-** INSTRUCTION ns per instruction of its budget (at least LPLUG_BACKSTOP_MIN)
-** after its first 1000 instructions is stopped with LPLUG_ECPU; the clock
-** is read once per 1000 instructions, so short calls never read it.  It
-** needs no thread or signal.  time_limit < 0 turns it off (pure
-** instruction mode); a time limit replaces it with the tighter deadline.
+** not bound a call's time.  A call still running, after its first 1000
+** instructions, 1 us per instruction of its budget and at least 5 s
+** (LPLUG_BACKSTOP_PER_INSTRUCTION, LPLUG_BACKSTOP_MIN) is stopped with
+** LPLUG_ECPU.  The clock is read once per 1000 instructions, so short
+** calls never read it, and no thread or signal is involved.
+** time_limit < 0 turns it off (pure instruction mode); a time limit
+** replaces it with the tighter deadline.
 ** Either way the stop cannot be caught (pcall, coroutines, __close) and
 ** the call fails with LPLUG_ECPU; the message names the limit.  Standard
 ** C functions whose work grows with their arguments (pattern matching,
