@@ -34,8 +34,9 @@
 ** instruction budget alone bounds a call's instructions, not its time:
 ** 1M instructions of such comparisons ran over 3 minutes.  The hook
 ** therefore also reads the monotonic clock, once per SANDBOX_BLOCK
-** instructions charged, and stops a call still running config.backstop
-** after its first reading.  A call shorter than one block never reads
+** instructions charged (by the hook, or by a C function paying for its
+** work), and stops a call still running config.backstop after its first
+** reading.  A call shorter than one block never reads
 ** the clock, so a call pays nothing for this; the bound is the backstop
 ** plus the call's first block.
 */
@@ -210,6 +211,10 @@ void budget_charge(lua_State *L, long long n) {
   if (n > LLONG_MAX - sb->charged) sb->charged = LLONG_MAX;
   else sb->charged += n;
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
+  /* A long C function (a sort, a pattern) charges without the hook
+  ** firing: it reads the backstop's clock as the hook would. */
+  if (!sb->stop && sb->config.backstop > 0 && past_backstop(sb))
+    budget_stop(sb, L, SANDBOX_STOP_BACKSTOP);
   if (sb->stop || (sb->config.instruction_limit > 0 &&
                    sb->charged >= sb->config.instruction_limit)) {
     budget_stop(sb, L, SANDBOX_STOP_CPU);

@@ -557,6 +557,28 @@ static void limits_backstop_stops_a_coroutine(void **state) {
   bare_free(sb);
 }
 
+/* A long C function pays for its work without the hook firing: it reads
+** the backstop's clock as it pays.  One table.sort of 5000 references to
+** two 20 KB strings of NUL bytes compares for seconds (each comparison
+** charged 1250 instructions, under a budget it never spends). */
+static void limits_backstop_stops_a_long_c_function(void **state) {
+  sandbox *sb = bare_sandbox();
+  long long took, t0;
+  (void)state;
+  sb->config.instruction_limit = 1000000000000LL;
+  sb->config.backstop = 50000000LL;
+  t0 = now_ns();
+  assert_int_equal(bare_call(sb, "local s, t = ('\\0'):rep(20000), {}\n"
+                             "local a, b = s .. 'a', s .. 'b'\n"
+                             "for i = 1, 5000 do t[i] = i % 2 == 0 and a "
+                             "or b end\n"
+                             "table.sort(t)"), LPLUG_ECPU);
+  took = now_ns() - t0;
+  assert_int_equal(sb->stop, SANDBOX_STOP_BACKSTOP);
+  if (took > 5000000000LL) fail_msg("stopped after %lld ms", took / 1000000);
+  bare_free(sb);
+}
+
 /* A C function that stops its own call (as the allocator does when it
 ** refuses) and still returns normally: the call fails all the same, and
 ** its results are dropped. */
@@ -762,6 +784,7 @@ int main(void) {
     T(limits_backstop_stops_what_the_budget_does_not),
     T(limits_backstop_is_1us_per_instruction_at_least_5s),
     T(limits_backstop_stops_a_coroutine),
+    T(limits_backstop_stops_a_long_c_function),
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
     T(limits_reentered_call_is_refused_and_popped),
