@@ -11,6 +11,9 @@ typedef struct plugin plugin;
 
 /* The plugin a state belongs to. */
 plugin *plugin_of(lua_State *L);
+/* Instruction mode's wall-clock backstop for a budget of n instructions
+** (lplug.h: 1 us each, at least 5 s). */
+long long engine_backstop(long long n);
 const char *plugin_name(const plugin *p);
 
 /* Whether p may use `item` of capability `cap` (item NULL: the capability

@@ -412,8 +412,7 @@ static int apply_limits(lplug_engine *e, const manifest *m, size_t *memory,
   return LPLUG_OK;
 }
 
-/* Instruction mode's wall-clock backstop for a budget of n (lplug.h). */
-static long long backstop_of(long long n) {
+long long engine_backstop(long long n) {
   if (n > LLONG_MAX / LPLUG_BACKSTOP_PER_INSTRUCTION) return LLONG_MAX;
   n *= LPLUG_BACKSTOP_PER_INSTRUCTION;
   return n > LPLUG_BACKSTOP_MIN ? n : LPLUG_BACKSTOP_MIN;
@@ -572,7 +571,7 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
                     &sc.time_limit);
   if (rc == LPLUG_OK && sc.time_limit > 0) rc = watch(e, sc.time_limit);
   if (sc.time_limit == 0 && !e->no_backstop)
-    sc.backstop = backstop_of(sc.instruction_limit);
+    sc.backstop = engine_backstop(sc.instruction_limit);
   sc.watchdog = e->watchdog;
   if (rc == LPLUG_OK) rc = apply_storage(e, p);
   if (rc == LPLUG_OK && sandbox_open(&p->sb, &sc, err, sizeof err) != 0)

@@ -83,7 +83,13 @@ static int test_run(lua_State *L) { return call_runner(L, "run", 0); }
 /* The failure of the last call, as "message" (limits name themselves). */
 static const char *failure(const sandbox *sb, int rc, char *buf, size_t n) {
   char size[32];
-  if (rc == LPLUG_ECPU)
+  if (rc == LPLUG_ECPU && sb->stop == SANDBOX_STOP_BACKSTOP)
+    snprintf(buf, n, "%s: time backstop of %g s passed before the "
+             "instruction budget of %lld was spent (a few operations on "
+             "long strings take time no instruction count shows)",
+             sandbox_where(sb)[0] ? sandbox_where(sb) : "?",
+             (double)sb->config.backstop / 1e9, sb->config.instruction_limit);
+  else if (rc == LPLUG_ECPU)
     snprintf(buf, n, "%s: instruction budget of %lld spent (a test loops "
              "forever, or needs more: lplug test --instructions N)",
              sandbox_where(sb)[0] ? sandbox_where(sb) : "?",
@@ -135,6 +141,7 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
                                                      : DEFAULT_MEMORY;
   sc.instruction_limit = options && options->instruction_limit
                            ? options->instruction_limit : DEFAULT_INSTRUCTIONS;
+  sc.backstop = engine_backstop(sc.instruction_limit);
   sc.open_module = open_module;
   sc.print = print_line;
   sc.owner = th;

@@ -1,0 +1,1 @@
+require "lplug.hooks".on("record", function() end)
