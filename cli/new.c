@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lplug.h"
 #include "cli/cli.h"
@@ -127,6 +128,24 @@ static int make_folders(const char *dir) {
   return 0;
 }
 
+static const char *const made_files[] = {
+  "plugin.yaml", "init.lua", "spec/init_spec.lua", "README.md"
+};
+
+/* Removes what a failed `new` made in folder `path` (which it made
+** itself, so nothing else is in it), leaving no half plugin behind. */
+static void unmake(const char *path) {
+  char file[4200];
+  size_t i;
+  for (i = 0; i < sizeof made_files / sizeof made_files[0]; i++) {
+    snprintf(file, sizeof file, "%s/%s", path, made_files[i]);
+    unlink(file);
+  }
+  snprintf(file, sizeof file, "%s/spec", path);
+  rmdir(file);
+  rmdir(path);
+}
+
 /* Writes `text` with each @ replaced by name into dir/file. */
 static int write_file(const char *dir, const char *file, const char *text,
                       const char *name) {
@@ -165,6 +184,11 @@ int cli_new(int argc, char **argv) {
         return 2;
       }
       dir = argv[i];
+      if (dir[0] == '\0') {
+        cli_error("--dir needs a folder, not an empty name (try 'lplug new "
+                  "--help')");
+        return 2;
+      }
     } else if (a[0] == '-') {
       cli_error("unknown option '%s' (try 'lplug new --help')", a);
       return 2;
@@ -185,6 +209,13 @@ int cli_new(int argc, char **argv) {
               "lower-case letters, digits, '-' or '_'; at most 64)", name);
     return 2;
   }
+  /* The longest path made must fit before anything is made. */
+  if (snprintf(path, sizeof path, "%s/%s/spec/init_spec.lua", dir, name) >=
+      (int)sizeof path) {
+    cli_error("cannot make plugin '%s' in '%.40s...': %s", name, dir,
+              strerror(ENAMETOOLONG));
+    return 1;
+  }
   if (make_folders(dir) != 0) {
     cli_error("cannot make folder '%s': %s", dir, strerror(errno));
     return 1;
@@ -198,13 +229,16 @@ int cli_new(int argc, char **argv) {
   snprintf(specdir, sizeof specdir, "%s/spec", path);
   if (mkdir(specdir, 0777) != 0) {
     cli_error("cannot make folder '%s': %s", specdir, strerror(errno));
+    unmake(path);
     return 1;
   }
-  if (write_file(path, "plugin.yaml", manifest, name) ||
-      write_file(path, "init.lua", code, name) ||
-      write_file(path, "spec/init_spec.lua", spec, name) ||
-      write_file(path, "README.md", readme, name))
+  if (write_file(path, made_files[0], manifest, name) ||
+      write_file(path, made_files[1], code, name) ||
+      write_file(path, made_files[2], spec, name) ||
+      write_file(path, made_files[3], readme, name)) {
+    unmake(path);
     return 1;
+  }
   printf("made plugin '%s' in %s\n"
          "next: lplug check %s && lplug test %s\n", name, path, path, path);
   return 0;

@@ -26,6 +26,19 @@ check "and says what to do" grep -q "choose another name" "$out/again"
 check "new makes the --dir folders when absent" [ -f "$out/fresh/er/tagger/plugin.yaml" ]
 "$LPLUG" new Bad >/dev/null 2>&1
 check "new refuses a bad name (exit 2)" [ $? -eq 2 ]
+case $LPLUG in /*) lplug_abs=$LPLUG ;; *) lplug_abs=$(pwd)/$LPLUG ;; esac
+(cd "$out" && "$lplug_abs" new empty --dir "" >/dev/null 2>&1)
+check "new refuses an empty --dir (exit 2), not making /empty" \
+  sh -c "[ $? -eq 2 ] && [ ! -e /empty ]"
+part=$(printf '%0250d' 0)
+long=$part/$part/$part/$part/$part/$part/$part/$part/$part/$part/$part/$part/$part/$part/$part/$part
+mkdir -p "$out/$long"
+"$LPLUG" new abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz --dir "$out/$long" >/dev/null 2>"$out/long"
+check "new refuses a path too long for its files (exit 1)" [ $? -eq 1 ]
+check "and makes nothing" sh -c "[ -z \"\$(ls '$out/$long')\" ]"
+(ulimit -f 0; trap '' XFSZ; "$LPLUG" new half --dir "$out/part" >/dev/null 2>&1)
+check "a new that cannot write its files leaves no half plugin" \
+  [ ! -e "$out/part/half" ]
 "$LPLUG" new null --dir "$out/kw" >/dev/null && "$LPLUG" check "$out/kw/null" >/dev/null
 check "a plugin named null passes check as made (its name is quoted)" [ $? -eq 0 ]
 
