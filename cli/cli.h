@@ -8,9 +8,6 @@
 
 #include "lplug.h"
 
-/* The most --plugins folders run, hooks and stats take. */
-#define CLI_MAX_DIRS 32
-
 /* Each returns the process exit status: 0 success, 1 failure of the
 ** command itself (not of a plugin), 2 bad usage. */
 int cli_run(int argc, char **argv);
@@ -50,6 +47,13 @@ int cli_is_plugin(const char *dir);
 int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
                     void *ud);
 int cli_colour(FILE *f);
+
+/* Loads, as one set, the plugin folders a command names: `given` (n of
+** them, from --plugins; each a folder of plugins or a plugin's own), else
+** the settings file's `plugins:` (h may be NULL), else ./plugins.
+** Returns lplug_load_dirs' code, or LPLUG_ENOMEM. */
+int cli_load_plugins(lplug_engine *e, const char *const *given, int n,
+                     const lplug_host *h);
 
 /* Prints "lplug: <message>" to stderr. */
 void cli_error(const char *fmt, ...)

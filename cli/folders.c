@@ -90,3 +90,18 @@ int cli_colour(FILE *f) {
   return isatty(fileno(f)) && getenv("NO_COLOR") == NULL && term &&
          strcmp(term, "dumb") != 0;
 }
+
+int cli_load_plugins(lplug_engine *e, const char *const *given, int n,
+                     const lplug_host *h) {
+  static const char *const fallback[] = {"plugins"};
+  const char **listed;
+  int i, rc, count = h ? lplug_host_plugin_dirs(h) : 0;
+  if (n > 0) return lplug_load_dirs(e, given, n);
+  if (count == 0) return lplug_load_dirs(e, fallback, 1);
+  if ((listed = malloc((size_t)count * sizeof *listed)) == NULL)
+    return LPLUG_ENOMEM;
+  for (i = 0; i < count; i++) listed[i] = lplug_host_plugin_dir(h, i);
+  rc = lplug_load_dirs(e, listed, count);
+  free(listed);
+  return rc;
+}

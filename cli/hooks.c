@@ -3,6 +3,7 @@
 ** each hook point with its handlers in the order they run, so that an
 ** operator can see what priorities and before/after constraints decided.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,8 +21,9 @@ static const char usage[] =
   "\n"
   "options:\n"
   "  --config FILE   host settings (default: ./lplug.yaml if it exists)\n"
-  "  --plugins DIR   load every plugin folder under DIR (repeatable;\n"
-  "                  default: the file's `plugins:`, else ./plugins)\n"
+  "  --plugins DIR   load every plugin folder under DIR, or the plugin DIR\n"
+  "                  is (repeatable; default: the file's `plugins:`, else\n"
+  "                  ./plugins)\n"
   "  -h, --help      print this help\n"
   "\n"
   "Plugins that fail to load are reported on stderr and left out; the exit\n"
@@ -69,7 +71,9 @@ static void print_hooks(lplug_engine *e) {
 }
 
 int cli_hooks(int argc, char **argv) {
-  const char *dirs[CLI_MAX_DIRS], *config_path = NULL;
+  /* --plugins folders are gathered at the front of argv: each takes two
+  ** slots, so those were read already. */
+  const char **dirs = (const char **)argv, *config_path = NULL;
   char err[1024];
   int ndirs = 0, i, status = 0;
   lplug_host *host = NULL;
@@ -86,14 +90,8 @@ int cli_hooks(int argc, char **argv) {
                   a[2] == 'p' ? "folder" : "file");
         return 2;
       }
-      if (a[2] == 'c') {
-        config_path = argv[i];
-      } else if (ndirs == CLI_MAX_DIRS) {
-        cli_error("at most %d --plugins folders", CLI_MAX_DIRS);
-        return 2;
-      } else {
-        dirs[ndirs++] = argv[i];
-      }
+      if (a[2] == 'c') config_path = argv[i];
+      else dirs[ndirs++] = argv[i];
     } else {
       cli_error("unknown argument '%s' (try 'lplug hooks --help')", a);
       return 2;
@@ -106,10 +104,6 @@ int cli_hooks(int argc, char **argv) {
     cli_error("%s", err);
     return 1;
   }
-  if (host && ndirs == 0)
-    for (i = 0; i < lplug_host_plugin_dirs(host) && i < CLI_MAX_DIRS; i++)
-      dirs[ndirs++] = lplug_host_plugin_dir(host, i);
-  if (ndirs == 0) dirs[ndirs++] = "plugins";
   memset(&config, 0, sizeof config);
   if (host) lplug_host_configure(host, &config);
   config.on_error = on_error;
@@ -124,12 +118,15 @@ int cli_hooks(int argc, char **argv) {
   }
   if ((host && lplug_host_apply_config(host, e) != LPLUG_OK) ||
       lplug_hook_define(e, "record", 0, NULL) != LPLUG_OK ||
-      lplug_load_dirs(e, (const char *const *)dirs, ndirs) == LPLUG_EIO) {
+      cli_load_plugins(e, dirs, ndirs, host) == LPLUG_EIO) {
     cli_error("%s", lplug_errmsg(e));
     status = 1;
   } else {
     print_hooks(e);
-    if (fflush(stdout) != 0) status = 1;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      cli_error("cannot write the output: %s", strerror(errno));
+      status = 1;
+    }
   }
   lplug_engine_free(e);
   lplug_host_free(host);

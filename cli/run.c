@@ -25,7 +25,7 @@
 static const char usage[] =
   "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
   "                 [--json] [--stats[=json]] [--watch] [--fail-closed]\n"
-  "                 [-v] [FILE]...\n"
+  "                 [-v] [--] [FILE]...\n"
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
@@ -37,8 +37,9 @@ static const char usage[] =
   "                  if it exists).  Without one, each plugin is granted\n"
   "                  what its manifest declares; with one, only what the\n"
   "                  file grants.\n"
-  "  --plugins DIR   load every plugin folder under DIR (repeatable; default:\n"
-  "                  the file's `plugins:`, else ./plugins)\n"
+  "  --plugins DIR   load every plugin folder under DIR, or the plugin DIR\n"
+  "                  is (repeatable; default: the file's `plugins:`, else\n"
+  "                  ./plugins)\n"
   "  --storage DB    keep the plugins' lplug.storage entries in the SQLite\n"
   "                  file DB, created if missing (default: the file's\n"
   "                  `storage: { path: }`, else in memory: lost at exit)\n"
@@ -55,6 +56,7 @@ static const char usage[] =
   "                  the failing handler and keep the record)\n"
   "  -v, --verbose   report loaded plugins and a summary on stderr\n"
   "  -h, --help      print this help\n"
+  "  --              the arguments after it are FILEs\n"
   "\n"
   "Plugin errors go to stderr, prefixed with the plugin's name; they do\n"
   "not change the exit status.  On a terminal, stderr shows a progress\n"
@@ -76,6 +78,7 @@ typedef struct run_state {
   unsigned long long bad;     /* --json lines that did not parse */
   lplug_host *host;           /* the settings file, or NULL */
   unsigned long long in, out, failures;
+  int write_failed;           /* errno of the first failed write, or 0 */
   struct { char name[65]; unsigned long long errors; } seen[64];
   int nseen;
   unsigned said[1024];        /* -v: hashes of the grants already said */
@@ -222,6 +225,15 @@ static int emit(const lplug_value *v) {
   return 1;
 }
 
+/* Whether output can no longer be written (a reader that went away, with
+** SIGPIPE ignored as services often run): the run stops there instead of
+** reading the rest of its input for nothing. */
+static int output_failed(run_state *rs) {
+  if (!ferror(stdout)) return 0;
+  if (!rs->write_failed) rs->write_failed = errno ? errno : EIO;
+  return 1;
+}
+
 /* What a run works with, besides its counters. */
 typedef struct run_ctx {
   lplug_engine *e;
@@ -233,7 +245,8 @@ typedef struct run_ctx {
 } run_ctx;
 
 /* Passes one line through the hook; then delivers what its handlers
-** emitted.  Returns 0, or 1 when the host is out of memory. */
+** emitted.  Returns 0, or 1 when the host is out of memory or output
+** cannot be written. */
 static int run_record(run_ctx *c, const char *line, size_t len) {
   lplug_builder *b = c->b;
   int rc;
@@ -251,7 +264,7 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
     lplug_value_free(in);
     lplug_dispatch(c->e, 0);
     progress(c->rs, 0);
-    return 0;
+    return output_failed(c->rs);
   }
   lplug_build_table(b);
   lplug_build_string(b, "line", 4);
@@ -267,7 +280,7 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
   if (rc == LPLUG_OK && emit(c->v)) c->rs->out++;
   lplug_dispatch(c->e, 0);
   progress(c->rs, 0);
-  return 0;
+  return output_failed(c->rs);
 }
 
 /* Waits until fd has input; meanwhile, with --watch, reloads plugins
@@ -276,8 +289,8 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
 ** lplug waits for the next one. */
 static void wait_input(run_ctx *c, int fd) {
   struct pollfd fds[2];
-  if (c->watch == NULL) return;  /* read() blocks as needed */
   fflush(stdout);
+  if (c->watch == NULL) return;  /* read() blocks as needed */
   fds[0].fd = fd;
   fds[0].events = POLLIN;
   fds[1].fd = cli_watch_fd(c->watch);
@@ -337,20 +350,17 @@ static int run_fd(run_ctx *c, int fd) {
   return status;
 }
 
-int cli_run(int argc, char **argv) {
-  const char *dirs[CLI_MAX_DIRS], *files[256], *config_path = NULL;
-  const char *storage_path = NULL;
-  char err[1024];
-  int ndirs = 0, nfiles = 0, flags = 0, i, status = 0, watch = 0;
-  int stats = 0;              /* 1: table, 2: JSON */
-  run_state rs;
-  run_ctx ctx;
-  lplug_config config;
-  lplug_engine *e;
-  lplug_hook *hook;
-  lplug_builder *b;
-  lplug_value *v;
-  memset(&rs, 0, sizeof rs);
+/* What the command line asks for.  dirs and files hold up to argc
+** entries each (argv's own strings). */
+typedef struct run_args {
+  const char **dirs, **files, *config_path, *storage_path;
+  int ndirs, nfiles, flags, watch;
+  int stats;                  /* 1: table, 2: JSON */
+} run_args;
+
+/* Reads argv into *o and rs; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
+  int i;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -361,62 +371,82 @@ int cli_run(int argc, char **argv) {
         cli_error("--plugins needs a folder (try 'lplug run --help')");
         return 2;
       }
-      if (ndirs == CLI_MAX_DIRS) {
-        cli_error("at most %d --plugins folders", CLI_MAX_DIRS);
-        return 2;
-      }
-      dirs[ndirs++] = argv[i];
+      o->dirs[o->ndirs++] = argv[i];
     } else if (strcmp(a, "--config") == 0) {
       if (++i == argc) {
         cli_error("--config needs a file (try 'lplug run --help')");
         return 2;
       }
-      config_path = argv[i];
+      o->config_path = argv[i];
     } else if (strcmp(a, "--storage") == 0) {
       if (++i == argc || argv[i][0] == '\0') {
         cli_error("--storage needs a file (try 'lplug run --help')");
         return 2;
       }
-      storage_path = argv[i];
+      o->storage_path = argv[i];
     } else if (strcmp(a, "--json") == 0) {
-      rs.json = 1;
+      rs->json = 1;
     } else if (strcmp(a, "--stats") == 0 || strcmp(a, "--stats=text") == 0) {
-      stats = 1;
+      o->stats = 1;
     } else if (strcmp(a, "--stats=json") == 0) {
-      stats = 2;
+      o->stats = 2;
     } else if (strcmp(a, "--watch") == 0) {
-      watch = 1;
+      o->watch = 1;
     } else if (strcmp(a, "--fail-closed") == 0) {
-      flags |= LPLUG_HOOK_FAIL_CLOSED;
+      o->flags |= LPLUG_HOOK_FAIL_CLOSED;
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-      rs.verbose = 1;
+      rs->verbose = 1;
+    } else if (strcmp(a, "--") == 0) {  /* the rest are files */
+      while (++i < argc) o->files[o->nfiles++] = argv[i];
     } else if (a[0] == '-' && a[1] != '\0') {
       cli_error("unknown option '%s' (try 'lplug run --help')", a);
       return 2;
-    } else if (nfiles < 256) {
-      files[nfiles++] = a;
     } else {
-      cli_error("at most 256 input files");
-      return 2;
+      o->files[o->nfiles++] = a;
     }
   }
-  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
-    config_path = "lplug.yaml";
-  if (config_path != NULL) {
-    if (lplug_host_load(config_path, &rs.host, err, sizeof err) != LPLUG_OK) {
+  return -1;
+}
+
+int cli_run(int argc, char **argv) {
+  char err[1024];
+  int i, status = 0;
+  run_args o;
+  run_state rs;
+  run_ctx ctx;
+  lplug_config config;
+  lplug_engine *e = NULL;
+  lplug_hook *hook;
+  lplug_builder *b = NULL;
+  lplug_value *v = NULL;
+  memset(&rs, 0, sizeof rs);
+  memset(&o, 0, sizeof o);
+  o.dirs = malloc(2 * (size_t)argc * sizeof *o.dirs);
+  if (o.dirs == NULL) {
+    cli_error("out of memory");
+    return 1;
+  }
+  o.files = o.dirs + argc;
+  if ((status = parse_args(argc, argv, &o, &rs)) >= 0) {
+    free(o.dirs);
+    return status;
+  }
+  status = 0;
+  if (o.config_path == NULL && access("lplug.yaml", R_OK) == 0)
+    o.config_path = "lplug.yaml";
+  if (o.config_path != NULL) {
+    if (lplug_host_load(o.config_path, &rs.host, err, sizeof err) !=
+        LPLUG_OK) {
       cli_error("%s", err);
+      free(o.dirs);
       return 1;
     }
-    if (rs.verbose) cli_error("host settings from %s", config_path);
-    if (lplug_host_fail_closed(rs.host)) flags |= LPLUG_HOOK_FAIL_CLOSED;
-    if (ndirs == 0)
-      for (i = 0; i < lplug_host_plugin_dirs(rs.host) && i < CLI_MAX_DIRS; i++)
-        dirs[ndirs++] = lplug_host_plugin_dir(rs.host, i);
+    if (rs.verbose) cli_error("host settings from %s", o.config_path);
+    if (lplug_host_fail_closed(rs.host)) o.flags |= LPLUG_HOOK_FAIL_CLOSED;
   }
-  if (ndirs == 0) dirs[ndirs++] = "plugins";
   memset(&config, 0, sizeof config);
   if (rs.host) lplug_host_configure(rs.host, &config);
-  if (storage_path) config.storage_path = storage_path;
+  if (o.storage_path) config.storage_path = o.storage_path;
   config.on_error = on_error;
   config.on_log = on_log;
   config.grant = grant;
@@ -434,9 +464,9 @@ int cli_run(int argc, char **argv) {
     status = 1;
     goto done;
   }
-  lplug_hook_define(e, "record", flags, &hook);
+  lplug_hook_define(e, "record", o.flags, &hook);
   /* One set, so that dependencies resolve across folders. */
-  if (lplug_load_dirs(e, (const char *const *)dirs, ndirs) == LPLUG_EIO) {
+  if (cli_load_plugins(e, o.dirs, o.ndirs, rs.host) == LPLUG_EIO) {
     /* A folder that cannot be read loads nothing and is said here; a
     ** plugin's file or storage that cannot be used was said by on_error. */
     if (rs.failures == 0) cli_error("%s", lplug_errmsg(e));
@@ -448,7 +478,7 @@ int cli_run(int argc, char **argv) {
     for (i = 0; i < lplug_plugin_count(e); i++)
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
   if (config.storage_path == NULL) warn_memory_storage(e);
-  if (nfiles == 0) files[nfiles++] = "-";
+  if (o.nfiles == 0) o.files[o.nfiles++] = "-";
   rs.progress = isatty(STDERR_FILENO) && !rs.verbose;
   rs.started = now();
   ctx.e = e;
@@ -456,18 +486,20 @@ int cli_run(int argc, char **argv) {
   ctx.b = b;
   ctx.v = v;
   ctx.rs = &rs;
-  ctx.watch = watch ? cli_watch_open(e) : NULL;
-  if (watch && ctx.watch == NULL) status = 1;
-  for (i = 0; i < nfiles && status == 0; i++) {
-    int is_stdin = strcmp(files[i], "-") == 0;
-    int fd = is_stdin ? STDIN_FILENO : open(files[i], O_RDONLY | O_CLOEXEC);
+  ctx.watch = o.watch ? cli_watch_open(e) : NULL;
+  if (o.watch && ctx.watch == NULL) status = 1;
+  for (i = 0; i < o.nfiles && status == 0; i++) {
+    const char *file = o.files[i];
+    int is_stdin = strcmp(file, "-") == 0;
+    int fd = is_stdin ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      cli_error("cannot open '%s': %s", files[i], strerror(errno));
+      cli_error("cannot open '%s': %s", file, strerror(errno));
       status = 1;
       break;
     }
     if (run_fd(&ctx, fd) != 0) {
-      cli_error("error reading '%s': %s", files[i], strerror(errno));
+      if (!rs.write_failed)
+        cli_error("error reading '%s': %s", file, strerror(errno));
       status = 1;
     }
     if (!is_stdin) close(fd);
@@ -479,16 +511,20 @@ int cli_run(int argc, char **argv) {
     cli_error("%s", lplug_errmsg(e));
     status = 1;
   }
-  if (fflush(stdout) != 0) {
-    cli_error("cannot write output: %s", strerror(errno));
+  if (fflush(stdout) != 0 && !rs.write_failed)
+    rs.write_failed = errno ? errno : EIO;
+  output_failed(&rs);
+  if (rs.write_failed) {
+    cli_error("cannot write output: %s", strerror(rs.write_failed));
     status = 1;
   }
   progress(&rs, 1);
   if (rs.verbose)
     cli_error("%llu records in, %llu out, %llu plugin failures", rs.in,
               rs.out, rs.failures);
-  if (stats) cli_stats_print(e, stderr, stats == 2);
+  if (o.stats) cli_stats_print(e, stderr, o.stats == 2);
 done:
+  free(o.dirs);
   lplug_value_free(v);
   lplug_builder_free(b);
   lplug_engine_free(e);

@@ -61,7 +61,8 @@ static const char usage[] =
   "storage file DB.\n"
   "\n"
   "options:\n"
-  "  --plugins DIR   load every plugin folder under DIR (repeatable)\n"
+  "  --plugins DIR   load every plugin folder under DIR, or the plugin DIR\n"
+  "                  is (repeatable)\n"
   "  --storage DB    the SQLite file 'lplug run --storage DB' wrote\n"
   "  --json          one JSON array instead of the table\n"
   "  -h, --help      print this help\n"
@@ -74,13 +75,16 @@ static const char usage[] =
 
 static void on_error(void *ud, const char *who, int code, const char *msg,
                      const char *traceback) {
-  (void)ud; (void)who; (void)code; (void)traceback;
+  (void)who; (void)code; (void)traceback;
+  ++*(int *)ud;
   cli_error("%s", msg);
 }
 
 int cli_stats(int argc, char **argv) {
-  const char *dirs[CLI_MAX_DIRS];
-  int ndirs = 0, json = 0, i, status = 0;
+  /* --plugins folders are gathered at the front of argv: each takes two
+  ** slots, so those were read already. */
+  const char **dirs = (const char **)argv;
+  int ndirs = 0, json = 0, i, status = 0, reported = 0;
   lplug_config config;
   lplug_engine *e;
   memset(&config, 0, sizeof config);
@@ -92,10 +96,6 @@ int cli_stats(int argc, char **argv) {
     } else if (strcmp(a, "--json") == 0) {
       json = 1;
     } else if (strcmp(a, "--plugins") == 0 && i + 1 < argc) {
-      if (ndirs == CLI_MAX_DIRS) {
-        cli_error("at most %d --plugins folders", CLI_MAX_DIRS);
-        return 2;
-      }
       dirs[ndirs++] = argv[++i];
     } else if (strcmp(a, "--storage") == 0 && i + 1 < argc) {
       config.storage_path = argv[++i];
@@ -105,7 +105,6 @@ int cli_stats(int argc, char **argv) {
       return 2;
     }
   }
-  if (ndirs == 0) dirs[ndirs++] = "plugins";
   /* It reads a file run wrote: a name mistyped must not make an empty one
   ** and report nothing stored. */
   if (config.storage_path && access(config.storage_path, R_OK) != 0) {
@@ -115,14 +114,15 @@ int cli_stats(int argc, char **argv) {
   }
   config.grant = lplug_grant_declared;
   config.on_error = on_error;
+  config.ud = &reported;
   e = lplug_engine_new(&config);
   if (e == NULL) {
     cli_error("out of memory");
     return 1;
   }
   lplug_hook_define(e, "record", 0, NULL);
-  if (lplug_load_dirs(e, dirs, ndirs) == LPLUG_EIO) {
-    cli_error("%s", lplug_errmsg(e));
+  if (cli_load_plugins(e, dirs, ndirs, NULL) == LPLUG_EIO) {
+    if (reported == 0) cli_error("%s", lplug_errmsg(e));
     status = 1;
   } else {
     cli_stats_print(e, stdout, json);

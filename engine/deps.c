@@ -500,7 +500,16 @@ int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
       rc = engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s': not "
                         "a folder", dirs[i]);
   }
-  for (i = 0; i < n && rc == LPLUG_OK; i++) rc = add_folder(e, &s, dirs[i]);
+  for (i = 0; i < n && rc == LPLUG_OK; i++) {
+    char yaml[PATH_MAX];
+    struct stat st;
+    /* A plugin's own folder is that one plugin, not a folder of them. */
+    if (snprintf(yaml, sizeof yaml, "%s/plugin.yaml", dirs[i]) <
+            (int)sizeof yaml && stat(yaml, &st) == 0 && S_ISREG(st.st_mode))
+      rc = add(e, &s, dirs[i], NULL);
+    else
+      rc = add_folder(e, &s, dirs[i]);
+  }
   if (rc == LPLUG_OK) rc = index_set(e, &s);
   if (rc == LPLUG_OK) rc = find_cycles(e, &s);
   if (rc == LPLUG_OK) rc = load_in_order(e, &s);

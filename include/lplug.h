@@ -437,7 +437,8 @@ int lplug_load_dir(lplug_engine *e, const char *dir);
 /* Loads every plugin folder directly under each of the `n` folders
 ** `dirs` as one set (a plugin folder holds plugin.yaml; links to folders
 ** count, names starting with '.' do not; a folder without plugin.yaml is
-** skipped with a warning).  For many plugins this is cheaper than
+** skipped with a warning).  A folder of `dirs` that holds plugin.yaml
+** itself is that one plugin of the set.  For many plugins this is cheaper than
 ** lplug_load_plugin on each: each of `dirs` is resolved once, not each
 ** plugin's path.  Every manifest is read first; then each plugin
 ** loads after the plugins of the set it depends on (its manifest's

@@ -4,6 +4,7 @@
 . tests/integration/lib.sh
 LPLUG=${BUILD:-build}/lplug
 out=$(mktemp -d)
+case $LPLUG in /*) lplug_abs=$LPLUG ;; *) lplug_abs=$(pwd)/$LPLUG ;; esac
 trap 'rm -rf "$out"' EXIT
 
 "$LPLUG" run --storage "$out/db" --plugins plugins data/sample.log \
@@ -140,6 +141,9 @@ if [ -w /dev/full ]; then
   "$LPLUG" stats --plugins plugins >/dev/full 2>"$out/full"
   check "output that cannot be written fails the command (exit 1)" [ $? -eq 1 ]
   check "and says why" grep -q "cannot write the output" "$out/full"
+  "$LPLUG" hooks --plugins plugins >/dev/full 2>"$out/full"
+  check "hooks too (exit 1, saying why)" \
+    sh -c "[ $? -eq 1 ] && grep -q 'cannot write the output' '$out/full'"
 fi
 "$LPLUG" stats --storage "$out/typo.db" >/dev/null 2>"$out/typo"
 check "stats of a storage file that is not there fails (exit 1)" [ $? -eq 1 ]
@@ -149,12 +153,62 @@ echo "not a database" >"$out/notdb"
 check "a storage file that is not one stops the run (exit 1)" [ $? -eq 1 ]
 check "said once, as the file's problem" \
   [ "$(grep -c "file is not a database (opened for plugin" "$out/notdb.err")" -eq 1 ]
+"$LPLUG" stats --plugins plugins --storage "$out/notdb" >/dev/null 2>"$out/notdb.err"
+check "stats says a storage file that is not one once" \
+  [ "$(grep -c "file is not a database" "$out/notdb.err")" -eq 1 ]
+
+# Forty folders of one plugin each: every one is loaded, whether named by
+# --plugins or by the settings file (a fixed array once dropped the rest).
+mkdir "$out/many"
 set --
+list=
+i=1
+while [ $i -le 40 ]; do
+  mkdir -p "$out/many/d$i/p$i"
+  printf 'name: p%d\nversion: 1.0.0\ncapabilities: { hooks: [record] }\n' $i \
+    >"$out/many/d$i/p$i/plugin.yaml"
+  echo 'require("lplug.hooks").on("record", function(r) return r end)' \
+    >"$out/many/d$i/p$i/init.lua"
+  set -- "$@" --plugins "$out/many/d$i"
+  list="$list${list:+, }d$i"
+  i=$((i + 1))
+done
+printf 'plugins: [%s]\ngrants: { "*": { hooks: [record] } }\n' "$list" \
+  >"$out/many/lplug.yaml"
+check "stats loads 40 --plugins folders" \
+  [ "$("$LPLUG" stats "$@" | grep -c '^p[0-9]')" -eq 40 ]
+check "hooks loads the settings file's 40 folders" \
+  sh -c "cd '$out/many' && '$lplug_abs' hooks | grep -q '^record (40 handlers)'"
+
+# A plugin's own folder given to --plugins is that plugin.
+echo "mail bob@example.com" | "$LPLUG" run --plugins plugins/redact >"$out/own"
+check "run --plugins PLUGIN-FOLDER runs that plugin" grep -q "mail <email>" "$out/own"
+
+# Output reaches a pipe as each record is done, not when 4 KB have
+# gathered: the reader sees the first line while the input stays open.
+mkfifo "$out/fifo"
+("$LPLUG" run --plugins plugins/redact <"$out/fifo" >"$out/piped") &
+exec 4>"$out/fifo"
+echo "mail bob@example.com" >&4
 i=0
-while [ $i -le 32 ]; do set -- "$@" --plugins plugins; i=$((i + 1)); done
-"$LPLUG" stats "$@" >/dev/null 2>"$out/many"
-check "stats takes at most 32 --plugins (exit 2, saying so)" \
-  sh -c "[ $? -eq 2 ] && grep -q 'at most 32 --plugins folders' '$out/many'"
+while [ $i -lt 100 ] && ! grep -q "<email>" "$out/piped"; do
+  sleep 0.1
+  i=$((i + 1))
+done
+check "output is flushed before lplug waits for input" grep -q "<email>" "$out/piped"
+exec 4>&-
+wait
+
+# With SIGPIPE ignored (as services often run), a reader that went away
+# stops the run at once with exit 1, instead of reading on for nothing.
+(trap '' PIPE; yes "a line" | timeout 20 "$LPLUG" run --plugins plugins/redact \
+   2>"$out/epipe.err"; echo $? >"$out/epipe.rc") | head -n 1 >/dev/null
+check "a closed output stops the run (exit 1)" [ "$(cat "$out/epipe.rc")" = 1 ]
+check "and says why" grep -q "cannot write output: Broken pipe" "$out/epipe.err"
+
+echo "a line" >"$out/-dash.log"
+(cd "$out" && "$lplug_abs" run --plugins "$OLDPWD/plugins/redact" -- -dash.log) >"$out/dash"
+check "-- ends the options: a file may start with '-'" grep -q "a line" "$out/dash"
 "$LPLUG" run --storage '' </dev/null >/dev/null 2>&1
 check "an empty --storage is bad usage (exit 2)" [ $? -eq 2 ]
 timeout 20 "$LPLUG" run --watch --plugins plugins <&- >"$out/closed" 2>&1

@@ -361,6 +361,24 @@ static void deps_duplicate_names_first_folder_wins(void **state) {
   expect_error(f, "/one/same (names must be unique; this one is skipped)");
 }
 
+/* A plugin's own folder among the set's folders is that plugin, ordered
+** with the others: here the set's plugin depends on it. */
+static void deps_plugin_folder_in_the_set_is_one_plugin(void **state) {
+  deps_fixture *f = *state;
+  char set[4096], own[4096];
+  const char *dirs[2];
+  plugin_in(f, "set", "app", "1.0.0", "depends: [lib]\n", NULL);
+  plugin_in(f, "other", "lib", "1.0.0", NULL, NULL);
+  plugin_in(f, "other", "unlisted", "1.0.0", NULL, NULL);
+  snprintf(set, sizeof set, "%s/set", f->root);
+  snprintf(own, sizeof own, "%s/other/lib", f->root);
+  dirs[0] = set;
+  dirs[1] = own;
+  assert_int_equal(lplug_load_dirs(f->e, dirs, 2), LPLUG_OK);
+  assert_string_equal(order(f->e), "lib app");
+  assert_int_equal(f->nerrors, 0);
+}
+
 static void deps_unreadable_folder_loads_nothing(void **state) {
   deps_fixture *f = *state;
   char good[4096];
@@ -432,6 +450,7 @@ int main(void) {
     T(deps_loaded_plugin_refuses_what_it_declares_incompatible),
     T(deps_set_sees_plugins_loaded_before),
     T(deps_duplicate_names_first_folder_wins),
+    T(deps_plugin_folder_in_the_set_is_one_plugin),
     T(deps_unreadable_folder_loads_nothing),
 #undef T
   };
