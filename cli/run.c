@@ -59,11 +59,14 @@ static const char usage[] =
   "  --              the arguments after it are FILEs\n"
   "\n"
   "Plugin errors go to stderr, prefixed with the plugin's name; they do\n"
-  "not change the exit status.  On a terminal, stderr shows a progress\n"
-  "line (records and records/s).\n"
+  "not change the exit status (with --fail-closed, a plugin that fails to\n"
+  "load stops the run before it starts).  When stderr is a terminal and\n"
+  "the output is not, stderr shows a progress line (records and\n"
+  "records/s).\n"
   "\n"
-  "exit status: 0 done (whatever plugins did), 1 a settings file, plugin\n"
-  "folder or input could not be read or output not written, 2 bad usage\n"
+  "exit status: 0 done (whatever plugins did with records), 1 a settings\n"
+  "file, plugin folder or input could not be read, output not written, or\n"
+  "(--fail-closed) a plugin did not load, 2 bad usage\n"
   "\n"
   "examples:\n"
   "  lplug run --plugins plugins data/sample.log\n"
@@ -76,6 +79,7 @@ typedef struct run_state {
   int progress;               /* stderr is a terminal */
   double started, shown;      /* monotonic seconds */
   unsigned long long bad;     /* --json lines that did not parse */
+  unsigned long long unprintable;  /* results with no line to print */
   lplug_host *host;           /* the settings file, or NULL */
   unsigned long long in, out, failures;
   int write_failed;           /* errno of the first failed write, or 0 */
@@ -121,11 +125,17 @@ static unsigned long long *error_count(run_state *rs, const char *plugin) {
   return &rs->seen[rs->nseen++].errors;
 }
 
+/* Takes the progress line off stderr before something else is said. */
+static void clear_progress(run_state *rs) {
+  if (rs->progress && rs->shown > 0) fputs("\r\033[K", stderr);
+}
+
 static void on_error(void *ud, const char *plugin, int code,
                      const char *message, const char *traceback) {
   run_state *rs = ud;
   unsigned long long *n = error_count(rs, plugin ? plugin : "?");
   rs->failures++;
+  clear_progress(rs);
   if (++*n <= ERRORS_SHOWN) {
     cli_error("%s", message);
     if (rs->verbose && traceback && traceback[0])
@@ -140,6 +150,7 @@ static void on_log(void *ud, int level, const char *plugin,
                    const char *message) {
   run_state *rs = ud;
   if (level == LPLUG_LOG_DEBUG && !rs->verbose) return;
+  clear_progress(rs);
   if (plugin)
     fprintf(stderr, "[%s] %s\n", plugin, message);
   else
@@ -209,17 +220,35 @@ static int emit_json(const lplug_value *v) {
   return 1;
 }
 
-/* Prints what a record became; returns whether anything was printed. */
+/* Prints what a record became: a string or a number, or a table's `line`
+** field.  Returns 1 when printed, 0 when dropped (false, nil), -1 when
+** there is nothing printable (a table without a line, true). */
 static int emit(const lplug_value *v) {
-  size_t at, len;
+  size_t at = 0, len;
   const char *s;
-  if (lplug_value_type(v, 0) == LPLUG_TTABLE) {
-    if (!lplug_value_field(v, 0, "line", &at)) return 0;
-  } else {
-    at = 0;
+  char num[64];
+  int t = lplug_value_type(v, 0);
+  if (t == LPLUG_TNIL || (t == LPLUG_TBOOLEAN && !lplug_value_boolean(v, 0)))
+    return 0;
+  if (t == LPLUG_TTABLE && !lplug_value_field(v, 0, "line", &at)) return -1;
+  switch (lplug_value_type(v, at)) {
+    case LPLUG_TSTRING:
+      s = lplug_value_string(v, at, &len);
+      break;
+    case LPLUG_TINTEGER:
+      snprintf(num, sizeof num, "%lld", lplug_value_integer(v, at, NULL));
+      s = num;
+      len = strlen(num);
+      break;
+    case LPLUG_TFLOAT:  /* as Lua's tostring: 2.0, 0.5, 1e+100, inf */
+      snprintf(num, sizeof num, "%.14g", lplug_value_float(v, at, NULL));
+      if (strspn(num, "-0123456789") == strlen(num)) strcat(num, ".0");
+      s = num;
+      len = strlen(num);
+      break;
+    default:
+      return -1;
   }
-  s = lplug_value_string(v, at, &len);
-  if (s == NULL) return 0;
   fwrite(s, 1, len, stdout);
   fputc('\n', stdout);
   return 1;
@@ -254,9 +283,12 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
     lplug_value *in = NULL;
     c->rs->in++;
     if (lplug_value_from_json(NULL, line, len, &in) != LPLUG_OK) {
+      clear_progress(c->rs);
       if (++c->rs->bad <= ERRORS_SHOWN)
         cli_error("input line %llu is not JSON; skipped (--json reads one "
                   "JSON value per line)", c->rs->in);
+      if (c->rs->bad == ERRORS_SHOWN)
+        cli_error("further lines that are not JSON are counted, not shown");
       return 0;
     }
     rc = lplug_hook_call(c->hook, in);
@@ -277,7 +309,16 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
     return 1;
   }
   rc = lplug_hook_call(c->hook, c->v);
-  if (rc == LPLUG_OK && emit(c->v)) c->rs->out++;
+  if (rc == LPLUG_OK) {
+    int printed = emit(c->v);
+    if (printed > 0) c->rs->out++;
+    if (printed < 0 && c->rs->unprintable++ == 0) {
+      clear_progress(c->rs);
+      cli_error("record %llu came out with no line to print (a table "
+                "without `line`, or true) and was dropped; such records "
+                "are counted, not shown", c->rs->in);
+    }
+  }
   lplug_dispatch(c->e, 0);
   progress(c->rs, 0);
   return output_failed(c->rs);
@@ -308,19 +349,23 @@ static void wait_input(run_ctx *c, int fd) {
 static int run_fd(run_ctx *c, int fd) {
   char *buf = NULL;
   size_t len = 0, cap = 0, start = 0;
+  size_t scanned = 0;  /* buf[start..scanned) holds no newline: a long
+                          line is not searched again after each read */
   int status = 0;
   for (;;) {
     char *nl;
     ssize_t got;
-    while (status == 0 && start < len &&
-           (nl = memchr(buf + start, '\n', len - start)) != NULL) {
+    while (status == 0 && scanned < len &&
+           (nl = memchr(buf + scanned, '\n', len - scanned)) != NULL) {
       status = run_record(c, buf + start, (size_t)(nl - (buf + start)));
-      start = (size_t)(nl - buf) + 1;
+      start = scanned = (size_t)(nl - buf) + 1;
     }
     if (status != 0) break;
+    scanned = len;
     if (start > 0) {  /* keep the partial line */
       memmove(buf, buf + start, len - start);
       len -= start;
+      scanned -= start;
       start = 0;
     }
     if (len == cap) {
@@ -410,7 +455,7 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
 
 int cli_run(int argc, char **argv) {
   char err[1024];
-  int i, status = 0;
+  int i, status = 0, load_rc;
   run_args o;
   run_state rs;
   run_ctx ctx;
@@ -466,11 +511,20 @@ int cli_run(int argc, char **argv) {
   }
   lplug_hook_define(e, "record", o.flags, &hook);
   /* One set, so that dependencies resolve across folders. */
-  if (cli_load_plugins(e, o.dirs, o.ndirs, rs.host) == LPLUG_EIO) {
+  load_rc = cli_load_plugins(e, o.dirs, o.ndirs, rs.host);
+  if (load_rc == LPLUG_EIO) {
     /* A folder that cannot be read loads nothing and is said here; a
     ** plugin's file or storage that cannot be used was said by on_error. */
     if (rs.failures == 0) cli_error("%s", lplug_errmsg(e));
     cli_error("stopped: nothing was run");
+    status = 1;
+    goto done;
+  }
+  if (load_rc != LPLUG_OK && (o.flags & LPLUG_HOOK_FAIL_CLOSED)) {
+    /* Fail-closed: no record passes a plugin that failed, and one that
+    ** did not load would be passed by every record. */
+    cli_error("stopped: a plugin failed to load and the hook is "
+              "fail-closed; nothing was run");
     status = 1;
     goto done;
   }
@@ -479,7 +533,10 @@ int cli_run(int argc, char **argv) {
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
   if (config.storage_path == NULL) warn_memory_storage(e);
   if (o.nfiles == 0) o.files[o.nfiles++] = "-";
-  rs.progress = isatty(STDERR_FILENO) && !rs.verbose;
+  /* Not when the records go to the same terminal: they would land in
+  ** the middle of the line. */
+  rs.progress = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO) &&
+                !rs.verbose;
   rs.started = now();
   ctx.e = e;
   ctx.hook = hook;
@@ -519,6 +576,11 @@ int cli_run(int argc, char **argv) {
     status = 1;
   }
   progress(&rs, 1);
+  if (rs.unprintable > 1)
+    cli_error("%llu records came out with no line to print (dropped)",
+              rs.unprintable);
+  if (rs.bad > ERRORS_SHOWN || (rs.verbose && rs.bad > 0))
+    cli_error("%llu input lines were not JSON (skipped)", rs.bad);
   if (rs.verbose)
     cli_error("%llu records in, %llu out, %llu plugin failures", rs.in,
               rs.out, rs.failures);

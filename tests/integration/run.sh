@@ -61,6 +61,48 @@ printf 'r1\nr2\nr3\n' |
   "$LPLUG" run --fail-closed --plugins tests/integration/plugins-failing >"$out/closed" 2>/dev/null
 check "fail-closed drops the records whose handler failed" \
   [ "$(cat "$out/closed")" = "$(printf 'tagged: r1\ntagged: r3')" ]
+mkdir -p "$out/broken"
+cp -r plugins/redact "$out/broken/"
+echo 'this is not Lua' >>"$out/broken/redact/init.lua"
+echo "mail bob@example.com" |
+  "$LPLUG" run --fail-closed --plugins "$out/broken" >"$out/unloaded" 2>"$out/unloaded.err"
+check "fail-closed: a plugin that fails to load stops the run (exit 1)" [ $? -eq 1 ]
+check "and passes no record unredacted" [ ! -s "$out/unloaded" ]
+check "and says why" grep -q "a plugin failed to load and the hook is fail-closed" "$out/unloaded.err"
+
+# What handlers return: numbers print as Lua writes them; a result with
+# no line to print is said once and counted.
+mkdir -p "$out/ret/ret"
+printf 'name: ret\nversion: 1.0.0\ncapabilities: { hooks: [record] }\n' \
+  >"$out/ret/ret/plugin.yaml"
+cat >"$out/ret/ret/init.lua" <<'LUA'
+local results = { 42, 2.0, 0.5, true, { x = 1 }, false }
+require("lplug.hooks").on("record", function(r)
+  local v = results[r.n]
+  if v == nil then return r end
+  return v
+end)
+LUA
+printf '1\n2\n3\n4\n5\n6\n7\n' | "$LPLUG" run --plugins "$out/ret" >"$out/ret.out" 2>"$out/ret.err"
+check "numbers are printed as Lua writes them" \
+  [ "$(cat "$out/ret.out")" = "$(printf '42\n2.0\n0.5\n7')" ]
+check "a result with no line to print is said once, then counted" \
+  sh -c "grep -q 'record 4 came out with no line to print' '$out/ret.err' &&
+    grep -q '2 records came out with no line to print' '$out/ret.err' &&
+    [ \$(wc -l <'$out/ret.err') -eq 2 ]"
+
+# The progress line shows only when the records do not go to the same
+# terminal (script(1) gives the command one).
+if command -v script >/dev/null 2>&1; then
+  script -qec "$lplug_abs run --plugins plugins data/sample.log" /dev/null \
+    >"$out/tty" 2>&1
+  check "records on a terminal get no progress line among them" \
+    sh -c "! grep -q 'records, ' '$out/tty'"
+  script -qec "$lplug_abs run --plugins plugins data/sample.log >'$out/tty.out'" \
+    /dev/null >"$out/tty2" 2>&1
+  check "records to a file: the terminal shows the progress line" \
+    grep -q 'records, ' "$out/tty2"
+fi
 
 # A host settings file grants only what it lists.
 cat >"$out/lplug.yaml" <<YAML

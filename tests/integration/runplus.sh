@@ -15,6 +15,13 @@ check "--json: each line is decoded, the result printed as one JSON line" \
     grep -q '\"n\":1' '$out/json' && grep -q '\"redacted\":1' '$out/json'"
 check "--json: a line that is not JSON is reported with its number" \
   grep -q "input line 2 is not JSON; skipped" "$out/json.err"
+i=0
+while [ $i -lt 12 ]; do echo "not json $i"; i=$((i + 1)); done |
+  "$LPLUG" run --json --plugins plugins >/dev/null 2>"$out/bad.err"
+check "--json: after ten bad lines the rest are counted, and the count said" \
+  sh -c "[ \$(grep -c 'is not JSON; skipped' '$out/bad.err') -eq 10 ] &&
+    grep -q 'further lines that are not JSON are counted' '$out/bad.err' &&
+    grep -q '^lplug: 12 input lines were not JSON' '$out/bad.err'"
 
 scripts/gen-access-log 2000 >"$out/access.log"
 scripts/gen-access-log 2000 | cmp -s - "$out/access.log"
