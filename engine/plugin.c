@@ -570,7 +570,10 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
   rc = apply_limits(e, p->m, &sc.memory_limit, &sc.instruction_limit,
                     &sc.time_limit);
   if (rc == LPLUG_OK && sc.time_limit > 0) rc = watch(e, sc.time_limit);
-  if (sc.time_limit == 0 && !e->no_backstop)
+  /* The host's choice, not the manifest's: a plugin asking for a
+  ** deadline of a day must not lose the backstop by it. */
+  if (e->config.time_limit == 0 && !e->no_backstop &&
+      sc.instruction_limit > 0)
     sc.backstop = engine_backstop(sc.instruction_limit);
   sc.watchdog = e->watchdog;
   if (rc == LPLUG_OK) rc = apply_storage(e, p);

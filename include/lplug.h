@@ -346,8 +346,9 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 ** (LPLUG_BACKSTOP_PER_INSTRUCTION, LPLUG_BACKSTOP_MIN) is stopped with
 ** LPLUG_ECPU.  The clock is read once per 1000 instructions, so short
 ** calls never read it, and no thread or signal is involved.
-** time_limit < 0 turns it off (pure instruction mode); a time limit
-** replaces it with the tighter deadline.
+** time_limit < 0 turns it off (pure instruction mode); a host time limit
+** replaces it with the tighter deadline (a manifest's limits.time does
+** not: the plugin chose it).
 ** Either way the stop cannot be caught (pcall, coroutines, __close) and
 ** the call fails with LPLUG_ECPU; the message names the limit.  Standard
 ** C functions whose work grows with their arguments (pattern matching,

@@ -191,6 +191,10 @@ lua_State *budget_enter(sandbox *sb, lua_State *co) {
     int first = (int)min_ll(SANDBOX_COROUTINE_BLOCK, left > 1 ? left : 1);
     sb->charged += first;
     set_hook(sb, co, first);
+    /* A coroutine that yields before its block ends never runs its hook:
+    ** each resume reads the backstop's clock as a block's end would. */
+    if (!sb->stop && sb->config.backstop > 0 && past_backstop(sb))
+      budget_stop(sb, co, SANDBOX_STOP_BACKSTOP);
   } else {
     set_hook(sb, co, 0);  /* deadline mode: only a late call arms it */
   }

@@ -52,24 +52,25 @@ static long long cost_format(lua_State *L) {
 }
 
 /* string.pack: up to 16 bytes per format option, the strings, and the
-** sizes the format names: "c100000" pads its string to 100,000 bytes, a
-** byte at a time.  Every number in the format counts as that many bytes
-** (an upper bound: "i8" is 8), none more than the memory limit. */
+** sizes of its "c<n>" options: "c100000" pads its string to 100,000
+** bytes, a byte at a time (the other options' sizes are at most 16, and
+** Lua refuses larger ones before any work), none more than the memory
+** limit. */
 static long long cost_pack(lua_State *L) {
   long long most = (long long)sandbox_of(L)->config.memory_limit;
-  long long sizes = 0, n = 0;
+  long long sizes = 0;
   size_t len = 0, i;
   const char *fmt =
       lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : "";
-  for (i = 0; i <= len; i++) {
-    if (i < len && fmt[i] >= '0' && fmt[i] <= '9') {
-      n = n * 10 + (fmt[i] - '0');
+  for (i = 0; i < len; i++) {
+    long long n = 0;
+    if (fmt[i] != 'c') continue;
+    while (i + 1 < len && fmt[i + 1] >= '0' && fmt[i + 1] <= '9') {
+      n = n * 10 + (fmt[++i] - '0');
       if (n > most) n = most;
-    } else {
-      sizes += n;
-      if (sizes > most) sizes = most;
-      n = 0;
     }
+    sizes += n;
+    if (sizes > most) sizes = most;
   }
   return (long long)len * 16 + cost_strings(L) + sizes;
 }
@@ -122,7 +123,13 @@ static long long cost_rep(lua_State *L) {
   X(string, unpack, cost_strings) X(utf8, len, cost_strings)               \
   X(utf8, offset, cost_strings) X(utf8, codepoint, cost_slice)             \
   X(os, date, cost_date) X(_G, tonumber, cost_strings)                     \
-  STRING_ARITH(X)
+  VARIADIC(X) STRING_ARITH(X)
+/* Any number of arguments, each compared (math.max, math.min: strings
+** compare too) or converted to a number (a long blank-padded string is
+** scanned) inside one call. */
+#define VARIADIC(X)                                                         \
+  X(math, max, cost_strings) X(math, min, cost_strings)                    \
+  X(string, char, cost_strings) X(utf8, char, cost_strings)
 /* The string metatable's arithmetic: "  ...  1" + 0 converts its string
 ** operands to numbers, a scan of each (blanks included) inside one VM
 ** instruction. */

@@ -124,6 +124,7 @@ static int setup(lua_State *L) {
   tablib_open(L);
   set_global(L, LUA_TABLIBNAME);
   open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+  guards_open(L, LUA_MATHLIBNAME);
   set_global(L, LUA_MATHLIBNAME);
   open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
   guards_open(L, LUA_UTF8LIBNAME);

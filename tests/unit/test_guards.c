@@ -225,6 +225,37 @@ static void guards_string_arithmetic_is_charged_by_its_strings(
   }
 }
 
+/* math.max and math.min compare any number of arguments (strings too),
+** string.char and utf8.char convert any number of them: charged by their
+** strings' bytes (one math.max over 20,000 references to a 1.5 MB string
+** of NUL bytes ran 180 s without a charge). */
+static void guards_variadic_functions_are_charged_by_their_strings(
+    void **state) {
+  fixture *f = *state;
+  static const char *const calls[] = {"math.max(s, s, s)", "math.min(s, s, s)",
+                                      "string.char(s, s, s)",
+                                      "utf8.char(s, s, s)"};
+  size_t i;
+  for (i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    char body[256], name[32];
+    lplug_stats many, few;
+    int k;
+    for (k = 0; k < 2; k++) {
+      snprintf(body, sizeof body, "local s = (' '):rep(%d) .. '65'\n"
+               "for i = 1, 10 do local _ = %s end", k == 0 ? 16000 : 16,
+               calls[i]);
+      expect_ok(f, body);
+      snprintf(name, sizeof name, "p%d", f->n);
+      assert_int_equal(lplug_plugin_stats(f->e, name, k == 0 ? &many : &few),
+                       LPLUG_OK);
+    }
+    /* 10 x 3 x 16000 bytes at 16 bytes an instruction */
+    if (many.instructions < few.instructions + 27000)
+      fail_msg("%s: %llu vs %llu", calls[i], many.instructions,
+               few.instructions);
+  }
+}
+
 /* string.pack's c<n> pads its string to n bytes, one at a time: charged
 ** by that size, not by the format's few bytes (uncharged, a loop of
 ** pack('c50000', '') ran 2 s under 200,000 instructions). */
@@ -303,6 +334,7 @@ int main(void) {
     T(guards_long_calls_spend_the_instruction_budget),
     T(guards_charge_in_proportion_to_work),
     T(guards_string_arithmetic_is_charged_by_its_strings),
+    T(guards_variadic_functions_are_charged_by_their_strings),
     T(guards_pack_is_charged_by_its_output),
     T(guards_table_functions_pay_for_short_runs),
     T(guards_gsub_callback_runs_under_the_budget),

@@ -489,6 +489,21 @@ static void limits_backstop_is_1us_per_instruction_at_least_5s(
   assert_int_equal(backstop_under(f, 1000000, -1), 0);
 }
 
+/* A deadline the plugin's manifest adds is the plugin's choice (it may ask
+** for a day): the host's backstop stays. */
+static void limits_manifest_deadline_keeps_the_backstop(void **state) {
+  fixture *f = *state;
+  lplug_stats st;
+  char *dir = support_plugin(f->root, "slowpoke",
+                             "name: slowpoke\nversion: 1.0.0\n"
+                             "limits: { time: 86400s }\n", "");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(f->e, "slowpoke", &st), LPLUG_OK);
+  assert_int_equal(st.time_limit, 86400000000000LL);
+  assert_int_equal(st.backstop, 5000000000LL);
+  free(dir);
+}
+
 /* ---- the sandbox's own calls leave the stack as they found it --------- */
 
 /* A state of its own (no engine), with a value under the calls so that a
@@ -554,6 +569,33 @@ static void limits_backstop_stops_a_coroutine(void **state) {
   took = now_ns() - t0;
   assert_int_equal(sb->stop, SANDBOX_STOP_BACKSTOP);
   assert_true(took >= 50000000LL && took < 30000000000LL);
+  bare_free(sb);
+}
+
+/* A coroutine that yields after a few slow instructions never reaches the
+** end of its hook's block: each resume reads the backstop's clock (every
+** tenth, by instructions charged), and this stops after some 20 resumes.
+** Without that, the clock was read once per 1000 instructions of the main
+** thread: 140 resumes and more. */
+static void limits_backstop_sees_short_resumes(void **state) {
+  sandbox *sb = bare_sandbox();
+  (void)state;
+  sb->config.backstop = 50000000LL;
+  assert_int_equal(bare_call(sb,
+    "local s = ('\\0'):rep(40000)\n"
+    "local co = coroutine.wrap(function()\n"
+    "  while true do\n"
+    "    for i = 1, 8 do local _ = s < s end\n"
+    "    coroutine.yield()\n"
+    "  end\n"
+    "end)\n"
+    "resumes = 0\n"
+    "while true do co() resumes = resumes + 1 end"), LPLUG_ECPU);
+  assert_int_equal(sb->stop, SANDBOX_STOP_BACKSTOP);
+  lua_getglobal(sb->L, "resumes");
+  if (lua_tointeger(sb->L, -1) >= 120)
+    fail_msg("stopped after %lld resumes", (long long)lua_tointeger(sb->L, -1));
+  lua_pop(sb->L, 1);
   bare_free(sb);
 }
 
@@ -783,8 +825,10 @@ int main(void) {
     T(limits_instructions_are_counted),
     T(limits_backstop_stops_what_the_budget_does_not),
     T(limits_backstop_is_1us_per_instruction_at_least_5s),
+    T(limits_manifest_deadline_keeps_the_backstop),
     T(limits_backstop_stops_a_coroutine),
     T(limits_backstop_stops_a_long_c_function),
+    T(limits_backstop_sees_short_resumes),
     T(limits_failed_calls_drop_exactly_what_they_left),
     T(limits_stopped_call_that_returns_still_fails),
     T(limits_reentered_call_is_refused_and_popped),
