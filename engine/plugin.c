@@ -43,6 +43,15 @@ int lplug_grant_declared(void *ud, const char *who, const char *capability,
   return 1;
 }
 
+/* The host's grant callback, its time not the plugin's (backstop). */
+static int host_grants(plugin *p, const char *cap, const char *item) {
+  lplug_engine *e = p->engine;
+  long long began = budget_host_begin(&p->sb);
+  int ok = e->config.grant(e->config.ud, p->name, cap, item);
+  budget_host_end(&p->sb, began);
+  return ok;
+}
+
 void plugin_require(lua_State *L, plugin *p, const char *cap,
                     const char *item, const char *what) {
   lplug_engine *e = p->engine;
@@ -59,8 +68,7 @@ void plugin_require(lua_State *L, plugin *p, const char *cap,
                "host must grant it)", what, p->name, item, cap,
                list[0] ? list : "nothing");
   }
-  if (e->config.grant == NULL ||
-      !e->config.grant(e->config.ud, p->name, cap, item)) {
+  if (e->config.grant == NULL || !host_grants(p, cap, item)) {
     p->stats.denials++;
     if (item == NULL)
       luaL_error(L, "%s: the host does not grant capability '%s' to plugin "
@@ -88,6 +96,7 @@ double plugin_monotonic(void) {
 }
 
 void plugin_log(plugin *p, int level, const char *message) {
+  long long began;
   double now = plugin_monotonic();
   p->log_tokens += (now - p->log_refilled) * PLUGIN_LOG_RATE;
   if (p->log_tokens > PLUGIN_LOG_BURST) p->log_tokens = PLUGIN_LOG_BURST;
@@ -105,7 +114,9 @@ void plugin_log(plugin *p, int level, const char *message) {
     p->log_dropped = 0;
     engine_log(p->engine, LPLUG_LOG_WARN, p->name, note);
   }
+  began = budget_host_begin(&p->sb);
   engine_log(p->engine, level, p->name, message);
+  budget_host_end(&p->sb, began);
 }
 
 static const struct module {
@@ -141,7 +152,9 @@ static int open_module(lua_State *L, const char *name, void *owner) {
 
 static void print_line(void *owner, const char *text) {
   plugin *p = owner;
+  long long began = budget_host_begin(&p->sb);
   engine_log(p->engine, LPLUG_LOG_INFO, p->name, text);
+  budget_host_end(&p->sb, began);
 }
 
 static void warn_manifest(void *ud, const char *message) {

@@ -108,18 +108,24 @@ void budget_note_where(sandbox *sb, lua_State *L) {
   note_where(sb, L);
 }
 
+static long long monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Whether the call has run past its backstop: reads the clock once per
 ** SANDBOX_BLOCK instructions charged (coroutines' hooks fire more often). */
 static int past_backstop(sandbox *sb) {
-  struct timespec ts;
   long long now;
-  int first = sb->clock_due == 0;
   if (sb->charged < sb->clock_due) return 0;
   sb->clock_due = sb->charged > LLONG_MAX - SANDBOX_BLOCK
-                      ? LLONG_MAX : sb->charged + SANDBOX_BLOCK;  /* > 0 */
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-  if (first) sb->clock_start = now;
+                      ? LLONG_MAX : sb->charged + SANDBOX_BLOCK;
+  now = monotonic_ns();
+  if (sb->clock_start == 0) {  /* the call's first reading */
+    sb->clock_start = now;
+    return 0;
+  }
   return now - sb->clock_start >= sb->config.backstop;
 }
 
@@ -127,16 +133,17 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
   sandbox *sb = sandbox_of(L);
   (void)ar;
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
-  if (!sb->stop && sb->config.backstop > 0 && past_backstop(sb))
-    budget_stop(sb, L, SANDBOX_STOP_BACKSTOP);
   if (!sb->stop && sb->config.instruction_limit <= 0) {
     set_hook(sb, L, 0);  /* armed by a call that has ended: disarm */
     return;
   }
   if (!sb->stop) {
-    long long left;
     if (L == sb->L) sb->charged += sb->main_block;  /* block done */
-    left = sb->config.instruction_limit - sb->charged;
+    if (sb->config.backstop > 0 && past_backstop(sb))
+      budget_stop(sb, L, SANDBOX_STOP_BACKSTOP);
+  }
+  if (!sb->stop) {
+    long long left = sb->config.instruction_limit - sb->charged;
     if (left > 0) {
       if (L == sb->L) {
         sb->main_block = (int)min_ll(SANDBOX_BLOCK, left);
@@ -155,6 +162,18 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
   budget_raise(L);
 }
 
+/* Only a call whose clock has started has anything to move: a short call
+** reads no clock for its host's time either. */
+long long budget_host_begin(const sandbox *sb) {
+  if (sb->config.backstop <= 0 || !sb->in_call || sb->clock_start == 0)
+    return 0;
+  return monotonic_ns();
+}
+
+void budget_host_end(sandbox *sb, long long began) {
+  if (began != 0 && sb->in_call) sb->clock_start += monotonic_ns() - began;
+}
+
 int budget_begin(sandbox *sb) {
   sb->charged = 0;
   sb->stop = SANDBOX_RUNNING;
@@ -164,7 +183,8 @@ int budget_begin(sandbox *sb) {
   sb->running = sb->L;
   sb->close_depth = 0;
   sb->main_block = sb->first_block;
-  sb->clock_due = 0;
+  sb->clock_start = 0;  /* the clock starts once a first block is charged */
+  sb->clock_due = SANDBOX_FIRST_BLOCK;
   set_hook(sb, sb->L, sb->first_block);
   /* Published last: from here on the watchdog may find this call late. */
   if (sb->config.time_limit > 0 &&

@@ -33,6 +33,10 @@
 ** the block runs) and on coroutines (charged before it runs). */
 #define SANDBOX_BLOCK 1000
 #define SANDBOX_COROUTINE_BLOCK 100
+/* A call's first block with a backstop: its clock starts at the first
+** block's end, and a short first block leaves less of the call untimed
+** (calls shorter than it still read no clock). */
+#define SANDBOX_FIRST_BLOCK 100
 
 /* Files a plugin may load with require: at most this many bytes each. */
 #define SANDBOX_MAX_SOURCE (4 * 1024 * 1024)
@@ -97,9 +101,9 @@ struct sandbox {
                                mode); fixed by the limit, so computed once
                                in sandbox_open, not per call */
   int stop;                 /* enum sandbox_stop, sticky until next call */
-  long long clock_start;    /* the call's first clock reading (backstop) */
-  long long clock_due;      /* `charged` at which to read it next; 0: the
-                               call has not read it yet */
+  long long clock_start;    /* the call's first clock reading (backstop);
+                               0: not read yet */
+  long long clock_due;      /* `charged` at which to read it next */
   /* Both read by the deadline signal handler (budget_late), which may
   ** interrupt any statement of the thread running the call. */
   lua_State *volatile running;  /* thread the plugin runs on now */
@@ -177,6 +181,11 @@ void budget_end(sandbox *sb);
 lua_State *budget_enter(sandbox *sb, lua_State *co);
 void budget_leave(sandbox *sb, lua_State *prev);
 void budget_late(sandbox *sb);  /* async-signal-safe, see watchdog.c */
+/* Around time a call spends waiting in the host (its log callback, a
+** grant, a database another process has locked): the backstop does not
+** count it.  begin returns what end needs (0: nothing to count). */
+long long budget_host_begin(const sandbox *sb);
+void budget_host_end(sandbox *sb, long long began);
 void budget_stop(sandbox *sb, lua_State *L, int why);
 /* Records where L's plugin code is, unless a place is recorded already
 ** for this call (the first wins). */

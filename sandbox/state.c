@@ -146,9 +146,12 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
   int status;
   memset(sb, 0, sizeof *sb);
   sb->config = *config;
-  sb->first_block = config->instruction_limit <= 0 ? 0
-                  : config->instruction_limit < SANDBOX_BLOCK
-                  ? (int)config->instruction_limit : SANDBOX_BLOCK;
+  {
+    int block = config->backstop > 0 ? SANDBOX_FIRST_BLOCK : SANDBOX_BLOCK;
+    sb->first_block = config->instruction_limit <= 0 ? 0
+                    : config->instruction_limit < block
+                    ? (int)config->instruction_limit : block;
+  }
   L = lua_newstate(sandbox_alloc, sb);
   if (L == NULL) {
     snprintf(err, errsize, "cannot create a Lua state: out of memory");

@@ -489,6 +489,43 @@ static void limits_backstop_is_1us_per_instruction_at_least_5s(
   assert_int_equal(backstop_under(f, 1000000, -1), 0);
 }
 
+/* The host's log callback sleeps 5.5 s in the middle of a call that has
+** run long enough to start the backstop's clock: that time is the host's,
+** and the call, which does little else, is not stopped. */
+static void sleepy_log(void *ud, int level, const char *plugin,
+                       const char *message) {
+  struct timespec ts = {5, 500000000L};
+  (void)ud; (void)level; (void)plugin;
+  if (strcmp(message, "sleep") == 0) nanosleep(&ts, NULL);
+}
+
+static void limits_backstop_does_not_count_the_hosts_time(void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  lplug_engine *e;
+  char *dir;
+  lplug_value *v;
+  c.instruction_limit = 200000;   /* backstop 5 s */
+  c.grant = lplug_grant_declared;
+  c.on_log = sleepy_log;
+  e = lplug_engine_new(&c);
+  assert_non_null(e);
+  assert_int_equal(lplug_hook_define(e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL),
+                   LPLUG_OK);
+  dir = support_plugin(f->root, "sleeper", NULL,
+    "require('lplug.hooks').on('t', function()\n"
+    "  for i = 1, 3000 do end\n"      /* the clock starts */
+    "  print('sleep')\n"
+    "  for i = 1, 3000 do end\n"      /* and is read again */
+    "end)\n");
+  v = lplug_value_new();
+  assert_int_equal(lplug_load_plugin(e, dir), LPLUG_OK);
+  if (lplug_hook_run(e, "t", v) != LPLUG_OK) fail_msg("%s", lplug_errmsg(e));
+  lplug_value_free(v);
+  lplug_engine_free(e);
+  free(dir);
+}
+
 /* A deadline the plugin's manifest adds is the plugin's choice (it may ask
 ** for a day): the host's backstop stays. */
 static void limits_manifest_deadline_keeps_the_backstop(void **state) {
@@ -826,6 +863,7 @@ int main(void) {
     T(limits_backstop_stops_what_the_budget_does_not),
     T(limits_backstop_is_1us_per_instruction_at_least_5s),
     T(limits_manifest_deadline_keeps_the_backstop),
+    T(limits_backstop_does_not_count_the_hosts_time),
     T(limits_backstop_stops_a_coroutine),
     T(limits_backstop_stops_a_long_c_function),
     T(limits_backstop_sees_short_resumes),
