@@ -183,16 +183,29 @@ static void guards_long_calls_stop_at_the_deadline(void **state) {
   run_long_calls(*state, "time limit of 50 ms passed");
 }
 
+/* Runs handler body `fmt` (taking an int, then a string) as two plugins,
+** with `many` and with `few`, and fails unless the first was charged at
+** least `more` instructions beyond the second. */
+static void charged_more(fixture *f, const char *fmt, int many, int few,
+                         const char *what, unsigned long long more) {
+  lplug_stats st[2];
+  int k;
+  for (k = 0; k < 2; k++) {
+    char body[512], name[32];
+    snprintf(body, sizeof body, fmt, k == 0 ? many : few, what);
+    expect_ok(f, body);
+    snprintf(name, sizeof name, "p%d", f->n);
+    assert_int_equal(lplug_plugin_stats(f->e, name, &st[k]), LPLUG_OK);
+  }
+  if (st[0].instructions < st[1].instructions + more)
+    fail_msg("%s: %llu vs %llu", what, st[0].instructions,
+             st[1].instructions);
+}
+
+/* 10 x 16000 bytes at 16 bytes an instruction, plus the rep. */
 static void guards_charge_in_proportion_to_work(void **state) {
-  fixture *f = *state;
-  lplug_stats a, b;
-  expect_ok(f, "local s = ('x'):rep(16000) for i = 1, 10 do s:upper() end");
-  expect_ok(f, "local s = ('x'):rep(16) for i = 1, 10 do s:upper() end");
-  assert_int_equal(lplug_plugin_stats(f->e, "p1", &a), LPLUG_OK);
-  assert_int_equal(lplug_plugin_stats(f->e, "p2", &b), LPLUG_OK);
-  /* 10 x 16000 bytes at 16 bytes an instruction, plus the rep */
-  if (a.instructions < b.instructions + 10000)
-    fail_msg("%llu vs %llu", a.instructions, b.instructions);
+  charged_more(*state, "local s = ('x'):rep(%d) for i = 1, 10 do s:%s() end",
+               16000, 16, "upper", 10000);
 }
 
 /* Arithmetic on a string converts it to a number, scanning it (blanks
@@ -201,28 +214,12 @@ static void guards_charge_in_proportion_to_work(void **state) {
 ** blanks ran 13 s under 1M instructions). */
 static void guards_string_arithmetic_is_charged_by_its_strings(
     void **state) {
-  fixture *f = *state;
   static const char *const ops[] = {"s + 0", "0 - s", "s * 1", "s / 1",
                                     "s % 7", "s ^ 1", "s // 1", "-s"};
   size_t i;
-  for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-    char body[256], name[32];
-    lplug_stats many, few;
-    int k;
-    for (k = 0; k < 2; k++) {
-      snprintf(body, sizeof body, "local s = (' '):rep(%d) .. '1'\n"
-               "for i = 1, 10 do local _ = %s end", k == 0 ? 16000 : 16,
-               ops[i]);
-      expect_ok(f, body);
-      snprintf(name, sizeof name, "p%d", f->n);
-      assert_int_equal(lplug_plugin_stats(f->e, name, k == 0 ? &many : &few),
-                       LPLUG_OK);
-    }
-    /* 10 x 16000 bytes at 16 bytes an instruction (and the rep) */
-    if (many.instructions < few.instructions + 9000)
-      fail_msg("%s: %llu vs %llu", ops[i], many.instructions,
-               few.instructions);
-  }
+  for (i = 0; i < sizeof ops / sizeof ops[0]; i++)  /* 10 x 16000 bytes */
+    charged_more(*state, "local s = (' '):rep(%d) .. '1'\n"
+                 "for i = 1, 10 do local _ = %s end", 16000, 16, ops[i], 9000);
 }
 
 /* math.max and math.min compare any number of arguments (strings too),
@@ -231,51 +228,28 @@ static void guards_string_arithmetic_is_charged_by_its_strings(
 ** of NUL bytes ran 180 s without a charge). */
 static void guards_variadic_functions_are_charged_by_their_strings(
     void **state) {
-  fixture *f = *state;
   static const char *const calls[] = {"math.max(s, s, s)", "math.min(s, s, s)",
                                       "string.char(s, s, s)",
                                       "utf8.char(s, s, s)"};
   size_t i;
-  for (i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-    char body[256], name[32];
-    lplug_stats many, few;
-    int k;
-    for (k = 0; k < 2; k++) {
-      snprintf(body, sizeof body, "local s = (' '):rep(%d) .. '65'\n"
-               "for i = 1, 10 do local _ = %s end", k == 0 ? 16000 : 16,
-               calls[i]);
-      expect_ok(f, body);
-      snprintf(name, sizeof name, "p%d", f->n);
-      assert_int_equal(lplug_plugin_stats(f->e, name, k == 0 ? &many : &few),
-                       LPLUG_OK);
-    }
-    /* 10 x 3 x 16000 bytes at 16 bytes an instruction */
-    if (many.instructions < few.instructions + 27000)
-      fail_msg("%s: %llu vs %llu", calls[i], many.instructions,
-               few.instructions);
-  }
+  for (i = 0; i < sizeof calls / sizeof calls[0]; i++)  /* 10 x 3 x 16000 */
+    charged_more(*state, "local s = (' '):rep(%d) .. '65'\n"
+                 "for i = 1, 10 do local _ = %s end", 16000, 16, calls[i],
+                 27000);
 }
 
 /* string.pack's c<n> pads its string to n bytes, one at a time: charged
 ** by that size, not by the format's few bytes (uncharged, a loop of
 ** pack('c50000', '') ran 2 s under 200,000 instructions). */
 static void guards_pack_is_charged_by_its_output(void **state) {
-  fixture *f = *state;
-  lplug_stats a, b;
-  expect_ok(f, "for i = 1, 10 do string.pack('c16000', '') end");
-  expect_ok(f, "for i = 1, 10 do string.pack('c16', '') end");
-  assert_int_equal(lplug_plugin_stats(f->e, "p1", &a), LPLUG_OK);
-  assert_int_equal(lplug_plugin_stats(f->e, "p2", &b), LPLUG_OK);
-  /* 10 x 16000 bytes at 16 bytes an instruction */
-  if (a.instructions < b.instructions + 9000)
-    fail_msg("%llu vs %llu", a.instructions, b.instructions);
+  charged_more(*state, "for i = 1, 10 do string.pack('c%d', '%s') end",
+               16000, 16, "", 9000);
 }
 
 /* The table functions charge their elements in blocks of 256 and what
 ** the last block left when they return: a loop of calls on fewer than 256
 ** elements each pays for every element (it paid for none before). */
 static void guards_table_functions_pay_for_short_runs(void **state) {
-  fixture *f = *state;
   static const struct {
     const char *call;
     int n;                    /* elements (20 for sort: 80 comparisons) */
@@ -287,23 +261,10 @@ static void guards_table_functions_pay_for_short_runs(void **state) {
     {"table.sort(t)", 20, 2000},
   };
   size_t i;
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char body[512], name[32];
-    lplug_stats many, few;
-    int k;
-    for (k = 0; k < 2; k++) {
-      snprintf(body, sizeof body, "local t = {} for i = 1, %d do t[i] = "
-               "tostring(i) end\nfor i = 1, 50 do %s end",
-               k == 0 ? cases[i].n : 2, cases[i].call);
-      expect_ok(f, body);
-      snprintf(name, sizeof name, "p%d", f->n);
-      assert_int_equal(lplug_plugin_stats(f->e, name, k == 0 ? &many : &few),
-                       LPLUG_OK);
-    }
-    if (many.instructions < few.instructions + cases[i].more)
-      fail_msg("%s: %llu vs %llu", cases[i].call, many.instructions,
-               few.instructions);
-  }
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    charged_more(*state, "local t = {} for i = 1, %d do t[i] = tostring(i) "
+                 "end\nfor i = 1, 50 do %s end", cases[i].n, 2, cases[i].call,
+                 cases[i].more);
 }
 
 static void guards_gsub_callback_runs_under_the_budget(void **state) {
