@@ -341,11 +341,13 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 ** Instruction mode keeps a wall-clock backstop: a few operations take
 ** time in proportion to a string's size inside one VM instruction
 ** (comparing long strings, for one), so an instruction budget alone does
-** not bound a call's time.  A call still running, after its first 1000
+** not bound a call's time.  A call still running, after its first 100
 ** instructions, 1 us per instruction of its budget and at least 5 s
 ** (LPLUG_BACKSTOP_PER_INSTRUCTION, LPLUG_BACKSTOP_MIN) is stopped with
-** LPLUG_ECPU.  The clock is read once per 1000 instructions, so short
-** calls never read it, and no thread or signal is involved.
+** LPLUG_ECPU.  The clock is read at the end of the first 100
+** instructions, then once per 1000 charged, so short calls never read it;
+** time the call waits in the host (callbacks, a locked database) does not
+** count; no thread or signal is involved.
 ** time_limit < 0 turns it off (pure instruction mode); a host time limit
 ** replaces it with the tighter deadline (a manifest's limits.time does
 ** not: the plugin chose it).

@@ -19,6 +19,7 @@
 ** The argument checks the cost needs are done here with Lua's own
 ** luaL_check* calls, so a bad argument gets Lua's message.
 */
+#include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -30,6 +31,13 @@
 #define GUARD_BYTES_PER_INSTRUCTION 16
 
 typedef long long (*cost_fn)(lua_State *L);
+
+/* The most bytes a call can make: the memory limit, kept well inside
+** long long (a host may set SIZE_MAX for "no limit"). */
+static long long most_bytes(lua_State *L) {
+  size_t limit = sandbox_of(L)->config.memory_limit;
+  return limit > (size_t)(LLONG_MAX / 4) ? LLONG_MAX / 4 : (long long)limit;
+}
 
 static long long len_at(lua_State *L, int i) {
   return lua_type(L, i) == LUA_TSTRING ? (long long)lua_rawlen(L, i) : 0;
@@ -57,7 +65,7 @@ static long long cost_format(lua_State *L) {
 ** Lua refuses larger ones before any work), none more than the memory
 ** limit. */
 static long long cost_pack(lua_State *L) {
-  long long most = (long long)sandbox_of(L)->config.memory_limit;
+  long long most = most_bytes(L);
   long long sizes = 0;
   size_t len = 0, i;
   const char *fmt =
@@ -66,8 +74,8 @@ static long long cost_pack(lua_State *L) {
     long long n = 0;
     if (fmt[i] != 'c') continue;
     while (i + 1 < len && fmt[i + 1] >= '0' && fmt[i + 1] <= '9') {
-      n = n * 10 + (fmt[++i] - '0');
-      if (n > most) n = most;
+      int digit = fmt[++i] - '0';
+      n = n > (most - digit) / 10 ? most : n * 10 + digit;
     }
     sizes += n;
     if (sizes > most) sizes = most;
@@ -104,7 +112,7 @@ static long long cost_slice(lua_State *L) {
 static long long cost_rep(lua_State *L) {
   size_t l, lsep;
   lua_Integer n;
-  long long most = (long long)sandbox_of(L)->config.memory_limit;
+  long long most = most_bytes(L);
   luaL_checklstring(L, 1, &l);
   n = luaL_checkinteger(L, 2);
   luaL_optlstring(L, 3, "", &lsep);

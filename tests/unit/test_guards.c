@@ -246,6 +246,22 @@ static void guards_pack_is_charged_by_its_output(void **state) {
                16000, 16, "", 9000);
 }
 
+/* A host may give plugins SIZE_MAX bytes ("no limit"): the charges, which
+** are capped by the memory limit, still add up without overflow (make
+** asan's UBSan stops at the first signed overflow). */
+static void guards_charges_hold_under_an_unlimited_memory_limit(
+    void **state) {
+  fixture *f = *state;
+  support_log log;
+  lplug_engine *e = support_engine(&log, SIZE_MAX, 200000);
+  char name[32];
+  snprintf(name, sizeof name, "p%d", ++f->n);
+  /* c<40 digits>: a size past any memory, charged as the most there is */
+  assert_int_equal(support_eval(e, f->root, name,
+    "string.pack('c' .. ('1'):rep(40), '')", NULL), LPLUG_ECPU);
+  lplug_engine_free(e);
+}
+
 /* The table functions charge their elements in blocks of 256 and what
 ** the last block left when they return: a loop of calls on fewer than 256
 ** elements each pays for every element (it paid for none before). */
@@ -298,6 +314,7 @@ int main(void) {
     T(guards_variadic_functions_are_charged_by_their_strings),
     T(guards_pack_is_charged_by_its_output),
     T(guards_table_functions_pay_for_short_runs),
+    T(guards_charges_hold_under_an_unlimited_memory_limit),
     T(guards_gsub_callback_runs_under_the_budget),
     T(guards_sort_comparator_errors_propagate),
     T(guards_deep_pattern_is_refused),
