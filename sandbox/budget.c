@@ -32,13 +32,15 @@
 ** take time in proportion to a string's size inside one VM instruction
 ** (`<` on strings of NUL bytes makes one strcoll per byte), so an
 ** instruction budget alone bounds a call's instructions, not its time:
-** 1M instructions of such comparisons ran over 3 minutes.  The hook
-** therefore also reads the monotonic clock, once per SANDBOX_BLOCK
-** instructions charged (by the hook, or by a C function paying for its
-** work), and stops a call still running config.backstop after its first
-** reading.  A call shorter than one block never reads
-** the clock, so a call pays nothing for this; the bound is the backstop
-** plus the call's first block.
+** 1M instructions of such comparisons ran over 3 minutes.  So the
+** monotonic clock is read once SANDBOX_FIRST_BLOCK instructions are
+** charged, then once per SANDBOX_BLOCK more (at the hook's block ends, in
+** budget_charge, at coroutine resumes), and a call still running
+** config.backstop after its first reading is stopped.  A call shorter
+** than the first block never reads the clock, so calls pay nothing for
+** this.  The stop comes at a reading: at most the first block and one
+** more after the backstop.  Time the call waits in the host is taken out
+** (budget_host_begin/end: log and grant callbacks, a locked database).
 */
 #include <limits.h>
 #include <stdio.h>
