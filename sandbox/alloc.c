@@ -5,12 +5,31 @@
 ** plugin's memory limit.  Inside a plugin call the limit is exact; outside
 ** one the engine may use SANDBOX_SLACK more for its own pushes.
 **
-** Attack: Lua runs a full emergency collection for every refused
-** allocation, so a plugin retrying in pcall could burn seconds per call.
-** The first refusal in a call therefore stops the call (budget_stop): the
-** count hook fires on the next instruction and raises again on every
-** instruction until the call unwinds, and every later growth in the same
-** call is refused without asking.
+** The count includes garbage the collector has not reached yet (the
+** incremental collector lets the heap grow to about twice what is live
+** before a cycle ends), so an allocation that does not fit is refused
+** softly first: Lua then runs a full emergency collection and asks for
+** the same block again, and only if that second try does not fit either
+** is the refusal final.  Without this a plugin holding half its limit
+** failed on its first burst of temporary strings.
+**
+** A final refusal stops the call (budget_stop): the count hook fires on
+** the next instruction and raises again on every instruction until the
+** call unwinds, and every later growth in the same call is refused
+** without asking, so a memory error cannot be caught and retried.
+**
+** Attacks on the soft refusal:
+**  - A plugin keeping its heap at the limit makes every allocation a full
+**    collection.  Each soft refusal is charged as collectgarbage("collect")
+**    is, a heap's worth (budget_owe), so the budget bounds them; one the
+**    budget cannot pay for is final at once (a memory stop).
+**  - Not every caller tries again: a string buffer growing (lauxlib)
+**    raises "not enough memory" at once, and a pcall could catch it.  A
+**    soft refusal therefore arms the hook for the next instruction, and a
+**    refusal still awaiting its second try there, at any other growth
+**    (the second try asks for exactly the same block), or when the call
+**    ends, becomes final (sandbox_refusal_final), said at the line that
+**    was refused.
 **
 ** Small blocks (up to SANDBOX_SMALL_MAX bytes: nearly every Lua object)
 ** come from the state's own arena: chunks carved in 16-byte size classes,
@@ -98,10 +117,28 @@ static int frames_readable_in_new_vectors(void) {
          !(v[9] >= '0' && v[9] <= '9');
 }
 
-/* Refuses an allocation: the first refusal in a call stops it and notes
-** where the plugin is, since the refusal raises an ordinary error and,
-** caught by a pcall, the hook would fire wherever the code went on (a
-** spec test's memory error was said at the test runner's line).
+/* Where L's plugin code is, into out (may be left "" when the stack
+** cannot be read, see refuse). */
+static void note_refusal(sandbox *sb, int object, char *out, size_t n) {
+  out[0] = '\0';
+  if (sb->running != NULL && (object || frames_readable_in_new_vectors()))
+    budget_where(sb->running, out, n);
+}
+
+/* Whether the instruction budget cannot pay for a collection costing
+** `cost`: the refusal is then final at once, a memory stop (the plugin's
+** heap is what does not fit) rather than a CPU stop. */
+static int unaffordable(const sandbox *sb, long long cost) {
+  return sb->config.instruction_limit > 0 &&
+         cost >= sb->config.instruction_limit - sb->charged;
+}
+
+/* Refuses an allocation.  In a call, the first refusal is soft (see the
+** header): it keeps what Lua asked for, to know the second try, and where
+** the plugin is; a later one is final and stops the call, noting where
+** the plugin is, since the refusal raises an ordinary error and, caught
+** by a pcall, the hook would fire wherever the code went on (a spec
+** test's memory error was said at the test runner's line).
 ** `object`: the allocation is a Lua object (a new one's type tag, osize,
 ** is not 0) or a resize; the stack is always readable then.  A new vector
 ** (no tag: a table's hash part, a string buffer, a new stack) only with a
@@ -109,14 +146,49 @@ static int frames_readable_in_new_vectors(void) {
 ** instruction mode; in deadline mode, where no hook saves the position
 ** before each instruction, making a table may be said at the line of the
 ** function making it (Lua saves the position lazily there). */
-static NOINLINE void *refuse(sandbox *sb, int object) {
-  if (sb->in_call && !sb->refused) {
-    sb->refused = 1;
-    budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
-    if (sb->running != NULL && (object || frames_readable_in_new_vectors()))
-      budget_note_where(sb, sb->running);
+static NOINLINE void *refuse(sandbox *sb, int object, void *ptr, size_t osize,
+                             size_t nsize) {
+  sandbox_failure *f;
+  long long cost = (long long)(sb->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION);
+  if (!sb->in_call || sb->refused) return NULL;
+  if (sb->emergency == SANDBOX_NO_EMERGENCY && !unaffordable(sb, cost)) {
+    sb->emergency = SANDBOX_AWAITING_RETRY;
+    sb->first_try.ptr = ptr;
+    sb->first_try.osize = osize;
+    sb->first_try.nsize = nsize;
+    if ((f = sandbox_failure_of(sb)) != NULL)
+      note_refusal(sb, object, f->refused_at, sizeof f->refused_at);
+    budget_owe(sb, cost);
+    return NULL;
   }
+  sb->refused = 1;
+  sb->emergency = SANDBOX_NO_EMERGENCY;
+  budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
+  if (sb->running != NULL && (object || frames_readable_in_new_vectors()))
+    budget_note_where(sb, sb->running);
   return NULL;
+}
+
+void sandbox_refusal_final(sandbox *sb) {
+  sandbox_failure *f = sb->failure;
+  sb->refused = 1;
+  sb->emergency = SANDBOX_NO_EMERGENCY;
+  budget_stop(sb, NULL, SANDBOX_STOP_MEM);  /* the hook is armed already */
+  if (f != NULL && f->refused_at[0] != '\0' && f->where[0] == '\0')
+    memcpy(f->where, f->refused_at, sizeof f->where);
+}
+
+/* Whether a growth while a soft refusal awaits its second try is that
+** try; anything else makes the refusal final first. */
+static NOINLINE int second_try(sandbox *sb, void *ptr, size_t osize,
+                               size_t nsize) {
+  if (ptr == sb->first_try.ptr && osize == sb->first_try.osize &&
+      nsize == sb->first_try.nsize) {
+    sb->emergency = SANDBOX_RETRIED;
+    return 1;
+  }
+  sandbox_refusal_final(sb);
+  return 0;
 }
 
 /* Whether growing the count by `more` bytes stays within the limit (the
@@ -251,9 +323,12 @@ void sandbox_arena_free(sandbox *sb) {
 /* A new object (tag: its Lua type, 0 for a vector). */
 static NOINLINE void *fresh(sandbox *sb, size_t tag, size_t nsize) {
   void *p;
-  if (!fits(sb, nsize)) return refuse(sb, tag != 0);
+  if (sb->emergency == SANDBOX_AWAITING_RETRY &&
+      !second_try(sb, NULL, tag, nsize))
+    return NULL;
+  if (!fits(sb, nsize)) return refuse(sb, tag != 0, NULL, tag, nsize);
   p = nsize <= SANDBOX_SMALL_MAX ? small_get(sb, nsize) : malloc(nsize);
-  if (p == NULL) return refuse(sb, tag != 0);
+  if (p == NULL) return refuse(sb, tag != 0, NULL, tag, nsize);
   return counted(sb, p, 0, nsize);
 }
 
@@ -263,7 +338,7 @@ static NOINLINE void *moved(sandbox *sb, void *ptr, size_t osize,
                             size_t nsize) {
   void *p = nsize <= SANDBOX_SMALL_MAX ? small_get(sb, nsize) : malloc(nsize);
   if (p == NULL) {
-    if (nsize > osize) return refuse(sb, 1);
+    if (nsize > osize) return refuse(sb, 1, ptr, osize, nsize);
     /* Lua assumes a shrink cannot fail: keep the larger block.  small_get
     ** failed, so the arena is full, and a freed block that is not in it
     ** goes back to malloc (the only kind of block it can be here). */
@@ -278,7 +353,11 @@ static NOINLINE void *moved(sandbox *sb, void *ptr, size_t osize,
 static NOINLINE void *resize(sandbox *sb, void *ptr, size_t osize,
                              size_t nsize) {
   void *p;
-  if (nsize > osize && !fits(sb, nsize - osize)) return refuse(sb, 1);
+  if (nsize > osize && sb->emergency == SANDBOX_AWAITING_RETRY &&
+      !second_try(sb, ptr, osize, nsize))
+    return NULL;
+  if (nsize > osize && !fits(sb, nsize - osize))
+    return refuse(sb, 1, ptr, osize, nsize);
   if (osize <= SANDBOX_SMALL_MAX || nsize <= SANDBOX_SMALL_MAX) {
     if (osize > SANDBOX_SMALL_MAX || nsize > SANDBOX_SMALL_MAX ||
         CLASS_OF(osize) != CLASS_OF(nsize))
@@ -291,7 +370,7 @@ static NOINLINE void *resize(sandbox *sb, void *ptr, size_t osize,
   p = realloc(ptr, nsize);
   if (p == NULL) {
     /* Lua assumes a shrink cannot fail: keep the larger block. */
-    return nsize <= osize ? ptr : refuse(sb, 1);
+    return nsize <= osize ? ptr : refuse(sb, 1, ptr, osize, nsize);
   }
   return counted(sb, p, osize, nsize);
 }

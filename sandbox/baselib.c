@@ -21,10 +21,9 @@
 
 #define PRINT_MAX 4096
 
-/* Compiling costs about one instruction per few bytes of source; a
-** collection about one per few bytes of heap. */
+/* Compiling costs about one instruction per few bytes of source (a
+** collection: SANDBOX_HEAP_BYTES_PER_INSTRUCTION). */
 #define SOURCE_BYTES_PER_INSTRUCTION 4
-#define HEAP_BYTES_PER_INSTRUCTION 8
 
 /* The line is at most PRINT_MAX bytes.  Each value's text joins the
 ** buffer with luaL_addvalue, the one buffer call that may find a value
@@ -150,7 +149,7 @@ static int sb_collectgarbage(lua_State *L) {
   if (opts[o] == NULL)
     return luaL_error(L, "collectgarbage: option '%s' is not allowed in "
                       "plugins (allowed: collect, step, count, isrunning)", opt);
-  if (o <= 1) budget_charge(L, (long long)(sb->used / HEAP_BYTES_PER_INSTRUCTION));
+  if (o <= 1) budget_charge(L, (long long)(sb->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION));
   lua_settop(L, 1);
   lua_pushstring(L, opts[o]);
   lua_replace(L, 1);

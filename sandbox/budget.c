@@ -55,20 +55,23 @@ static void count_hook(lua_State *L, lua_Debug *ar);
 
 static long long min_ll(long long a, long long b) { return a < b ? a : b; }
 
-/* Records where the plugin was when a limit hit it. */
-static void note_where(sandbox *sb, lua_State *L) {
-  sandbox_failure *f = sandbox_failure_of(sb);
+void budget_where(lua_State *L, char *out, size_t n) {
   lua_Debug ar;
   int level;
-  if (f == NULL || f->where[0] != '\0') return;  /* the first place wins */
   for (level = 0; lua_getstack(L, level, &ar); level++) {
     if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
-      snprintf(f->where, sizeof f->where, "%s:%d", ar.short_src,
-               ar.currentline);
+      snprintf(out, n, "%s:%d", ar.short_src, ar.currentline);
       return;
     }
   }
-  snprintf(f->where, sizeof f->where, "?");
+  snprintf(out, n, "?");
+}
+
+/* Records where the plugin was when a limit hit it. */
+static void note_where(sandbox *sb, lua_State *L) {
+  sandbox_failure *f = sandbox_failure_of(sb);
+  if (f == NULL || f->where[0] != '\0') return;  /* the first place wins */
+  budget_where(L, f->where, sizeof f->where);
 }
 
 int budget_raise(lua_State *L) {
@@ -134,6 +137,10 @@ static int past_backstop(sandbox *sb) {
 static void count_hook(lua_State *L, lua_Debug *ar) {
   sandbox *sb = sandbox_of(L);
   (void)ar;
+  /* A soft refusal (alloc.c) armed this: its second try has come or
+  ** never will. */
+  if (sb->emergency == SANDBOX_AWAITING_RETRY) sandbox_refusal_final(sb);
+  sb->emergency = SANDBOX_NO_EMERGENCY;
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
   if (!sb->stop && sb->config.instruction_limit <= 0) {
     set_hook(sb, L, 0);  /* armed by a call that has ended: disarm */
@@ -180,6 +187,7 @@ int budget_begin(sandbox *sb) {
   sb->charged = 0;
   sb->stop = SANDBOX_RUNNING;
   sb->refused = 0;
+  sb->emergency = SANDBOX_NO_EMERGENCY;
   sb->in_call = 1;
   sb->late = 0;
   sb->running = sb->L;
@@ -201,6 +209,9 @@ int budget_begin(sandbox *sb) {
 void budget_end(sandbox *sb) {
   /* Withdrawn first: once this returns no signal arms this call. */
   if (sb->config.time_limit > 0) watchdog_end(sb->config.watchdog);
+  /* A refusal whose second try never came (the error of a caller that
+  ** does not retry, which may have been caught) is a memory stop. */
+  if (sb->emergency == SANDBOX_AWAITING_RETRY) sandbox_refusal_final(sb);
   sb->in_call = 0;
   sb->running = NULL;
 }
@@ -225,7 +236,8 @@ lua_State *budget_enter(sandbox *sb, lua_State *co) {
 
 void budget_leave(sandbox *sb, lua_State *prev) {
   sb->running = prev;
-  if (sb->late && prev != NULL) lua_sethook(prev, count_hook, LUA_MASKCOUNT, 1);
+  if ((sb->late || sb->emergency) && prev != NULL)
+    lua_sethook(prev, count_hook, LUA_MASKCOUNT, 1);
 }
 
 /* Charges n instructions for work a C function does without running the
@@ -247,4 +259,14 @@ void budget_charge(lua_State *L, long long n) {
     note_where(sb, L);
     budget_raise(L);
   }
+}
+
+void budget_owe(sandbox *sb, long long n) {
+  if (n > LLONG_MAX - sb->charged) sb->charged = LLONG_MAX;
+  else sb->charged += n;
+  if (!sb->stop && sb->config.instruction_limit > 0 &&
+      sb->charged >= sb->config.instruction_limit)
+    budget_stop(sb, sb->running, SANDBOX_STOP_CPU);
+  else if (sb->running != NULL)
+    lua_sethook(sb->running, count_hook, LUA_MASKCOUNT, 1);
 }

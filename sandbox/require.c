@@ -94,7 +94,12 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   ** plugin's cached load).  Nothing raises until it is freed: lua_load
   ** returns its errors. */
   size = (size_t)st.st_size + 1;
-  if ((buf = sandbox_alloc(sb, NULL, 0, size)) == NULL) {
+  buf = sandbox_alloc(sb, NULL, 0, size);
+  if (buf == NULL && sb->emergency == SANDBOX_AWAITING_RETRY) {
+    lua_gc(L, LUA_GCCOLLECT);  /* and try again, as Lua would (alloc.c) */
+    buf = sandbox_alloc(sb, NULL, 0, size);
+  }
+  if (buf == NULL) {
     close(fd);
     budget_note_where(sb, L);  /* the allocator may not have */
     budget_raise(L);           /* refused: the call stops for memory */

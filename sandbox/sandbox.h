@@ -38,12 +38,26 @@
 ** (calls shorter than it still read no clock). */
 #define SANDBOX_FIRST_BLOCK 100
 
+/* A full collection costs about one instruction per this many bytes of
+** heap: what collectgarbage("collect") and an emergency collection
+** (alloc.c) are charged. */
+#define SANDBOX_HEAP_BYTES_PER_INSTRUCTION 8
+
 /* Files a plugin may load with require: at most this many bytes each. */
 #define SANDBOX_MAX_SOURCE (4 * 1024 * 1024)
 
 enum sandbox_stop {
   SANDBOX_RUNNING = 0, SANDBOX_STOP_CPU, SANDBOX_STOP_MEM, SANDBOX_STOP_TIME,
   SANDBOX_STOP_BACKSTOP
+};
+
+/* A call's first refused allocation leaves the memory count alone: Lua
+** runs a full (emergency) collection and asks again, and only a second
+** refusal stops the call (alloc.c). */
+enum sandbox_emergency {
+  SANDBOX_NO_EMERGENCY = 0,
+  SANDBOX_AWAITING_RETRY,   /* refused once; Lua should collect and retry */
+  SANDBOX_RETRIED           /* Lua asked again; a refusal now is final */
 };
 
 typedef struct sandbox sandbox;
@@ -57,6 +71,8 @@ typedef struct watchdog watchdog;
 ** or reads its own. */
 typedef struct sandbox_failure {
   char where[256];          /* "file:line" where a limit hit, or an error */
+  char refused_at[256];     /* where the allocation awaiting Lua's second
+                               try was refused (alloc.c), or "" */
   char message[1024];       /* the error, read raw from the error object */
   char traceback[2048];
 } sandbox_failure;
@@ -94,6 +110,11 @@ struct sandbox {
   } arena;
   int in_call;              /* inside sandbox_pcall: no slack */
   int refused;              /* an allocation was refused in this call */
+  int emergency;            /* enum sandbox_emergency (alloc.c) */
+  struct {                  /* the allocation refused first, to know */
+    void *ptr;              /* Lua's second try of it */
+    size_t osize, nsize;
+  } first_try;
   /* instruction budget (budget.c) */
   long long charged;        /* instructions charged in this call */
   int main_block;           /* size of the main thread's current block */
@@ -169,6 +190,9 @@ void chunkcache_counts(unsigned long long *hits, unsigned long long *misses);
 
 /* alloc.c */
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* Makes the soft refusal awaiting Lua's second try final: the call stops
+** for memory, said where the refusal was (see alloc.c). */
+void sandbox_refusal_final(sandbox *sb);
 /* Frees the arena's chunks, after lua_close. */
 void sandbox_arena_free(sandbox *sb);
 
@@ -191,6 +215,12 @@ void budget_stop(sandbox *sb, lua_State *L, int why);
 ** for this call (the first wins). */
 void budget_note_where(sandbox *sb, lua_State *L);
 void budget_charge(lua_State *L, long long n);  /* raises when spent */
+/* Charges n instructions where nothing may raise (the allocator), and
+** arms the running thread's hook to look at the call on its next
+** instruction: a stop, or a soft refusal nobody tried again. */
+void budget_owe(sandbox *sb, long long n);
+/* "file:line" of the innermost Lua function of L with a line, or "?". */
+void budget_where(lua_State *L, char *out, size_t n);
 int budget_raise(lua_State *L);                 /* raises the stop error */
 
 /* watchdog.c: one thread per engine noticing calls that pass their

@@ -170,6 +170,7 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
   status = lua_pcall(L, 0, 0, 0);
   lua_gc(L, LUA_GCRESTART);
   sb->in_call = sb->refused = sb->stop = 0;
+  sb->emergency = SANDBOX_NO_EMERGENCY;
   if (status != LUA_OK) {
     snprintf(err, errsize, "memory limit of %zu bytes is too small for a "
              "plugin state (the standard library alone needs about %zu)",

@@ -222,6 +222,80 @@ static void limits_memory_error_caught_in_pcall_still_ends_the_call(
     LPLUG_EMEM, "memory budget");
 }
 
+/* The limit is on what a plugin keeps, not on garbage the collector has
+** not reached: a plugin holding about two thirds of its 256 KB makes
+** strings it drops at once, and Lua collects them (an emergency collection)
+** when an allocation would pass the limit.  (When the first refusal was
+** final, this call ended with a memory error.) */
+static void limits_garbage_is_collected_before_the_limit_stops_a_call(
+    void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  lplug_stats st;
+  assert_int_equal(eval(f,
+    "local keep = {}\n"
+    "for i = 1, 2000 do keep[i] = 'kept and some text ' .. i end\n"
+    "local n = 0\n"
+    "for i = 1, 1000 do n = n + #(keep[i % 2000 + 1] .. ' line ' .. i) end\n"
+    "return n", v), LPLUG_OK);
+  assert_true(lplug_value_integer(v, 0, NULL) > 1000 * 25);
+  assert_int_equal(lplug_plugin_stats(f->e, "p1", &st), LPLUG_OK);
+  assert_true(st.memory_peak <= 256 * 1024);
+  assert_true(st.memory_peak > 160 * 1024);  /* kept that much, and more */
+  assert_int_equal(st.memory_errors, 0);
+  lplug_value_free(v);
+}
+
+/* A plugin keeping its heap at the limit makes Lua collect the whole heap
+** every few allocations; each such collection is charged a heap's worth
+** of instructions (as collectgarbage("collect") is), and one the budget
+** cannot pay for is not made: the call ends after a few collections, not
+** thousands. */
+static void limits_emergency_collections_are_charged(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  const char *body =
+    "if ROUNDS then return ROUNDS end\n"
+    "local keep, n = nil, 0\n"
+    "while collectgarbage('count') < 250 do n = n + 1 keep = {keep, n} end\n"
+    "ROUNDS = 0\n"
+    "while true do ROUNDS = ROUNDS + 1 local s = ('g'):rep(300) .. n end";
+  int rc = eval(f, body, NULL);
+  /* Mostly EMEM; ECPU when the budget runs out between two collections
+  ** (the heap's layout moves with the string hash's per-run seed). */
+  if (rc != LPLUG_EMEM) assert_int_equal(rc, LPLUG_ECPU);
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  /* Each round makes about 600 bytes of garbage in about 10 instructions,
+  ** so the room left fills every few rounds; with the collections
+  ** uncharged, the budget lasted past the bound below. */
+  if (lplug_value_integer(v, 0, NULL) >= 1000)
+    print_error("%lld rounds\n", lplug_value_integer(v, 0, NULL));
+  assert_true(lplug_value_integer(v, 0, NULL) > 0);
+  assert_true(lplug_value_integer(v, 0, NULL) < 1000);
+  lplug_value_free(v);
+}
+
+/* A string buffer's growth (string.rep here) raises "not enough memory"
+** itself, with no second try after a collection.  Caught by a pcall and
+** returned in a tail call, no instruction runs after it; the call still
+** ends with the memory stop, said at the refused line.  In a coroutine
+** too (said where the coroutine's function begins: its position is not
+** saved before a call from it fails). */
+static void limits_refusal_without_a_second_try_is_final(void **state) {
+  expect_memory_stop_at(*state,
+    "return pcall(string.rep, 'x', 1000000)", "/init.lua:3 (limits.");
+  expect_memory_stop_at(*state,
+    "local co = coroutine.wrap(function()\n"
+    "  local ok = pcall(string.rep, 'x', 1000000) return ok end)\n"
+    "return co()", "/init.lua:");
+  /* The wrapper adds the position to the error (an allocation that is not
+  ** the second try) before the pcall catches it. */
+  expect_memory_stop_at(*state,
+    "local ok = pcall(coroutine.wrap(string.rep), 'x', 1000000)\n"
+    "local after = {}\n"
+    "return ok", "/init.lua:");
+}
+
 static void limits_plugin_raising_memory_text_is_a_runtime_error(
     void **state) {
   expect_error(*state, "error('not enough memory')", LPLUG_ERUNTIME,
@@ -851,6 +925,9 @@ int main(void) {
     T(limits_memory_stop_in_pcall_names_a_tables_line),
     T(limits_memory_stop_in_pcall_names_a_requires_line),
     T(limits_memory_error_caught_in_pcall_still_ends_the_call),
+    T(limits_garbage_is_collected_before_the_limit_stops_a_call),
+    T(limits_emergency_collections_are_charged),
+    T(limits_refusal_without_a_second_try_is_final),
     T(limits_plugin_raising_memory_text_is_a_runtime_error),
     T(limits_plugin_recovers_after_memory_error),
     T(limits_other_plugins_keep_running),

@@ -1,5 +1,5 @@
 -- attack: allocating in pcall after each memory error (every refusal runs a full emergency collection)
--- contained: the first refusal ends the call: later growth is refused without asking and the hook raises at once
+-- contained: the first refusal is soft (Lua collects and asks again), the second is final: later growth is refused without asking and the hook raises at once
 -- expect: run EMEM
 local hooks = require "lplug.hooks"
 
