@@ -361,10 +361,14 @@ int lplug_grant_declared(void *ud, const char *plugin, const char *capability,
 ** limit). */
 typedef struct lplug_config {
   size_t memory_limit;              /* bytes per plugin state; 4 MB.
-                                       Counts its objects; the host may
-                                       hold up to about twice that for
-                                       it (freed small blocks are kept
-                                       for reuse: docs/security.md) */
+                                       Counts its objects; one that
+                                       would pass it first makes Lua
+                                       collect its garbage (charged as
+                                       collectgarbage) and try again.
+                                       The host may hold up to about
+                                       twice that for it (freed small
+                                       blocks are kept for reuse:
+                                       docs/security.md) */
   long long instruction_limit;      /* VM instructions per call; 10M, or
                                        none when time_limit is set */
   long long time_limit;             /* ns of wall-clock time per call (50
