@@ -173,7 +173,7 @@ void sandbox_refusal_final(sandbox *sb) {
   sandbox_failure *f = sb->failure;
   sb->refused = 1;
   sb->emergency = SANDBOX_NO_EMERGENCY;
-  budget_stop(sb, NULL, SANDBOX_STOP_MEM);  /* the hook is armed already */
+  budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
   if (f != NULL && f->refused_at[0] != '\0' && f->where[0] == '\0')
     memcpy(f->where, f->refused_at, sizeof f->where);
 }

@@ -225,6 +225,22 @@ static void deadline_recursion_is_stopped(void **state) {
                                                 "in hook 't' at p1/init.lua"));
 }
 
+/* The soft refusal (alloc.c) works without a count hook between calls:
+** garbage is collected before an allocation is refused for good, and a
+** refusal nobody tries again still ends the call with the memory error. */
+static void deadline_garbage_is_collected_before_the_limit_stops_a_call(
+    void **state) {
+  fixture *f = *state;
+  expect_ok(f,
+    "local keep = {}\n"
+    "for i = 1, 2000 do keep[i] = 'kept and some text ' .. i end\n"
+    "local n = 0\n"
+    "for i = 1, 1000 do n = n + #(keep[i % 2000 + 1] .. ' line ' .. i) end\n"
+    "return n");
+  expect_error(f, "return pcall(string.rep, 'x', 1000000)", LPLUG_EMEM,
+               "memory budget of 256 KB exhausted in hook 't' at p2/init.lua:3");
+}
+
 static void deadline_main_chunk_runs_under_the_deadline(void **state) {
   fixture *f = *state;
   char *a = support_plugin(f->root, "spin", NULL, "while true do end");
@@ -715,6 +731,7 @@ int main(void) {
     T(deadline_error_objects_with_metamethods_are_not_run),
     T(deadline_raising_error_objects_in_a_loop_is_stopped),
     T(deadline_recursion_is_stopped),
+    T(deadline_garbage_is_collected_before_the_limit_stops_a_call),
     T(deadline_main_chunk_runs_under_the_deadline),
     T(deadline_fast_calls_are_never_stopped),
     T(deadline_call_is_never_stopped_before_its_limit),
