@@ -6,8 +6,8 @@
 ** attack and the containment; the runner reads two of them:
 **
 **   -- expect: <load|run> <OK|ECPU|EMEM|ERUNTIME|EVALUE|...> [text]
-**      (two codes as ECPU|EMEM: either is containment, e.g. where which
-**      limit comes first depends on the string hash's per-run seed)
+**      (two codes as ECPU|EMEM: either is containment, e.g. where the
+**      modes stop the plugin by different limits)
 **   -- modes: instructions deadline      (optional; both by default)
 **
 ** "load" means loading the plugin must fail that way; "run" means it

@@ -1,5 +1,5 @@
 -- attack: filling the heap to within a kilobyte of the limit, then making garbage forever, so that every other allocation is refused and Lua runs a full emergency collection for it
--- contained: each soft refusal is charged a heap's worth of instructions, as collectgarbage("collect") is, and one the budget cannot pay for is final, a memory stop; which comes first, that or the budget running out between collections, moves with the heap's layout (the string hash's seed)
+-- contained: each soft refusal is charged a heap's worth of instructions, as collectgarbage("collect") is, and one the budget cannot pay for is final, a memory stop (instruction mode); the deadline stops it in deadline mode
 -- expect: run ECPU|EMEM
 local hooks = require "lplug.hooks"
 
