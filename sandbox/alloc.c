@@ -29,7 +29,10 @@
 **    refusal still awaiting its second try there, at any other growth
 **    (the second try asks for exactly the same block), or when the call
 **    ends, becomes final (sandbox_refusal_final), said at the line that
-**    was refused.
+**    was refused.  So that their garbage does not count either, the
+**    sandbox's own buffer builders and the guards of those that build
+**    one of a known size collect first when they would not fit
+**    (sandbox_make_room).
 **
 ** Small blocks (up to SANDBOX_SMALL_MAX bytes: nearly every Lua object)
 ** come from the state's own arena: chunks carved in 16-byte size classes,
@@ -176,6 +179,15 @@ void sandbox_refusal_final(sandbox *sb) {
   budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
   if (f != NULL && f->refused_at[0] != '\0' && f->where[0] == '\0')
     memcpy(f->where, f->refused_at, sizeof f->where);
+}
+
+void sandbox_make_room(lua_State *L, size_t bytes) {
+  sandbox *sb = sandbox_of(L);
+  size_t limit = sb->config.memory_limit;
+  if (!sb->in_call || sb->refused || sb->used > limit) return;
+  if (bytes <= limit - sb->used || bytes > limit) return;  /* fits, or never */
+  budget_charge(L, (long long)(sb->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION));
+  lua_gc(L, LUA_GCCOLLECT);
 }
 
 /* Whether a growth while a soft refusal awaits its second try is that

@@ -125,8 +125,7 @@ static long long cost_rep(lua_State *L) {
 ** name, cost); and the two with guards of their own further down. */
 #define COSTED(X)                                                           \
   X(string, byte, cost_slice) X(string, format, cost_format)               \
-  X(string, lower, cost_strings) X(string, upper, cost_strings)            \
-  X(string, reverse, cost_strings) X(string, sub, cost_strings)            \
+  X(string, sub, cost_strings)                                             \
   X(string, pack, cost_pack) X(string, packsize, cost_strings)             \
   X(string, unpack, cost_strings) X(utf8, len, cost_strings)               \
   X(utf8, offset, cost_strings) X(utf8, codepoint, cost_slice)             \
@@ -146,11 +145,16 @@ static long long cost_rep(lua_State *L) {
   X(strmeta, __mul, cost_strings) X(strmeta, __div, cost_strings)          \
   X(strmeta, __mod, cost_strings) X(strmeta, __pow, cost_strings)          \
   X(strmeta, __idiv, cost_strings) X(strmeta, __unm, cost_strings)
+/* Building their result in a string buffer of the size of their string
+** argument (see sandbox_make_room). */
+#define BUILT(X)                                                            \
+  X(string, lower, cost_strings) X(string, upper, cost_strings)            \
+  X(string, reverse, cost_strings)
 #define OWN(X) X(string, rep, own) X(utf8, codes, own)
 
 enum {  /* G_string_byte, ...: each guard's index */
 #define INDEX(lib, name, cost) G_##lib##_##name,
-  COSTED(INDEX) OWN(INDEX)
+  COSTED(INDEX) BUILT(INDEX) OWN(INDEX)
 #undef INDEX
   GUARD_COUNT
 };
@@ -184,6 +188,15 @@ static int guarded(lua_State *L, int g, cost_fn cost) {
   return call_original(L, g);
 }
 
+/* The buffer and then the result each hold the bytes charged: room for
+** both, collecting garbage first if need be. */
+static int built(lua_State *L, int g, cost_fn cost) {
+  long long bytes = cost(L);
+  charge_bytes(L, bytes);
+  sandbox_make_room(L, 2 * (size_t)bytes);
+  return call_original(L, g);
+}
+
 /* string.rep: also answers the empty result itself, which Lua computes
 ** by looping n times over nothing (string.rep("", 1e18) never ends). */
 static int guard_string_rep(lua_State *L) {
@@ -193,6 +206,7 @@ static int guard_string_rep(lua_State *L) {
     return 1;
   }
   charge_bytes(L, bytes);
+  sandbox_make_room(L, 2 * (size_t)bytes);  /* as built() */
   return call_original(L, G_string_rep);
 }
 
@@ -229,6 +243,12 @@ static int guard_utf8_codes(lua_State *L) {
   }
 COSTED(DEFINE)
 #undef DEFINE
+#define DEFINE(lib, name, cost)                                             \
+  static int guard_##lib##_##name(lua_State *L) {                          \
+    return built(L, G_##lib##_##name, cost);                               \
+  }
+BUILT(DEFINE)
+#undef DEFINE
 
 int guards_string_format(lua_State *L) {
   return guard_string_format(L);
@@ -239,7 +259,7 @@ static const struct {
   lua_CFunction guard;
 } guards[GUARD_COUNT] = {
 #define ENTRY(lib, name, cost) {#lib, #name, guard_##lib##_##name},
-  COSTED(ENTRY) OWN(ENTRY)
+  COSTED(ENTRY) BUILT(ENTRY) OWN(ENTRY)
 #undef ENTRY
 };
 

@@ -495,6 +495,7 @@ static void add_string(matcher *m, luaL_Buffer *b, const char *s,
   size_t l;
   const char *r = lua_tolstring(m->L, 3, &l), *end = r + l, *q;
   step(m, l / BYTES_PER_STEP + 1);
+  SANDBOX_BUFFER_ROOM(b, l);
   while ((q = memchr(r, '%', (size_t)(end - r))) != NULL) {
     luaL_addlstring(b, r, (size_t)(q - r));
     q++;
@@ -502,10 +503,12 @@ static void add_string(matcher *m, luaL_Buffer *b, const char *s,
       luaL_addchar(b, '%');
     } else if (*q == '0') {
       step(m, (unsigned long)(e - s) / BYTES_PER_STEP + 1);
+      SANDBOX_BUFFER_ROOM(b, (size_t)(e - s));
       luaL_addlstring(b, s, (size_t)(e - s));
     } else if (isdigit(uc(*q))) {
       push_capture(m, *q - '1', s, e);
       step(m, lua_rawlen(m->L, -1) / BYTES_PER_STEP + 1);
+      SANDBOX_BUFFER_ROOM(b, lua_rawlen(m->L, -1) + 64);  /* or a number */
       luaL_addvalue(b);  /* a position capture is a number: converted */
     } else {
       luaL_error(m->L, "invalid use of '%%' in replacement string");
@@ -533,6 +536,7 @@ static int add_value(matcher *m, luaL_Buffer *b, const char *s, const char *e,
   }
   if (!lua_toboolean(L, -1)) {  /* nil or false: keep the match */
     lua_pop(L, 1);
+    SANDBOX_BUFFER_ROOM(b, (size_t)(e - s));
     luaL_addlstring(b, s, (size_t)(e - s));
     return 0;
   }
@@ -540,6 +544,7 @@ static int add_value(matcher *m, luaL_Buffer *b, const char *s, const char *e,
     return luaL_error(L, "invalid replacement value (a %s)",
                       luaL_typename(L, -1));
   step(m, lua_rawlen(L, -1) / BYTES_PER_STEP + 1);
+  SANDBOX_BUFFER_ROOM(b, lua_rawlen(L, -1) + 64);  /* or a number */
   luaL_addvalue(b);
   return 1;
 }
@@ -570,6 +575,7 @@ static int str_gsub(lua_State *L) {
       changed |= add_value(&m, &b, s, e, tr);
       s = last = e;
     } else if (s < m.s_end) {
+      SANDBOX_BUFFER_ROOM(&b, 1);
       luaL_addchar(&b, *s++);
     } else {
       break;
@@ -582,6 +588,7 @@ static int str_gsub(lua_State *L) {
   } else {
     step(&m, (unsigned long)(m.s_end - s) / BYTES_PER_STEP);
     settle(&m);
+    SANDBOX_BUFFER_ROOM(&b, (size_t)(m.s_end - s));
     luaL_addlstring(&b, s, (size_t)(m.s_end - s));
     luaL_pushresult(&b);
   }

@@ -193,6 +193,18 @@ void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 /* Makes the soft refusal awaiting Lua's second try final: the call stops
 ** for memory, said where the refusal was (see alloc.c). */
 void sandbox_refusal_final(sandbox *sb);
+/* A string buffer of lauxlib gets no second try when its growth is
+** refused: it raises at once (see alloc.c).  Before C code of the sandbox
+** grows one (or makes a result of that size) by `bytes`, this collects
+** the garbage when they would not fit otherwise, charged as
+** collectgarbage("collect") is, so that garbage does not count against
+** the limit there either. */
+void sandbox_make_room(lua_State *L, size_t bytes);
+/* Before each add of `len` bytes to luaL_Buffer *B: the one growth the
+** add may make is less than B's size, plus what it holds, plus len. */
+#define SANDBOX_BUFFER_ROOM(B, len)                                         \
+  ((void)((len) <= (B)->size - (B)->n ||                                    \
+          (sandbox_make_room((B)->L, (B)->size + (B)->n + (len)), 0)))
 /* Frees the arena's chunks, after lua_close. */
 void sandbox_arena_free(sandbox *sb);
 

@@ -100,8 +100,12 @@ static int tab_concat(lua_State *L) {
                         "'concat'", luaL_typename(L, -1), (LUAI_UACINT)i);
     lua_tolstring(L, -1, &len);
     pay(&m, 1 + (long long)((len + lsep) / BYTES_PER_INSTRUCTION));
+    SANDBOX_BUFFER_ROOM(&b, len);
     luaL_addvalue(&b);
-    if (i != last) luaL_addlstring(&b, sep, lsep);
+    if (i != last) {
+      SANDBOX_BUFFER_ROOM(&b, lsep);
+      luaL_addlstring(&b, sep, lsep);
+    }
     if (i == LUA_MAXINTEGER) break;
   }
   luaL_pushresult(&b);

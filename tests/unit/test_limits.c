@@ -246,6 +246,42 @@ static void limits_garbage_is_collected_before_the_limit_stops_a_call(
   lplug_value_free(v);
 }
 
+/* Strings built in buffers get no second try from Lua; the sandbox
+** collects the garbage before growing such a buffer past what fits.  Each
+** builder alone: the plugin keeps about 230 KB of its 256 KB, and twelve
+** rounds of results (up to 12 KB each) overflow it.  Each collection is
+** charged a heap's worth (about 30,000 instructions), so this engine
+** allows 2M instructions a call. */
+static void expect_built_garbage_collected(fixture *f, const char *make) {
+  char body[1024];
+  support_log log;
+  lplug_engine *e = support_engine(&log, 256 * 1024, 2000000);
+  lplug_value *v = lplug_value_new();
+  int rc;
+  snprintf(body, sizeof body,
+    "local big = ('x'):rep(6000)\n"
+    "local pieces = {} for i = 1, 12 do pieces[i] = big:sub(1, 500 * i) end\n"
+    "local keep = {}\n"
+    "for i = 1, 2000 do keep[i] = 'kept and some text ' .. i end\n"
+    "local n = 0\n"
+    "for i = 1, 12 do n = n + #(%s) end\n"
+    "return n", make);
+  rc = support_eval(e, f->root, "built", body, v);
+  if (rc != LPLUG_OK) print_error("%s: %s\n", make, log.last_message);
+  assert_int_equal(rc, LPLUG_OK);
+  assert_true(lplug_value_integer(v, 0, NULL) >= 12 * 5000);
+  lplug_value_free(v);
+  lplug_engine_free(e);
+}
+
+static void limits_garbage_does_not_count_for_built_strings_either(
+    void **state) {
+  expect_built_garbage_collected(*state, "('y'):rep(1000 * i)");
+  expect_built_garbage_collected(*state, "big:upper()");
+  expect_built_garbage_collected(*state, "table.concat({big, pieces[i]}, ',')");
+  expect_built_garbage_collected(*state, "(big:gsub('x', 'y%0'))");
+}
+
 /* A plugin keeping its heap at the limit makes Lua collect the whole heap
 ** every few allocations; each such collection is charged a heap's worth
 ** of instructions (as collectgarbage("collect") is), and one the budget
@@ -926,6 +962,7 @@ int main(void) {
     T(limits_memory_stop_in_pcall_names_a_requires_line),
     T(limits_memory_error_caught_in_pcall_still_ends_the_call),
     T(limits_garbage_is_collected_before_the_limit_stops_a_call),
+    T(limits_garbage_does_not_count_for_built_strings_either),
     T(limits_emergency_collections_are_charged),
     T(limits_refusal_without_a_second_try_is_final),
     T(limits_plugin_raising_memory_text_is_a_runtime_error),
