@@ -124,8 +124,7 @@ static long long cost_rep(lua_State *L) {
 /* The functions charged up front by what they cost, each as X(library,
 ** name, cost); and the two with guards of their own further down. */
 #define COSTED(X)                                                           \
-  X(string, byte, cost_slice) X(string, format, cost_format)               \
-  X(string, sub, cost_strings)                                             \
+  X(string, byte, cost_slice) X(string, sub, cost_strings)                 \
   X(string, pack, cost_pack) X(string, packsize, cost_strings)             \
   X(string, unpack, cost_strings) X(utf8, len, cost_strings)               \
   X(utf8, offset, cost_strings) X(utf8, codepoint, cost_slice)             \
@@ -150,7 +149,7 @@ static long long cost_rep(lua_State *L) {
 #define BUILT(X)                                                            \
   X(string, lower, cost_strings) X(string, upper, cost_strings)            \
   X(string, reverse, cost_strings)
-#define OWN(X) X(string, rep, own) X(utf8, codes, own)
+#define OWN(X) X(string, rep, own) X(utf8, codes, own) X(string, format, own)
 
 enum {  /* G_string_byte, ...: each guard's index */
 #define INDEX(lib, name, cost) G_##lib##_##name,
@@ -195,6 +194,18 @@ static int built(lua_State *L, int g, cost_fn cost) {
   charge_bytes(L, bytes);
   sandbox_make_room(L, 2 * (size_t)bytes);
   return call_original(L, g);
+}
+
+/* string.format: charged for its worst case (cost_format), but room is
+** made for the likely result, its format and string arguments once with
+** a few bytes per conversion (a worst case would collect for nothing at
+** every call near the limit); %q of a string with many escapes may need
+** more, and then gets no second try. */
+static int guard_string_format(lua_State *L) {
+  long long likely = cost_strings(L) + 32 * (long long)lua_gettop(L);
+  charge_bytes(L, cost_format(L));
+  sandbox_make_room(L, 2 * (size_t)likely);
+  return call_original(L, G_string_format);
 }
 
 /* string.rep: also answers the empty result itself, which Lua computes

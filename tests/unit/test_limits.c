@@ -280,6 +280,7 @@ static void limits_garbage_does_not_count_for_built_strings_either(
   expect_built_garbage_collected(*state, "big:upper()");
   expect_built_garbage_collected(*state, "table.concat({big, pieces[i]}, ',')");
   expect_built_garbage_collected(*state, "(big:gsub('x', 'y%0'))");
+  expect_built_garbage_collected(*state, "('%s|%s'):format(big, pieces[i])");
 }
 
 /* A plugin keeping its heap at the limit makes Lua collect the whole heap
