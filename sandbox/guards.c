@@ -280,7 +280,10 @@ static const struct {
 void guards_open(lua_State *L, const char *lib) {
   int g;
   for (g = 0; g < GUARD_COUNT; g++) {
-    if (strcmp(guards[g].lib, lib) != 0) continue;
+    /* The first letter settles most: a strcmp per guard and library was
+    ** 3.9 K of a new state's 179 K instructions. */
+    if (guards[g].lib[0] != lib[0] || strcmp(guards[g].lib, lib) != 0)
+      continue;
     if (atomic_load_explicit(&originals[g], memory_order_relaxed) == NULL) {
       lua_CFunction f;
       lua_getfield(L, -1, guards[g].name);
