@@ -17,6 +17,7 @@
 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -140,6 +141,12 @@ static int setup(lua_State *L) {
 
 static int msgh(lua_State *L);
 
+/* What the last state opened took with its libraries, for the message
+** of a limit too small for one (the peak of a failed one is only how far
+** it got).  Atomic: states may be opened on several threads at once. */
+static _Atomic(size_t) state_bytes;
+#define SANDBOX_MEASURE_LIMIT (64u * 1024u * 1024u)
+
 int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
                  size_t errsize) {
   lua_State *L;
@@ -172,14 +179,31 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
   sb->in_call = sb->refused = sb->stop = 0;
   sb->emergency = SANDBOX_NO_EMERGENCY;
   if (status != LUA_OK) {
-    snprintf(err, errsize, "memory limit of %zu bytes is too small for a "
-             "plugin state (the standard library alone needs about %zu)",
-             config->memory_limit, sb->peak);
+    size_t needs = atomic_load_explicit(&state_bytes, memory_order_relaxed);
+    if (needs == 0 && config->memory_limit < SANDBOX_MEASURE_LIMIT) {
+      sandbox probe;  /* none opened yet: measure one (an error path) */
+      sandbox_config pc = *config;
+      char ignored[8];
+      pc.memory_limit = SANDBOX_MEASURE_LIMIT;
+      if (sandbox_open(&probe, &pc, ignored, sizeof ignored) == 0) {
+        needs = probe.used;
+        sandbox_close(&probe);
+      }
+    }
+    if (needs > 0)
+      snprintf(err, errsize, "memory limit of %zu bytes is too small for a "
+               "plugin state (the standard library alone takes %zu bytes)",
+               config->memory_limit, needs);
+    else
+      snprintf(err, errsize, "memory limit of %zu bytes is too small for a "
+               "plugin state (the standard library alone takes more than "
+               "%zu bytes)", config->memory_limit, sb->peak);
     lua_close(L);
     sb->L = NULL;
     sandbox_arena_free(sb);
     return -1;
   }
+  atomic_store_explicit(&state_bytes, sb->used, memory_order_relaxed);
   /* The message handler stays at stack index 1 for every call (pushing
   ** it per call, and removing it after, was a fifth of a small call). */
   lua_pushcfunction(L, msgh);

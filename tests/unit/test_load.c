@@ -228,6 +228,11 @@ static void load_tiny_memory_limit_fails_cleanly(void **state) {
     print_error("%s\n", lplug_errmsg(f->e));
   assert_non_null(strstr(lplug_errmsg(f->e), "plugin 'tiny': memory limit of "
                                              "2048 bytes is too small"));
+  {  /* and says what a state takes (measured), not how far this one got */
+    const char *takes = strstr(lplug_errmsg(f->e), "alone takes ");
+    assert_non_null(takes);
+    assert_true(atol(takes + strlen("alone takes ")) > 8 * 1024);
+  }
   free(a);
 }
 
