@@ -120,12 +120,18 @@ static int frames_readable_in_new_vectors(void) {
          !(v[9] >= '0' && v[9] <= '9');
 }
 
-/* Where L's plugin code is, into out (may be left "" when the stack
-** cannot be read, see refuse). */
+/* Where the plugin is when an allocation is refused: into out (left ""
+** when the stack cannot be read, see refuse), or, out NULL, into the
+** call's failure record (the first place wins). */
 static void note_refusal(sandbox *sb, int object, char *out, size_t n) {
+  int readable =
+      sb->running != NULL && (object || frames_readable_in_new_vectors());
+  if (out == NULL) {
+    if (readable) budget_note_where(sb, sb->running);
+    return;
+  }
   out[0] = '\0';
-  if (sb->running != NULL && (object || frames_readable_in_new_vectors()))
-    budget_where(sb->running, out, n);
+  if (readable) budget_where(sb->running, out, n);
 }
 
 /* Whether the instruction budget cannot pay for a collection costing
@@ -134,6 +140,12 @@ static void note_refusal(sandbox *sb, int object, char *out, size_t n) {
 static int unaffordable(const sandbox *sb, long long cost) {
   return sb->config.instruction_limit > 0 &&
          cost >= sb->config.instruction_limit - sb->charged;
+}
+
+/* The call stops for memory: every later growth in it is refused. */
+static void stop_for_memory(sandbox *sb) {
+  sb->refusal = SANDBOX_REFUSAL_FINAL;
+  budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
 }
 
 /* Refuses an allocation.  In a call, the first refusal is soft (see the
@@ -152,10 +164,10 @@ static int unaffordable(const sandbox *sb, long long cost) {
 static NOINLINE void *refuse(sandbox *sb, int object, void *ptr, size_t osize,
                              size_t nsize) {
   sandbox_failure *f;
-  long long cost = (long long)(sb->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION);
-  if (!sb->in_call || sb->refused) return NULL;
-  if (sb->emergency == SANDBOX_NO_EMERGENCY && !unaffordable(sb, cost)) {
-    sb->emergency = SANDBOX_AWAITING_RETRY;
+  long long cost = SANDBOX_COLLECTION_COST(sb);
+  if (!sb->in_call || sb->refusal == SANDBOX_REFUSAL_FINAL) return NULL;
+  if (sb->refusal == SANDBOX_REFUSAL_NONE && !unaffordable(sb, cost)) {
+    sb->refusal = SANDBOX_REFUSAL_SOFT;
     sb->first_try.ptr = ptr;
     sb->first_try.osize = osize;
     sb->first_try.nsize = nsize;
@@ -164,19 +176,14 @@ static NOINLINE void *refuse(sandbox *sb, int object, void *ptr, size_t osize,
     budget_owe(sb, cost);
     return NULL;
   }
-  sb->refused = 1;
-  sb->emergency = SANDBOX_NO_EMERGENCY;
-  budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
-  if (sb->running != NULL && (object || frames_readable_in_new_vectors()))
-    budget_note_where(sb, sb->running);
+  stop_for_memory(sb);
+  note_refusal(sb, object, NULL, 0);
   return NULL;
 }
 
 void sandbox_refusal_final(sandbox *sb) {
   sandbox_failure *f = sb->failure;
-  sb->refused = 1;
-  sb->emergency = SANDBOX_NO_EMERGENCY;
-  budget_stop(sb, sb->running, SANDBOX_STOP_MEM);
+  stop_for_memory(sb);
   if (f != NULL && f->refused_at[0] != '\0' && f->where[0] == '\0')
     memcpy(f->where, f->refused_at, sizeof f->where);
 }
@@ -184,31 +191,41 @@ void sandbox_refusal_final(sandbox *sb) {
 void sandbox_make_room(lua_State *L, size_t bytes) {
   sandbox *sb = sandbox_of(L);
   size_t limit = sb->config.memory_limit;
-  if (!sb->in_call || sb->refused || sb->used > limit) return;
+  if (!sb->in_call || sb->refusal >= SANDBOX_REFUSAL_SOFT || sb->used > limit)
+    return;
   if (bytes <= limit - sb->used || bytes > limit) return;  /* fits, or never */
-  budget_charge(L, (long long)(sb->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION));
+  budget_charge(L, SANDBOX_COLLECTION_COST(sb));
   lua_gc(L, LUA_GCCOLLECT);
 }
 
-/* Whether a growth while a soft refusal awaits its second try is that
-** try; anything else makes the refusal final first. */
-static NOINLINE int second_try(sandbox *sb, void *ptr, size_t osize,
-                               size_t nsize) {
-  if (ptr == sb->first_try.ptr && osize == sb->first_try.osize &&
-      nsize == sb->first_try.nsize) {
-    sb->emergency = SANDBOX_RETRIED;
-    return 1;
-  }
-  sandbox_refusal_final(sb);
-  return 0;
-}
-
 /* Whether growing the count by `more` bytes stays within the limit (the
-** slack counts only outside plugin calls); after a refusal in a call,
-** nothing more fits until the call ends. */
+** slack counts only outside plugin calls); while a soft refusal awaits
+** its second try, and after a final one, nothing fits here (see
+** grow_refused). */
 static int fits(const sandbox *sb, size_t more) {
   size_t limit = sb->config.memory_limit + (sb->in_call ? 0 : SANDBOX_SLACK);
-  return !sb->refused && sb->used <= limit && more <= limit - sb->used;
+  return sb->refusal < SANDBOX_REFUSAL_SOFT && sb->used <= limit &&
+         more <= limit - sb->used;
+}
+
+/* A growth of `more` bytes that fits() turned down: Lua's second try
+** after a soft refusal (the same block asked for again) goes ahead when
+** it fits now; any other growth meanwhile makes the soft refusal final;
+** the rest is refused.  Returns whether the growth is refused.  Out of
+** the allocator's fast path: a soft refusal costs it nothing. */
+static NOINLINE int grow_refused(sandbox *sb, int object, void *ptr,
+                                 size_t osize, size_t nsize, size_t more) {
+  if (sb->refusal == SANDBOX_REFUSAL_SOFT) {
+    if (ptr != sb->first_try.ptr || osize != sb->first_try.osize ||
+        nsize != sb->first_try.nsize) {
+      sandbox_refusal_final(sb);
+      return 1;
+    }
+    sb->refusal = SANDBOX_REFUSAL_RETRIED;
+    if (fits(sb, more)) return 0;
+  }
+  refuse(sb, object, ptr, osize, nsize);
+  return 1;
 }
 
 static void *counted(sandbox *sb, void *p, size_t osize, size_t nsize) {
@@ -335,10 +352,8 @@ void sandbox_arena_free(sandbox *sb) {
 /* A new object (tag: its Lua type, 0 for a vector). */
 static NOINLINE void *fresh(sandbox *sb, size_t tag, size_t nsize) {
   void *p;
-  if (sb->emergency == SANDBOX_AWAITING_RETRY &&
-      !second_try(sb, NULL, tag, nsize))
+  if (!fits(sb, nsize) && grow_refused(sb, tag != 0, NULL, tag, nsize, nsize))
     return NULL;
-  if (!fits(sb, nsize)) return refuse(sb, tag != 0, NULL, tag, nsize);
   p = nsize <= SANDBOX_SMALL_MAX ? small_get(sb, nsize) : malloc(nsize);
   if (p == NULL) return refuse(sb, tag != 0, NULL, tag, nsize);
   return counted(sb, p, 0, nsize);
@@ -365,11 +380,9 @@ static NOINLINE void *moved(sandbox *sb, void *ptr, size_t osize,
 static NOINLINE void *resize(sandbox *sb, void *ptr, size_t osize,
                              size_t nsize) {
   void *p;
-  if (nsize > osize && sb->emergency == SANDBOX_AWAITING_RETRY &&
-      !second_try(sb, ptr, osize, nsize))
+  if (nsize > osize && !fits(sb, nsize - osize) &&
+      grow_refused(sb, 1, ptr, osize, nsize, nsize - osize))
     return NULL;
-  if (nsize > osize && !fits(sb, nsize - osize))
-    return refuse(sb, 1, ptr, osize, nsize);
   if (osize <= SANDBOX_SMALL_MAX || nsize <= SANDBOX_SMALL_MAX) {
     if (osize > SANDBOX_SMALL_MAX || nsize > SANDBOX_SMALL_MAX ||
         CLASS_OF(osize) != CLASS_OF(nsize))

@@ -149,7 +149,7 @@ static int sb_collectgarbage(lua_State *L) {
   if (opts[o] == NULL)
     return luaL_error(L, "collectgarbage: option '%s' is not allowed in "
                       "plugins (allowed: collect, step, count, isrunning)", opt);
-  if (o <= 1) budget_charge(L, (long long)(sb->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION));
+  if (o <= 1) budget_charge(L, SANDBOX_COLLECTION_COST(sb));
   lua_settop(L, 1);
   lua_pushstring(L, opts[o]);
   lua_replace(L, 1);

@@ -139,8 +139,9 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   /* A soft refusal (alloc.c) armed this: its second try has come or
   ** never will. */
-  if (sb->emergency == SANDBOX_AWAITING_RETRY) sandbox_refusal_final(sb);
-  sb->emergency = SANDBOX_NO_EMERGENCY;
+  if (sb->refusal == SANDBOX_REFUSAL_SOFT) sandbox_refusal_final(sb);
+  else if (sb->refusal == SANDBOX_REFUSAL_RETRIED)
+    sb->refusal = SANDBOX_REFUSAL_NONE;
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
   if (!sb->stop && sb->config.instruction_limit <= 0) {
     set_hook(sb, L, 0);  /* armed by a call that has ended: disarm */
@@ -186,8 +187,7 @@ void budget_host_end(sandbox *sb, long long began) {
 int budget_begin(sandbox *sb) {
   sb->charged = 0;
   sb->stop = SANDBOX_RUNNING;
-  sb->refused = 0;
-  sb->emergency = SANDBOX_NO_EMERGENCY;
+  sb->refusal = SANDBOX_REFUSAL_NONE;
   sb->in_call = 1;
   sb->late = 0;
   sb->running = sb->L;
@@ -211,7 +211,7 @@ void budget_end(sandbox *sb) {
   if (sb->config.time_limit > 0) watchdog_end(sb->config.watchdog);
   /* A refusal whose second try never came (the error of a caller that
   ** does not retry, which may have been caught) is a memory stop. */
-  if (sb->emergency == SANDBOX_AWAITING_RETRY) sandbox_refusal_final(sb);
+  if (sb->refusal == SANDBOX_REFUSAL_SOFT) sandbox_refusal_final(sb);
   sb->in_call = 0;
   sb->running = NULL;
 }
@@ -236,7 +236,7 @@ lua_State *budget_enter(sandbox *sb, lua_State *co) {
 
 void budget_leave(sandbox *sb, lua_State *prev) {
   sb->running = prev;
-  if ((sb->late || sb->emergency) && prev != NULL)
+  if ((sb->late || sb->refusal == SANDBOX_REFUSAL_SOFT) && prev != NULL)
     lua_sethook(prev, count_hook, LUA_MASKCOUNT, 1);
 }
 

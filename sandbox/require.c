@@ -95,7 +95,7 @@ static void loadfile(lua_State *L, const char *rel, int fresh) {
   ** returns its errors. */
   size = (size_t)st.st_size + 1;
   buf = sandbox_alloc(sb, NULL, 0, size);
-  if (buf == NULL && sb->emergency == SANDBOX_AWAITING_RETRY) {
+  if (buf == NULL && sb->refusal == SANDBOX_REFUSAL_SOFT) {
     lua_gc(L, LUA_GCCOLLECT);  /* and try again, as Lua would (alloc.c) */
     buf = sandbox_alloc(sb, NULL, 0, size);
   }

@@ -42,6 +42,8 @@
 ** heap: what collectgarbage("collect") and an emergency collection
 ** (alloc.c) are charged. */
 #define SANDBOX_HEAP_BYTES_PER_INSTRUCTION 8
+#define SANDBOX_COLLECTION_COST(sb)                                         \
+  ((long long)((sb)->used / SANDBOX_HEAP_BYTES_PER_INSTRUCTION))
 
 /* Files a plugin may load with require: at most this many bytes each. */
 #define SANDBOX_MAX_SOURCE (4 * 1024 * 1024)
@@ -51,13 +53,15 @@ enum sandbox_stop {
   SANDBOX_STOP_BACKSTOP
 };
 
-/* A call's first refused allocation leaves the memory count alone: Lua
-** runs a full (emergency) collection and asks again, and only a second
-** refusal stops the call (alloc.c). */
-enum sandbox_emergency {
-  SANDBOX_NO_EMERGENCY = 0,
-  SANDBOX_AWAITING_RETRY,   /* refused once; Lua should collect and retry */
-  SANDBOX_RETRIED           /* Lua asked again; a refusal now is final */
+/* How a call's allocations stand (alloc.c).  A call's first refused
+** allocation is soft: Lua runs a full (emergency) collection and asks
+** again, and only a second refusal is final.  In this order: fits()
+** allows growth below SOFT. */
+enum sandbox_refusal {
+  SANDBOX_REFUSAL_NONE = 0,
+  SANDBOX_REFUSAL_RETRIED,  /* Lua asked again: a refusal now is final */
+  SANDBOX_REFUSAL_SOFT,     /* refused once; Lua should collect and retry */
+  SANDBOX_REFUSAL_FINAL     /* the call stopped for memory */
 };
 
 typedef struct sandbox sandbox;
@@ -109,8 +113,7 @@ struct sandbox {
     int full;               /* may not grow: small blocks may be malloc'd */
   } arena;
   int in_call;              /* inside sandbox_pcall: no slack */
-  int refused;              /* an allocation was refused in this call */
-  int emergency;            /* enum sandbox_emergency (alloc.c) */
+  int refusal;              /* enum sandbox_refusal, for this call */
   struct {                  /* the allocation refused first, to know */
     void *ptr;              /* Lua's second try of it */
     size_t osize, nsize;

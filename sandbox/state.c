@@ -176,8 +176,8 @@ int sandbox_open(sandbox *sb, const sandbox_config *config, char *err,
   lua_gc(L, LUA_GCSTOP);
   status = lua_pcall(L, 0, 0, 0);
   lua_gc(L, LUA_GCRESTART);
-  sb->in_call = sb->refused = sb->stop = 0;
-  sb->emergency = SANDBOX_NO_EMERGENCY;
+  sb->in_call = sb->stop = 0;
+  sb->refusal = SANDBOX_REFUSAL_NONE;
   if (status != LUA_OK) {
     size_t needs = atomic_load_explicit(&state_bytes, memory_order_relaxed);
     if (needs == 0 && config->memory_limit < SANDBOX_MEASURE_LIMIT) {
@@ -236,7 +236,8 @@ static int msgh(lua_State *L) {
   sandbox_failure *f = sandbox_failure_of(sandbox_of(L));
   if (f == NULL) return 1;
   if (f->where[0] == '\0') where_of(L, f->where, sizeof f->where);
-  if (f->traceback[0] == '\0' && !sandbox_of(L)->refused) {
+  if (f->traceback[0] == '\0' &&
+      sandbox_of(L)->refusal < SANDBOX_REFUSAL_SOFT) {
     luaL_traceback(L, L, NULL, 1);
     snprintf(f->traceback, sizeof f->traceback, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
