@@ -283,6 +283,30 @@ static void limits_garbage_does_not_count_for_built_strings_either(
   expect_built_garbage_collected(*state, "('%s|%s'):format(big, pieces[i])");
 }
 
+/* The collection a buffer builder makes first (sandbox_make_room) is
+** charged as collectgarbage("collect") is: string.upper called 300 times
+** by a plugin within 6 KB of its limit makes it collect again and again,
+** and the call's instruction count shows it: measured, 4.9M with the
+** charge (a collection every other call, 32,000 each), 61,000 without. */
+static void limits_buffer_room_collections_are_charged(void **state) {
+  fixture *f = *state;
+  support_log log;
+  lplug_engine *e = support_engine(&log, 256 * 1024, 10000000);
+  lplug_stats st;
+  assert_int_equal(support_eval(e, f->root, "roomy",
+    "local big = ('x'):rep(1500)\n"
+    "local keep, n = nil, 0\n"
+    "while collectgarbage('count') < (256 * 1024 - 6000) / 1024 do\n"
+    "  n = n + 1 keep = {keep, n}\n"
+    "end\n"
+    "for i = 1, 300 do local u = big:upper() end", NULL), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(e, "roomy", &st), LPLUG_OK);
+  if (st.instructions < 150000)
+    print_error("%llu instructions\n", (unsigned long long)st.instructions);
+  assert_true(st.instructions >= 150000);
+  lplug_engine_free(e);
+}
+
 /* A plugin keeping its heap at the limit makes Lua collect the whole heap
 ** every few allocations; each such collection is charged a heap's worth
 ** of instructions (as collectgarbage("collect") is), and one the budget
@@ -964,6 +988,7 @@ int main(void) {
     T(limits_memory_error_caught_in_pcall_still_ends_the_call),
     T(limits_garbage_is_collected_before_the_limit_stops_a_call),
     T(limits_garbage_does_not_count_for_built_strings_either),
+    T(limits_buffer_room_collections_are_charged),
     T(limits_emergency_collections_are_charged),
     T(limits_refusal_without_a_second_try_is_final),
     T(limits_plugin_raising_memory_text_is_a_runtime_error),
