@@ -144,7 +144,7 @@ static int sb_collectgarbage(lua_State *L) {
                                      NULL};
   sandbox *sb = sandbox_of(L);
   const char *opt = luaL_optstring(L, 1, "collect");
-  int o;
+  int o, results;
   for (o = 0; opts[o] && strcmp(opts[o], opt) != 0; o++) {}
   if (opts[o] == NULL)
     return luaL_error(L, "collectgarbage: option '%s' is not allowed in "
@@ -153,7 +153,9 @@ static int sb_collectgarbage(lua_State *L) {
   lua_settop(L, 1);
   lua_pushstring(L, opts[o]);
   lua_replace(L, 1);
-  return call_stock(L);
+  results = call_stock(L);
+  if (o == 0) sandbox_fit_collector(L, sb->used);  /* the heap is live now */
+  return results;
 }
 
 /* Replaces field `name` of the global table (on top) by f with the

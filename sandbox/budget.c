@@ -140,8 +140,10 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
   /* A soft refusal (alloc.c) armed this: its second try has come or
   ** never will. */
   if (sb->refusal == SANDBOX_REFUSAL_SOFT) sandbox_refusal_final(sb);
-  else if (sb->refusal == SANDBOX_REFUSAL_RETRIED)
+  else if (sb->refusal == SANDBOX_REFUSAL_RETRIED) {
     sb->refusal = SANDBOX_REFUSAL_NONE;
+    sandbox_fit_collector(L, sb->first_try.live);
+  }
   if (!sb->stop && sb->late) budget_stop(sb, L, SANDBOX_STOP_TIME);
   if (!sb->stop && sb->config.instruction_limit <= 0) {
     set_hook(sb, L, 0);  /* armed by a call that has ended: disarm */

@@ -117,6 +117,8 @@ struct sandbox {
   struct {                  /* the allocation refused first, to know */
     void *ptr;              /* Lua's second try of it */
     size_t osize, nsize;
+    size_t live;            /* the heap when the second try came, just
+                               after Lua's emergency collection */
   } first_try;
   /* instruction budget (budget.c) */
   long long charged;        /* instructions charged in this call */
@@ -208,6 +210,10 @@ void sandbox_make_room(lua_State *L, size_t bytes);
 #define SANDBOX_BUFFER_ROOM(B, len)                                         \
   ((void)((len) <= (B)->size - (B)->n ||                                    \
           (sandbox_make_room((B)->L, (B)->size + (B)->n + (len)), 0)))
+/* Fits the collector's pause to a heap of `live` bytes just after a full
+** collection, so that the next cycle starts before the heap meets the
+** limit (see alloc.c). */
+void sandbox_fit_collector(lua_State *L, size_t live);
 /* Frees the arena's chunks, after lua_close. */
 void sandbox_arena_free(sandbox *sb);
 
