@@ -118,6 +118,11 @@ int luaopen_lplug_events(lua_State *L) {
   if (luaL_newmetatable(L, HANDLE)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
+    /* Hidden, as every metatable the engine sets on a plugin's objects:
+    ** a __gc added to it would make every later handle finalizable, and
+    ** Lua runs finalizers with hooks off, beyond any budget. */
+    lua_pushliteral(L, "event handle");
+    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);

@@ -142,6 +142,9 @@ int luaopen_lplug_hooks(lua_State *L) {
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "hook handle");
     lua_setfield(L, -2, "__name");
+    /* Hidden: a __gc added to it would run unbudgeted (events.c). */
+    lua_pushliteral(L, "hook handle");
+    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);

@@ -677,6 +677,9 @@ int luaopen_lplug_test(lua_State *L) {
     lua_setfield(L, -2, "__close");
     lua_pushliteral(L, "lplug.test host");
     lua_setfield(L, -2, "__name");
+    /* Hidden: a spec replacing __gc would run unbudgeted (events.c). */
+    lua_pushliteral(L, "lplug.test host");
+    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
