@@ -19,6 +19,11 @@ describe("lplug.test", function()
     assert.equals("probe", h:name())
   end)
 
+  it("hides its hosts' metatable, so that no spec can give it a __gc", function()
+    local h <close> = test.load()
+    assert.equals("lplug.test host", getmetatable(h))
+  end)
+
   it("passes config", function()
     local h <close> = test.load{ config = { tag = "custom" } }
     assert.equals("custom", h:record("x").tag)
