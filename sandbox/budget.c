@@ -194,6 +194,7 @@ int budget_begin(sandbox *sb) {
   sb->late = 0;
   sb->running = sb->L;
   sb->close_depth = 0;
+  sb->stack_base = (uintptr_t)&sb;  /* near the call's start */
   sb->main_block = sb->first_block;
   sb->clock_start = 0;  /* the clock starts once a first block is charged */
   sb->clock_due = SANDBOX_FIRST_BLOCK;

@@ -54,7 +54,8 @@ static long long cost_strings(lua_State *L) {
 
 /* Each byte of a format may expand to a conversion's worth of output
 ** (at most a few hundred bytes for '%99.99f' of a huge number); %q may
-** quadruple a string. */
+** quadruple a string.  The strings include what %s made of tables and
+** userdata (convert_tostrings). */
 static long long cost_format(lua_State *L) {
   return len_at(L, 1) * 128 + 4 * (cost_strings(L) - len_at(L, 1));
 }
@@ -196,13 +197,44 @@ static int built(lua_State *L, int g, cost_fn cost) {
   return call_original(L, g);
 }
 
+/* %s of a table or userdata copies (or, with a precision, scans) what its
+** __tostring returns, which the arguments do not show: a cached 256 KB
+** string copied per call for a few instructions.  So those arguments are
+** converted here, with Lua's own luaL_tolstring, and cost_format charges
+** the strings as it does any string argument.  Lua converts each when it
+** reaches its conversion; here every %s is converted first, so a
+** __tostring may run (or fail) before an earlier argument's error. */
+static void convert_tostrings(lua_State *L) {
+  size_t len, i;
+  int arg = 1, top = lua_gettop(L);
+  const char *fmt =
+      lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : "";
+  if (*fmt == '\0') return;
+  for (i = 0; i < len; i++) {
+    int t;
+    if (fmt[i] != '%') continue;
+    if (++i < len && fmt[i] == '%') continue;  /* "%%" */
+    arg++;
+    while (i < len && fmt[i] != '\0' && strchr("-+ #0123456789.", fmt[i]))
+      i++;  /* flags, width, precision */
+    if (i >= len || fmt[i] != 's' || arg > top) continue;
+    t = lua_type(L, arg);
+    if (t == LUA_TTABLE || t == LUA_TUSERDATA) {
+      luaL_tolstring(L, arg, NULL);
+      lua_replace(L, arg);
+    }
+  }
+}
+
 /* string.format: charged for its worst case (cost_format), but room is
 ** made for the likely result, its format and string arguments once with
 ** a few bytes per conversion (a worst case would collect for nothing at
 ** every call near the limit); %q of a string with many escapes may need
 ** more, and then gets no second try. */
 static int guard_string_format(lua_State *L) {
-  long long likely = cost_strings(L) + 32 * (long long)lua_gettop(L);
+  long long likely;
+  convert_tostrings(L);
+  likely = cost_strings(L) + 32 * (long long)lua_gettop(L);
   charge_bytes(L, cost_format(L));
   sandbox_make_room(L, 2 * (size_t)likely);
   return call_original(L, G_string_format);

@@ -20,6 +20,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <lua.h>
 
 /* Bytes the engine may use beyond a plugin's memory limit outside plugin
@@ -135,6 +136,9 @@ struct sandbox {
   lua_State *volatile running;  /* thread the plugin runs on now */
   volatile sig_atomic_t late;   /* this call passed its deadline */
   int close_depth;          /* nested coroutine.close calls */
+  /* An address on the C stack where the call began (corolib.c bounds the
+  ** C stack a call uses from there). */
+  uintptr_t stack_base;
   int stop_ref;             /* registry ref of the preallocated stop error */
   sandbox_failure *failure; /* the last failed call's outcome, made by the
                                first failure (sandbox_failure_of), or NULL */

@@ -113,6 +113,12 @@ for p, c in utf8.codes('a\u{e9}\u{4e2d}') do out[#out + 1] = p .. '=' .. c end
 out[#out + 1] = try(function() for _ in utf8.codes('a\xffb') do end end)
 out[#out + 1] = ser(string.unpack('i4s1', string.pack('i4s1', 7, 'xy')))
 out[#out + 1] = ser(string.packsize('i4i8'), os.date('!%Y', 0))
+do  -- %s of values with __tostring, beside other conversions
+  local t = setmetatable({}, {__tostring = function() return 'T!' end})
+  out[#out + 1] = string.format('%s|%5.1s|%-4s|%%|%d|%s', t, t, t, 7, 'x')
+  out[#out + 1] = try(string.format, '%s', setmetatable({},
+    {__tostring = function() return 1 end}))
+end
 -- Errors of the guarded functions read as stock Lua's: the function's
 -- name, the argument's number (one less in a method call), and the
 -- caller's position, which try() strips but must be there.
