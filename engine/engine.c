@@ -111,6 +111,7 @@ int lplug_value_from_json(lplug_engine *e, const char *json, size_t len,
                           lplug_value **out) {
   char err[256];
   int rc;
+  if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
   if (json == NULL) return LPLUG_EINVAL;
   *out = lplug_value_new();

@@ -329,7 +329,8 @@ int lplug_value_next(const lplug_value *v, size_t at, size_t *iter,
   uint64_t done;
   size_t pos, kpos, base = at + 5;
   const unsigned char *p;
-  if (!open_table(v, at, &t)) return 0;
+  if (iter == NULL || key == NULL || val == NULL || !open_table(v, at, &t))
+    return 0;
   p = v->bytes;
   if (*iter == 0) {
     done = 0;
@@ -380,6 +381,7 @@ static int find(const lplug_value *v, size_t at, const char *s, size_t len,
   size_t it = 0, k, x, klen;
   int found = 0;
   long long ki;
+  if (out == NULL) return 0;
   while (lplug_value_next(v, at, &it, &k, &x)) {
     if (s != NULL) {
       const char *ks = lplug_value_string(v, k, &klen);
@@ -494,12 +496,14 @@ lplug_value *lplug_value_copy(const lplug_value *v) {
 }
 
 const void *lplug_value_bytes(const lplug_value *v, size_t *len) {
-  if (len) *len = v->len;
-  return v->bytes;
+  if (len) *len = v ? v->len : 0;
+  return v ? v->bytes : NULL;
 }
 
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out) {
+  if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
+  if (bytes == NULL) return LPLUG_EINVAL;
   if (value_check(bytes, len) != LPLUG_OK) return LPLUG_EPARSE;
   *out = from_copy(bytes, len);
   return *out ? LPLUG_OK : LPLUG_ENOMEM;

@@ -15,6 +15,12 @@
 **     function says how long they stay valid.  Buffers the caller must free
 **     say so and are freed with lplug_free().
 **   - Every lplug_*_free function accepts NULL and then does nothing.
+**   - NULL where a handle, a required string or an output pointer is
+**     expected never crashes: the function returns LPLUG_EINVAL (or
+**     LPLUG_ENOTFOUND where it looks a name up), NULL, 0 or does nothing,
+**     as its return type allows.  So lplug_hook_handlers(lplug_hook_find(
+**     e, "undefined")) is 0.  Where NULL means something else, the
+**     function says so.
 **   - Threads: see the "Threads" section just below.
 **   - No macro is needed to call any function (the LuaJIT binding declares
 **     the same functions with ffi.cdef).
@@ -176,7 +182,7 @@ lplug_value *lplug_value_copy(const lplug_value *v);
 ** become sequences (1-based), null becomes nil, numbers without fraction
 ** or exponent that fit in 64 bits become integers.  Returns LPLUG_OK,
 ** LPLUG_EPARSE (message names line:column; *out is NULL), LPLUG_EINVAL
-** (json NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
+** (json or out NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
 ** is kept for lplug_errmsg(e). */
 int lplug_value_from_json(lplug_engine *e, const char *json,
                           size_t len, lplug_value **out);
@@ -192,8 +198,9 @@ char *lplug_value_to_json(const lplug_value *v, size_t *len);
 const void *lplug_value_bytes(const lplug_value *v, size_t *len);
 
 /* Checks untrusted encoded bytes and copies them into a new value in
-** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep; *out NULL)
-** or LPLUG_ENOMEM.  Never reads outside [bytes, bytes + len). */
+** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep; *out NULL),
+** LPLUG_EINVAL (bytes or out NULL) or LPLUG_ENOMEM.  Never reads outside
+** [bytes, bytes + len). */
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out);
 
 /* The type of the value at `at`: a position from 0, lplug_value_field,

@@ -520,6 +520,30 @@ static void value_from_bytes_accepts_what_lplug_value_bytes_gives(
                    LPLUG_OK);
 }
 
+/* NULL arguments are refused, never dereferenced: a host passing the
+** result of a failed call on must get a code back, not a crash. */
+static void value_null_arguments_are_refused_not_dereferenced(void **state) {
+  lplug_value *v = sample(), *w = (lplug_value *)&w;
+  size_t n = 99, it = 0, k, x;
+  const void *p = lplug_value_bytes(v, &n);
+  assert_null(lplug_value_bytes(NULL, &n));
+  assert_int_equal(n, 0);
+  assert_int_equal(lplug_value_from_bytes(p, 1, NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_value_from_bytes(NULL, 5, &w), LPLUG_EINVAL);
+  assert_null(w);
+  assert_int_equal(lplug_value_from_bytes(NULL, 0, &w), LPLUG_EINVAL);
+  assert_int_equal(lplug_value_from_json(NULL, "1", 1, NULL), LPLUG_EINVAL);
+  /* a table with keys, so that only the NULL stops the reader */
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TTABLE);
+  assert_int_equal(lplug_value_next(v, 0, NULL, &k, &x), 0);
+  assert_int_equal(lplug_value_next(v, 0, &it, NULL, &x), 0);
+  assert_int_equal(lplug_value_next(v, 0, &it, &k, NULL), 0);
+  assert_true(lplug_value_next(v, 0, &it, &k, &x));
+  assert_int_equal(lplug_value_field(v, 0, "name", NULL), 0);
+  assert_int_equal(lplug_value_index(v, 0, 1, NULL), 0);
+  lplug_value_free(v);
+}
+
 static void value_check_refuses_truncated_table(void **state) {
   lplug_value *v = sample(), *w;
   size_t n, i;
@@ -1006,6 +1030,7 @@ int main(void) {
     cmocka_unit_test(value_builder_reports_misuse_and_leaves_value_unchanged),
     cmocka_unit_test(value_internals_swap_release_and_set_nil),
     cmocka_unit_test(value_from_bytes_accepts_what_lplug_value_bytes_gives),
+    cmocka_unit_test(value_null_arguments_are_refused_not_dereferenced),
     cmocka_unit_test(value_check_refuses_truncated_table),
     cmocka_unit_test(value_check_refuses_malformed_encodings),
     cmocka_unit_test(value_check_refuses_too_deep),
