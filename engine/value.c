@@ -26,6 +26,8 @@
 
 #define VKEY (((size_t)-1 >> 1) + 1)   /* top bit: a virtual array key */
 #define MAX_TABLE 0xffffffffu          /* what a 4-byte length can hold */
+#define VALUE_SMALL 64                 /* a buffer's first room, and what a
+                                          trimmed one starts from again */
 
 /*
 ** {======================================================
@@ -39,7 +41,7 @@ int value_reserve(lplug_value *v, size_t extra) {
   if (v->cap - v->len >= extra) return LPLUG_OK;
   if (extra > (size_t)-1 - v->len) return LPLUG_ENOMEM;
   need = v->len + extra;
-  cap = v->cap < 64 ? 64 : v->cap;
+  cap = v->cap < VALUE_SMALL ? VALUE_SMALL : v->cap;
   while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
   p = realloc(v->bytes, cap);
   if (p == NULL) return LPLUG_ENOMEM;
@@ -54,10 +56,21 @@ void value_swap(lplug_value *a, lplug_value *b) {
   *b = t;
 }
 
+void value_trim(lplug_value *v) {
+  size_t keep = v->len < VALUE_SMALL ? VALUE_SMALL : v->len;
+  unsigned char *p;
+  if (v->cap <= VALUE_KEEP || keep >= v->cap) return;
+  p = realloc(v->bytes, keep);
+  if (p == NULL) return;      /* a shrink that fails keeps the old buffer */
+  v->bytes = p;
+  v->cap = keep;
+}
+
 /* Allocates when v has no buffer yet; if that fails v keeps len 0, which
 ** the engine checks once at creation. */
 void value_set_nil(lplug_value *v) {
   v->len = 0;
+  if (v->cap > VALUE_KEEP) value_trim(v);
   if (value_reserve(v, 1) != LPLUG_OK) return;
   v->bytes[0] = VALUE_NIL;
   v->len = 1;
