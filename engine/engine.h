@@ -139,6 +139,9 @@ struct lplug_engine {
                                  failure reports under way: they hold plugin
                                  pointers across the host's callbacks, so
                                  loads, unloads and reloads wait */
+  plugin *reporting;          /* lifecycle.c: the plugin on_state is told
+                                 about, found by name there even before
+                                 it joins e->plugins */
   override *overrides;        /* overrides.c: per plugin name */
   int noverrides, overcap;
 };

@@ -538,9 +538,13 @@ int lplug_plugin_stats(const lplug_engine *e, const char *name,
 ** others stay).  A DISABLED plugin keeps its state but none of its
 ** handlers or subscribers run; the host disables one, and so does the
 ** engine after config.failure_limit failed calls in a row (safe mode).
-** UNLOADED is the end.  Each change goes to config.on_state and is
-** published as an event (payload {name, version, reason}):
-** lplug.plugin.loaded, .failed, .disabled, .enabled, .unloaded, .reloaded.
+** UNLOADED is the end.  Each change is published as an event (payload
+** {name, version, reason}): lplug.plugin.loaded, .failed, .disabled,
+** .enabled, .unloaded, .reloaded; then it goes to config.on_state, so a
+** change the host makes from on_state is published after the one it
+** answers, and the last event tells the state the plugin is in.  Safe
+** mode's reason (also logged as the engine's own error) says the plugin
+** is disabled and that lplug_plugin_enable or a reload runs it again.
 */
 enum lplug_plugin_state {
   LPLUG_STATE_LOADED = 1,
@@ -553,11 +557,14 @@ enum lplug_plugin_state {
 /* "loaded", "active", ...; "?" for anything else. */
 const char *lplug_state_name(int state);
 
-/* The state of plugin `name`, or LPLUG_ENOTFOUND. */
+/* The state of plugin `name`, or LPLUG_ENOTFOUND.  Inside on_state the
+** plugin being told about is found even while it loads (LOADED). */
 int lplug_plugin_state(const lplug_engine *e, const char *name);
 
 /* Disable and enable plugin `name` (enabling also forgets its failures in
-** a row).  Return LPLUG_OK (also when it already was), LPLUG_ENOTFOUND. */
+** a row).  Return LPLUG_OK (also when it already was), LPLUG_ENOTFOUND, or
+** LPLUG_ESTATE for a plugin still loading (from on_state's report of
+** LOADED: change it when on_state reports it ACTIVE). */
 int lplug_plugin_disable(lplug_engine *e, const char *name);
 int lplug_plugin_enable(lplug_engine *e, const char *name);
 
@@ -578,7 +585,9 @@ int lplug_plugin_unload(lplug_engine *e, const char *name);
 ** handlers and subscriptions take over at once; the old version's
 ** shutdown runs after).  If anything fails, what the new version did is
 ** undone (its registrations, events and storage writes), the old version
-** keeps running, and the code and lplug_errmsg say why.  Storage is kept;
+** keeps running, and the code and lplug_errmsg ("reload of 'NAME' failed;
+** the running version stays: ...") say why; on_error is told under the
+** plugin's name (a folder gone included).  Storage is kept;
 ** the plugin keeps its state (a disabled plugin stays disabled) and its
 ** statistics start afresh.  LPLUG_ESTATE where lplug_plugin_unload gives
 ** it.  What the old version's shutdown registers goes with it. */
