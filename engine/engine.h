@@ -146,6 +146,10 @@ struct lplug_engine {
   int noverrides, overcap;
 };
 
+/* Refuses operation `op` inside a plugin call: LPLUG_ESTATE, message set
+** (engine.c). */
+int engine_refuse_in_call(lplug_engine *e, const char *op);
+
 /* n bytes for messages: "4 MB", "256 KB" or "1000 bytes". */
 const char *engine_size_text(size_t n, char *buf, size_t size);
 

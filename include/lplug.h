@@ -435,8 +435,10 @@ const char *lplug_errmsg(const lplug_engine *e);
 ** budgets.  Returns LPLUG_OK; LPLUG_EMANIFEST, LPLUG_ELOAD, LPLUG_ERUNTIME,
 ** LPLUG_ECPU, LPLUG_EMEM (the plugin is not loaded, nothing of it stays
 ** registered); LPLUG_EEXIST (a plugin of that name is loaded);
-** LPLUG_ESTATE from a callback the engine makes while it loads, unloads
-** or reloads a plugin (see lplug_plugin_unload);
+** LPLUG_ESTATE from inside a plugin call (a host callback during a hook
+** run or an event delivery: the new plugin's main file would run in the
+** middle of it; lplug_load_dirs too) or from a callback the engine makes
+** while it loads, unloads or reloads a plugin (see lplug_plugin_unload);
 ** LPLUG_EDEPEND (its `lplug:` or `depends:` are not met by this library
 ** and the plugins loaded now, or a loaded plugin declares it
 ** incompatible; see lplug_load_dirs); LPLUG_EIO; LPLUG_ENOMEM.  Define

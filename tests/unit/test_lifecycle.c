@@ -328,14 +328,21 @@ static void lifecycle_unloads_in_any_order_keep_the_others_found(
   }
 }
 
-/* on_log callback that tries to unload and reload from inside a call. */
+/* on_log callback that tries to unload, reload and load from inside a
+** call. */
 static lplug_engine *inside_engine;
-static int inside_unload, inside_reload;
+static const char *inside_dir;
+static int inside_unload, inside_reload, inside_load, inside_load_dir;
+static char inside_load_msg[256];
 static void from_inside(void *ud, int level, const char *plugin,
                         const char *message) {
   (void)ud; (void)level; (void)plugin; (void)message;
   inside_unload = lplug_plugin_unload(inside_engine, "life");
   inside_reload = lplug_reload(inside_engine, "life");
+  inside_load = lplug_load_plugin(inside_engine, inside_dir);
+  snprintf(inside_load_msg, sizeof inside_load_msg, "%s",
+           lplug_errmsg(inside_engine));
+  inside_load_dir = lplug_load_dir(inside_engine, inside_dir);
 }
 
 static void lifecycle_is_refused_inside_a_call(void **state) {
@@ -347,12 +354,22 @@ static void lifecycle_is_refused_inside_a_call(void **state) {
   lplug_hook_define(inside_engine, "go", 0, NULL);
   char *dir = write_life(f, "1.0.0",
     "require('lplug.hooks').on('go', function(n) print('hi') end)\n");
+  /* a second plugin, loaded from inside the call, would register on the
+  ** hook that is running: refused before anything of it runs */
+  char *other = support_plugin(f->root, "other", NULL,
+    "require('lplug.hooks').on('go', function(n) end)\n");
+  inside_dir = other;
   assert_int_equal(lplug_load_plugin(inside_engine, dir), LPLUG_OK);
   lplug_value *v = lplug_value_new();
   assert_int_equal(lplug_hook_run(inside_engine, "go", v), LPLUG_OK);
   assert_int_equal(inside_unload, LPLUG_ESTATE);
   assert_int_equal(inside_reload, LPLUG_ESTATE);
+  assert_int_equal(inside_load, LPLUG_ESTATE);
+  assert_string_equal(inside_load_msg, "lplug_load_plugin: called from "
+                      "inside a plugin call (do it after the call returns)");
+  assert_int_equal(inside_load_dir, LPLUG_ESTATE);
   assert_int_equal(lplug_plugin_count(inside_engine), 1);
+  free(other);
   lplug_value_free(v);
   lplug_engine_free(inside_engine);
   free(dir);
