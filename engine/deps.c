@@ -489,6 +489,7 @@ int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
   deps_set s = {NULL, 0, 0, 0, 0};
   int i, rc = LPLUG_OK;
   if (e == NULL || (dirs == NULL && n > 0) || n < 0) return LPLUG_EINVAL;
+  if (e->calls > 0) return engine_refuse_in_call(e, "lplug_load_dirs");
   if (e->busy) return plugin_refuse_busy(e, "lplug_load_dirs");
   for (i = 0; i < n && rc == LPLUG_OK; i++) {
     struct stat st;

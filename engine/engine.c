@@ -101,8 +101,18 @@ int lplug_storage_flush(lplug_engine *e) {
   return rc;
 }
 
+/* A load inside a plugin call would run the new plugin's main file in the
+** middle of a hook run or a delivery: its registrations on the running
+** hook fail, the others change what the call walks.  Refused, as unload
+** and reload are. */
+int engine_refuse_in_call(lplug_engine *e, const char *op) {
+  return engine_error(e, LPLUG_ESTATE, "%s: called from inside a plugin "
+                      "call (do it after the call returns)", op);
+}
+
 int lplug_load_plugin(lplug_engine *e, const char *dir) {
   if (e == NULL || dir == NULL) return LPLUG_EINVAL;
+  if (e->calls > 0) return engine_refuse_in_call(e, "lplug_load_plugin");
   if (e->busy) return plugin_refuse_busy(e, "lplug_load_plugin");
   return plugin_load(e, dir);
 }
@@ -111,6 +121,7 @@ int lplug_value_from_json(lplug_engine *e, const char *json, size_t len,
                           lplug_value **out) {
   char err[256];
   int rc;
+  if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
   if (json == NULL) return LPLUG_EINVAL;
   *out = lplug_value_new();

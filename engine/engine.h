@@ -139,9 +139,16 @@ struct lplug_engine {
                                  failure reports under way: they hold plugin
                                  pointers across the host's callbacks, so
                                  loads, unloads and reloads wait */
+  plugin *reporting;          /* lifecycle.c: the plugin on_state is told
+                                 about, found by name there even before
+                                 it joins e->plugins */
   override *overrides;        /* overrides.c: per plugin name */
   int noverrides, overcap;
 };
+
+/* Refuses operation `op` inside a plugin call: LPLUG_ESTATE, message set
+** (engine.c). */
+int engine_refuse_in_call(lplug_engine *e, const char *op);
 
 /* n bytes for messages: "4 MB", "256 KB" or "1000 bytes". */
 const char *engine_size_text(size_t n, char *buf, size_t size);

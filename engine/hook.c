@@ -112,6 +112,7 @@ int lplug_hook_define(lplug_engine *e, const char *name, int flags,
 
 int lplug_hook_handlers(const lplug_hook *h) {
   int i, n = 0;
+  if (h == NULL) return 0;  /* lplug_hook_find of an undefined name */
   for (i = 0; i < h->n; i++) n += h->handlers[i].ref != LUA_NOREF;
   return n;
 }
@@ -126,7 +127,9 @@ lplug_hook *lplug_hook_at(lplug_engine *e, int i) {
   return h;
 }
 
-const char *lplug_hook_name(const lplug_hook *h) { return h->name; }
+const char *lplug_hook_name(const lplug_hook *h) {
+  return h ? h->name : NULL;
+}
 
 int lplug_hook_handler_info(const lplug_hook *h, int i,
                             lplug_handler_info *out) {

@@ -359,6 +359,7 @@ void lplug_host_free(lplug_host *h) {
 }
 
 void lplug_host_configure(const lplug_host *h, lplug_config *config) {
+  if (h == NULL || config == NULL) return;
   if (h->memory_limit) config->memory_limit = h->memory_limit;
   if (h->instruction_limit) config->instruction_limit = h->instruction_limit;
   if (h->time_limit) config->time_limit = h->time_limit;
@@ -374,6 +375,7 @@ int lplug_host_grant(void *ud, const char *plugin, const char *capability,
                      const char *item) {
   const lplug_host *h = ud;
   size_t at;
+  if (h == NULL) return 0;  /* no settings grant nothing */
   /* The plugin's own entry decides each capability it names (so `hooks: []`
   ** takes back what "*" gives); "*" decides the rest. */
   if (lplug_value_field(h->grants, 0, plugin, &at) &&
@@ -394,10 +396,12 @@ int lplug_host_apply_config(const lplug_host *h, lplug_engine *e) {
   return LPLUG_OK;
 }
 
-int lplug_host_plugin_dirs(const lplug_host *h) { return h->ndirs; }
+int lplug_host_plugin_dirs(const lplug_host *h) { return h ? h->ndirs : 0; }
 
 const char *lplug_host_plugin_dir(const lplug_host *h, int i) {
-  return i >= 0 && i < h->ndirs ? h->dirs[i] : NULL;
+  return h && i >= 0 && i < h->ndirs ? h->dirs[i] : NULL;
 }
 
-int lplug_host_fail_closed(const lplug_host *h) { return h->fail_closed; }
+int lplug_host_fail_closed(const lplug_host *h) {
+  return h ? h->fail_closed : 0;
+}

@@ -9,9 +9,11 @@
 ** a host callback swapping plugins under a running hook could run a
 ** record twice or not at all.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/engine.h"
 
@@ -53,16 +55,28 @@ static void publish(plugin *p, const char *what, const char *reason) {
   lplug_builder_free(b);
 }
 
-/* Busy around on_state: p is published after it (and the callers go on
-** with p), so the host must not unload or reload it there. */
+/* Tells on_state about p (from -> to), with p findable by name meanwhile
+** even before it joins the engine (see target). */
+static void tell(plugin *p, int from, int to, const char *reason) {
+  lplug_engine *e = p->engine;
+  plugin *was = e->reporting;
+  if (e->config.on_state == NULL) return;
+  e->reporting = p;
+  e->config.on_state(e->config.ud, p->name, from, to, reason);
+  e->reporting = was;
+}
+
+/* Published before on_state: a host that changes the state again from
+** on_state (re-enables what was just disabled) publishes that change
+** after this one, in the order they happened.  Busy around both: the
+** callers go on with p, so the host must not unload or reload it there. */
 static void changed(plugin *p, int to, const char *topic, const char *reason) {
   lplug_engine *e = p->engine;
   int from = p->state;
   p->state = to;
   e->busy++;
-  if (e->config.on_state)
-    e->config.on_state(e->config.ud, p->name, from, to, reason);
   if (topic) publish(p, topic, reason);
+  tell(p, from, to, reason);
   e->busy--;
 }
 
@@ -76,18 +90,31 @@ void plugin_changed(plugin *p, int to, const char *reason) {
 
 void plugin_count_failure(plugin *p) {
   lplug_engine *e = p->engine;
-  char reason[sizeof e->errmsg + 64];
+  char reason[sizeof e->errmsg + 256];
   if (p->state != LPLUG_STATE_ACTIVE || e->config.failure_limit < 0 ||
       ++p->failures < e->config.failure_limit)
     return;
-  snprintf(reason, sizeof reason, "%d failed calls in a row (the last: %s)",
+  /* what it means first: a long last message cannot cut it off */
+  snprintf(reason, sizeof reason, "plugin '%s' disabled after %d failed "
+           "calls in a row: hook runs and events skip it until "
+           "lplug_plugin_enable or a reload (the last: %s)", p->name,
            p->failures, e->errmsg);
   changed(p, LPLUG_STATE_DISABLED, "disabled", reason);
-  engine_log(e, LPLUG_LOG_ERROR, p->name, reason);
+  /* the engine's own message, not one the plugin logged */
+  engine_log(e, LPLUG_LOG_ERROR, NULL, reason);
+}
+
+/* Whether p is the plugin on_state is being told about while it is not
+** (or no longer) in the engine: a load's LOADED or FAILED report. */
+static int reported_only(const lplug_engine *e, const char *name) {
+  return e->reporting != NULL && name != NULL &&
+         strcmp(e->reporting->name, name) == 0 &&
+         engine_find_plugin(e, name, NULL) != e->reporting;
 }
 
 int lplug_plugin_state(const lplug_engine *e, const char *name) {
   const plugin *p = e ? engine_find_plugin(e, name, NULL) : NULL;
+  if (p == NULL && e && reported_only(e, name)) p = e->reporting;
   return p ? p->state : LPLUG_ENOTFOUND;
 }
 
@@ -106,10 +133,15 @@ static plugin *target(lplug_engine *e, const char *name, const char *op,
     *rc = plugin_refuse_busy(e, op);
     return NULL;
   }
-  if ((p = engine_find_plugin(e, name, index)) == NULL)
+  if ((p = engine_find_plugin(e, name, index)) != NULL) return p;
+  if (reported_only(e, name) && e->reporting->state == LPLUG_STATE_LOADED)
+    *rc = engine_error(e, LPLUG_ESTATE, "%s: plugin '%s' is still loading "
+                       "(it can be changed once on_state reports it "
+                       "active)", op, name);
+  else
     *rc = engine_error(e, LPLUG_ENOTFOUND, "%s: no plugin named '%s' is "
                        "loaded", op, name ? name : "(null)");
-  return p;
+  return NULL;
 }
 
 int lplug_plugin_disable(lplug_engine *e, const char *name) {
@@ -194,6 +226,19 @@ static int reload_failed(lplug_engine *e, const char *name, int rc) {
                       "stays: %s", name, msg);
 }
 
+/* Whether old's folder is still there; if not, says so to on_error under
+** the plugin's name (plugin_build would name the folder, as for a new
+** plugin that has no name yet). */
+static int folder_gone(lplug_engine *e, const plugin *old) {
+  struct stat st;
+  int missing = stat(old->dir, &st) != 0;
+  if (!missing && S_ISDIR(st.st_mode)) return 0;
+  engine_error(e, LPLUG_EIO, "cannot open plugin folder '%s': %s", old->dir,
+               missing ? strerror(errno) : "not a folder");
+  engine_report(e, old->name, LPLUG_EIO, "");
+  return 1;
+}
+
 /* lplug_reload of old (index i), busy throughout: the host's callbacks
 ** (grant, on_state, on_log, on_error) cannot unload or reload old. */
 static int reload(lplug_engine *e, plugin *old, int i) {
@@ -203,8 +248,9 @@ static int reload(lplug_engine *e, plugin *old, int i) {
   plugin *p;
   storage_frame frame;
   char reason[256];
+  if (folder_gone(e, old)) return reload_failed(e, name, LPLUG_EIO);
   rc = plugin_build(e, old->dir, NULL, old, NULL, &p);
-  if (rc != LPLUG_OK) return rc;
+  if (rc != LPLUG_OK) return reload_failed(e, name, rc);
   if ((rc = deps_check_dependents(e, p->m)) != LPLUG_OK) {
     plugin_free(p);
     return reload_failed(e, name, rc);
@@ -239,9 +285,8 @@ static int reload(lplug_engine *e, plugin *old, int i) {
   p->state = state;
   snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",
            p->dir, p->m->version, old->m->version);
-  if (e->config.on_state)
-    e->config.on_state(e->config.ud, p->name, state, state, reason);
   publish(p, "reloaded", reason);
+  tell(p, state, state, reason);
   shut_down(old);
   /* what its shutdown registered goes with it */
   hook_drop_plugin(e, old);

@@ -26,6 +26,8 @@
 
 #define VKEY (((size_t)-1 >> 1) + 1)   /* top bit: a virtual array key */
 #define MAX_TABLE 0xffffffffu          /* what a 4-byte length can hold */
+#define VALUE_SMALL 64                 /* a buffer's first room, and what a
+                                          trimmed one starts from again */
 
 /*
 ** {======================================================
@@ -39,7 +41,7 @@ int value_reserve(lplug_value *v, size_t extra) {
   if (v->cap - v->len >= extra) return LPLUG_OK;
   if (extra > (size_t)-1 - v->len) return LPLUG_ENOMEM;
   need = v->len + extra;
-  cap = v->cap < 64 ? 64 : v->cap;
+  cap = v->cap < VALUE_SMALL ? VALUE_SMALL : v->cap;
   while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
   p = realloc(v->bytes, cap);
   if (p == NULL) return LPLUG_ENOMEM;
@@ -54,10 +56,21 @@ void value_swap(lplug_value *a, lplug_value *b) {
   *b = t;
 }
 
+void value_trim(lplug_value *v) {
+  size_t keep = v->len < VALUE_SMALL ? VALUE_SMALL : v->len;
+  unsigned char *p;
+  if (v->cap <= VALUE_KEEP || keep >= v->cap) return;
+  p = realloc(v->bytes, keep);
+  if (p == NULL) return;      /* a shrink that fails keeps the old buffer */
+  v->bytes = p;
+  v->cap = keep;
+}
+
 /* Allocates when v has no buffer yet; if that fails v keeps len 0, which
 ** the engine checks once at creation. */
 void value_set_nil(lplug_value *v) {
   v->len = 0;
+  if (v->cap > VALUE_KEEP) value_trim(v);
   if (value_reserve(v, 1) != LPLUG_OK) return;
   v->bytes[0] = VALUE_NIL;
   v->len = 1;
@@ -329,7 +342,8 @@ int lplug_value_next(const lplug_value *v, size_t at, size_t *iter,
   uint64_t done;
   size_t pos, kpos, base = at + 5;
   const unsigned char *p;
-  if (!open_table(v, at, &t)) return 0;
+  if (iter == NULL || key == NULL || val == NULL || !open_table(v, at, &t))
+    return 0;
   p = v->bytes;
   if (*iter == 0) {
     done = 0;
@@ -380,6 +394,7 @@ static int find(const lplug_value *v, size_t at, const char *s, size_t len,
   size_t it = 0, k, x, klen;
   int found = 0;
   long long ki;
+  if (out == NULL) return 0;
   while (lplug_value_next(v, at, &it, &k, &x)) {
     if (s != NULL) {
       const char *ks = lplug_value_string(v, k, &klen);
@@ -494,12 +509,14 @@ lplug_value *lplug_value_copy(const lplug_value *v) {
 }
 
 const void *lplug_value_bytes(const lplug_value *v, size_t *len) {
-  if (len) *len = v->len;
-  return v->bytes;
+  if (len) *len = v ? v->len : 0;
+  return v ? v->bytes : NULL;
 }
 
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out) {
+  if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
+  if (bytes == NULL) return LPLUG_EINVAL;
   if (value_check(bytes, len) != LPLUG_OK) return LPLUG_EPARSE;
   *out = from_copy(bytes, len);
   return *out ? LPLUG_OK : LPLUG_ENOMEM;

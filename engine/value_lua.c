@@ -372,6 +372,9 @@ int value_from_lua_work(lua_State *L, int idx, lplug_value *out,
     lua_settop(L, top);
     if (work) *work = e.work;
     out->len = base;
+    /* a refusal at the value limit grew out for nothing; the modules
+    ** raise without setting their scratch to nil */
+    value_trim(out);
     return e.rc;
   }
   lua_settop(L, top);

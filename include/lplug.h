@@ -15,6 +15,12 @@
 **     function says how long they stay valid.  Buffers the caller must free
 **     say so and are freed with lplug_free().
 **   - Every lplug_*_free function accepts NULL and then does nothing.
+**   - NULL where a handle, a required string or an output pointer is
+**     expected never crashes: the function returns LPLUG_EINVAL (or
+**     LPLUG_ENOTFOUND where it looks a name up), NULL, 0 or does nothing,
+**     as its return type allows.  So lplug_hook_handlers(lplug_hook_find(
+**     e, "undefined")) is 0.  Where NULL means something else, the
+**     function says so.
 **   - Threads: see the "Threads" section just below.
 **   - No macro is needed to call any function (the LuaJIT binding declares
 **     the same functions with ffi.cdef).
@@ -176,7 +182,7 @@ lplug_value *lplug_value_copy(const lplug_value *v);
 ** become sequences (1-based), null becomes nil, numbers without fraction
 ** or exponent that fit in 64 bits become integers.  Returns LPLUG_OK,
 ** LPLUG_EPARSE (message names line:column; *out is NULL), LPLUG_EINVAL
-** (json NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
+** (json or out NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
 ** is kept for lplug_errmsg(e). */
 int lplug_value_from_json(lplug_engine *e, const char *json,
                           size_t len, lplug_value **out);
@@ -192,8 +198,9 @@ char *lplug_value_to_json(const lplug_value *v, size_t *len);
 const void *lplug_value_bytes(const lplug_value *v, size_t *len);
 
 /* Checks untrusted encoded bytes and copies them into a new value in
-** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep; *out NULL)
-** or LPLUG_ENOMEM.  Never reads outside [bytes, bytes + len). */
+** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep; *out NULL),
+** LPLUG_EINVAL (bytes or out NULL) or LPLUG_ENOMEM.  Never reads outside
+** [bytes, bytes + len). */
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out);
 
 /* The type of the value at `at`: a position from 0, lplug_value_field,
@@ -428,8 +435,10 @@ const char *lplug_errmsg(const lplug_engine *e);
 ** budgets.  Returns LPLUG_OK; LPLUG_EMANIFEST, LPLUG_ELOAD, LPLUG_ERUNTIME,
 ** LPLUG_ECPU, LPLUG_EMEM (the plugin is not loaded, nothing of it stays
 ** registered); LPLUG_EEXIST (a plugin of that name is loaded);
-** LPLUG_ESTATE from a callback the engine makes while it loads, unloads
-** or reloads a plugin (see lplug_plugin_unload);
+** LPLUG_ESTATE from inside a plugin call (a host callback during a hook
+** run or an event delivery: the new plugin's main file would run in the
+** middle of it; lplug_load_dirs too) or from a callback the engine makes
+** while it loads, unloads or reloads a plugin (see lplug_plugin_unload);
 ** LPLUG_EDEPEND (its `lplug:` or `depends:` are not met by this library
 ** and the plugins loaded now, or a loaded plugin declares it
 ** incompatible; see lplug_load_dirs); LPLUG_EIO; LPLUG_ENOMEM.  Define
@@ -531,9 +540,13 @@ int lplug_plugin_stats(const lplug_engine *e, const char *name,
 ** others stay).  A DISABLED plugin keeps its state but none of its
 ** handlers or subscribers run; the host disables one, and so does the
 ** engine after config.failure_limit failed calls in a row (safe mode).
-** UNLOADED is the end.  Each change goes to config.on_state and is
-** published as an event (payload {name, version, reason}):
-** lplug.plugin.loaded, .failed, .disabled, .enabled, .unloaded, .reloaded.
+** UNLOADED is the end.  Each change is published as an event (payload
+** {name, version, reason}): lplug.plugin.loaded, .failed, .disabled,
+** .enabled, .unloaded, .reloaded; then it goes to config.on_state, so a
+** change the host makes from on_state is published after the one it
+** answers, and the last event tells the state the plugin is in.  Safe
+** mode's reason (also logged as the engine's own error) says the plugin
+** is disabled and that lplug_plugin_enable or a reload runs it again.
 */
 enum lplug_plugin_state {
   LPLUG_STATE_LOADED = 1,
@@ -546,11 +559,14 @@ enum lplug_plugin_state {
 /* "loaded", "active", ...; "?" for anything else. */
 const char *lplug_state_name(int state);
 
-/* The state of plugin `name`, or LPLUG_ENOTFOUND. */
+/* The state of plugin `name`, or LPLUG_ENOTFOUND.  Inside on_state the
+** plugin being told about is found even while it loads (LOADED). */
 int lplug_plugin_state(const lplug_engine *e, const char *name);
 
 /* Disable and enable plugin `name` (enabling also forgets its failures in
-** a row).  Return LPLUG_OK (also when it already was), LPLUG_ENOTFOUND. */
+** a row).  Return LPLUG_OK (also when it already was), LPLUG_ENOTFOUND, or
+** LPLUG_ESTATE for a plugin still loading (from on_state's report of
+** LOADED: change it when on_state reports it ACTIVE). */
 int lplug_plugin_disable(lplug_engine *e, const char *name);
 int lplug_plugin_enable(lplug_engine *e, const char *name);
 
@@ -571,7 +587,9 @@ int lplug_plugin_unload(lplug_engine *e, const char *name);
 ** handlers and subscriptions take over at once; the old version's
 ** shutdown runs after).  If anything fails, what the new version did is
 ** undone (its registrations, events and storage writes), the old version
-** keeps running, and the code and lplug_errmsg say why.  Storage is kept;
+** keeps running, and the code and lplug_errmsg ("reload of 'NAME' failed;
+** the running version stays: ...") say why; on_error is told under the
+** plugin's name (a folder gone included).  Storage is kept;
 ** the plugin keeps its state (a disabled plugin stays disabled) and its
 ** statistics start afresh.  LPLUG_ESTATE where lplug_plugin_unload gives
 ** it.  What the old version's shutdown registers goes with it. */

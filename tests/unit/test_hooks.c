@@ -332,6 +332,29 @@ static void hooks_undefined_hook_point_is_an_error(void **state) {
   free(dir);
 }
 
+/* lplug_hook_find gives NULL for an undefined name; passing that on to
+** the other hook functions is answered, not a crash.  The settings-file
+** accessors a host calls next to them answer a NULL host the same way. */
+static void hooks_null_handle_is_answered_not_dereferenced(void **state) {
+  fixture *f = *state;
+  lplug_config c;
+  lplug_handler_info info;
+  memset(&c, 0, sizeof c);
+  assert_null(lplug_hook_find(f->e, "undefined"));
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "undefined")),
+                   0);
+  assert_null(lplug_hook_name(NULL));
+  assert_int_equal(lplug_hook_call(NULL, NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_hook_handler_info(NULL, 0, &info), LPLUG_ENOTFOUND);
+  assert_int_equal(lplug_host_plugin_dirs(NULL), 0);
+  assert_null(lplug_host_plugin_dir(NULL, 0));
+  assert_int_equal(lplug_host_fail_closed(NULL), 0);
+  lplug_host_configure(NULL, &c);             /* changes nothing */
+  assert_int_equal(c.memory_limit, 0);
+  assert_int_equal(lplug_host_grant(NULL, "p", "hooks", "record"), 0);
+  assert_int_equal(lplug_host_apply_config(NULL, f->e), LPLUG_EINVAL);
+}
+
 static void hooks_registering_outside_the_grant_is_refused(void **state) {
   fixture *f = *state;
   assert_int_equal(lplug_hook_define(f->e, "record", 0, NULL), LPLUG_OK);
@@ -593,6 +616,7 @@ int main(void) {
     T(hooks_handle_from_define_skips_the_lookup),
     T(hooks_many_hook_points_are_all_found),
     T(hooks_undefined_hook_point_is_an_error),
+    T(hooks_null_handle_is_answered_not_dereferenced),
     T(hooks_registering_outside_the_grant_is_refused),
     T(hooks_on_needs_a_name),
     T(hooks_on_needs_a_function),

@@ -153,6 +153,11 @@ static void lifecycle_safe_mode_disables_after_failures_in_a_row(void **state) {
   assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
   go(f, -1);                      /* the third in a row (failure_limit 3) */
   assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  /* the engine says so, in its own name, and how to undo it */
+  assert_non_null(strstr(f->log.last_log, "-: plugin 'life' disabled after "
+                         "3 failed calls in a row: hook runs and events "
+                         "skip it until lplug_plugin_enable or a reload "
+                         "(the last: "));
   assert_int_equal(go(f, 1), 1);
   assert_int_equal(lplug_plugin_enable(f->e, "life"), LPLUG_OK);
   assert_int_equal(go(f, 1), 2);
@@ -186,10 +191,59 @@ static void lifecycle_changes_are_published(void **state) {
   lplug_dispatch(f->e, 0);
   assert_string_equal(heard,
     "lplug.plugin.loaded:loaded;"
-    "lplug.plugin.disabled:3 failed calls in a row (the last: plugin 'life': "
-    "error in hook 'go': life/init.lua:1: always);"
+    "lplug.plugin.disabled:plugin 'life' disabled after 3 failed calls in a "
+    "row: hook runs and events skip it until lplug_plugin_enable or a reload "
+    "(the last: plugin 'life': error in hook 'go': life/init.lua:1: always);"
     "lplug.plugin.enabled:enabled by the host;"
     "lplug.plugin.unloaded:unloaded by the host;");
+  free(dir);
+}
+
+/* A host on_state that undoes a change (re-enables what was disabled)
+** and one that tries to change a plugin still loading. */
+static lplug_engine *undoing;
+static int disable_while_loading, state_while_loading;
+static void undo_on_state(void *ud, const char *plugin, int from, int to,
+                          const char *reason) {
+  on_state(ud, plugin, from, to, reason);
+  if (to == LPLUG_STATE_DISABLED)
+    assert_int_equal(lplug_plugin_enable(undoing, plugin), LPLUG_OK);
+  if (to == LPLUG_STATE_LOADED) {
+    disable_while_loading = lplug_plugin_disable(undoing, plugin);
+    state_while_loading = lplug_plugin_state(undoing, plugin);
+  }
+}
+
+static void lifecycle_events_follow_changes_made_from_on_state(void **state) {
+  fixture *f = *state;
+  lplug_config c = {0};
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) return n + 1 end)\n");
+  c.grant = lplug_grant_declared;
+  c.on_state = undo_on_state;
+  lplug_engine_free(f->e);
+  f->e = undoing = support_engine_with(&f->log, &c);
+  assert_int_equal(lplug_hook_define(f->e, "go", 0, NULL), LPLUG_OK);
+  heard[0] = changes[0] = '\0';
+  assert_true(lplug_event_subscribe(f->e, "lplug.plugin.*", hear, NULL) > 0);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  /* the plugin being loaded is known by name, and not yet changeable */
+  assert_int_equal(state_while_loading, LPLUG_STATE_LOADED);
+  assert_int_equal(disable_while_loading, LPLUG_ESTATE);
+  assert_non_null(strstr(lplug_errmsg(f->e), "lplug_plugin_disable: plugin "
+                         "'life' is still loading"));
+  assert_int_equal(lplug_plugin_disable(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  lplug_dispatch(f->e, 0);
+  /* the bus tells the changes in the order they happened: the last one
+  ** says the plugin is active, as it is */
+  assert_string_equal(heard,
+    "lplug.plugin.loaded:loaded;"
+    "lplug.plugin.disabled:disabled by the host;"
+    "lplug.plugin.enabled:enabled by the host;");
+  assert_string_equal(changes, "life:new>loaded;life:loaded>active;"
+                      "life:active>disabled;life:disabled>active;");
+  assert_int_equal(go(f, 1), 2);
   free(dir);
 }
 
@@ -274,14 +328,21 @@ static void lifecycle_unloads_in_any_order_keep_the_others_found(
   }
 }
 
-/* on_log callback that tries to unload and reload from inside a call. */
+/* on_log callback that tries to unload, reload and load from inside a
+** call. */
 static lplug_engine *inside_engine;
-static int inside_unload, inside_reload;
+static const char *inside_dir;
+static int inside_unload, inside_reload, inside_load, inside_load_dir;
+static char inside_load_msg[256];
 static void from_inside(void *ud, int level, const char *plugin,
                         const char *message) {
   (void)ud; (void)level; (void)plugin; (void)message;
   inside_unload = lplug_plugin_unload(inside_engine, "life");
   inside_reload = lplug_reload(inside_engine, "life");
+  inside_load = lplug_load_plugin(inside_engine, inside_dir);
+  snprintf(inside_load_msg, sizeof inside_load_msg, "%s",
+           lplug_errmsg(inside_engine));
+  inside_load_dir = lplug_load_dir(inside_engine, inside_dir);
 }
 
 static void lifecycle_is_refused_inside_a_call(void **state) {
@@ -293,12 +354,22 @@ static void lifecycle_is_refused_inside_a_call(void **state) {
   lplug_hook_define(inside_engine, "go", 0, NULL);
   char *dir = write_life(f, "1.0.0",
     "require('lplug.hooks').on('go', function(n) print('hi') end)\n");
+  /* a second plugin, loaded from inside the call, would register on the
+  ** hook that is running: refused before anything of it runs */
+  char *other = support_plugin(f->root, "other", NULL,
+    "require('lplug.hooks').on('go', function(n) end)\n");
+  inside_dir = other;
   assert_int_equal(lplug_load_plugin(inside_engine, dir), LPLUG_OK);
   lplug_value *v = lplug_value_new();
   assert_int_equal(lplug_hook_run(inside_engine, "go", v), LPLUG_OK);
   assert_int_equal(inside_unload, LPLUG_ESTATE);
   assert_int_equal(inside_reload, LPLUG_ESTATE);
+  assert_int_equal(inside_load, LPLUG_ESTATE);
+  assert_string_equal(inside_load_msg, "lplug_load_plugin: called from "
+                      "inside a plugin call (do it after the call returns)");
+  assert_int_equal(inside_load_dir, LPLUG_ESTATE);
   assert_int_equal(lplug_plugin_count(inside_engine), 1);
+  free(other);
   lplug_value_free(v);
   lplug_engine_free(inside_engine);
   free(dir);
@@ -534,6 +605,7 @@ static void lifecycle_reload_swaps_in_the_new_version(void **state) {
 
 static void lifecycle_failed_reload_keeps_the_old_version(void **state) {
   fixture *f = *state;
+  char moved[4096];
   char *dir = write_life(f, "1.0.0", counting_v1);
   assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
   assert_int_equal(go(f, 1), 2);
@@ -558,6 +630,17 @@ static void lifecycle_failed_reload_keeps_the_old_version(void **state) {
     assert_int_equal(go(f, 1), 2);  /* the old version, alone */
     free(dir);
   }
+  /* a folder gone is one more failed reload, reported under the name */
+  dir = write_life(f, "1.0.0", counting_v1);
+  snprintf(moved, sizeof moved, "%s/moved", f->root);
+  assert_int_equal(rename(dir, moved), 0);
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_EIO);
+  assert_non_null(strstr(lplug_errmsg(f->e), "reload of 'life' failed; the "
+                         "running version stays: cannot open plugin folder"));
+  assert_string_equal(f->log.last_plugin, "life");
+  assert_int_equal(rename(moved, dir), 0);
+  assert_int_equal(go(f, 1), 2);
+  free(dir);
   /* nothing the failed versions did stayed: no events, no storage */
   heard_events = lplug_event_pending(f->e);
   assert_int_equal(heard_events, 1);  /* lplug.plugin.loaded only */
@@ -688,6 +771,7 @@ int main(void) {
     T(lifecycle_disabled_plugin_does_not_run),
     T(lifecycle_safe_mode_disables_after_failures_in_a_row),
     T(lifecycle_changes_are_published),
+    T(lifecycle_events_follow_changes_made_from_on_state),
     T(lifecycle_unload_runs_shutdown_and_forgets),
     T(lifecycle_unloads_in_any_order_keep_the_others_found),
     T(lifecycle_is_refused_inside_a_call),

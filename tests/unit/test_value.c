@@ -15,8 +15,11 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include "engine/engine.h"
+#include "engine/internal.h"
 #include "engine/json.h"
 #include "engine/value_lua.h"
+#include "support.h"
 
 #define NOLIMIT ((size_t)-1)
 
@@ -481,6 +484,55 @@ static void value_internals_swap_release_and_set_nil(void **state) {
   assert_null(b.bytes);
 }
 
+/* A value reused for many values keeps a small buffer (no allocation for
+** the next small value) but gives a big one back. */
+static void value_set_nil_gives_back_only_a_big_buffer(void **state) {
+  lplug_value a = {0, 0, 0};
+  unsigned char *small;
+  value_set_nil(&a);
+  small = a.bytes;
+  value_set_nil(&a);
+  assert_ptr_equal(a.bytes, small);          /* kept */
+  assert_int_equal(value_reserve(&a, 4 * 1024 * 1024), LPLUG_OK);
+  a.len = 3 * 1024 * 1024;                   /* as if a big value was here */
+  value_set_nil(&a);
+  assert_int_equal(a.len, 1);
+  assert_int_equal(lplug_value_type(&a, 0), LPLUG_TNIL);
+  assert_true(a.cap <= VALUE_KEEP);
+  assert_int_equal(value_reserve(&a, 1024 * 1024), LPLUG_OK);
+  a.len = 100;                               /* trim keeps what is used */
+  value_trim(&a);
+  assert_true(a.cap >= 100 && a.cap <= VALUE_KEEP);
+  value_release(&a);
+}
+
+/* A plugin's scratch value grows up to the value limit (4x the memory
+** limit) while json.encode copies a value in; after a refusal or a
+** success the host keeps no more than VALUE_KEEP bytes of it. */
+static void value_plugin_scratch_is_bounded_after_a_big_value(void **state) {
+  support_log log;
+  lplug_engine *e = support_engine(&log, 1024 * 1024, 0);
+  char *root = support_tmpdir(), *dir;
+  plugin *p;
+  dir = support_plugin(root, "big",
+    "name: big\nversion: 1.0.0\ncapabilities:\n  json: {}\n",
+    "local json = require('lplug.json')\n"
+    "local s = string.rep('x', 100000)\n"
+    "local t = {}\n"
+    "for i = 1, 5 do t[i] = s end\n"
+    "assert(#json.encode(t) > 500000)\n"          /* taken: 500 KB */
+    "for i = 6, 100 do t[i] = s end\n"
+    "assert(not pcall(json.encode, t))\n");       /* 10 MB refused at 4 */
+  assert_int_equal(lplug_load_plugin(e, dir), LPLUG_OK);
+  p = engine_find_plugin(e, "big", NULL);
+  assert_non_null(p);
+  assert_true(plugin_scratch(p)->cap <= VALUE_KEEP);
+  lplug_engine_free(e);
+  support_rmtree(root);
+  free(root);
+  free(dir);
+}
+
 /* }====================================================== */
 
 
@@ -518,6 +570,30 @@ static void value_from_bytes_accepts_what_lplug_value_bytes_gives(
   lplug_value_free(v);
   assert_int_equal(check_hex("06 08 00 00 00 01 01 8a 05 01 78 00 02"),
                    LPLUG_OK);
+}
+
+/* NULL arguments are refused, never dereferenced: a host passing the
+** result of a failed call on must get a code back, not a crash. */
+static void value_null_arguments_are_refused_not_dereferenced(void **state) {
+  lplug_value *v = sample(), *w = (lplug_value *)&w;
+  size_t n = 99, it = 0, k, x;
+  const void *p = lplug_value_bytes(v, &n);
+  assert_null(lplug_value_bytes(NULL, &n));
+  assert_int_equal(n, 0);
+  assert_int_equal(lplug_value_from_bytes(p, 1, NULL), LPLUG_EINVAL);
+  assert_int_equal(lplug_value_from_bytes(NULL, 5, &w), LPLUG_EINVAL);
+  assert_null(w);
+  assert_int_equal(lplug_value_from_bytes(NULL, 0, &w), LPLUG_EINVAL);
+  assert_int_equal(lplug_value_from_json(NULL, "1", 1, NULL), LPLUG_EINVAL);
+  /* a table with keys, so that only the NULL stops the reader */
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TTABLE);
+  assert_int_equal(lplug_value_next(v, 0, NULL, &k, &x), 0);
+  assert_int_equal(lplug_value_next(v, 0, &it, NULL, &x), 0);
+  assert_int_equal(lplug_value_next(v, 0, &it, &k, NULL), 0);
+  assert_true(lplug_value_next(v, 0, &it, &k, &x));
+  assert_int_equal(lplug_value_field(v, 0, "name", NULL), 0);
+  assert_int_equal(lplug_value_index(v, 0, 1, NULL), 0);
+  lplug_value_free(v);
 }
 
 static void value_check_refuses_truncated_table(void **state) {
@@ -1005,7 +1081,10 @@ int main(void) {
     cmocka_unit_test(value_builder_nests_past_its_inline_frames),
     cmocka_unit_test(value_builder_reports_misuse_and_leaves_value_unchanged),
     cmocka_unit_test(value_internals_swap_release_and_set_nil),
+    cmocka_unit_test(value_set_nil_gives_back_only_a_big_buffer),
+    cmocka_unit_test(value_plugin_scratch_is_bounded_after_a_big_value),
     cmocka_unit_test(value_from_bytes_accepts_what_lplug_value_bytes_gives),
+    cmocka_unit_test(value_null_arguments_are_refused_not_dereferenced),
     cmocka_unit_test(value_check_refuses_truncated_table),
     cmocka_unit_test(value_check_refuses_malformed_encodings),
     cmocka_unit_test(value_check_refuses_too_deep),
