@@ -70,6 +70,12 @@ struct plugin {
   double log_refilled;        /* monotonic seconds of the last refill */
   unsigned long long log_dropped;
   int subscriptions;          /* events.c: live ones, for the cap */
+  /* events.c: what its event handlers spent in dispatch number
+  ** `events_dispatch` (instructions, or ns in deadline mode), and whether
+  ** they ran out of that dispatch's allowance (LPLUG_DISPATCH_BUDGETS) */
+  unsigned long long events_dispatch;
+  long long events_spent;
+  int events_stopped;
   /* What the call running now (stats.calls counts the calls before it)
   ** registered: from subscription id `subs_from` and handler seq
   ** `handlers_from` on, when subs_call / handlers_call is that call's
@@ -110,6 +116,13 @@ typedef struct subscription {
   int dead;                   /* unsubscribed while dispatching */
 } subscription;
 
+/* A delivery's walk over the subscriptions (events.c): at index i of the
+** first n.  Compacting the array during a dispatch moves both. */
+typedef struct events_walk {
+  int i, n;
+  struct events_walk *up;     /* the walk of an enclosing dispatch */
+} events_walk;
+
 struct lplug_engine {
   lplug_config config;        /* config.storage_path is storage_path */
   char *storage_path;         /* the host's, copied: it may free its own */
@@ -127,8 +140,11 @@ struct lplug_engine {
   int qcap, qhead, qlen;
   size_t qbytes;
   unsigned long long emitted; /* events ever queued: marks for rollback */
-  subscription *subs;
-  int nsubs, subcap, next_sub, dispatching, subs_dead;
+  subscription *subs;        /* in id order: found by bisection */
+  int nsubs, subcap, next_sub, dispatching;
+  int subs_dead;              /* dead ones in subs, not yet compacted */
+  events_walk *walks;         /* deliveries under way, innermost first */
+  unsigned long long dispatches;  /* outermost lplug_dispatch calls */
   plugin **names;             /* names.c: plugins by name, open addressing */
   unsigned names_cap;         /* a power of two, or 0 */
   int conflicting;            /* loaded plugins declaring "! name" */

@@ -16,6 +16,7 @@
 ** message names, the source, then the payload's value and its bytes.
 ** Emitting is one malloc and one copy; delivering formats nothing.
 */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,11 @@
 #include "engine/engine.h"
 #include "engine/value_lua.h"
 
-#define MAX_TOPIC 128
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
 
 /* ---- topics ------------------------------------------------------------- */
 
@@ -51,7 +56,7 @@ int events_valid(const char *t, int pattern) {
       return 0;
     }
   }
-  return word > 0 && n <= MAX_TOPIC;
+  return word > 0 && n <= LPLUG_MAX_TOPIC;
 }
 
 int events_match(const char *p, const char *t) {
@@ -151,8 +156,21 @@ static int push(lplug_engine *e, const char *topic, const unsigned char *bytes,
 
 int events_emit_from(plugin *p, const char *topic, lplug_value *payload) {
   int rc = push(p->engine, topic, payload->bytes, payload->len, p->name);
+  if (rc == LPLUG_EFULL && payload->len > p->engine->config.event_queue_bytes)
+    rc = LPLUG_EVALUE;  /* not back-pressure: it never fits */
   lplug_value_free(payload);
   return rc;
+}
+
+/* EINVAL for a topic or pattern events_valid refused, saying why: too
+** long, or else against `rule`. */
+static int bad_topic(lplug_engine *e, const char *what, const char *t,
+                     const char *rule) {
+  if (t != NULL && strlen(t) > LPLUG_MAX_TOPIC)
+    return engine_error(e, LPLUG_EINVAL, "%s '%.32s...' is %zu bytes long "
+                        "(at most %d)", what, t, strlen(t), LPLUG_MAX_TOPIC);
+  return engine_error(e, LPLUG_EINVAL, "%s '%s' is invalid%s", what,
+                      t ? t : "(null)", rule);
 }
 
 int lplug_event_emit(lplug_engine *e, const char *topic,
@@ -160,11 +178,16 @@ int lplug_event_emit(lplug_engine *e, const char *topic,
   int rc;
   if (e == NULL) return LPLUG_EINVAL;
   if (!events_valid(topic, 0))
-    return engine_error(e, LPLUG_EINVAL, "event topic '%s' is invalid (dot-"
-                        "separated words of A-Z a-z 0-9 _ - :)",
-                        topic ? topic : "(null)");
+    return bad_topic(e, "event topic", topic, " (dot-separated words "
+                     "of A-Z a-z 0-9 _ - :)");
   rc = payload ? push(e, topic, payload->bytes, payload->len, NULL)
                : push(e, topic, NULL, 0, NULL);
+  if (rc == LPLUG_EFULL && payload &&
+      payload->len > e->config.event_queue_bytes)
+    return engine_error(e, rc, "event payload of %zu bytes is larger than "
+                        "the whole event queue allows (event_queue_bytes: "
+                        "%zu): it can never be queued", payload->len,
+                        e->config.event_queue_bytes);
   if (rc == LPLUG_EFULL)
     return engine_error(e, rc, "event queue is full (%d events, %zu bytes "
                         "queued; lplug_dispatch delivers them)", e->qlen,
@@ -239,8 +262,7 @@ int lplug_event_subscribe(lplug_engine *e, const char *pattern,
   int id;
   if (e == NULL || fn == NULL) return LPLUG_EINVAL;
   if (!events_valid(pattern, 1))
-    return engine_error(e, LPLUG_EINVAL, "event pattern '%s' is invalid",
-                        pattern ? pattern : "(null)");
+    return bad_topic(e, "event pattern", pattern, "");
   id = add_sub(e, pattern, &s);
   if (id < 0) return engine_error(e, id, "out of memory");
   s->fn = fn;
@@ -248,10 +270,30 @@ int lplug_event_subscribe(lplug_engine *e, const char *pattern,
   return id;
 }
 
-/* Drops the subscriptions marked dead, unless a dispatch walks them. */
+/* Where entry `k` of the array will be once the dead are dropped: the
+** live ones before it. */
+static int live_before(const lplug_engine *e, int k) {
+  int i, n = k;
+  for (i = 0; i < k; i++) n -= e->subs[i].dead;
+  return n;
+}
+
+/* Drops the subscriptions marked dead.  Outside a dispatch at once;
+** during one (handlers may turn subscriptions on and off without end:
+** events.on(...):off() in a loop) once the dead outnumber the live, so
+** that the array stays within twice the live ones and each kill costs
+** O(1) amortized.  The walks under way move with their entries: each
+** goes on after the last live entry it has passed, over the live ones
+** of those it was to visit. */
 static void compact(lplug_engine *e) {
+  events_walk *w;
   int i, j = 0;
-  if (e->dispatching || !e->subs_dead) return;
+  if (e->subs_dead == 0 || (e->dispatching && 2 * e->subs_dead <= e->nsubs))
+    return;
+  for (w = e->walks; w != NULL; w = w->up) {
+    w->i = live_before(e, w->i + 1) - 1;
+    w->n = live_before(e, w->n);
+  }
   for (i = 0; i < e->nsubs; i++) {
     if (e->subs[i].dead) free(e->subs[i].pattern);
     else e->subs[j++] = e->subs[i];
@@ -266,13 +308,20 @@ static void kill_sub(lplug_engine *e, subscription *s) {
     luaL_unref(s->plugin->sb.L, LUA_REGISTRYINDEX, s->ref);
   s->ref = LUA_NOREF;
   s->dead = 1;
-  e->subs_dead = 1;
+  e->subs_dead++;
 }
 
+/* The live subscription `id`, or NULL.  Ids only grow and compacting
+** keeps the order, so the array is sorted by id. */
 static subscription *find_sub(lplug_engine *e, int id) {
-  int i;
-  for (i = 0; i < e->nsubs; i++)
-    if (e->subs[i].id == id && !e->subs[i].dead) return &e->subs[i];
+  int lo = 0, hi = e->nsubs;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (e->subs[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < e->nsubs && e->subs[lo].id == id && !e->subs[lo].dead)
+    return &e->subs[lo];
   return NULL;
 }
 
@@ -331,31 +380,109 @@ static int call_subscriber(lua_State *L) {
   return 0;
 }
 
+/* p's allowance for one dispatch: LPLUG_DISPATCH_BUDGETS times its
+** per-call budget (instructions, or ns in deadline mode); 0: none. */
+static long long allowance(const plugin *p) {
+  long long budget = p->sb.config.instruction_limit
+                         ? p->sb.config.instruction_limit
+                         : p->sb.config.time_limit;
+  if (budget > LLONG_MAX / LPLUG_DISPATCH_BUDGETS) return LLONG_MAX;
+  return budget * LPLUG_DISPATCH_BUDGETS;
+}
+
+/* "10000000 instructions", "50 ms": p's per-call budget, for messages. */
+static const char *budget_text(const plugin *p, char *buf, size_t size) {
+  long long ns = p->sb.config.time_limit;
+  if (p->sb.config.instruction_limit)
+    snprintf(buf, size, "%lld instructions", p->sb.config.instruction_limit);
+  else if (ns % 1000000 == 0) snprintf(buf, size, "%lld ms", ns / 1000000);
+  else if (ns % 1000 == 0) snprintf(buf, size, "%lld us", ns / 1000);
+  else snprintf(buf, size, "%lld ns", ns);
+  return buf;
+}
+
+/* p's handlers have spent their allowance: the first delivery refused in
+** this dispatch is reported as a CPU-limit failure of p (safe mode counts
+** it), the others silently.  Out of line: the normal path never comes. */
+static NOINLINE void refuse(lplug_engine *e, plugin *p, const event *ev) {
+  char b[64];
+  if (p->events_stopped) return;
+  p->events_stopped = 1;
+  p->stats.errors++;
+  p->stats.cpu_errors++;
+  engine_error(e, LPLUG_ECPU, "plugin '%s': its event handlers spent %d "
+               "times its per-call budget of %s in one lplug_dispatch "
+               "(LPLUG_DISPATCH_BUDGETS); event '%s' and the rest of this "
+               "dispatch's events are not delivered to it", p->name,
+               LPLUG_DISPATCH_BUDGETS, budget_text(p, b, sizeof b),
+               ev->topic);
+  e->busy++;  /* on_error and on_state must not unload p under us */
+  engine_report(e, p->name, LPLUG_ECPU, "");
+  plugin_count_failure(p);
+  e->busy--;
+}
+
+/* Calls p's subscription `ref` with ev, unless p's handlers have spent
+** their allowance in this dispatch; counts what the call spent.  A call
+** may run up to a block of instructions uncounted (stats.instructions),
+** so each counts a block more: an upper bound, which also bounds the
+** number of tiny calls. */
+static void deliver_to(lplug_engine *e, plugin *p, int ref, const event *ev) {
+  delivery d;
+  unsigned long long counted = p->stats.instructions;
+  long long most;
+  double began = 0;
+  if (p->events_dispatch != e->dispatches) {  /* its first in this one */
+    p->events_dispatch = e->dispatches;
+    p->events_spent = 0;
+    p->events_stopped = 0;
+  }
+  most = allowance(p);
+  if (p->events_spent >= most && most > 0) {
+    refuse(e, p, ev);
+    return;
+  }
+  d.ref = ref;
+  d.ev = ev;
+  if (!p->sb.config.instruction_limit) began = plugin_monotonic();
+  plugin_call(p, call_subscriber, &d, 0, NULL, activity(ev));
+  if (p->sb.config.instruction_limit)
+    p->events_spent += (long long)(p->stats.instructions - counted) +
+                       LPLUG_INSTRUCTION_BLOCK;
+  else
+    p->events_spent += (long long)((plugin_monotonic() - began) * 1e9);
+}
+
 static void deliver(lplug_engine *e, const event *ev) {
-  int i, n = e->nsubs;  /* subscriptions made now wait for the next one */
-  for (i = 0; i < n; i++) {
-    subscription *s = &e->subs[i];
+  events_walk w;  /* subscriptions made now wait for the next event */
+  w.n = e->nsubs;
+  w.up = e->walks;
+  e->walks = &w;
+  for (w.i = 0; w.i < w.n; w.i++) {
+    subscription *s = &e->subs[w.i];
+    int id = s->id, once = s->once;
     if (s->dead || !events_match(s->pattern, ev->topic) ||
         (s->plugin && s->plugin->state != LPLUG_STATE_ACTIVE))
       continue;
-    if (s->fn) {
-      s->fn(s->ud, ev->topic, ev->payload, ev->source);
-    } else {
-      delivery d;
-      d.ref = s->ref;
-      d.ev = ev;
-      plugin_call(s->plugin, call_subscriber, &d, 0, NULL, activity(ev));
+    if (s->fn) s->fn(s->ud, ev->topic, ev->payload, ev->source);
+    else deliver_to(e, s->plugin, s->ref, ev);
+    /* The array may have grown or been compacted meanwhile: w.i is where
+    ** this one is now, or the live one before it if it is gone. */
+    if (!once || w.i < 0) continue;
+    s = &e->subs[w.i];
+    if (s->id == id && !s->dead) {
+      kill_sub(e, s);
+      compact(e);
     }
-    s = &e->subs[i];  /* a plugin's or the host's may have grown the array */
-    if (s->once && !s->dead) kill_sub(e, s);
   }
+  e->walks = w.up;
 }
 
 int lplug_dispatch(lplug_engine *e, int max_events) {
   int n = 0, limit;
   if (e == NULL) return LPLUG_EINVAL;
   limit = max_events > 0 ? max_events : e->qlen;
-  e->dispatching++;
+  if (e->dispatching++ == 0) e->dispatches++;  /* a fresh allowance */
   while (n < limit && e->qlen > 0) {
     event ev = *slot(e, 0);  /* take it off first: handlers may emit */
     e->qhead = (e->qhead + 1) % e->qcap;

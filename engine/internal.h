@@ -90,7 +90,8 @@ int events_valid(const char *topic, int pattern);
 int events_match(const char *pattern, const char *topic);
 
 /* Queues an event from p: takes `payload` (freed on failure too).
-** Returns LPLUG_OK, LPLUG_EFULL or LPLUG_ENOMEM. */
+** Returns LPLUG_OK, LPLUG_EFULL, LPLUG_EVALUE (the payload alone is
+** larger than the queue's bytes: it never fits) or LPLUG_ENOMEM. */
 int events_emit_from(plugin *p, const char *topic, lplug_value *payload);
 
 /* Subscribes p's function (registry ref) to pattern; returns the id

@@ -698,7 +698,8 @@ int lplug_hook_handler_info(const lplug_hook *h, int i,
 ** {==================================================================
 ** Events
 **
-** Topics are dot-separated words of [A-Za-z0-9_-] ("counter.tick").
+** Topics are dot-separated words of [A-Za-z0-9_-:] ("counter.tick"), at
+** most LPLUG_MAX_TOPIC bytes long (patterns too).
 ** Patterns may use `*` for one word, or at the end for one or more
 ** words ("alert.*" matches "alert.high" and "alert.high.cpu"); "*" alone
 ** matches every topic.  Emitting copies the payload into a bounded queue;
@@ -710,8 +711,28 @@ int lplug_hook_handler_info(const lplug_hook *h, int i,
 ** with the call (the host's, emitted from callbacks meanwhile, and other
 ** plugins' stay).  The engine publishes lplug.plugin.loaded {name, version}
 ** and lplug.plugin.failed {name, error} on the same bus.
+**
+** A plugin's event handlers get a fresh budget per call, so one dispatch
+** could otherwise cost a plugin's budget times every event queued times
+** every subscription it has (10,000 x 256 calls).  Within one
+** lplug_dispatch (dispatches the host makes from its callbacks included)
+** a plugin's handlers may spend in total LPLUG_DISPATCH_BUDGETS times its
+** per-call budget: instructions in instruction mode, each call counting
+** LPLUG_INSTRUCTION_BLOCK more (what it may run uncounted), or time in
+** deadline mode.  The call that crosses that ends normally; the plugin's
+** deliveries after it in that dispatch are not made, and the first one
+** refused is reported as an LPLUG_ECPU failure of the plugin (on_error,
+** stats.errors and cpu_errors, safe mode).  The next dispatch starts
+** afresh; a host dispatching one event at a time gives each its own.
 ** ===================================================================
 */
+
+#define LPLUG_MAX_TOPIC 128
+/* 100: a dispatch costs a plugin at most about as much as 100 calls of
+** it.  That still leaves a plugin delivered a full default queue
+** (10,000 events) 1% of its budget per event, far more than handlers
+** that record or forward an event take (hundreds of instructions). */
+#define LPLUG_DISPATCH_BUDGETS 100
 
 /* A host subscriber: `payload` and the strings live until it returns;
 ** `source` is the emitting plugin's name, or NULL for the host. */
@@ -729,17 +750,19 @@ int lplug_event_subscribe(lplug_engine *e, const char *pattern,
 int lplug_event_unsubscribe(lplug_engine *e, int id);
 
 /* Queues a copy of `payload` (NULL for nil) under `topic`.  Returns
-** LPLUG_OK, LPLUG_EINVAL (bad topic), LPLUG_EFULL (the queue holds
-** config.event_queue events or event_queue_bytes bytes: dispatch first)
-** or LPLUG_ENOMEM. */
+** LPLUG_OK, LPLUG_EINVAL (bad or too long topic), LPLUG_EFULL (the queue
+** holds config.event_queue events or event_queue_bytes bytes: dispatch
+** first; or the payload alone is larger than event_queue_bytes: it never
+** fits) or LPLUG_ENOMEM. */
 int lplug_event_emit(lplug_engine *e, const char *topic,
                      const lplug_value *payload);
 
 /* Delivers queued events, oldest first: at most max_events of them, or
 ** when max_events <= 0 all those queued when the call began (events
 ** emitted while delivering wait for the next call).  A failing plugin
-** subscriber is reported and the others still get the event.  Returns
-** the number of events delivered. */
+** subscriber is reported and the others still get the event; so is a
+** plugin past its LPLUG_DISPATCH_BUDGETS allowance (above).  Returns the
+** number of events delivered. */
 int lplug_dispatch(lplug_engine *e, int max_events);
 
 /* Number of events waiting in the queue. */

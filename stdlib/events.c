@@ -26,15 +26,22 @@ static const char *const HANDLE = "lplug.events.handle";
 ** besides copying its pattern. */
 #define EMIT_INSTRUCTIONS 100
 
+/* Argument 1, a topic or pattern of len bytes, is too long. */
+static int too_long(lua_State *L, const char *what, size_t len) {
+  return luaL_argerror(L, 1, lua_pushfstring(L, "%s of %I bytes is longer "
+                       "than %d", what, (lua_Integer)len, LPLUG_MAX_TOPIC));
+}
+
 static int events_emit(lua_State *L) {
   plugin *p = plugin_of(L);
-  size_t len, work;
+  size_t len, work, bytes;
   const char *topic = luaL_checklstring(L, 1, &len);
   lplug_value *scratch = plugin_scratch(p), *v;
   char err[512];
   int rc;
   lua_settop(L, 2);
   /* strlen: a NUL would cut the topic the host and the grants see */
+  if (len > LPLUG_MAX_TOPIC) return too_long(L, "topic", len);
   luaL_argcheck(L, events_valid(topic, 0) && strlen(topic) == len, 1,
                 "topic must be dot-separated words of A-Z a-z 0-9 _ - :");
   plugin_require(L, p, "events.emit", topic, "events.emit");
@@ -56,7 +63,15 @@ static int events_emit(lua_State *L) {
     return luaL_error(L, "events.emit: out of memory");
   }
   value_swap(scratch, v);
+  lplug_value_bytes(v, &bytes);
   rc = events_emit_from(p, topic, v);  /* takes v */
+  if (rc == LPLUG_EVALUE) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "event payload of %I bytes is larger than the whole "
+                    "event queue allows (the host's event_queue_bytes): it "
+                    "can never be queued", (lua_Integer)bytes);
+    return 2;
+  }
   if (rc == LPLUG_EFULL) {
     luaL_pushfail(L);
     lua_pushliteral(L, "event queue is full (the host has not dispatched "
@@ -80,6 +95,7 @@ static int events_on(lua_State *L) {
     once = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
+  if (len > LPLUG_MAX_TOPIC) return too_long(L, "pattern", len);
   luaL_argcheck(L, events_valid(pattern, 1) && strlen(pattern) == len, 1,
                 "pattern must be dot-separated words or '*'");
   plugin_require(L, p, "events.on", pattern, "events.on");

@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "engine/engine.h"  /* test-only view: the subscriptions' array */
+
+#define MS 1000000LL
 
 /* What host subscribers saw: "topic<source>=payload-json;" each. */
 static char seen[4096];
@@ -361,6 +364,201 @@ static void events_payload_with_a_function_is_refused(void **state) {
                          "events.emit: payload.cb is a function"));
 }
 
+/* Replaces the fixture's engine with one of `config` (grants: declared). */
+static void reconfigure(fixture *f, lplug_config *config) {
+  lplug_engine_free(f->e);
+  config->grant = lplug_grant_declared;
+  f->e = support_engine_with(&f->log, config);
+  assert_int_equal(lplug_hook_define(f->e, "attack", 0, NULL), LPLUG_OK);
+}
+
+/* Loads hostile plugin `name` and delivers its lplug.plugin.loaded. */
+static void load_hostile(fixture *f, const char *name) {
+  char dir[256];
+  snprintf(dir, sizeof dir, "tests/hostile/%s", name);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  drain(f);
+}
+
+/* Runs hook "attack" of hostile plugin `name` (which queues events) and
+** returns the plugin's counters before the dispatch. */
+static lplug_stats attack(fixture *f, const char *name) {
+  lplug_stats st;
+  f->log.errors = 0;
+  run_hook(f, "attack");
+  assert_int_equal(lplug_plugin_stats(f->e, name, &st), LPLUG_OK);
+  return st;
+}
+
+/* tests/hostile/ev-fanout: 256 subscriptions to f.tick, each burning
+** ~60K instructions, and a queue of 20 f.tick: 5,120 calls unbounded.
+** The plugin's handlers may spend 100 budgets (20M instructions) per
+** dispatch: about 330 calls, then one ECPU report naming the bound;
+** everyone else still gets every event, and the next dispatch starts
+** afresh. */
+static void events_dispatch_bounds_what_a_plugins_handlers_spend(
+    void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  lplug_stats before, after;
+  int round;
+  config.instruction_limit = 200000;
+  config.event_queue = 20;
+  reconfigure(f, &config);
+  load_hostile(f, "ev-fanout");
+  assert_true(lplug_event_subscribe(f->e, "f.tick", record, NULL) > 0);
+  for (round = 0; round < 2; round++) {
+    before = attack(f, "ev-fanout");
+    assert_int_equal(lplug_event_pending(f->e), 20);
+    assert_int_equal(lplug_dispatch(f->e, 0), 20);
+    assert_int_equal(lplug_plugin_stats(f->e, "ev-fanout", &after), LPLUG_OK);
+    /* at most 100 budgets, and the call that crossed them */
+    assert_true(after.instructions - before.instructions <=
+                (LPLUG_DISPATCH_BUDGETS + 1) * 200000ULL);
+    assert_true(after.calls - before.calls < 20 * 256 / 4);
+    assert_true(after.calls - before.calls > 100);
+    assert_int_equal(after.cpu_errors - before.cpu_errors, 1);
+    assert_int_equal(after.errors - before.errors, 1);
+    assert_int_equal(f->log.errors, 1);
+    assert_int_equal(f->log.last_code, LPLUG_ECPU);
+    assert_string_equal(f->log.last_plugin, "ev-fanout");
+    assert_non_null(strstr(f->log.last_message, "plugin 'ev-fanout': its "
+      "event handlers spent 100 times its per-call budget of 200000 "
+      "instructions in one lplug_dispatch (LPLUG_DISPATCH_BUDGETS); event "
+      "'f.tick' and the rest of this dispatch's events are not delivered "
+      "to it"));
+    /* the host's subscriber got all 20 (20 of 28 bytes each) */
+    assert_int_equal(strlen(seen), 20 * strlen("f.tick<ev-fanout>=false;"));
+    seen[0] = '\0';
+    assert_int_equal(lplug_plugin_state(f->e, "ev-fanout"),
+                     LPLUG_STATE_ACTIVE);
+  }
+}
+
+/* In deadline mode the handlers' time is what counts: 100 x 5 ms = 0.5 s
+** of handlers that spin 1 ms each is about 500 of 20 x 256 calls. */
+static void events_dispatch_bound_is_time_in_deadline_mode(void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  lplug_stats before, after;
+  config.time_limit = 5 * MS;
+  config.event_queue = 20;
+  reconfigure(f, &config);
+  assert_int_equal(load(f, "spin", "['f.*']", "['f.*']",
+    "local events = require 'lplug.events'\n"
+    "local function spin()  -- 1 ms of CPU\n"
+    "  local t = os.clock()\n"
+    "  while os.clock() - t < 0.001 do end\n"
+    "end\n"
+    "for _ = 1, 256 do events.on('f.tick', spin) end\n"
+    "require('lplug.hooks').on('attack', function()\n"
+    "  while events.emit('f.tick', false) do end\n"
+    "end)\n"), LPLUG_OK);
+  drain(f);
+  before = attack(f, "spin");
+  assert_int_equal(lplug_dispatch(f->e, 0), 20);
+  assert_int_equal(lplug_plugin_stats(f->e, "spin", &after), LPLUG_OK);
+  assert_true(after.calls - before.calls < 20 * 256 / 4);
+  /* (a call the machine delays 4 ms more ends on its own deadline) */
+  assert_true(after.cpu_errors - before.cpu_errors >= 1);
+  assert_non_null(strstr(f->log.last_message, "plugin 'spin': its event "
+    "handlers spent 100 times its per-call budget of 5 ms in one "
+    "lplug_dispatch"));
+}
+
+/* tests/hostile/ev-churn: a handler turns subscriptions on and off until
+** its budget ends, four times in one dispatch.  The dead are dropped as
+** they pile up: the array stays a few entries long (it held one per
+** pair, ~4 x 7,000, until the dispatch ended). */
+static void events_subscriptions_turned_off_while_dispatching_are_reclaimed(
+    void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  lplug_stats before, after;
+  config.instruction_limit = 1000000;
+  reconfigure(f, &config);
+  load_hostile(f, "ev-churn");
+  before = attack(f, "ev-churn");
+  assert_int_equal(lplug_dispatch(f->e, 0), 4);
+  assert_int_equal(lplug_plugin_stats(f->e, "ev-churn", &after), LPLUG_OK);
+  assert_int_equal(after.cpu_errors - before.cpu_errors, 4);
+  assert_true(f->e->subcap <= 16);
+  assert_int_equal(f->e->nsubs, 1);  /* x.go */
+}
+
+/* Host subscription a turns off b (not reached yet) and itself, and
+** churns enough to compact the array under the delivery: c and the
+** plugin's still get each event once, in order; its once-subscription
+** one. */
+static int sub_a, sub_b;
+
+static void churn(void *ud, const char *topic, const lplug_value *payload,
+                  const char *source) {
+  lplug_engine *e = ud;
+  int i;
+  (void)topic; (void)payload; (void)source;
+  lplug_event_unsubscribe(e, sub_b);
+  for (i = 0; i < 50; i++)
+    lplug_event_unsubscribe(e, lplug_event_subscribe(e, "y", record, NULL));
+  lplug_event_unsubscribe(e, sub_a);
+}
+
+static void events_delivery_survives_compaction_under_it(void **state) {
+  fixture *f = *state;
+  sub_a = lplug_event_subscribe(f->e, "x", churn, f->e);
+  assert_int_equal(load(f, "both", "[]", "['x']",
+    "local events = require 'lplug.events'\n"
+    "events.on('x', function() print('once') end, { once = true })\n"
+    "events.on('x', function() print('each') end)\n"), LPLUG_OK);
+  sub_b = lplug_event_subscribe(f->e, "x", record, NULL);
+  assert_true(lplug_event_subscribe(f->e, "x", record, NULL) > 0);  /* c */
+  drain(f);
+  assert_int_equal(lplug_event_emit(f->e, "x", NULL), LPLUG_OK);
+  assert_int_equal(lplug_event_emit(f->e, "x", NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 2);
+  assert_string_equal(seen, "x<host>=null;x<host>=null;");
+  assert_string_equal(f->log.printed, "once\neach\neach\n");
+  assert_int_equal(f->e->nsubs, 2);  /* each, c */
+}
+
+/* A payload larger than the whole queue is not back-pressure: it never
+** fits, and the message says so; a topic too long says its limit. */
+static void events_what_never_fits_says_why(void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  char big[2000], topic[LPLUG_MAX_TOPIC + 2];
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  config.event_queue_bytes = 1000;
+  reconfigure(f, &config);
+  memset(big, 'x', sizeof big);
+  lplug_build_string(b, big, sizeof big);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  assert_int_equal(lplug_event_emit(f->e, "t", v), LPLUG_EFULL);
+  assert_non_null(strstr(lplug_errmsg(f->e), "event payload of 2004 bytes "
+    "is larger than the whole event queue allows (event_queue_bytes: 1000): "
+    "it can never be queued"));
+  memset(topic, 'a', sizeof topic - 1);
+  topic[sizeof topic - 1] = '\0';
+  assert_int_equal(lplug_event_emit(f->e, topic, NULL), LPLUG_EINVAL);
+  assert_non_null(strstr(lplug_errmsg(f->e), "is 129 bytes long (at most "
+                         "128)"));
+  topic[LPLUG_MAX_TOPIC] = '\0';
+  assert_int_equal(lplug_event_emit(f->e, topic, NULL), LPLUG_OK);
+  assert_int_equal(load(f, "big", "['*']", "['*']",
+    "local events = require 'lplug.events'\n"
+    "print(events.emit('t', ('x'):rep(2000)))\n"
+    "print(select(2, pcall(events.emit, ('a'):rep(129), 1)))\n"
+    "print(select(2, pcall(events.on, ('a'):rep(129), print)))\n"), LPLUG_OK);
+  assert_string_equal(f->log.printed,
+    "nil\tevent payload of 2004 bytes is larger than the whole event queue "
+    "allows (the host's event_queue_bytes): it can never be queued\n"
+    "bad argument #1 to '?' (topic of 129 bytes is longer than 128)\n"
+    "bad argument #1 to '?' (pattern of 129 bytes is longer than 128)\n");
+  lplug_value_free(v);
+  lplug_builder_free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
@@ -381,6 +579,11 @@ int main(void) {
     T(events_cannot_subscribe_beyond_the_grant),
     T(events_unsubscribe_stops_delivery),
     T(events_payload_with_a_function_is_refused),
+    T(events_dispatch_bounds_what_a_plugins_handlers_spend),
+    T(events_dispatch_bound_is_time_in_deadline_mode),
+    T(events_subscriptions_turned_off_while_dispatching_are_reclaimed),
+    T(events_delivery_survives_compaction_under_it),
+    T(events_what_never_fits_says_why),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
