@@ -69,6 +69,27 @@ check "the library is installed" [ -f "$out/home/lib/liblplug.so.0.1.0" ]
 check "make test's packages include the test tools" \
   sh -c "PATH='$shim:$PATH' scripts/install-deps 2>/dev/null | grep -q 'installing:.* libcmocka-dev'"
 
+# docs/embedding.md's commands as written, but for where host.c and host
+# are: make install under a home, then its first C example built with
+# the shared library (found through the -rpath the page gives, no
+# LD_LIBRARY_PATH) and with the static one.
+doc="$out/doc"
+scripts/doc-blocks c docs/embedding.md "$doc" >/dev/null
+scripts/doc-blocks sh docs/embedding.md "$doc" >/dev/null
+cp "$doc/1.c" "$doc/host.c"
+{ sed "s|^\./host\$|./host >shared.stdout|" "$doc/1.sh"; cat "$doc/2.sh";
+  echo "./host >static.stdout"; } |
+  sed "s|host\.c|$doc/host.c|g; s|-o host|-o $doc/host|g; s|^\./host >|$doc/host >$doc/|" \
+  >"$doc/commands.sh"
+(plain_env; unset LD_LIBRARY_PATH; export BUILD="$plain"; HOME="$out/dochome" \
+  sh -e "$doc/commands.sh") >"$doc/log" 2>&1
+status=$?
+check "docs/embedding.md's install and build commands run as written" [ $status -eq 0 ]
+[ $status -eq 0 ] || cat "$doc/commands.sh" "$doc/log"
+check "the shared build runs, finding liblplug.so.0 by its rpath" \
+  cmp -s "$doc/shared.stdout" "$doc/1.out"
+check "the static build runs" cmp -s "$doc/static.stdout" "$doc/1.out"
+
 inst PREFIX=/usr/local DESTDIR="$out/stage"
 check "DESTDIR stages under DESTDIR/PREFIX" [ -f "$out/stage/usr/local/lib/liblplug.a" ]
 check "with lplug.pc naming PREFIX, not DESTDIR" \
