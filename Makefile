@@ -7,7 +7,8 @@
 #   make valgrind  the unit tests under valgrind memcheck (no leak allowed)
 #   make all     build liblplug.a, liblplug.so and the lplug command
 #   make install   install library, header, lplug.pc, lplug and lplug(1)
-#                  under PREFIX (/usr/local), staged under DESTDIR if set
+#                  under PREFIX (/usr/local), staged under DESTDIR if set;
+#                  installs only the packages needed to build them
 #   make uninstall remove what make install installed
 #   make bench   time each case against raw Lua in the same run; writes
 #                bench/results.tsv
@@ -127,7 +128,10 @@ bench-ir: deps
 	@$(MAKE) --no-print-directory $(BENCH)
 	$(BENCH) --ir --tsv bench/results-ir.tsv
 
-install: deps
+# Only what building needs: a user installing under $HOME may lack the
+# test tools and the right to install them.
+install:
+	@scripts/install-deps --build
 	@$(MAKE) --no-print-directory install-files
 
 # Each installed name is listed once, here, so uninstall removes exactly them.

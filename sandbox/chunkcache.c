@@ -204,6 +204,22 @@ int chunkcache_load(lua_State *L, const char *src, size_t slen,
   return status;
 }
 
+/* The cache belongs to no engine (see above), so no engine frees it: it
+** goes when the library is unloaded, or the process ends.  Unloading
+** happens: lua_close dlcloses the Lua 5.4 module, which links the engine
+** in, and the cache would stay allocated with nothing pointing at it.
+** Taken under the lock, as everything else: a thread still loading while
+** the process exits finds an empty cache, never a freed entry.  The
+** mutex is left alone for that thread's sake. */
+#if defined(__GNUC__)
+__attribute__((destructor))
+#endif
+static void free_at_unload(void) {
+  pthread_mutex_lock(&cache.lock);
+  while (cache.oldest) drop_oldest();
+  pthread_mutex_unlock(&cache.lock);
+}
+
 void chunkcache_counts(unsigned long long *hits, unsigned long long *misses) {
   pthread_mutex_lock(&cache.lock);
   *hits = cache.hits;

@@ -289,6 +289,86 @@ end
 
 -- }======================================================
 
+-- {====================================================== arguments
+
+-- Every method checks its arguments before it calls the engine, as the
+-- Lua 5.4 module's luaL_check* do: a raise then leaves nothing half done
+-- (see enter), and it is reported at the method's caller (level 3: the
+-- checker, the method, its caller) with the Lua 5.4 module's words.
+
+local function argerror(n, method, msg)
+  error("bad argument #" .. n .. " to '" .. method .. "' (" .. msg .. ")", 4)
+end
+
+-- x as an integer the way Lua 5.4's lua_tointegerx reads one: a number
+-- with an integral value that fits 64 bits, or a string that converts to
+-- one; nil otherwise.
+local function tointeger(x)
+  local t = type(x)
+  if t ~= "number" and t ~= "string" then return nil end
+  local n = tonumber(x)
+  if n == nil or n ~= math.floor(n) or n < -2^63 or n >= 2^63 then
+    return nil
+  end
+  return n
+end
+
+local function checkstring(x, n, method)   -- a number is taken as its text
+  local t = type(x)
+  if t == "string" then return x end
+  if t == "number" then return tostring(x) end
+  argerror(n, method, "string expected, got " .. t)
+end
+
+local function checkinteger(x, n, method)
+  local i = tointeger(x)
+  if i ~= nil then return i end
+  if type(x) == "number" then
+    argerror(n, method, "number has no integer representation")
+  end
+  argerror(n, method, "number expected, got " .. type(x))
+end
+
+local function checkopttable(x, n, method)
+  if x ~= nil and type(x) ~= "table" then
+    argerror(n, method, "table expected, got " .. type(x))
+  end
+  return x
+end
+
+local INT_MIN, INT_MAX = -2^31, 2^31 - 1
+local INT64_MIN, INT64_MAX = -2^63, 2^63   -- 2^63 itself is refused above
+
+-- Option `name` of new: an integer from min to max, or nil when absent.
+-- Raised at the caller of new (level 3: here, new, its caller).
+local function option(opts, name, min, max)
+  local x = opts[name]
+  if x == nil then return nil end
+  local n = tointeger(x)
+  if n == nil then
+    error("bad option '" .. name .. "' to 'new' (integer expected, got " ..
+          type(x) .. ")", 3)
+  end
+  if n < min or n > max then
+    error(("bad option '%s' to 'new' (%d is out of range)"):format(name, n), 3)
+  end
+  return n
+end
+
+-- The numbers of lplug_config, with the ranges of their C types.
+local number_options = {
+  { "memory_limit", 0, INT64_MAX },
+  { "instruction_limit", INT64_MIN, INT64_MAX },
+  { "time_limit", INT64_MIN, INT64_MAX },
+  { "event_queue", INT_MIN, INT_MAX },
+  { "event_queue_bytes", 0, INT64_MAX },
+  { "storage_quota", 0, INT64_MAX },
+  { "storage_batch_ms", INT_MIN, INT_MAX },
+  { "failure_limit", INT_MIN, INT_MAX },
+}
+
+-- }======================================================
+
 -- {====================================================== engines
 
 local Engine = {}
@@ -302,7 +382,12 @@ local function result(self, rc)
   return nil, msg, ffi.string(C.lplug_errname(rc))
 end
 
+-- The engine of self; raised at the method's caller.  Called by the
+-- method itself, first.
 local function check(self)
+  if getmetatable(self) ~= Engine then
+    error("bad self (an lplug engine expected, got " .. type(self) .. ")", 3)
+  end
   if self.e == nil then error("attempt to use a closed lplug engine", 3) end
   return self.e
 end
@@ -323,11 +408,13 @@ end
 
 -- Around every C call that may run callbacks: close is refused from
 -- inside one (the engine is running below it), and a kept callback error
--- is raised at the caller of the method once the call returns.
+-- is raised at the caller of the method once the call returns.  Nothing
+-- may raise between enter and leave, or the engine would stay marked as
+-- running and refuse close for good: arguments are checked and converted
+-- before enter, and the C call between them is given only what the FFI
+-- converts without complaint.
 local function enter(self)
-  local e = check(self)
   self.ctl.depth = self.ctl.depth + 1
-  return e
 end
 
 local function leave(self)   -- -> the kept error, if any
@@ -347,53 +434,68 @@ local function str(p) return p ~= nil and ffi.string(p) or nil end
 
 local levels = { [0] = "debug", "info", "warn", "error" }
 
+-- Raises unless opts[name] is nil or a function (level 3: here, new, its
+-- caller).
+local function checkcallback(opts, name)
+  local fn = opts[name]
+  if fn ~= nil and type(fn) ~= "function" then
+    error("bad option '" .. name .. "' to 'new' (function expected, got " ..
+          type(fn) .. ")", 3)
+  end
+end
+
 -- M.new{options} -> engine: the numbers of lplug_config (memory_limit,
 -- instruction_limit, time_limit, event_queue, event_queue_bytes,
 -- storage_path, storage_quota, storage_batch_ms, failure_limit), grant
 -- ("declared" or function(plugin, capability, item) -> boolean),
 -- on_error(plugin, code, message, traceback), on_log(level, plugin,
 -- message) and on_state(plugin, from, to, reason), as in the Lua 5.4
--- module.
+-- module, checked as it checks them.  Every option is checked before a
+-- callback is made: LuaJIT has few callback slots, and a raise must not
+-- leave one behind.
 function M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'new' (table expected, got " .. type(opts) ..
+          ")", 2)
+  end
   opts = opts or {}
+  local c = ffi.new("lplug_config")
+  for _, o in ipairs(number_options) do
+    local n = option(opts, o[1], o[2], o[3])
+    if n ~= nil then c[o[1]] = n end
+  end
+  if opts.storage_path ~= nil and type(opts.storage_path) ~= "string" then
+    error("bad option 'storage_path' to 'new' (string expected, got " ..
+          type(opts.storage_path) .. ")", 2)
+  end
+  local grant = opts.grant
+  if grant ~= nil and grant ~= "declared" and type(grant) ~= "function" then
+    error("bad option 'grant' to 'new' (a function or \"declared\" expected)", 2)
+  end
+  checkcallback(opts, "on_error")
+  checkcallback(opts, "on_log")
+  checkcallback(opts, "on_state")
+  c.storage_path = opts.storage_path   -- the engine copies it
+
   local state = { depth = 0 }
   local cbs, subs = {}, {}
   local self = setmetatable({ ctl = state, cbs = cbs, subs = subs },
                             Engine)
-  local c = ffi.new("lplug_config")
   local function callback(name, ctype, make)
     local fn = opts[name]
     if fn == nil then return end
-    if type(fn) ~= "function" then
-      error("bad option '" .. name .. "' to 'new' (function expected, got " ..
-            type(fn) .. ")", 3)
-    end
     local cb = ffi.cast(ctype, make(guard(state, fn)))
     cbs[#cbs + 1] = cb
     c[name] = cb
   end
-  for _, k in ipairs { "memory_limit", "instruction_limit", "time_limit",
-                       "event_queue", "event_queue_bytes", "storage_quota",
-                       "storage_batch_ms", "failure_limit" } do
-    if opts[k] ~= nil then c[k] = opts[k] end
-  end
-  if opts.storage_path ~= nil then
-    if type(opts.storage_path) ~= "string" then
-      error("bad option 'storage_path' to 'new' (string expected, got " ..
-            type(opts.storage_path) .. ")", 2)
-    end
-    c.storage_path = opts.storage_path   -- the engine copies it
-  end
-  if opts.grant == "declared" then
+  if grant == "declared" then
     c.grant = C.lplug_grant_declared
-  elseif type(opts.grant) == "function" then
+  elseif grant ~= nil then
     callback("grant", "lplug_grant_fn", function(fn)
       return function(_, plugin, cap, item)
         return fn(ffi.string(plugin), ffi.string(cap), str(item)) and 1 or 0
       end
     end)
-  elseif opts.grant ~= nil then
-    error("bad option 'grant' to 'new' (a function or \"declared\" expected)", 2)
   end
   callback("on_error", "lplug_error_fn", function(fn)
     return function(_, plugin, code, msg, tb)
@@ -428,19 +530,27 @@ function M.new(opts)
   return self
 end
 
+-- e:define(name [, {fail_closed = true}])
 function Engine:define(name, opts)
+  local e = check(self)
+  name = checkstring(name, 1, "define")
+  opts = checkopttable(opts, 2, "define")
   local flags = (opts and opts.fail_closed) and C.LPLUG_HOOK_FAIL_CLOSED or 0
-  return result(self, C.lplug_hook_define(check(self), name, flags, nil))
+  return result(self, C.lplug_hook_define(e, name, flags, nil))
 end
 
 function Engine:load(dir)
-  local rc = C.lplug_load_plugin(enter(self), dir)
+  local e = check(self)
+  dir = checkstring(dir, 1, "load")
+  enter(self)
+  local rc = C.lplug_load_plugin(e, dir)
   leave_or_raise(self)
   return result(self, rc)
 end
 
 -- e:load_dirs(dir, ...) or e:load_dirs{dir, ...}: one set.
 function Engine:load_dirs(...)
+  local e = check(self)
   local dirs = type((...)) == "table" and (...) or { ... }
   if #dirs < 1 or #dirs > 999 then
     error("bad argument #1 to 'load_dirs' (one to 999 folders expected)", 2)
@@ -451,14 +561,17 @@ function Engine:load_dirs(...)
     end
   end
   local arr = ffi.new("const char *[?]", #dirs, dirs)
-  local rc = C.lplug_load_dirs(enter(self), arr, #dirs)
+  enter(self)
+  local rc = C.lplug_load_dirs(e, arr, #dirs)
   leave_or_raise(self)
   return result(self, rc)
 end
 
 function Engine:configure(plugin, values)
+  local e = check(self)
+  plugin = checkstring(plugin, 1, "configure")
   local v = tovalue(values)
-  local rc = C.lplug_plugin_configure(check(self), plugin, v)
+  local rc = C.lplug_plugin_configure(e, plugin, v)
   free(v)
   return result(self, rc)
 end
@@ -467,8 +580,9 @@ end
 -- result may itself be nil or false: check the second value.
 function Engine:run(hook, value)
   local e = check(self)
+  hook = checkstring(hook, 1, "run")
   local v = tovalue(value)
-  self.ctl.depth = self.ctl.depth + 1
+  enter(self)
   local rc = C.lplug_hook_run(e, hook, v)
   local err = leave(self)
   if rc ~= 0 or err ~= nil then
@@ -482,8 +596,10 @@ function Engine:run(hook, value)
 end
 
 function Engine:emit(topic, payload)
+  local e = check(self)
+  topic = checkstring(topic, 1, "emit")
   local v = tovalue(payload)
-  local rc = C.lplug_event_emit(check(self), topic, v)
+  local rc = C.lplug_event_emit(e, topic, v)
   free(v)
   return result(self, rc)
 end
@@ -493,6 +609,7 @@ end
 -- being collected: close such an engine.
 function Engine:subscribe(pattern, fn)
   local e = check(self)
+  pattern = checkstring(pattern, 1, "subscribe")
   if type(fn) ~= "function" then
     error("bad argument #2 to 'subscribe' (function expected, got " ..
           type(fn) .. ")", 2)
@@ -511,7 +628,12 @@ function Engine:subscribe(pattern, fn)
 end
 
 function Engine:unsubscribe(id)
-  local rc = C.lplug_event_unsubscribe(check(self), id)
+  local e = check(self)
+  id = checkinteger(id, 1, "unsubscribe")
+  if id < INT_MIN or id > INT_MAX then   -- no id of the C int type
+    return nil, ("no subscription %d"):format(id), "ENOTFOUND"
+  end
+  local rc = C.lplug_event_unsubscribe(e, id)
   if self.subs[id] then
     self.subs[id]:free()
     self.subs[id] = nil
@@ -519,8 +641,15 @@ function Engine:unsubscribe(id)
   return result(self, rc)
 end
 
+-- e:dispatch([max]) -> number of events delivered
 function Engine:dispatch(max)
-  local n = C.lplug_dispatch(enter(self), max or 0)
+  local e = check(self)
+  max = max == nil and 0 or checkinteger(max, 1, "dispatch")
+  if max < 0 or max > INT_MAX then
+    error("bad argument #1 to 'dispatch' (0 (all) or a count expected)", 2)
+  end
+  enter(self)
+  local n = C.lplug_dispatch(e, max)
   leave_or_raise(self)
   return n
 end
@@ -550,17 +679,11 @@ local stat_fields = { "calls", "errors", "runtime_errors", "cpu_errors",
   "instruction_limit", "time_limit", "backstop", "memory", "memory_peak",
   "memory_limit", "storage_bytes", "storage_quota" }
 
-local function plugin_name(name, method)
-  if type(name) ~= "string" then
-    error("bad argument #1 to '" .. method .. "' (string expected, got " ..
-          type(name) .. ")", 3)
-  end
-  return name
-end
-
 function Engine:stats(name)
+  local e = check(self)
+  name = checkstring(name, 1, "stats")
   local st = ffi.new("lplug_stats")
-  if C.lplug_plugin_stats(check(self), plugin_name(name, "stats"), st) ~= 0 then
+  if C.lplug_plugin_stats(e, name, st) ~= 0 then
     return nil, "no plugin '" .. name .. "' is loaded", "ENOTFOUND"
   end
   local r = {}
@@ -569,7 +692,9 @@ function Engine:stats(name)
 end
 
 function Engine:state(name)
-  local s = C.lplug_plugin_state(check(self), plugin_name(name, "state"))
+  local e = check(self)
+  name = checkstring(name, 1, "state")
+  local s = C.lplug_plugin_state(e, name)
   if s < 0 then return nil, "no plugin '" .. name .. "' is loaded", "ENOTFOUND" end
   return ffi.string(C.lplug_state_name(s))
 end
@@ -579,14 +704,19 @@ for method, fn in pairs { enable = "lplug_plugin_enable",
                           unload = "lplug_plugin_unload",
                           reload = "lplug_reload" } do
   Engine[method] = function(self, name)
-    local rc = C[fn](enter(self), plugin_name(name, method))
+    local e = check(self)
+    name = checkstring(name, 1, method)
+    enter(self)
+    local rc = C[fn](e, name)
     leave_or_raise(self)
     return result(self, rc)
   end
 end
 
 function Engine:flush()
-  local rc = C.lplug_storage_flush(enter(self))
+  local e = check(self)
+  enter(self)
+  local rc = C.lplug_storage_flush(e)
   leave_or_raise(self)
   return result(self, rc)
 end
@@ -595,6 +725,7 @@ end
 -- callbacks; later calls raise, and so do calls from those callbacks.
 -- Not from inside a callback of this engine: it is running below it.
 function Engine:close()
+  if getmetatable(self) ~= Engine then check(self) end   -- raises
   if self.e == nil then return end
   if self.ctl.depth > 0 then
     error("cannot close an lplug engine from inside its own callbacks " ..

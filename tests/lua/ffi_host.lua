@@ -103,4 +103,60 @@ do
   check("load_dirs wants a folder", not pcall(c.load_dirs, c))
   c:close()
 end
+
+-- Options are checked as the Lua 5.4 module checks them, with its words:
+-- memory_limit = -1 once meant no limit at all.
+for _, case in ipairs(dofile("tests/lua/new_options.lua")) do
+  local okn, m = pcall(lplug.new, case[1])
+  check("new raises " .. case[2], not okn and m == case[2])
+end
+do
+  local okn, m = pcall(function() local n = lplug.new { memory_limit = -1 }; return n end)
+  check("an option's error points at the caller of new",
+        not okn and m:find("^tests/lua/ffi_host%.lua:%d+: bad option") ~= nil)
+  local n = assert(lplug.new { grant = "declared", memory_limit = "8388608",
+                                instruction_limit = 3e6 })
+  assert(n:define("record"))
+  assert(n:load("plugins/number"))   -- asks for no limits of its own
+  local st = n:stats("number")
+  check("whole numbers and numeric strings are taken, as in Lua 5.4",
+        st.memory_limit == 8388608 and st.instruction_limit == 3e6)
+  n:close()
+end
+
+-- Misuse raises before the engine is entered: the engine can still be
+-- closed afterwards (it once stayed marked as running its callbacks).
+for _, misuse in ipairs {
+  { "unload", nil }, { "reload", {} }, { "enable", true }, { "load", {} },
+  { "run", {} }, { "dispatch", "x" }, { "dispatch", -1 }, { "dispatch", 0.5 },
+  { "define", print }, { "unsubscribe", "x" }, { "load_dirs", nil },
+} do
+  local method, arg = misuse[1], misuse[2]
+  local x = assert(lplug.new { grant = "declared" })
+  local okm, m = pcall(function() local r = x[method](x, arg); return r end)
+  local shown = type(arg) == "table" and "{}" or type(arg) == "function" and
+                "print" or tostring(arg)
+  check(("e:%s(%s) raises at its caller"):format(method, shown),
+        not okm and m:find("^tests/lua/ffi_host%.lua:%d+: bad argument #1 to '" ..
+                           method .. "'") ~= nil)
+  check("and the engine closes after it", pcall(x.close, x))
+end
+do
+  local x = assert(lplug.new { grant = "declared" })
+  local okm, m = pcall(function() local r = x:run("request", print); return r end)
+  check("a value that cannot cross raises at the caller of run",
+        not okm and m:find("^tests/lua/ffi_host%.lua:%d+: a function cannot cross") ~= nil)
+  check("and the engine closes after it", pcall(x.close, x))
+  okm, m = pcall(function() local r = x:load("examples/embed/plugins/block-bots"); return r end)
+  check("a closed engine raises at the caller",
+        not okm and m:find("^tests/lua/ffi_host%.lua:%d+: attempt to use a closed") ~= nil)
+end
+do
+  local x = assert(lplug.new { grant = "declared" })
+  check("a number is taken as a name, as luaL_checkstring takes it",
+        select(2, x:run(5, 1)) == "no hook point named '5'")
+  check("an unknown subscription id is ENOTFOUND, even past the C int",
+        select(3, x:unsubscribe(2^40)) == "ENOTFOUND")
+  x:close()
+end
 os.exit(failed == 0 and 0 or 1)

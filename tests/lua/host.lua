@@ -132,6 +132,10 @@ check("a storage_path that is not a string raises",
       not ok and msg:find("'storage_path'", 1, true) ~= nil)
 ok, msg = pcall(lplug.new, { event_queue = 2^40 // 1 })
 check("an option out of range raises", not ok and msg:find("out of range", 1, true) ~= nil)
+for _, case in ipairs(dofile("tests/lua/new_options.lua")) do
+  ok, msg = pcall(lplug.new, case[1])
+  check("new raises " .. case[2], not ok and msg == case[2])
+end
 
 -- A value that cannot cross, under a collector that runs all the time.
 do
