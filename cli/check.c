@@ -1,6 +1,6 @@
 /*
 ** check.c -- `lplug check`: reports what is wrong with plugin folders,
-** one "file:line: message" per problem, like a compiler.
+** one "file:line[:col]: message" per problem, like a compiler.
 */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,11 @@ static const char usage[] =
   "manifest parses, every .lua file compiles, the modules, hook points and\n"
   "event topics the code names literally are declared in plugin.yaml, and\n"
   "the plugin loads with its configuration.  Prints one line per problem,\n"
-  "'file:line: message', and 'DIR: ok' for each plugin without one.\n"
+  "'file:line[:col]: message' at the place it is about ('file: message'\n"
+  "when no line is to blame), and 'DIR: ok' for each plugin without one.\n"
+  "The load defines the hook points 'lplug run' would offer: record, those\n"
+  "plugin.yaml lists and those the code names.  A .lua link that resolves\n"
+  "outside the folder is a problem, and is not read.\n"
   "\n"
   "options:\n"
   "  --config FILE   check the plugins' values in this settings file's\n"

@@ -1,10 +1,20 @@
 /*
 ** stats.c -- the per-plugin statistics table (`lplug run --stats`,
 ** `lplug stats`), as text or JSON.
+**
+** `lplug stats --storage DB` must not change DB, yet loading a plugin runs
+** its main chunk, which may write storage (storage.incr at load made each
+** stats count once more).  The engine has no read-only storage, so the
+** plugins load against a private copy of DB (and its WAL), deleted
+** afterwards; the storage column is what the copy holds after the loads.
 */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lplug.h"
@@ -58,7 +68,9 @@ static const char usage[] =
   "Loads the plugins under each DIR (default: plugins) as 'lplug run' does,\n"
   "and prints each one's state, calls (loading is one), errors,\n"
   "instructions, memory peak and the bytes its entries take in the\n"
-  "storage file DB.\n"
+  "storage file DB.  DB is never written: the plugins load against a copy\n"
+  "of it in $TMPDIR (default /tmp), deleted afterwards, so what their main\n"
+  "chunks write while loading is counted in the table and then dropped.\n"
   "\n"
   "options:\n"
   "  --plugins DIR   load every plugin folder under DIR (or DIR itself when\n"
@@ -73,21 +85,133 @@ static const char usage[] =
   "  lplug stats --storage counts.db\n"
   "  lplug stats --plugins plugins --json\n";
 
+/* The database the plugins load against: a copy of the user's in a
+** private folder, named as it is so that messages read right. */
+typedef struct snapshot {
+  const char *db;              /* the user's file */
+  char dir[PATH_MAX];          /* "" until made */
+  char copy[2 * PATH_MAX + 2];
+} snapshot;
+
+/* Says msg with the copy's path written as the user's file. */
+static void say(const snapshot *sn, const char *msg) {
+  const char *at = sn->dir[0] ? strstr(msg, sn->copy) : NULL;
+  if (at == NULL) cli_error("%s", msg);
+  else cli_error("%.*s%s%s", (int)(at - msg), msg, sn->db,
+                 at + strlen(sn->copy));
+}
+
+typedef struct stats_ctx {
+  const snapshot *sn;
+  int reported;
+} stats_ctx;
+
 static void on_error(void *ud, const char *who, int code, const char *msg,
                      const char *traceback) {
+  stats_ctx *sc = ud;
   (void)who; (void)code; (void)traceback;
-  ++*(int *)ud;
-  cli_error("%s", msg);
+  sc->reported++;
+  say(sc->sn, msg);
+}
+
+/* Copies file `from` to `to` (made, 0600).  0, or -1 with errno set;
+** a `from` that is not there is 0 with nothing made when `optional`. */
+static int copy_file(const char *from, const char *to, int optional) {
+  char buf[65536];
+  int in = open(from, O_RDONLY | O_CLOEXEC), out, err = 0;
+  ssize_t got = 0;
+  if (in < 0) return optional && errno == ENOENT ? 0 : -1;
+  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    err = errno;
+    close(in);
+    errno = err;
+    return -1;
+  }
+  while ((got = read(in, buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))
+    if (got > 0 && write(out, buf, (size_t)got) != got) break;
+  if (got != 0) err = errno ? errno : EIO;
+  close(in);
+  if (close(out) != 0 && err == 0) err = errno;
+  errno = err;
+  return err ? -1 : 0;
+}
+
+/* Size and change time of path (zeros when it is not there): whether a
+** writer changed the file while it was copied. */
+static void file_mark(const char *path, long long mark[3]) {
+  struct stat st;
+  memset(mark, 0, 3 * sizeof *mark);
+  if (stat(path, &st) != 0) return;
+  mark[0] = (long long)st.st_size;
+  mark[1] = (long long)st.st_mtim.tv_sec;
+  mark[2] = (long long)st.st_mtim.tv_nsec;
+}
+
+static void snapshot_remove(snapshot *sn) {
+  static const char *const ends[] = {"", "-wal", "-shm", "-journal", NULL};
+  char path[2 * PATH_MAX + 16];
+  int i;
+  if (sn->dir[0] == '\0') return;
+  for (i = 0; ends[i]; i++) {
+    snprintf(path, sizeof path, "%s%s", sn->copy, ends[i]);
+    unlink(path);
+  }
+  rmdir(sn->dir);
+  sn->dir[0] = '\0';
+}
+
+/* Copies DB and its WAL, the file a run's last writes may still be in.
+** A run writing meanwhile could leave a copy of two moments: the copy is
+** taken again (three tries) until neither file changed while copied. */
+static int snapshot_take(snapshot *sn, const char *db) {
+  const char *tmp = getenv("TMPDIR"), *base = strrchr(db, '/');
+  char wal[PATH_MAX + 8], copy_wal[2 * PATH_MAX + 8];
+  long long before[2][3], after[2][3];
+  int attempt, err;
+  sn->db = db;
+  snprintf(sn->dir, sizeof sn->dir, "%s/lplug-stats-XXXXXX",
+           tmp && tmp[0] ? tmp : "/tmp");
+  if (mkdtemp(sn->dir) == NULL) {
+    err = errno;
+    sn->dir[0] = '\0';
+    return cli_error("cannot make a folder for a copy of '%s': %s", db,
+                     strerror(err)), -1;
+  }
+  snprintf(sn->copy, sizeof sn->copy, "%s/%s", sn->dir, base ? base + 1 : db);
+  snprintf(wal, sizeof wal, "%s-wal", db);
+  snprintf(copy_wal, sizeof copy_wal, "%s-wal", sn->copy);
+  for (attempt = 0; attempt < 3; attempt++) {
+    unlink(sn->copy);
+    unlink(copy_wal);
+    file_mark(db, before[0]);
+    file_mark(wal, before[1]);
+    if (copy_file(db, sn->copy, 0) != 0 || copy_file(wal, copy_wal, 1) != 0) {
+      err = errno;
+      snapshot_remove(sn);
+      return cli_error("cannot copy '%s' into %s: %s", db,
+                       tmp && tmp[0] ? tmp : "/tmp", strerror(err)), -1;
+    }
+    file_mark(db, after[0]);
+    file_mark(wal, after[1]);
+    if (memcmp(before, after, sizeof before) == 0) return 0;
+  }
+  snapshot_remove(sn);
+  return cli_error("'%s' kept changing while being copied (is a run "
+                   "writing it?); try again", db), -1;
 }
 
 int cli_stats(int argc, char **argv) {
   /* --plugins folders are gathered at the front of argv: each takes two
   ** slots, so those were read already. */
   const char **dirs = (const char **)argv;
-  int ndirs = 0, json = 0, i, status = 0, reported = 0;
+  int ndirs = 0, json = 0, i, status = 0;
   lplug_config config;
   lplug_engine *e;
+  snapshot sn;
+  stats_ctx sc;
   memset(&config, 0, sizeof config);
+  memset(&sn, 0, sizeof sn);
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -112,21 +236,29 @@ int cli_stats(int argc, char **argv) {
               strerror(errno));
     return 1;
   }
+  if (config.storage_path) {
+    if (snapshot_take(&sn, config.storage_path) != 0) return 1;
+    config.storage_path = sn.copy;
+  }
+  sc.sn = &sn;
+  sc.reported = 0;
   config.grant = lplug_grant_declared;
   config.on_error = on_error;
-  config.ud = &reported;
+  config.ud = &sc;
   e = lplug_engine_new(&config);
   if (e == NULL) {
     cli_error("out of memory");
+    snapshot_remove(&sn);
     return 1;
   }
   lplug_hook_define(e, "record", 0, NULL);
   if (cli_load_plugins(e, dirs, ndirs, NULL) == LPLUG_EIO) {
-    if (reported == 0) cli_error("%s", lplug_errmsg(e));
+    if (sc.reported == 0) say(&sn, lplug_errmsg(e));
     status = 1;
   } else {
     cli_stats_print(e, stdout, json);
   }
   lplug_engine_free(e);
+  snapshot_remove(&sn);
   return status;
 }

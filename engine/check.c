@@ -2,7 +2,8 @@
 ** check.c -- lplug_check_plugin: what `lplug check` finds wrong with a
 ** plugin folder before a host loads it.
 **
-** Three passes, each reporting "file:line: message":
+** Three passes, each reporting "file:line[:col]: message" once, at the
+** place the problem is about:
 **   1. the manifest parses (manifest.c says where it does not);
 **   2. every .lua file of the folder compiles (in a sandbox state, so a
 **      huge file meets the same memory limit as in a plugin), and its
@@ -10,13 +11,18 @@
 **      require "lplug.x" of a capability not declared, hooks.on("h", ...)
 **      of a hook point not listed, events.emit / events.on of topics the
 **      lists do not cover.  Names built at run time are not seen;
-**   3. the plugin loads in an engine that grants what it declares, with
-**      the host's `config:` when a settings file is given: errors of the
-**      main chunk and config values against the schema.
+**   3. the plugin loads in an engine that grants what it declares and
+**      defines the hook points `lplug run` would, with the host's
+**      `config:` when a settings file is given: errors of the main chunk
+**      and config values against the schema, each at the line of the
+**      Lua file, plugin.yaml or settings file it is about.
+** A .lua link that resolves outside the folder is a problem and is never
+** read.
 ** Specs (spec/) run in the test host, not as plugin code: they are only
 ** compiled.
 */
 #include <dirent.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +34,12 @@
 #include "lplug.h"
 #include "engine/caps.h"
 #include "engine/manifest.h"
+#include "engine/yaml_tree.h"
 #include "sandbox/sandbox.h"
 
 #define CHECK_MEMORY (64u * 1024u * 1024u)
 #define MAX_FILES 1000
+#define MAX_HOOK_NAMES 64     /* hooks.on names kept for the load pass */
 
 typedef struct checker {
   const char *dir;            /* as the caller wrote it, for messages */
@@ -40,6 +48,8 @@ typedef struct checker {
   lplug_problem_fn fn;
   void *ud;
   int problems, files, dirs;
+  char hooks[MAX_HOOK_NAMES][65];   /* the code's hooks.on("...") names */
+  int nhooks;
 } checker;
 
 static void problem(checker *c, const char *fmt, ...)
@@ -169,6 +179,15 @@ static int call_at(const char *s, size_t n, size_t at, const char *name) {
   return 1;
 }
 
+/* Keeps a hook point the code names, for the load pass to define. */
+static void note_hook(checker *c, const char *name) {
+  int i;
+  if (strlen(name) >= sizeof c->hooks[0]) return;  /* not a valid name */
+  for (i = 0; i < c->nhooks; i++)
+    if (strcmp(c->hooks[i], name) == 0) return;
+  if (c->nhooks < MAX_HOOK_NAMES) strcpy(c->hooks[c->nhooks++], name);
+}
+
 static void scan(checker *c, const char *file, char *s, size_t n) {
   static const char *const known[] = {"hooks", "events", "storage", "log",
                                       "time", "json", "config", NULL};
@@ -193,11 +212,12 @@ static void scan(checker *c, const char *file, char *s, size_t n) {
                 "capability '%s' (add it under capabilities:, e.g. '%s: {}')",
                 c->dir, file, line_of(s, i), arg, mod, mod);
     } else if (call_at(s, n, i, "hooks.on") &&
-               literal_arg(s, lits, n, i + 8, arg, sizeof arg) &&
-               !caps_allows(caps, 0, "hooks", arg)) {
-      problem(c, "%s/%s:%d: hooks.on('%s'): hook point not listed in "
-              "plugin.yaml (add it to capabilities: { hooks: [...] })",
-              c->dir, file, line_of(s, i), arg);
+               literal_arg(s, lits, n, i + 8, arg, sizeof arg)) {
+      note_hook(c, arg);
+      if (!caps_allows(caps, 0, "hooks", arg))
+        problem(c, "%s/%s:%d: hooks.on('%s'): hook point not listed in "
+                "plugin.yaml (add it to capabilities: { hooks: [...] })",
+                c->dir, file, line_of(s, i), arg);
     } else if (call_at(s, n, i, "events.emit") &&
                literal_arg(s, lits, n, i + 11, arg, sizeof arg) &&
                !caps_allows(caps, 0, "events.emit", arg)) {
@@ -215,15 +235,15 @@ static void scan(checker *c, const char *file, char *s, size_t n) {
   free(lits);
 }
 
-/* Compiles file `rel` (and scans it unless it is a spec). */
-static void check_file(checker *c, const char *root, const char *rel,
+/* Compiles file `rel`, read from path (and scans it unless it is a
+** spec). */
+static void check_file(checker *c, const char *path, const char *rel,
                        int is_spec) {
-  char path[8320], name[8400];
+  char name[8400];
   FILE *f;
   char *buf;
   long size;
   lua_State *L = c->sb.L;
-  snprintf(path, sizeof path, "%s/%s", root, rel);
   f = fopen(path, "rb");
   if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
       size > SANDBOX_MAX_SOURCE || fseek(f, 0, SEEK_SET) != 0) {
@@ -247,6 +267,28 @@ static void check_file(checker *c, const char *root, const char *rel,
   lua_gc(L, LUA_GCCOLLECT, 0);
   if (!is_spec) scan(c, rel, buf, (size_t)size);
   free(buf);
+}
+
+/* Whether root/rel, which lstat gave *st, is a file of the folder: not
+** a link, or a link that resolves inside root (into path, and *st then
+** what it points to), as require and main: accept.  A link out of the
+** folder is a problem, said as loading it would say it, and never read:
+** one to /etc/passwd was compiled and a token of it printed. */
+static int inside(checker *c, const char *root, const char *rel, char *path,
+                  struct stat *st) {
+  char real[PATH_MAX];
+  size_t n = strlen(root);
+  if (!S_ISLNK(st->st_mode)) return 1;
+  if (realpath(path, real) == NULL) return 0;      /* dangling: no file */
+  if (strncmp(real, root, n) != 0 || real[n] != '/') {
+    problem(c, "%s/%s: cannot load '%s': it resolves outside the plugin "
+            "folder (a link to '%s'; lplug loads only the folder's own "
+            "files)", c->dir, rel, rel, real);
+    return 0;
+  }
+  if (stat(real, st) != 0) return 0;
+  strcpy(path, real);   /* both PATH_MAX or more */
+  return 1;
 }
 
 /* Every .lua file under root/rel, depth first, in name order.  Linked
@@ -276,32 +318,157 @@ static void walk(checker *c, const char *root, const char *rel, int depth) {
     } else if (S_ISDIR(st.st_mode)) {
       if (depth < 8) walk(c, root, sub, depth + 1);
     } else if (len > 4 && strcmp(d + len - 4, ".lua") == 0 &&
-               stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+               inside(c, root, sub, path, &st) && S_ISREG(st.st_mode)) {
       if (c->files++ == MAX_FILES)
         problem(c, "%s: more than %d .lua files; the rest were not checked",
                 c->dir, MAX_FILES);
       if (c->files <= MAX_FILES)
-        check_file(c, root, sub, strncmp(sub, "spec/", 5) == 0);
+        check_file(c, path, sub, strncmp(sub, "spec/", 5) == 0);
     }
     free(names[i]);
   }
   free(names);
 }
 
-/* Where a load error points: "x/init.lua:4" inside it, as the plugin's
-** file under c->dir; 0 when it names no Lua file. */
-static int error_place(checker *c, const char *msg, char *out, size_t n) {
-  const char *p = strstr(msg, ".lua:"), *start;
-  int line;
-  if (p == NULL || sscanf(p + 5, "%d", &line) != 1) return 0;
-  for (start = p; start > msg && start[-1] != ' ' && start[-1] != '\''; start--) {}
-  /* start is "name/file.lua": drop the plugin's name */
-  {
-    const char *slash = memchr(start, '/', (size_t)(p - start));
-    if (slash) start = slash + 1;
+/* Where the manifest field `path` ("capabilities.storage.quota") is
+** written, as "DIR/plugin.yaml:line:col" into out: the place of the
+** deepest key of the path the file has.  0 when it has not the first. */
+static int field_place(checker *c, const char *path, char *out, size_t n) {
+  char file[4200], err[256], *text;
+  size_t len, klen;
+  ytree_node *root = NULL;
+  const ytree_node *at, *next, *found = NULL;
+  int i;
+  snprintf(file, sizeof file, "%s/plugin.yaml", c->dir);
+  if (ytree_read_file(file, MANIFEST_MAX_BYTES, 1, &text, &len, err,
+                      sizeof err) != LPLUG_OK)
+    return 0;
+  if (ytree_parse(text, len, file, &root, err, sizeof err) != LPLUG_OK)
+    root = NULL;
+  free(text);
+  for (at = root; at && at->type == YT_MAP && *path; at = next) {
+    klen = strcspn(path, ".");
+    next = NULL;
+    for (i = 0; next == NULL && i + 1 < at->n; i += 2)
+      if (at->kids[i]->len == klen &&
+          memcmp(at->kids[i]->text, path, klen) == 0)
+        next = at->kids[i + 1];
+    if (next == NULL) break;
+    found = next;
+    path += klen + (path[klen] == '.');
   }
-  snprintf(out, n, "%s/%.*s.lua:%d", c->dir, (int)(p - start), start, line);
+  if (found) snprintf(out, n, "%s:%d:%d", file, found->line, found->col);
+  ytree_free(root);
+  return found != NULL;
+}
+
+/* Skips "12" or "12:7" at s. */
+static const char *skip_place_digits(const char *s) {
+  s += strspn(s, "0123456789");
+  if (s[0] == ':' && s[1] >= '0' && s[1] <= '9')
+    s += 1 + strspn(s + 1, "0123456789");
+  return s;
+}
+
+/* The place a load error names inside its text, cut out of it: a value
+** of the settings file ("set by the host at l.yaml:4:22", which stays
+** "set by the host"), a manifest line ("DIR/plugin.yaml:5:11: ") or a
+** line of the plugin's Lua ("NAME/lib/x.lua:3: ", the chunk's name,
+** reported as DIR/lib/x.lua:3).  Returns 1 (1 + is_host for the settings
+** file), place and text filled; 0 when the text names no place. */
+static int cut_place(checker *c, const char *msg, char *place, size_t pn,
+                     char *text, size_t tn) {
+  char prefix[4200];
+  const char *p, *q;
+  size_t nlen = strlen(c->m->name);
+  if ((p = strstr(msg, "set by the host at ")) != NULL) {
+    p += 15;                                   /* at " at FILE:L:C" */
+    q = p + 4 + strcspn(p + 4, ",)");
+    snprintf(place, pn, "%.*s", (int)(q - p - 4), p + 4);
+    snprintf(text, tn, "%.*s%s", (int)(p - msg), msg, q);
+    return 2;
+  }
+  snprintf(prefix, sizeof prefix, "%s/plugin.yaml:", c->dir);
+  if ((p = strstr(msg, prefix)) != NULL) {
+    q = skip_place_digits(p + strlen(prefix));
+    snprintf(place, pn, "%.*s", (int)(q - p), p);
+    if (q[0] == ':' && q[1] == ' ') q += 2;
+    snprintf(text, tn, "%.*s%s", (int)(p - msg), msg, q);
+    return 1;
+  }
+  for (p = strstr(msg, ".lua:"); p; p = strstr(p + 1, ".lua:")) {
+    const char *start = p;
+    while (start > msg && start[-1] != ' ' && start[-1] != '\'') start--;
+    if (strncmp(start, c->m->name, nlen) != 0 || start[nlen] != '/' ||
+        p[5] < '0' || p[5] > '9')
+      continue;
+    q = skip_place_digits(p + 5);
+    snprintf(place, pn, "%s/%.*s", c->dir, (int)(q - start - nlen - 1),
+             start + nlen + 1);
+    if (q[0] == ':' && q[1] == ' ') q += 2;
+    snprintf(text, tn, "%.*s%s", (int)(start - msg), msg, q);
+    return 1;
+  }
+  return 0;
+}
+
+/* The manifest field a load error is about: "plugin 'x': config.key: ..."
+** names it; "cannot load 'f.lua'" is about main:.  Into out, or 0. */
+static int error_field(const char *msg, char *out, size_t n) {
+  const char *p = strstr(msg, "': ");
+  size_t len;
+  if (strstr(msg, "cannot load '") != NULL)
+    return snprintf(out, n, "main") > 0;
+  if (strncmp(msg, "plugin '", 8) != 0 || p == NULL) return 0;
+  p += 3;
+  len = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_.-");
+  if (len == 0 || len >= n || p[len] != ':') return 0;
+  snprintf(out, n, "%.*s", (int)len, p);
   return 1;
+}
+
+/* Reports a load error once, "place: text", at the place it is about:
+** one the text names (cut out of it), else the line of plugin.yaml
+** holding the field it names, else plugin.yaml itself (no line is to
+** blame).  With `only_config` (the code has problems already, which
+** are the likely cause) only a settings-file value is reported. */
+static void report_load_error(checker *c, const char *msg, int only_config) {
+  char place[4300], text[2048], field[128];
+  int where = cut_place(c, msg, place, sizeof place, text, sizeof text);
+  if (only_config && where != 2) return;
+  if (where) {
+    problem(c, "%s: %s", place, text);
+  } else if (error_field(msg, field, sizeof field) &&
+             field_place(c, field, place, sizeof place)) {
+    problem(c, "%s: %s", place, msg);
+  } else {
+    problem(c, "%s/plugin.yaml: %s", c->dir, msg);
+  }
+}
+
+/* Defines the hook points a host would offer the plugin: `record` (what
+** `lplug run` defines), every name capabilities.hooks lists (a list or
+** one name; patterns such as "*" or "http.*" are not names and are
+** skipped) and every name the code passes literally to hooks.on.  With
+** only the listed names, `hooks: ["*"]` left none, and a plugin that
+** `run` loads failed here.  A name the code builds at run time under a
+** pattern is not known, and its hooks.on fails the load. */
+static void define_hooks(checker *c, lplug_engine *e) {
+  const lplug_value *caps = c->m->capabilities;
+  const char *name;
+  size_t at, x;
+  long long i;
+  int k;
+  lplug_hook_define(e, "record", 0, NULL);
+  if (lplug_value_field(caps, 0, "hooks", &at)) {
+    if ((name = lplug_value_string(caps, at, NULL)) != NULL)
+      lplug_hook_define(e, name, 0, NULL);   /* invalid or there: ignored */
+    for (i = 1; lplug_value_index(caps, at, i, &x); i++)
+      if ((name = lplug_value_string(caps, x, NULL)) != NULL)
+        lplug_hook_define(e, name, 0, NULL);
+  }
+  for (k = 0; k < c->nhooks; k++) lplug_hook_define(e, c->hooks[k], 0, NULL);
 }
 
 /* Loads the plugin; with `only_config` (the code has problems already)
@@ -310,10 +477,8 @@ static void check_load(checker *c, const char *dir, const lplug_host *host,
                        int only_config) {
   lplug_config config;
   lplug_engine *e;
-  size_t at, x;
-  long long i;
-  int rc;
-  for (i = 0; i < (long long)c->m->ndepends; i++)
+  size_t i;
+  for (i = 0; i < c->m->ndepends; i++)
     if (c->m->deps[i].kind == MANIFEST_REQUIRES) return;  /* needs others */
   memset(&config, 0, sizeof config);
   if (host) lplug_host_configure(host, &config);
@@ -321,27 +486,11 @@ static void check_load(checker *c, const char *dir, const lplug_host *host,
   config.grant = lplug_grant_declared;
   e = lplug_engine_new(&config);
   if (e == NULL) return;
-  if (lplug_value_field(c->m->capabilities, 0, "hooks", &at))
-    for (i = 1; lplug_value_index(c->m->capabilities, at, i, &x); i++) {
-      const char *h = lplug_value_string(c->m->capabilities, x, NULL);
-      if (h && strcmp(h, "*") != 0) lplug_hook_define(e, h, 0, NULL);
-    }
-  if (host && lplug_host_apply_config(host, e) != LPLUG_OK) {
-    problem(c, "%s", lplug_errmsg(e));
-  } else if ((rc = lplug_load_plugin(e, dir)) != LPLUG_OK) {
-    char place[4096];
-    const char *msg = lplug_errmsg(e), *set = strstr(msg, "(set by the host "
-                                                     "at ");
-    if (set && rc == LPLUG_EMANIFEST)   /* a value of the settings file */
-      problem(c, "%.*s: %.*s", (int)strcspn(set + 20, ")"), set + 20,
-              (int)(set - msg - 1), msg);
-    else if (only_config)
-      ;
-    else if (rc != LPLUG_EMANIFEST && error_place(c, msg, place, sizeof place))
-      problem(c, "%s: %s", place, msg);
-    else
-      problem(c, "%s/plugin.yaml:1: %s", c->dir, msg);
-  }
+  define_hooks(c, e);
+  if (host && lplug_host_apply_config(host, e) != LPLUG_OK)
+    report_load_error(c, lplug_errmsg(e), 0);   /* the settings' */
+  else if (lplug_load_plugin(e, dir) != LPLUG_OK)
+    report_load_error(c, lplug_errmsg(e), only_config);
   lplug_engine_free(e);
 }
 

@@ -916,7 +916,8 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
                    int *failed, char *err, size_t errsize);
 
 /* Called once per problem lplug_check_plugin finds: one line,
-** "file:line: message"; it lives until the callback returns. */
+** "file:line[:col]: message" at the place it is about ("file: message"
+** when no line is); it lives until the callback returns. */
 typedef void (*lplug_problem_fn)(void *ud, const char *problem);
 
 /* Checks plugin folder `dir` without a host: its manifest parses; every

@@ -332,6 +332,60 @@ static host *check_host(lua_State *L) {
   return h;
 }
 
+/* The options test.load takes, and the type each one's value has. */
+#define OPTION_NAMES \
+  "config, grants, hooks, fail_closed, with, memory, instructions, dir"
+static const struct { const char *key; int type; } known_options[] = {
+  {"config", LUA_TTABLE}, {"grants", LUA_TTABLE}, {"hooks", LUA_TTABLE},
+  {"fail_closed", LUA_TBOOLEAN}, {"with", LUA_TTABLE},
+  {"memory", LUA_TNUMBER}, {"instructions", LUA_TNUMBER},
+  {"dir", LUA_TSTRING}, {NULL, 0}};
+
+/* The entries of list option `key` (at -1) are strings. */
+static void check_names(lua_State *L, const char *key) {
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++)
+    if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+      luaL_error(L, "test.load: %s[%d]: expected a string, got %s", key,
+                 (int)i, luaL_typename(L, -1));
+    else
+      lua_pop(L, 1);
+}
+
+/* Refuses an option test.load does not know, or a value of the wrong
+** kind, naming the key: a misspelt one ("confg") was ignored and the
+** test ran with the defaults, and "5M" or 0 instructions with the host's
+** default limit, passing tests of what was not set up. */
+static void check_options(lua_State *L) {
+  int k, whole;
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {            /* key at -2, value at -1 */
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                      : NULL;
+    for (k = 0; key && known_options[k].key &&
+                strcmp(known_options[k].key, key) != 0; k++) {}
+    if (key == NULL)
+      luaL_error(L, "test.load: options are named, not a %s key (options: "
+                 OPTION_NAMES ")", luaL_typename(L, -2));
+    if (known_options[k].key == NULL)
+      luaL_error(L, "test.load: unknown option '%s' (options: "
+                 OPTION_NAMES ")", key);
+    if (lua_type(L, -1) != known_options[k].type)
+      luaL_error(L, "test.load: %s: expected a %s, got %s", key,
+                 lua_typename(L, known_options[k].type),
+                 luaL_typename(L, -1));
+    if (known_options[k].type == LUA_TNUMBER &&
+        (lua_tointegerx(L, -1, &whole) <= 0 || !whole))
+      luaL_error(L, "test.load: %s: expected a whole number above 0 (%s, "
+                 "e.g. %s), got %s", key, key[0] == 'm' ? "bytes" :
+                 "instructions per call", key[0] == 'm' ? "8388608" :
+                 "5000000", lua_tostring(L, -1));
+    if (strcmp(key, "hooks") == 0 || strcmp(key, "with") == 0)
+      check_names(L, key);
+    lua_pop(L, 1);                         /* keep the key for lua_next */
+  }
+}
+
 /* test.load([options]) -> host, or raises (a spec wants to know why). */
 static int test_load(lua_State *L) {
   testhost *th = testhost_of(L);
@@ -345,6 +399,7 @@ static int test_load(lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  check_options(L);
   budget_charge(L, LOAD_INSTRUCTIONS);
   if (th->engines >= TESTHOST_MAX_ENGINES)
     return luaL_error(L, "test.load: %d test hosts are open (close the ones "

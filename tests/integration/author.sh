@@ -85,12 +85,67 @@ check "and in a required file" \
   grep -q "^$bad/syntax/lib/more.lua:2: unexpected symbol" "$out/bad"
 check "a bad manifest" \
   grep -q "^$bad/manifest/plugin.yaml:2:10: version: '1.x' is not a semantic version" "$out/bad"
-check "an error while loading" \
-  grep -q "^$bad/crash/init.lua:3: plugin 'crash': error in loading: crash/init.lua:3: attempt to index a nil value" "$out/bad"
+check "an error while loading, its place said once" \
+  grep -q "^$bad/crash/init.lua:3: plugin 'crash': error in loading: attempt to index a nil value" "$out/bad"
 printf 'config:\n  sloppy: { level: 9 }\n' >"$out/lplug.yaml"
 "$LPLUG" check -q --config "$out/lplug.yaml" "$bad/sloppy" >"$out/cfg"
 check "a settings file's config value, at its place" \
   grep -q "^$out/lplug.yaml:2:20: plugin 'sloppy': config.level: 9 is over the maximum 5" "$out/cfg"
+printf 'config:\n  sloppy: { levl: 2 }\n' >"$out/typo.yaml"
+"$LPLUG" check -q --config "$out/typo.yaml" "$bad/sloppy" >"$out/typo"
+check "a key the schema lacks, at its place in the settings file" \
+  grep -q "^$out/typo.yaml:2:19: plugin 'sloppy': config.levl: set by the host, but the plugin declares no such key" "$out/typo"
+
+# Hook points are defined as 'lplug run' defines them: "*" (all) and a
+# single name written without a list are as good as [record].  Only the
+# listed names were defined, and check failed plugins that run accepted.
+for form in '["*"]' 'record'; do
+  rm -rf "$out/star"
+  mkdir "$out/star"
+  printf 'name: star\nversion: 1.0.0\ncapabilities: { hooks: %s }\n' "$form" \
+    >"$out/star/plugin.yaml"
+  echo 'require("lplug.hooks").on("record", function(r) r.line = "*" .. r.line return r end)' \
+    >"$out/star/init.lua"
+  "$LPLUG" check "$out/star" >"$out/star.out"
+  check "a plugin with hooks: $form passes check" [ $? -eq 0 ]
+  check "as it runs" [ "$(echo x | "$LPLUG" run --plugins "$out/star")" = "*x" ]
+done
+
+# Every load error once, at the line it is about: the manifest's place
+# was printed twice, and others got a made-up plugin.yaml:1.
+mkdir "$out/places"
+printf 'name: big\nversion: 1.0.0\nlimits:\n  memory: 8 MB\n' >"$out/places/plugin.yaml"
+echo 'return 1' >"$out/places/init.lua"
+"$LPLUG" check "$out/places" >"$out/places.out"
+check "a limit over the host's, at its place once" \
+  [ "$(cat "$out/places.out")" = "$out/places/plugin.yaml:4:11: limits.memory: 8 MB is over the host's ceiling of 4 MB (ask for at most that)" ]
+printf 'name: big\nversion: 1.0.0\ncapabilities:\n  storage: { quota: 2MB }\n' >"$out/places/plugin.yaml"
+"$LPLUG" check "$out/places" >"$out/places.out"
+check "a storage quota over the host's, at its line" \
+  grep -q "^$out/places/plugin.yaml:4:21: plugin 'big': capabilities.storage.quota: 2 MB is over" "$out/places.out"
+printf 'name: big\nversion: 1.0.0\nmain: start.lua\n' >"$out/places/plugin.yaml"
+"$LPLUG" check "$out/places" >"$out/places.out"
+check "a main file that is not there, at main:" \
+  grep -q "^$out/places/plugin.yaml:3:7: plugin 'big': cannot load: cannot load 'start.lua': no such file" "$out/places.out"
+printf 'name: big\nversion: 1.0.0\n' >"$out/places/plugin.yaml"
+rm "$out/places/init.lua"
+"$LPLUG" check "$out/places" >"$out/places.out"
+check "and init.lua when there is no main:, at the manifest without a line" \
+  grep -q "^$out/places/plugin.yaml: plugin 'big': cannot load: cannot load 'init.lua'" "$out/places.out"
+
+# A .lua link out of the folder is a problem, and is not read: one to
+# /etc/passwd was compiled and a token of it printed.
+cp -r "$out/tagger" "$out/linked"
+mkdir "$out/linked/lib"
+echo 'SECRET words here' >"$out/elsewhere.txt"
+ln -s "$out/elsewhere.txt" "$out/linked/lib/out.lua"
+ln -s ../init.lua "$out/linked/lib/in.lua"
+"$LPLUG" check "$out/linked" >"$out/linked.out"
+check "check reports a .lua link out of the folder (exit 1)" [ $? -eq 1 ]
+check "as loading it would" \
+  grep -q "^$out/linked/lib/out.lua: cannot load 'lib/out.lua': it resolves outside the plugin folder" "$out/linked.out"
+check "without reading it" [ "$(grep -c "SECRET\|near" "$out/linked.out")" -eq 0 ]
+check "and a link inside the folder is only checked" [ "$(wc -l <"$out/linked.out")" -eq 1 ]
 "$LPLUG" check plugins >"$out/examples"
 check "the example plugins pass check" [ $? -eq 0 ]
 "$LPLUG" check >/dev/null 2>&1

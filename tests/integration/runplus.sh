@@ -48,6 +48,29 @@ check "lplug stats shows what a run stored" \
   grep -q "^counter  *active  *1  *0 .* [0-9]* B$" "$out/stats"
 "$LPLUG" stats --json --plugins "$out/one" | grep -q '"plugin":"number"'
 check "lplug stats --json" [ $? -eq 0 ]
+
+# stats loads the plugins, whose main chunks may write storage: it must
+# not change the file (storage.incr at load counted each stats once more).
+mkdir -p "$out/loads/loads"
+printf 'name: loads\nversion: 1.0.0\ncapabilities: { hooks: [record], storage: {} }\n' \
+  >"$out/loads/loads/plugin.yaml"
+cat >"$out/loads/loads/init.lua" <<'EOF'
+local storage = require "lplug.storage"
+storage.incr("loads")
+require("lplug.hooks").on("record", function(r)
+  return r.line .. " " .. storage.get("loads")
+end)
+EOF
+echo x | "$LPLUG" run --plugins "$out/loads" --storage "$out/loads.db" >/dev/null
+cp "$out/loads.db" "$out/loads.before"
+"$LPLUG" stats --plugins "$out/loads" --storage "$out/loads.db" >"$out/loads.stats"
+check "stats counts the storage of a plugin that writes as it loads" \
+  grep -q "^loads  *active  *1  *0 .* [0-9]* B$" "$out/loads.stats"
+"$LPLUG" stats --plugins "$out/loads" --storage "$out/loads.db" >/dev/null
+check "stats leaves the storage file as it was" cmp -s "$out/loads.before" "$out/loads.db"
+check "and makes no WAL beside it" [ ! -e "$out/loads.db-wal" ]
+check "the next run counts its own load only" \
+  [ "$(echo x | "$LPLUG" run --plugins "$out/loads" --storage "$out/loads.db")" = "x 2" ]
 "$LPLUG" run --plugins plugins data/sample.log 2>&1 >/dev/null | grep -c . >"$out/n"
 check "no progress line when stderr is not a terminal" \
   [ "$(cat "$out/n")" -eq 2 ]

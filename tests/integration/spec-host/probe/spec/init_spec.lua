@@ -34,6 +34,28 @@ describe("lplug.test", function()
                      "config.nope")
   end)
 
+  it("refuses an option it does not know, naming it", function()
+    assert.has_error(function() test.load{ confg = { tag = "x" } } end,
+                     "test.load: unknown option 'confg' (options: config, grants,")
+    assert.has_error(function() test.load{ "record" } end,
+                     "test.load: options are named, not a number key")
+  end)
+
+  it("refuses an option's value of the wrong kind, naming the key", function()
+    assert.has_error(function() test.load{ instructions = "5M" } end,
+                     "test.load: instructions: expected a number, got string")
+    assert.has_error(function() test.load{ instructions = 0 } end,
+                     "test.load: instructions: expected a whole number above 0")
+    assert.has_error(function() test.load{ memory = 1.5 } end,
+                     "test.load: memory: expected a whole number above 0")
+    assert.has_error(function() test.load{ fail_closed = 1 } end,
+                     "test.load: fail_closed: expected a boolean, got number")
+    assert.has_error(function() test.load{ hooks = { "record", 7 } } end,
+                     "test.load: hooks[2]: expected a string, got number")
+    local h <close> = test.load{ instructions = 5e6, memory = 8388608 }
+    assert.equals("seen", h:record("x").tag)
+  end)
+
   it("captures events, logs and errors", function()
     local h <close> = test.load()
     h:record("a")
