@@ -174,17 +174,21 @@ lplug_value *lplug_value_copy(const lplug_value *v);
 /* Parses JSON text into a new value stored in *out (freed by the caller
 ** with lplug_value_free).  Objects become tables with string keys, arrays
 ** become sequences (1-based), null becomes nil, numbers without fraction
-** or exponent that fit in 64 bits become integers.  Returns LPLUG_OK,
-** LPLUG_EPARSE (message names line:column; *out is NULL), LPLUG_EINVAL
-** (json NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
+** or exponent that fit in 64 bits become integers.  Text that is not
+** UTF-8 (overlong forms included) and a key given twice in one object are
+** errors.  Returns LPLUG_OK, LPLUG_EPARSE (message names line:column;
+** *out is NULL), LPLUG_EINVAL (json NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
 ** is kept for lplug_errmsg(e). */
 int lplug_value_from_json(lplug_engine *e, const char *json,
                           size_t len, lplug_value **out);
 
-/* JSON text for `v`, NUL-terminated, length in *len (if len is not NULL);
-** NULL when out of memory.  Sequences become arrays, other tables objects
-** (non-string keys written as strings), NaN and infinities null.  The
-** caller frees the text with lplug_free(). */
+/* JSON text for `v`, NUL-terminated, length in *len (if len is not NULL).
+** Sequences become arrays, other tables objects (non-string keys written
+** as strings: 1 as "1").  NULL with errno EINVAL when `v` holds what JSON
+** cannot: NaN or an infinity, a string that is not UTF-8 (binary data),
+** or keys such as 1 and "1" that would both be written "1" (nothing is
+** written as null or changed instead); NULL with errno ENOMEM when out
+** of memory.  The caller frees the text with lplug_free(). */
 char *lplug_value_to_json(const lplug_value *v, size_t *len);
 
 /* The encoded bytes of `v` and their number in *len; valid until v is
