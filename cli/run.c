@@ -498,6 +498,24 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
   return -1;
 }
 
+static void say_warning(void *ud, const char *text) {
+  (void)ud;
+  cli_error("warning: %s", text);
+}
+
+/* Entries of the settings file for plugins that are neither loaded nor
+** failed (those were said already): a misspelt name, whose settings
+** would silently not apply. */
+static void warn_unknown_plugins(run_state *rs, lplug_engine *e) {
+  int i, n = lplug_plugin_count(e);
+  const char **names = malloc(((size_t)n + 64) * sizeof *names);
+  if (names == NULL) return;
+  for (i = 0; i < n; i++) names[i] = lplug_plugin_name(e, i);
+  for (i = 0; i < rs->nseen; i++) names[n++] = rs->seen[i].name;
+  lplug_host_unknown_plugins(rs->host, names, n, say_warning, NULL);
+  free(names);
+}
+
 int cli_run(int argc, char **argv) {
   char err[1024];
   int i, status = 0, load_rc;
@@ -576,6 +594,7 @@ int cli_run(int argc, char **argv) {
   if (rs.verbose)
     for (i = 0; i < lplug_plugin_count(e); i++)
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
+  if (rs.host) warn_unknown_plugins(&rs, e);
   if (config.storage_path == NULL) warn_memory_storage(e);
   if (o.nfiles == 0) o.files[o.nfiles++] = "-";
   /* Not when the records go to the same terminal: they would land in

@@ -830,6 +830,18 @@ int lplug_host_grant(void *ud, const char *plugin, const char *capability,
 ** (lplug_errmsg(e) says which). */
 int lplug_host_apply_config(const lplug_host *h, lplug_engine *e);
 
+/* Calls fn (when not NULL) once for each entry of the file's `grants:`
+** and `config:` that names a plugin not among the n names `plugins` (the
+** plugins loaded; "*" never counts), with one line: "lplug.yaml:9:3:
+** config: 'tager' names no plugin loaded here (...)".  A misspelt name
+** would otherwise leave the defaults in force silently.  A warning, not
+** an error: one file may serve runs over different plugin folders.
+** Returns how many such entries there are, or LPLUG_EINVAL. */
+typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+int lplug_host_unknown_plugins(const lplug_host *h,
+                               const char *const *plugins, int n,
+                               lplug_problem_fn fn, void *ud);
+
 /* The plugin folders listed (resolved against the file's folder), their
 ** number, and whether failure is "closed".  Strings live as long as h. */
 int lplug_host_plugin_dirs(const lplug_host *h);
@@ -878,9 +890,9 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
                    const lplug_spec_options *options, int *passed,
                    int *failed, char *err, size_t errsize);
 
-/* Called once per problem lplug_check_plugin finds: one line,
-** "file:line: message"; it lives until the callback returns. */
-typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+/* lplug_problem_fn (see Host settings) is called once per problem
+** lplug_check_plugin finds: one line, "file:line: message"; it lives
+** until the callback returns. */
 
 /* Checks plugin folder `dir` without a host: its manifest parses; every
 ** .lua file compiles; the code's literal uses of lplug modules agree
