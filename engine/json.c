@@ -335,11 +335,12 @@ static int key_order(const void *a, const void *b) {
 ** the error names the key given again first in the text, and where it
 ** was given before.  Sorted, a large object costs n log n. */
 static int distinct_keys(parser *j, size_t first) {
-  key_seen *k = j->seen + first, *dup = NULL;
+  key_seen *k, *dup = NULL;
   size_t n = j->nseen - first, i;
   char shown[48];
   int line, col;
   if (n < 2) return 1;
+  k = j->seen + first;                 /* seen is NULL before any key */
   for (i = 0; i < n; i++) k[i].s = j->keys + k[i].off;
   qsort(k, n, sizeof *k, key_order);
   for (i = 0; i + 1 < n; i++)
