@@ -47,8 +47,8 @@ static const char usage[] =
   "                  records; a failed reload keeps the running version)\n"
   "  --json          input and output are JSON lines: each input line is\n"
   "                  decoded and the object is the record; each result is\n"
-  "                  printed as one line of JSON (a bad line is reported\n"
-  "                  and skipped)\n"
+  "                  printed as one line of JSON (a line that is not an\n"
+  "                  object is reported with the reason and skipped)\n"
   "  --stats         print a table per plugin at exit on stderr: calls,\n"
   "                  errors, instructions, memory peak, storage bytes\n"
   "  --stats=json    the same as one JSON array\n"
@@ -205,15 +205,18 @@ static void progress(run_state *rs, int done) {
   if (done) fputs("\r\033[K", stderr);
 }
 
-/* Prints a result as one line of JSON; false and nil are dropped. */
+/* Prints a result as one line of JSON.  Returns 1 when printed, 0 when
+** dropped (false, nil), -1 when it has no JSON text (errno EINVAL: NaN,
+** an infinity, a string that is not UTF-8, keys 1 and "1"; ENOMEM). */
 static int emit_json(const lplug_value *v) {
   size_t len;
   char *text;
   int t = lplug_value_type(v, 0);
   if (t == LPLUG_TNIL || (t == LPLUG_TBOOLEAN && !lplug_value_boolean(v, 0)))
     return 0;
+  errno = 0;
   text = lplug_value_to_json(v, &len);
-  if (text == NULL) return 0;
+  if (text == NULL) return -1;
   fwrite(text, 1, len, stdout);
   fputc('\n', stdout);
   lplug_free(text);
@@ -273,6 +276,36 @@ typedef struct run_ctx {
   run_state *rs;
 } run_ctx;
 
+/* What --json makes of an input line: its object in *in, or 0 and why
+** not, to follow "input line N": the decoder's reason (the line is the
+** text, so its column is the place), or what the line holds instead of
+** an object.  An array is refused, not read as a table: [] and [null]
+** would come out as {}, and the handlers' rec.field would mean nothing. */
+static int json_record(lplug_engine *e, const char *line, size_t len,
+                       lplug_value **in, char *why, size_t n) {
+  static const char *const kinds[] = {"null", "a boolean", "a number",
+                                      "a string", "an array"};
+  const char *msg, *col;
+  size_t i = strspn(line, " \t\r");
+  int kind, rc = lplug_value_from_json(e, line, len, in);
+  if (rc != LPLUG_OK) {
+    msg = lplug_errmsg(e);
+    col = strstr(msg, "column ");     /* "invalid JSON: line 1, column 7: ..." */
+    if (rc == LPLUG_ENOMEM) snprintf(why, n, "could not be read: out of "
+                                     "memory");
+    else snprintf(why, n, "is not JSON: %s", col ? col : msg);
+    return 0;
+  }
+  if (i < len && line[i] == '{') return 1;
+  kind = i >= len ? 0 : line[i] == 'n' ? 0 : line[i] == 't' || line[i] == 'f'
+         ? 1 : line[i] == '"' ? 3 : line[i] == '[' ? 4 : 2;
+  snprintf(why, n, "is %s, not an object (each line is one record: "
+           "{\"field\": ...})", kinds[kind]);
+  lplug_value_free(*in);
+  *in = NULL;
+  return 0;
+}
+
 /* Passes one line through the hook; then delivers what its handlers
 ** emitted.  Returns 0, or 1 when the host is out of memory or output
 ** cannot be written. */
@@ -281,18 +314,30 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
   int rc;
   if (c->rs->json) {
     lplug_value *in = NULL;
+    char why[320];
+    int printed;
     c->rs->in++;
-    if (lplug_value_from_json(NULL, line, len, &in) != LPLUG_OK) {
+    if (!json_record(c->e, line, len, &in, why, sizeof why)) {
       clear_progress(c->rs);
       if (++c->rs->bad <= ERRORS_SHOWN)
-        cli_error("input line %llu is not JSON; skipped (--json reads one "
-                  "JSON value per line)", c->rs->in);
+        cli_error("input line %llu %s; skipped (--json reads one JSON "
+                  "object per line)", c->rs->in, why);
       if (c->rs->bad == ERRORS_SHOWN)
-        cli_error("further lines that are not JSON are counted, not shown");
+        cli_error("further lines that are not JSON objects are counted, "
+                  "not shown");
       return 0;
     }
     rc = lplug_hook_call(c->hook, in);
-    if (rc == LPLUG_OK && emit_json(in)) c->rs->out++;
+    printed = rc == LPLUG_OK ? emit_json(in) : 0;
+    if (printed > 0) c->rs->out++;
+    if (printed < 0 && c->rs->unprintable++ == 0) {
+      clear_progress(c->rs);
+      cli_error("record %llu came out as what JSON cannot hold (%s) and was "
+                "dropped; such records are counted, not shown", c->rs->in,
+                errno == ENOMEM ? "out of memory" : "NaN or an infinity, a "
+                "string that is not UTF-8, or keys 1 and \"1\" in one table; "
+                "json.encode in the plugin names the part");
+    }
     lplug_value_free(in);
     lplug_dispatch(c->e, 0);
     progress(c->rs, 0);
@@ -453,6 +498,24 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
   return -1;
 }
 
+static void say_warning(void *ud, const char *text) {
+  (void)ud;
+  cli_error("warning: %s", text);
+}
+
+/* Entries of the settings file for plugins that are neither loaded nor
+** failed (those were said already): a misspelt name, whose settings
+** would silently not apply. */
+static void warn_unknown_plugins(run_state *rs, lplug_engine *e) {
+  int i, n = lplug_plugin_count(e);
+  const char **names = malloc(((size_t)n + 64) * sizeof *names);
+  if (names == NULL) return;
+  for (i = 0; i < n; i++) names[i] = lplug_plugin_name(e, i);
+  for (i = 0; i < rs->nseen; i++) names[n++] = rs->seen[i].name;
+  lplug_host_unknown_plugins(rs->host, names, n, say_warning, NULL);
+  free(names);
+}
+
 int cli_run(int argc, char **argv) {
   char err[1024];
   int i, status = 0, load_rc;
@@ -531,6 +594,7 @@ int cli_run(int argc, char **argv) {
   if (rs.verbose)
     for (i = 0; i < lplug_plugin_count(e); i++)
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
+  if (rs.host) warn_unknown_plugins(&rs, e);
   if (config.storage_path == NULL) warn_memory_storage(e);
   if (o.nfiles == 0) o.files[o.nfiles++] = "-";
   /* Not when the records go to the same terminal: they would land in
@@ -577,10 +641,10 @@ int cli_run(int argc, char **argv) {
   }
   progress(&rs, 1);
   if (rs.unprintable > 1)
-    cli_error("%llu records came out with no line to print (dropped)",
-              rs.unprintable);
+    cli_error("%llu records came out with no %s to print (dropped)",
+              rs.unprintable, rs.json ? "JSON text" : "line");
   if (rs.bad > ERRORS_SHOWN || (rs.verbose && rs.bad > 0))
-    cli_error("%llu input lines were not JSON (skipped)", rs.bad);
+    cli_error("%llu input lines were not JSON objects (skipped)", rs.bad);
   if (rs.verbose)
     cli_error("%llu records in, %llu out, %llu plugin failures", rs.in,
               rs.out, rs.failures);

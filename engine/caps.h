@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include "lplug.h"
+#include "engine/yaml_tree.h"
 
 /* Whether the table at `at` of caps holds `cap` (dotted: "events.emit")
 ** and, when item is not NULL, lets `item` through: an entry of its list
@@ -28,5 +29,19 @@ int caps_names(const lplug_value *caps, size_t at, const char *cap);
 /* Writes the items listed under `cap` as "a, b" into out ("" if none). */
 void caps_list(const lplug_value *caps, size_t at, const char *cap, char *out,
                size_t n);
+
+/* Called for each problem caps_check finds, at node `at`: a warning (the
+** part is ignored), or with `error` set an item that can never match. */
+typedef void (*caps_problem_fn)(void *ud, const ytree_node *at, int error,
+                                const char *message);
+
+/* Checks a capabilities mapping as written (a manifest's `capabilities:`,
+** a host's grants entry) against what lplug has: unknown capabilities and
+** keys ("unknown key 'capabilities.storag' (ignored; ...)"), shapes that
+** declare nothing (`log:` with no value), and items of hooks, events.emit
+** and events.on that no name or topic can match ('a..b', "**", 5).
+** `field` starts the paths in messages.  Returns the number of errors. */
+int caps_check(const ytree_node *map, const char *field, caps_problem_fn fn,
+               void *ud);
 
 #endif

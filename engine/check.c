@@ -68,6 +68,12 @@ static void problem(checker *c, const char *fmt, ...) {
   if (c->fn) c->fn(c->ud, buf);
 }
 
+/* The manifest's warnings (unknown keys and capabilities) are problems
+** here: loading ignores what they name, which is what a check is for. */
+static void manifest_warning(void *ud, const char *message) {
+  problem(ud, "%s", message);
+}
+
 static int no_module(lua_State *L, const char *name, void *owner) {
   (void)owner;
   return luaL_error(L, "lplug.%s: not available while checking", name);
@@ -506,7 +512,7 @@ int lplug_check_plugin(const char *dir, const lplug_host *host,
   c.fn = fn;
   c.ud = ud;
   snprintf(path, sizeof path, "%s/plugin.yaml", dir);
-  rc = manifest_load(path, &m, err, sizeof err, NULL, NULL);
+  rc = manifest_load(path, &m, err, sizeof err, manifest_warning, &c);
   if (rc == LPLUG_ENOMEM) return rc;
   if (rc != LPLUG_OK) {
     problem(&c, "%s%s", strchr(err, ':') ? "" : "plugin.yaml:1: ", err);

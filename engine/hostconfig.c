@@ -26,6 +26,12 @@ typedef struct host_config {
   lplug_value *origins;       /* key -> "file:line:col" of the value */
 } host_config;
 
+/* A plugin named under grants: or config:, and where. */
+typedef struct named {
+  char *name;
+  char *where;                /* "file:line:col: grants" */
+} named;
+
 struct lplug_host {
   char *dirs[MAX_DIRS];
   int ndirs;
@@ -42,6 +48,8 @@ struct lplug_host {
   int failure_limit;          /* 0 when not set, -1 for never */
   host_config *configs;       /* the `config:` entries */
   int nconfigs;
+  named *names;               /* plugins named by grants: and config: */
+  int nnames;
 };
 
 typedef struct parse {
@@ -211,6 +219,33 @@ static int origins_of(parse *ps, const ytree_node *entry, lplug_value **out) {
   return rc;
 }
 
+/* Remembers each key of `map` (grants:, config:) but "*" as a plugin
+** name, for lplug_host_unknown_plugins. */
+static int note_names(parse *ps, const ytree_node *map, const char *section) {
+  int k;
+  named *more = realloc(ps->h->names, ((size_t)ps->h->nnames +
+                        (size_t)map->n / 2 + 1) * sizeof *more);
+  if (more == NULL) return LPLUG_ENOMEM;
+  ps->h->names = more;
+  for (k = 0; k + 1 < map->n; k += 2) {
+    const ytree_node *key = map->kids[k];
+    named *n = &ps->h->names[ps->h->nnames];
+    char where[PATH_MAX + 64];
+    if (strcmp(key->text, "*") == 0) continue;
+    snprintf(where, sizeof where, "%s:%d:%d: %s", ps->r.path, key->line,
+             key->col, section);
+    n->name = strdup(key->text);
+    n->where = strdup(where);
+    if (n->name == NULL || n->where == NULL) {
+      free(n->name);
+      free(n->where);
+      return LPLUG_ENOMEM;
+    }
+    ps->h->nnames++;
+  }
+  return LPLUG_OK;
+}
+
 /* config: { plugin: { key: value, ... }, ... }; the values are checked
 ** against each plugin's schema when it loads (config.c). */
 static int read_config(parse *ps, const ytree_node *map) {
@@ -295,9 +330,11 @@ static int read_root(parse *ps, const ytree_node *root) {
         lplug_value_free(ps->h->grants);
         ps->h->grants = NULL;
         rc = ytree_to_value(v, &ps->h->grants);
+        if (rc == LPLUG_OK) rc = note_names(ps, v, "grants");
       }
     } else if (strcmp(key->text, "config") == 0) {
       rc = read_config(ps, v);
+      if (rc == LPLUG_OK) rc = note_names(ps, v, "config");
     } else {
       rc = unknown(ps, key, "", "plugins, limits, events, storage, failure, "
                    "disable_after, grants, config");
@@ -355,7 +392,30 @@ void lplug_host_free(lplug_host *h) {
     lplug_value_free(h->configs[i].origins);
   }
   free(h->configs);
+  for (i = 0; i < h->nnames; i++) {
+    free(h->names[i].name);
+    free(h->names[i].where);
+  }
+  free(h->names);
   free(h);
+}
+
+int lplug_host_unknown_plugins(const lplug_host *h,
+                               const char *const *plugins, int n,
+                               lplug_problem_fn fn, void *ud) {
+  char msg[PATH_MAX + 512];
+  int i, j, count = 0;
+  if (h == NULL || (plugins == NULL && n > 0)) return LPLUG_EINVAL;
+  for (i = 0; i < h->nnames; i++) {
+    for (j = 0; j < n && strcmp(plugins[j], h->names[i].name) != 0; j++) {}
+    if (j < n) continue;
+    count++;
+    snprintf(msg, sizeof msg, "%s: '%s' names no plugin loaded here (its "
+             "entry does nothing; misspelt, or not in these plugin "
+             "folders?)", h->names[i].where, h->names[i].name);
+    if (fn) fn(ud, msg);
+  }
+  return count;
 }
 
 void lplug_host_configure(const lplug_host *h, lplug_config *config) {

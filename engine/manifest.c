@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/caps.h"
 #include "engine/config.h"
 #include "engine/manifest.h"
 #include "engine/semver.h"
@@ -23,6 +24,7 @@ typedef struct parse {
   ytree_report r;             /* where messages go, and the file's name */
   manifest_warn_fn warn;
   void *ud;
+  int cap_errors;             /* capability items that match nothing */
 } parse;
 
 
@@ -256,6 +258,21 @@ static int field_lplug(parse *ps, manifest *m, const node *v) {
   return LPLUG_OK;
 }
 
+/* caps_check's problems: warnings go to the warning function, the first
+** error becomes the manifest's error. */
+static void cap_problem(void *ud, const node *at, int error,
+                        const char *message) {
+  parse *ps = ud;
+  char msg[PATH_MAX + 600];
+  if (error) {
+    if (ps->cap_errors++ == 0) ytree_fail(&ps->r, at, "%s", message);
+    return;
+  }
+  snprintf(msg, sizeof msg, "%s:%d:%d: %s", ps->r.path, at->line, at->col,
+           message);
+  if (ps->warn) ps->warn(ps->ud, msg);
+}
+
 static int field(parse *ps, manifest *m, const node *key, const node *v) {
   const char *k = key->text;
   if (strcmp(k, "name") == 0) {
@@ -294,6 +311,9 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
     if (v->type != YT_MAP && !ytree_is_null(v))
       return ytree_fail(&ps->r, v, "%s: expected a mapping, got %s", k, ytree_type_name(v));
     if ((rc = ytree_unique_keys(&ps->r, v, k, 1)) != LPLUG_OK) return rc;
+    if (out == &m->capabilities &&
+        caps_check(v, "capabilities", cap_problem, ps) > 0)
+      return LPLUG_EMANIFEST;
     if (out == &m->config &&  /* checked here, where positions are known */
         (rc = config_check_schema(v, ps->r.path, ps->r.err, ps->r.errsize)) !=
             LPLUG_OK)
@@ -344,7 +364,7 @@ static int check_fields(parse *ps, manifest *m, const node *root) {
 int manifest_parse(const char *text, size_t len, const char *path,
                    manifest **out, char *err, size_t errsize,
                    manifest_warn_fn warn, void *ud) {
-  parse ps = {{path, err, errsize}, warn, ud};
+  parse ps = {{path, err, errsize}, warn, ud, 0};
   node *root = NULL;
   manifest *m;
   int rc;

@@ -180,17 +180,22 @@ lplug_value *lplug_value_copy(const lplug_value *v);
 /* Parses JSON text into a new value stored in *out (freed by the caller
 ** with lplug_value_free).  Objects become tables with string keys, arrays
 ** become sequences (1-based), null becomes nil, numbers without fraction
-** or exponent that fit in 64 bits become integers.  Returns LPLUG_OK,
-** LPLUG_EPARSE (message names line:column; *out is NULL), LPLUG_EINVAL
-** (json or out NULL) or LPLUG_ENOMEM.  `e` may be NULL; when given, the message
+** or exponent that fit in 64 bits become integers.  Text that is not
+** UTF-8 (overlong forms included) and a key given twice in one object are
+** errors.  Returns LPLUG_OK, LPLUG_EPARSE (message names line:column;
+** *out is NULL), LPLUG_EINVAL (json or out NULL) or LPLUG_ENOMEM.  `e`
+** may be NULL; when given, the message
 ** is kept for lplug_errmsg(e). */
 int lplug_value_from_json(lplug_engine *e, const char *json,
                           size_t len, lplug_value **out);
 
-/* JSON text for `v`, NUL-terminated, length in *len (if len is not NULL);
-** NULL when out of memory.  Sequences become arrays, other tables objects
-** (non-string keys written as strings), NaN and infinities null.  The
-** caller frees the text with lplug_free(). */
+/* JSON text for `v`, NUL-terminated, length in *len (if len is not NULL).
+** Sequences become arrays, other tables objects (non-string keys written
+** as strings: 1 as "1").  NULL with errno EINVAL when `v` holds what JSON
+** cannot: NaN or an infinity, a string that is not UTF-8 (binary data),
+** or keys such as 1 and "1" that would both be written "1" (nothing is
+** written as null or changed instead); NULL with errno ENOMEM when out
+** of memory.  The caller frees the text with lplug_free(). */
 char *lplug_value_to_json(const lplug_value *v, size_t *len);
 
 /* The encoded bytes of `v` and their number in *len; valid until v is
@@ -867,6 +872,21 @@ int lplug_host_grant(void *ud, const char *plugin, const char *capability,
 ** (lplug_errmsg(e) says which). */
 int lplug_host_apply_config(const lplug_host *h, lplug_engine *e);
 
+/* Receives one problem found in plugins or settings, as one line (see
+** lplug_host_unknown_plugins and lplug_check_plugin). */
+typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+
+/* Calls fn (when not NULL) once for each entry of the file's `grants:`
+** and `config:` that names a plugin not among the n names `plugins` (the
+** plugins loaded; "*" never counts), with one line: "lplug.yaml:9:3:
+** config: 'tager' names no plugin loaded here (...)".  A misspelt name
+** would otherwise leave the defaults in force silently.  A warning, not
+** an error: one file may serve runs over different plugin folders.
+** Returns how many such entries there are, or LPLUG_EINVAL. */
+int lplug_host_unknown_plugins(const lplug_host *h,
+                               const char *const *plugins, int n,
+                               lplug_problem_fn fn, void *ud);
+
 /* The plugin folders listed (resolved against the file's folder), their
 ** number, and whether failure is "closed".  Strings live as long as h. */
 int lplug_host_plugin_dirs(const lplug_host *h);
@@ -915,10 +935,10 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
                    const lplug_spec_options *options, int *passed,
                    int *failed, char *err, size_t errsize);
 
-/* Called once per problem lplug_check_plugin finds: one line,
-** "file:line[:col]: message" at the place it is about ("file: message"
-** when no line is); it lives until the callback returns. */
-typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+/* lplug_problem_fn (see Host settings) is called once per problem
+** lplug_check_plugin finds: one line, "file:line[:col]: message" at the
+** place it is about ("file: message" when no line is); it lives until
+** the callback returns. */
 
 /* Checks plugin folder `dir` without a host: its manifest parses; every
 ** .lua file compiles; the code's literal uses of lplug modules agree

@@ -2,7 +2,9 @@
 ** json.c -- the lplug.json module.
 **
 **   json.encode(value)  -> text; raises naming the part that cannot be
-**                          encoded (functions, cycles, too deep or big)
+**                          encoded (functions, cycles, too deep or big;
+**                          NaN and infinities, strings that are not
+**                          UTF-8, keys 1 and "1" in one table)
 **   json.decode(text)   -> value, or nil and "line L, column C: ..."
 **
 ** Both go through the value codec (engine/value_lua.h, engine/json.h):
@@ -37,16 +39,18 @@ static int json_encode_lua(lua_State *L) {
   if (rc == LPLUG_ENOMEM) return luaL_error(L, "json.encode: out of memory");
   if (rc != LPLUG_OK) return luaL_error(L, "json.encode: %s", err);
   free(*text);
+  *text = NULL;
   /* The text is made in the host's memory, outside the plugin's limit:
   ** it stops at the limit, which the result could not pass anyway (a
   ** value of control bytes grows sixfold as JSON). */
-  *text = json_encode(v, 0, limit, &len);
+  rc = json_encode_text(v, 0, limit, "value", text, &len, err, sizeof err);
   value_set_nil(v);
-  if (*text == NULL && len > 0)
+  if (rc == LPLUG_EVALUE) return luaL_error(L, "json.encode: %s", err);
+  if (rc != LPLUG_OK && len > 0)
     return luaL_error(L, "json.encode: the text would be over the plugin's "
                       "memory limit of %I bytes",
                       (LUAI_UACINT)limit);
-  if (*text == NULL) return luaL_error(L, "json.encode: out of memory");
+  if (rc != LPLUG_OK) return luaL_error(L, "json.encode: out of memory");
   budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   lua_pushlstring(L, *text, len);
   free(*text);

@@ -179,6 +179,9 @@ void lplug_host_configure(const lplug_host *h, lplug_config *config);
 int lplug_host_grant(void *ud, const char *plugin, const char *capability,
   const char *item);
 int lplug_host_apply_config(const lplug_host *h, lplug_engine *e);
+typedef void (*lplug_problem_fn)(void *ud, const char *problem);
+int lplug_host_unknown_plugins(const lplug_host *h,
+  const char *const *plugins, int n, lplug_problem_fn fn, void *ud);
 int lplug_host_plugin_dirs(const lplug_host *h);
 const char *lplug_host_plugin_dir(const lplug_host *h, int i);
 int lplug_host_fail_closed(const lplug_host *h);
@@ -195,7 +198,6 @@ typedef struct lplug_spec_options {
 int lplug_spec_run(const char *plugin_dir, const char *spec,
                    const lplug_spec_options *options, int *passed,
                    int *failed, char *err, size_t errsize);
-typedef void (*lplug_problem_fn)(void *ud, const char *problem);
 int lplug_check_plugin(const char *dir, const lplug_host *host,
                        lplug_problem_fn fn, void *ud);
 ]]

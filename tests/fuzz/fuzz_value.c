@@ -10,6 +10,7 @@
 ** and returning it gives back a value or a plugin failure code.
 */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,9 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (len != size || memcmp(bytes, data, size) != 0)
     fuzz_fail("accepted bytes were not kept as they are");
   walk(v, 0, 0);
+  errno = 0;
   json = lplug_value_to_json(v, &jlen);
-  if (json == NULL) fuzz_fail("to_json failed");
-  if (lplug_value_from_json(NULL, json, jlen, &back) != LPLUG_OK)
+  /* refused: NaN, infinities, strings not UTF-8, keys 1 and "1" */
+  if (json == NULL && errno != EINVAL) fuzz_fail("to_json failed");
+  if (json && lplug_value_from_json(NULL, json, jlen, &back) != LPLUG_OK)
     fuzz_fail("JSON text of an accepted value does not parse");
   lplug_value_free(back);
   lplug_free(json);

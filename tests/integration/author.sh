@@ -41,6 +41,14 @@ check "a new that cannot write its files leaves no half plugin" \
   [ ! -e "$out/part/half" ]
 "$LPLUG" new null --dir "$out/kw" >/dev/null && "$LPLUG" check "$out/kw/null" >/dev/null
 check "a plugin named null passes check as made (its name is quoted)" [ $? -eq 0 ]
+cp -r "$out/tagger" "$out/misspelt"
+printf 'name: misspelt\nversion: 1.0.0\ncapabilities: { hooks: [record], config: {}, storag: {} }\n' \
+  >"$out/misspelt/plugin.yaml"
+"$LPLUG" check "$out/misspelt" >"$out/misspelt.out"
+check "check exits 1 on a misspelt capability" [ $? -eq 1 ]
+check "and says where it is written" grep -q \
+  "^$out/misspelt/plugin.yaml:3:46: unknown key 'capabilities.storag' (ignored" \
+  "$out/misspelt.out"
 
 # Linked folders are not entered: ten links back to their own folder made
 # check visit millions of folders, and a link to '..' left the plugin.

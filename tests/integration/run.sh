@@ -34,6 +34,11 @@ config:
 YAML
 "$LPLUG" run --config "$out/store.yaml" data/sample.log >/dev/null \
   2>"$out/store.err"
+printf 'plugins: [%s/plugins]\nconfig:\n  alrt: { every: 2 }\n' "$PWD" \
+  >"$out/typo.yaml"
+"$LPLUG" run --config "$out/typo.yaml" </dev/null >/dev/null 2>"$out/typo.err"
+check "a settings entry naming no loaded plugin is warned about, with its place" \
+  grep -q "^lplug: warning: $out/typo.yaml:3:3: config: 'alrt' names no plugin loaded here" "$out/typo.err"
 check "a settings file's storage path is relative to the file" \
   [ -s "$out/counts.db" ]
 check "and plugins it grants nothing are refused" \

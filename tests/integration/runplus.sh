@@ -13,15 +13,34 @@ check "--json: each line is decoded, the result printed as one JSON line" \
   sh -c "[ \$(wc -l <'$out/json') -eq 1 ] &&
     grep -q '\"line\":\"    1  mail <email>\"' '$out/json' &&
     grep -q '\"n\":1' '$out/json' && grep -q '\"redacted\":1' '$out/json'"
-check "--json: a line that is not JSON is reported with its number" \
-  grep -q "input line 2 is not JSON; skipped" "$out/json.err"
+check "--json: a line that is not JSON is reported with its number, column and reason" \
+  grep -q "input line 2 is not JSON: column 1: expected a value, found 'n'; skipped" "$out/json.err"
+printf '[]\n[null]\nnull\n{"a": 1, "a": 2}\n{}\n' |
+  "$LPLUG" run --json --plugins plugins/redact >"$out/obj" 2>"$out/obj.err"
+check "--json: records are objects; arrays and null are said, not made {}" \
+  sh -c "[ \"\$(cat '$out/obj')\" = '{}' ] &&
+    grep -q 'input line 1 is an array, not an object' '$out/obj.err' &&
+    grep -q 'input line 2 is an array, not an object' '$out/obj.err' &&
+    grep -q 'input line 3 is null, not an object' '$out/obj.err'"
+check "--json: a key given twice is refused where it is given again" \
+  grep -q 'input line 4 is not JSON: column 10: duplicate key "a"' "$out/obj.err"
+mkdir -p "$out/nan/nan"
+printf 'name: nan\nversion: 1.0.0\ncapabilities: { hooks: [record] }\n' \
+  >"$out/nan/nan/plugin.yaml"
+echo 'require("lplug.hooks").on("record", function(r) r.x = 0/0 return r end)' \
+  >"$out/nan/nan/init.lua"
+echo '{"a":1}' | "$LPLUG" run --json --plugins "$out/nan" >"$out/nan.out" \
+  2>"$out/nan.err"
+check "--json: a result JSON cannot hold (NaN) is said and dropped, not null" \
+  sh -c "[ ! -s '$out/nan.out' ] &&
+    grep -q 'record 1 came out as what JSON cannot hold (NaN' '$out/nan.err'"
 i=0
 while [ $i -lt 12 ]; do echo "not json $i"; i=$((i + 1)); done |
   "$LPLUG" run --json --plugins plugins >/dev/null 2>"$out/bad.err"
 check "--json: after ten bad lines the rest are counted, and the count said" \
-  sh -c "[ \$(grep -c 'is not JSON; skipped' '$out/bad.err') -eq 10 ] &&
-    grep -q 'further lines that are not JSON are counted' '$out/bad.err' &&
-    grep -q '^lplug: 12 input lines were not JSON' '$out/bad.err'"
+  sh -c "[ \$(grep -c 'is not JSON: column 1: .*; skipped' '$out/bad.err') -eq 10 ] &&
+    grep -q 'further lines that are not JSON objects are counted' '$out/bad.err' &&
+    grep -q '^lplug: 12 input lines were not JSON objects' '$out/bad.err'"
 
 scripts/gen-access-log 2000 >"$out/access.log"
 scripts/gen-access-log 2000 | cmp -s - "$out/access.log"

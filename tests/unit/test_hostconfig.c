@@ -209,6 +209,38 @@ static void hostconfig_sets_the_failure_limit(void **state) {
   lplug_host_free(h);
 }
 
+static void collect(void *ud, const char *problem) {
+  char *all = ud;
+  const char *tail = strstr(problem, "lplug.yaml:");
+  snprintf(all + strlen(all), 1024 - strlen(all), "%s\n", tail ? tail : problem);
+}
+
+/* A misspelt plugin name under grants: or config: would leave that
+** plugin's defaults in force with nothing said. */
+static void hostconfig_entries_for_plugins_not_loaded_are_said(void **state) {
+  fixture *f = *state;
+  char said[1024] = "";
+  const char *loaded[] = {"tagger", "counter"};
+  lplug_host *h = load_ok(f,
+    "grants:\n"
+    "  '*': { log: {} }\n"
+    "  counter: { hooks: [record] }\n"
+    "  countr: { storage: {} }\n"
+    "config:\n"
+    "  tager: { tag: CUSTOM }\n"
+    "  tagger: { tag: X }\n");
+  assert_int_equal(lplug_host_unknown_plugins(h, loaded, 2, collect, said), 2);
+  assert_string_equal(said,
+    "lplug.yaml:4:3: grants: 'countr' names no plugin loaded here (its "
+    "entry does nothing; misspelt, or not in these plugin folders?)\n"
+    "lplug.yaml:6:3: config: 'tager' names no plugin loaded here (its "
+    "entry does nothing; misspelt, or not in these plugin folders?)\n");
+  assert_int_equal(lplug_host_unknown_plugins(h, NULL, 0, NULL, NULL), 4);
+  assert_int_equal(lplug_host_unknown_plugins(h, NULL, 1, NULL, NULL),
+                   LPLUG_EINVAL);
+  lplug_host_free(h);
+}
+
 static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
@@ -312,6 +344,7 @@ int main(void) {
                                                 fixture_teardown)
     T(hostconfig_sets_limits_queue_folders_and_policy),
     T(hostconfig_sets_a_time_limit_or_none),
+    T(hostconfig_entries_for_plugins_not_loaded_are_said),
     T(hostconfig_empty_file_keeps_defaults),
     T(hostconfig_grants_star_and_per_plugin_entries),
     T(hostconfig_own_entry_decides_the_capabilities_it_names),

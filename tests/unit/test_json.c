@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -204,7 +205,7 @@ static void json_decode_unescapes_strings_to_utf8(void **state) {
     {"\"\\u00e9\\u20AC\"", "\xc3\xa9\xe2\x82\xac", 5},
     {"\"\\ud83d\\ude00!\"", "\xf0\x9f\x98\x80!", 5},
     {"\"a\\u0000b\"", "a\0b", 3},
-    {"\"caf\xc3\xa9 \xff\"", "caf\xc3\xa9 \xff", 7},   /* bytes as they are */
+    {"\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", "caf\xc3\xa9 \xf0\x9f\x98\x80", 10},
     {"\"\"", "", 0},
   };
   size_t i, len;
@@ -230,6 +231,31 @@ static void json_decode_refuses_bad_strings(void **state) {
                "is not followed by a low surrogate");
   expect_error("{\"key\": \"open", "line 1, column 9: string is not closed");
   expect_error("\"a\\", "line 1, column 1: string is not closed");
+}
+
+static void json_decode_refuses_text_that_is_not_utf8(void **state) {
+  static const struct { const char *json, *msg; } cases[] = {
+    {"[\"a\xff\"]", "line 1, column 4: byte 0xff in a string"},
+    {"\"\x80\"", "line 1, column 2: byte 0x80 in a string"},       /* stray */
+    {"\"\xc0\xaf\"", "line 1, column 2: byte 0xc0 in a string"},  /* '/' */
+    {"\"\xe0\x80\xaf\"", "line 1, column 2: byte 0xe0 in a string"},
+    {"\"\xed\xa0\x80\"", "line 1, column 2: byte 0xed in a string"},
+    {"\"\xf4\x90\x80\x80\"", "line 1, column 2: byte 0xf4 in a string"},
+    {"\"\xc3\"", "line 1, column 2: byte 0xc3 in a string"},      /* cut */
+    {"\"\\n\xc3(\"", "line 1, column 4: byte 0xc3 in a string"},
+    {"{\"k\xfe\": 1}", "line 1, column 4: byte 0xfe in a string"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char err[256], want[256];
+    lplug_value *v = lplug_value_new();
+    assert_int_equal(decode_exact(cases[i].json, strlen(cases[i].json), v,
+                                  err, sizeof err), LPLUG_EPARSE);
+    snprintf(want, sizeof want, "%s is not UTF-8 (JSON text is UTF-8; "
+             "write other characters as \\u escapes)", cases[i].msg);
+    assert_string_equal(err, want);
+    lplug_value_free(v);
+  }
 }
 
 static void json_decode_reports_line_and_column(void **state) {
@@ -296,10 +322,31 @@ static void json_decode_null_is_absent_in_objects_and_a_hole_in_arrays(
   lplug_value_free(v);
 }
 
-static void json_decode_duplicate_keys_last_one_wins(void **state) {
-  lplug_value *v = decode("{\"a\": 1, \"b\": 0, \"a\": 2}");
-  assert_int_equal(lplug_value_integer(v, field(v, 0, "a"), NULL), 2);
-  lplug_value_free(v);
+static void json_decode_refuses_a_key_given_twice_in_one_object(
+    void **state) {
+  char big[8192];
+  size_t n = 0;
+  int i;
+  lplug_value *v;
+  expect_error("{\"a\": 1, \"b\": 0, \"a\": 2}", "line 1, column 18: "
+               "duplicate key \"a\" (first at line 1, column 2; an object "
+               "gives each key once)");
+  expect_error("{\"a\": null,\n \"\\u0061\": 2}", "line 2, column 2: "
+               "duplicate key \"a\" (first at line 1, column 2; an object "
+               "gives each key once)");       /* the same key once decoded */
+  expect_error("[{\"x\": {\"x\": 1}, \"y\": 2, \"x\": 3}]", "line 1, "
+               "column 26: duplicate key \"x\" (first at line 1, column 3; "
+               "an object gives each key once)");
+  /* in a large object, the first repeat in the text is the one named */
+  n += (size_t)snprintf(big + n, sizeof big - n, "{");
+  for (i = 0; i < 500; i++)
+    n += (size_t)snprintf(big + n, sizeof big - n, "\"k%d\":0,", i);
+  snprintf(big + n, sizeof big - n, "\"k7\":1,\"k3\":1}");
+  expect_error(big, "line 1, column 4392: duplicate key \"k7\" (first at "
+               "line 1, column 51; an object gives each key once)");
+  v = decode("{\"a\": {\"a\": 1}, \"b\": [{\"a\": 2}, {\"a\": 3}]}");
+  expect_json(v, "{\"a\":{\"a\":1},\"b\":[{\"a\":2},{\"a\":3}]}");
+  lplug_value_free(v);                 /* equal keys in different objects */
 }
 
 static void json_decode_survives_random_text(void **state) {
@@ -369,12 +416,107 @@ static void json_encode_scalars(void **state) {
     expect_json(v, floats[i].json);
     lplug_value_free(v);
   }
-  v = float_value(NAN);  expect_json(v, "null");  lplug_value_free(v);
-  v = float_value(-INFINITY);  expect_json(v, "null");  lplug_value_free(v);
   expect_roundtrip("true");
   expect_roundtrip("false");
   expect_roundtrip("-9223372036854775808");
   expect_roundtrip("300");
+}
+
+static void expect_refused(const lplug_value *v, const char *msg) {
+  char err[256], *s;
+  size_t n = 1;
+  assert_int_equal(json_encode_text(v, 0, (size_t)-1, "value", &s, &n, err,
+                                    sizeof err), LPLUG_EVALUE);
+  assert_null(s);
+  assert_int_equal(n, 0);
+  assert_string_equal(err, msg);
+  errno = 0;
+  assert_null(lplug_value_to_json(v, NULL));  /* the C API: errno says */
+  assert_int_equal(errno, EINVAL);
+}
+
+static void json_encode_refuses_nan_and_infinities_naming_the_path(
+    void **state) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = float_value(NAN);
+  expect_refused(v, "value is NaN (JSON has no NaN or infinities)");
+  lplug_value_free(v);
+  v = float_value(HUGE_VAL);
+  expect_refused(v, "value is inf (JSON has no NaN or infinities)");
+  lplug_value_free(v);
+  v = lplug_value_new();
+  lplug_build_table(b);                      /* { x = { 1, -inf } } */
+  lplug_build_string(b, "x", 1);
+  lplug_build_table(b);
+  lplug_build_integer(b, 1);  lplug_build_integer(b, 1);
+  lplug_build_integer(b, 2);  lplug_build_float(b, -HUGE_VAL);
+  lplug_build_end(b);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value.x[2] is -inf (JSON has no NaN or infinities)");
+  lplug_build_table(b);                      /* { ["a b"] = { [true] = NaN } } */
+  lplug_build_string(b, "a b", 3);
+  lplug_build_table(b);
+  lplug_build_boolean(b, 1);  lplug_build_float(b, NAN);
+  lplug_build_end(b);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value[\"a b\"][true] is NaN (JSON has no NaN or "
+                 "infinities)");
+  lplug_builder_free(b);
+  lplug_value_free(v);
+}
+
+static void json_encode_refuses_strings_that_are_not_utf8(void **state) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  lplug_build_string(b, "\xff\xfe\x80", 3);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value is not UTF-8 (byte 0xff at offset 0); JSON text "
+                 "is UTF-8: encode binary data first, e.g. as hex");
+  lplug_build_table(b);
+  lplug_build_string(b, "s", 1);
+  lplug_build_string(b, "ok \xc3\xa9 \xc0\xaf", 9);     /* overlong '/' */
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value.s is not UTF-8 (byte 0xc0 at offset 6); JSON "
+                 "text is UTF-8: encode binary data first, e.g. as hex");
+  lplug_build_table(b);
+  lplug_build_string(b, "k\xed\xa0\x80", 4);                /* surrogate */
+  lplug_build_integer(b, 1);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value has a key that is not UTF-8 (byte 0xed at offset "
+                 "1); JSON text is UTF-8");
+  lplug_builder_free(b);
+  lplug_value_free(v);
+}
+
+static void json_encode_refuses_keys_that_would_be_written_alike(
+    void **state) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  lplug_build_table(b);                      /* { "x", k = 1, ["1"] = "y" } */
+  lplug_build_integer(b, 1);        lplug_build_string(b, "x", 1);
+  lplug_build_string(b, "k", 1);    lplug_build_integer(b, 1);
+  lplug_build_string(b, "1", 1);    lplug_build_string(b, "y", 1);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value has the keys 1 and \"1\", both \"1\" in JSON "
+                 "(object keys are strings; use one kind of key)");
+  lplug_build_table(b);
+  lplug_build_string(b, "t", 1);
+  lplug_build_table(b);
+  lplug_build_string(b, "true", 4); lplug_build_integer(b, 1);
+  lplug_build_float(b, 2.5);        lplug_build_integer(b, 2);
+  lplug_build_boolean(b, 1);        lplug_build_integer(b, 3);
+  lplug_build_end(b);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  expect_refused(v, "value.t has the keys true and \"true\", both \"true\" "
+                 "in JSON (object keys are strings; use one kind of key)");
+  lplug_builder_free(b);
+  lplug_value_free(v);
 }
 
 static void json_encode_escapes_strings(void **state) {
@@ -449,7 +591,7 @@ static void random_value(lplug_builder *b, int depth) {
       lplug_build_float(b, d);
       break;
     case 4: case 5:
-      for (i = 0; i < 7; i++) s[i] = (char)(next_rand() % 256);
+      for (i = 0; i < 7; i++) s[i] = (char)(next_rand() % 128);  /* UTF-8 */
       lplug_build_string(b, s, (size_t)(r >> 8) % 8);
       break;
     case 6:
@@ -535,9 +677,13 @@ int main(void) {
     cmocka_unit_test(json_decode_limits_nesting_depth),
     cmocka_unit_test(
       json_decode_null_is_absent_in_objects_and_a_hole_in_arrays),
-    cmocka_unit_test(json_decode_duplicate_keys_last_one_wins),
+    cmocka_unit_test(json_decode_refuses_a_key_given_twice_in_one_object),
+    cmocka_unit_test(json_decode_refuses_text_that_is_not_utf8),
     cmocka_unit_test(json_decode_survives_random_text),
     cmocka_unit_test(json_encode_scalars),
+    cmocka_unit_test(json_encode_refuses_nan_and_infinities_naming_the_path),
+    cmocka_unit_test(json_encode_refuses_strings_that_are_not_utf8),
+    cmocka_unit_test(json_encode_refuses_keys_that_would_be_written_alike),
     cmocka_unit_test(json_encode_escapes_strings),
     cmocka_unit_test(json_encode_sequences_become_arrays),
     cmocka_unit_test(json_encode_other_tables_become_objects),

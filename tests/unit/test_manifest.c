@@ -16,12 +16,15 @@
 #include "support.h"
 
 static char warned[512];
+static char all_warned[4096];   /* every warning of the last parse, a line each */
 static int warnings;
 
 static void on_warn(void *ud, const char *message) {
+  size_t n = strlen(all_warned);
   (void)ud;
-  warnings++;
+  if (warnings++ == 0) n = all_warned[0] = 0;
   snprintf(warned, sizeof warned, "%s", message);
+  snprintf(all_warned + n, sizeof all_warned - n, "%s\n", message);
 }
 
 static manifest *parse_ok(const char *yaml) {
@@ -327,6 +330,67 @@ static void manifest_unknown_key_warns_with_position(void **state) {
   manifest_free(m);
 }
 
+/* "Unknown keys are warnings" holds inside capabilities: a misspelt
+** capability declares nothing, and says so where it is written. */
+static void manifest_unknown_capabilities_and_keys_warn_with_position(
+    void **state) {
+  (void)state;
+  manifest *m = parse_ok(
+    "name: a\nversion: 1.0.0\ncapabilities:\n"
+    "  storag: {}\n"
+    "  hook: [record]\n"
+    "  events: { emit: [x], foo: [z] }\n"
+    "  log: { level: x }\n"
+    "  time: true\n"                       /* true declares it whole */
+    "  json:\n"
+    "  storage: { quota: 1MB, path: x }\n");
+  assert_string_equal(all_warned,
+    "plugin.yaml:4:3: unknown key 'capabilities.storag' (ignored; the "
+    "capabilities are hooks, events, storage, log, time, json, config)\n"
+    "plugin.yaml:5:3: unknown key 'capabilities.hook' (ignored; the "
+    "capabilities are hooks, events, storage, log, time, json, config)\n"
+    "plugin.yaml:6:24: unknown key 'capabilities.events.foo' (ignored; "
+    "events takes emit, on)\n"
+    "plugin.yaml:7:10: unknown key 'capabilities.log.level' (ignored; log "
+    "takes no settings: write {})\n"
+    "plugin.yaml:9:8: capabilities.json: expected a mapping ({}), true or "
+    "false; got nothing, which declares nothing (write {} to declare it)\n"
+    "plugin.yaml:10:26: unknown key 'capabilities.storage.path' (ignored; "
+    "storage takes quota)\n");
+  assert_int_equal(warnings, 6);
+  manifest_free(m);
+  m = parse_ok("name: a\nversion: 1.0.0\ncapabilities:\n"
+               "  hooks: [record, \"alert.*\", \"a..b\"]\n"
+               "  events: { emit: \"counter.*\", on: [\"*\", \"x.*.y\"] }\n"
+               "  storage: { quota: 1MB }\n  log: {}\n  config: false\n");
+  assert_int_equal(warnings, 0);         /* every shape the guide shows */
+  manifest_free(m);
+}
+
+/* A topic pattern that no topic can match is an error: the emit or
+** subscription it was meant to allow would fail at run time instead. */
+static void manifest_capability_items_that_match_nothing_are_errors(
+    void **state) {
+  (void)state;
+  FAILS("name: a\nversion: 1.0.0\ncapabilities:\n"
+        "  events: { emit: [\"a..b\"] }\n",
+        "plugin.yaml:4:20: capabilities.events.emit: 'a..b' is not a topic "
+        "pattern (e.g. \"counter.*\"): dot-separated words of "
+        "[A-Za-z0-9_:-], '*' for a whole word, so it matches nothing");
+  FAILS("name: a\nversion: 1.0.0\ncapabilities:\n"
+        "  events: { on: [ok, \"**\"] }\n",
+        "plugin.yaml:4:22: capabilities.events.on: '**' is not a topic "
+        "pattern (e.g. \"counter.*\"): dot-separated words of "
+        "[A-Za-z0-9_:-], '*' for a whole word, so it matches nothing");
+  FAILS("name: a\nversion: 1.0.0\ncapabilities:\n  hooks: [rec ord]\n",
+        "plugin.yaml:4:11: capabilities.hooks: 'rec ord' is not a hook name "
+        "or pattern (e.g. record): 1-64 characters of [A-Za-z0-9_.:-], '*' "
+        "for a whole dot-separated word, so it matches nothing");
+  FAILS("name: a\nversion: 1.0.0\ncapabilities:\n  hooks: [record, 7]\n",
+        "plugin.yaml:4:19: capabilities.hooks: 7 is a number, which names "
+        "nothing (quote it, \"7\", to name it)");
+}
+
 static void manifest_syntax_error_names_line_and_column(void **state) {
   (void)state;
   FAILS("name: a\nversion: [1.0.0\n",
@@ -532,6 +596,9 @@ int main(void) {
     cmocka_unit_test(manifest_empty_file_is_an_error),
     cmocka_unit_test(manifest_duplicate_keys_are_errors),
     cmocka_unit_test(manifest_unknown_key_warns_with_position),
+    cmocka_unit_test(
+        manifest_unknown_capabilities_and_keys_warn_with_position),
+    cmocka_unit_test(manifest_capability_items_that_match_nothing_are_errors),
     cmocka_unit_test(manifest_syntax_error_names_line_and_column),
     cmocka_unit_test(manifest_alias_bomb_is_refused),
     cmocka_unit_test(manifest_tags_and_documents_are_refused),

@@ -139,6 +139,28 @@ static void stdlib_json_encode_refuses_functions_with_path(void **state) {
                          "json.encode: value.a.f is a function"));
 }
 
+/* JSON has no NaN, infinities or bytes outside UTF-8: encode raises
+** rather than writing null or text that is not JSON. */
+static void stdlib_json_encode_refuses_what_json_cannot_hold(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(run(f, "local out = {}\n"
+                          "for _, x in ipairs{ { x = { 1, 0/0 } }, 1/0,\n"
+                          "    { s = '\\xff\\xfe\\x80' }, { 'x', k = 1, ['1'] = 'y' } } do\n"
+                          "  local ok, err = pcall(json.encode, x)\n"
+                          "  out[#out + 1] = err\n"
+                          "end\n"
+                          "return table.concat(out, '\\n')", v), LPLUG_OK);
+  assert_string_equal(lplug_value_string(v, 0, NULL),
+    "json.encode: value.x[2] is NaN (JSON has no NaN or infinities)\n"
+    "json.encode: value is inf (JSON has no NaN or infinities)\n"
+    "json.encode: value.s is not UTF-8 (byte 0xff at offset 0); JSON text "
+    "is UTF-8: encode binary data first, e.g. as hex\n"
+    "json.encode: value has the keys 1 and \"1\", both \"1\" in JSON (object "
+    "keys are strings; use one kind of key)");
+  lplug_value_free(v);
+}
+
 static void stdlib_json_decode_refuses_deep_nesting(void **state) {
   fixture *f = *state;
   lplug_value *v = lplug_value_new();
@@ -200,6 +222,7 @@ int main(void) {
     T(stdlib_json_round_trips),
     T(stdlib_json_decode_error_returns_nil_and_position),
     T(stdlib_json_encode_refuses_functions_with_path),
+    T(stdlib_json_encode_refuses_what_json_cannot_hold),
     T(stdlib_json_decode_refuses_deep_nesting),
     T(stdlib_json_work_is_charged_to_the_budget),
     T(stdlib_json_encode_stops_at_the_memory_limit),
