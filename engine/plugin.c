@@ -95,26 +95,33 @@ double plugin_monotonic(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The host's callback runs on the host's time, not the call's (the
+** backstop excludes it): the rate limit is what bounds the host's work
+** for a plugin that logs or prints without end.  The note of what was
+** dropped takes a message's place under the limit, and comes at most
+** once a second, so that a flood's lines stay mostly the plugin's. */
 void plugin_log(plugin *p, int level, const char *message) {
   long long began;
   double now = plugin_monotonic();
+  int note = p->log_dropped > 0 && now - p->log_noted >= 1.0;
   p->log_tokens += (now - p->log_refilled) * PLUGIN_LOG_RATE;
   if (p->log_tokens > PLUGIN_LOG_BURST) p->log_tokens = PLUGIN_LOG_BURST;
   p->log_refilled = now;
-  if (p->log_tokens < 1) {
+  if (p->log_tokens < 1 + note) {
     p->log_dropped++;
     return;
   }
-  p->log_tokens -= 1;
-  if (p->log_dropped) {
-    char note[128];
-    snprintf(note, sizeof note, "(%llu messages dropped: more than %d at "
+  p->log_tokens -= 1 + note;
+  began = budget_host_begin(&p->sb);
+  if (note) {
+    char text[128];
+    snprintf(text, sizeof text, "(%llu messages dropped: more than %d at "
              "once or %g a second)", p->log_dropped, PLUGIN_LOG_BURST,
              PLUGIN_LOG_RATE);
     p->log_dropped = 0;
-    engine_log(p->engine, LPLUG_LOG_WARN, p->name, note);
+    p->log_noted = now;
+    engine_log(p->engine, LPLUG_LOG_WARN, p->name, text);
   }
-  began = budget_host_begin(&p->sb);
   engine_log(p->engine, level, p->name, message);
   budget_host_end(&p->sb, began);
 }
@@ -150,11 +157,11 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   return 1;
 }
 
+/* A printed line is a message at info level, under the same rate limit
+** as lplug.log's: print needs no capability, and 100,000 lines of 4 KB
+** once all reached the host, for as long as the host took to write them. */
 static void print_line(void *owner, const char *text) {
-  plugin *p = owner;
-  long long began = budget_host_begin(&p->sb);
-  engine_log(p->engine, LPLUG_LOG_INFO, p->name, text);
-  budget_host_end(&p->sb, began);
+  plugin_log(owner, LPLUG_LOG_INFO, text);
 }
 
 static void warn_manifest(void *ud, const char *message) {
