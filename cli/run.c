@@ -130,6 +130,43 @@ static void clear_progress(run_state *rs) {
   if (rs->progress && rs->shown > 0) fputs("\r\033[K", stderr);
 }
 
+/* Writes one line to stderr: prefix, then text from a plugin (its
+** messages, its errors, the engine's reports of them) with control
+** characters escaped: a plugin's newline could forge a line of ours
+** ("lplug: ..."), an escape sequence recolor or clear the terminal.
+** \n and \r stay readable, any other as \xNN (ESC as \x1b), as do the
+** C1 controls U+0080..U+009F; tab stays, and so does a newline before a
+** tab when `indented` (a traceback's lines): such a line cannot pass for
+** one of ours.  Built in a buffer: stderr is unbuffered, and a write per
+** byte made a 4 KB line cost 4096 system calls. */
+static void say(const char *prefix, const char *text, int indented) {
+  const unsigned char *c = (const unsigned char *)text;
+  char out[4096];
+  size_t n = strlen(prefix);
+  memcpy(out, prefix, n);            /* prefixes are short: ours */
+  for (; *c; c++) {
+    int c1 = c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f;
+    if (n > sizeof out - 16) {
+      fwrite(out, 1, n, stderr);
+      n = 0;
+    }
+    if (*c == '\t' || (*c == '\n' && indented && c[1] == '\t')) {
+      out[n++] = (char)*c;
+    } else if (*c == '\n' || *c == '\r') {
+      n += (size_t)sprintf(out + n, "\\%c", *c == '\n' ? 'n' : 'r');
+    } else if (c1) {
+      n += (size_t)sprintf(out + n, "\\x%02x\\x%02x", c[0], c[1]);
+      c++;
+    } else if (*c < 0x20 || *c == 0x7f) {
+      n += (size_t)sprintf(out + n, "\\x%02x", *c);
+    } else {
+      out[n++] = (char)*c;
+    }
+  }
+  out[n++] = '\n';
+  fwrite(out, 1, n, stderr);
+}
+
 static void on_error(void *ud, const char *plugin, int code,
                      const char *message, const char *traceback) {
   run_state *rs = ud;
@@ -137,24 +174,28 @@ static void on_error(void *ud, const char *plugin, int code,
   rs->failures++;
   clear_progress(rs);
   if (++*n <= ERRORS_SHOWN) {
-    cli_error("%s", message);
-    if (rs->verbose && traceback && traceback[0])
-      fprintf(stderr, "%s\n", traceback);
+    say("lplug: ", message, 0);
+    if (rs->verbose && traceback && traceback[0]) say("", traceback, 1);
   }
   if (*n == ERRORS_SHOWN)
     cli_error("%s: further errors are counted, not shown", plugin);
   (void)code;
 }
 
+/* The engine's own messages may quote a plugin's files (an unknown key
+** of its manifest): they are escaped as the plugin's are. */
 static void on_log(void *ud, int level, const char *plugin,
                    const char *message) {
   run_state *rs = ud;
   if (level == LPLUG_LOG_DEBUG && !rs->verbose) return;
   clear_progress(rs);
-  if (plugin)
-    fprintf(stderr, "[%s] %s\n", plugin, message);
-  else
-    cli_error("%s%s", level >= LPLUG_LOG_WARN ? "warning: " : "", message);
+  if (plugin) {
+    char prefix[80];
+    snprintf(prefix, sizeof prefix, "[%s] ", plugin);
+    say(prefix, message, 0);
+  } else {
+    say(level >= LPLUG_LOG_WARN ? "lplug: warning: " : "lplug: ", message, 0);
+  }
 }
 
 /* Without a host config the operator chose the plugins: each gets what

@@ -66,8 +66,9 @@ struct plugin {
                                  Lua error cannot leak it */
   char *text;                 /* likewise, for text made outside Lua */
   lplug_value *config;        /* effective configuration (overrides.c) */
-  double log_tokens;          /* lplug.log rate limit (plugin_log) */
+  double log_tokens;          /* lplug.log and print rate limit (plugin_log) */
   double log_refilled;        /* monotonic seconds of the last refill */
+  double log_noted;           /* ... of the last "messages dropped" */
   unsigned long long log_dropped;
   int subscriptions;          /* events.c: live ones, for the cap */
   /* events.c: what its event handlers spent in dispatch number

@@ -38,9 +38,10 @@ size_t plugin_max_value(const plugin *p);
 ** instruction per this many. */
 #define PLUGIN_BYTES_PER_INSTRUCTION 8
 
-/* Sends one message of p to the host's log sink, rate-limited: at most
-** PLUGIN_LOG_BURST at once, refilled at PLUGIN_LOG_RATE per second; what
-** is dropped is counted and said in the next message that passes. */
+/* Sends one message of p (lplug.log's, or a line print made) to the
+** host's log sink, rate-limited: at most PLUGIN_LOG_BURST at once,
+** refilled at PLUGIN_LOG_RATE per second; what is dropped is counted and
+** said before a later message that passes, at most once a second. */
 #define PLUGIN_LOG_BURST 100
 #define PLUGIN_LOG_RATE 50.0
 void plugin_log(plugin *p, int level, const char *message);

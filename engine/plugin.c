@@ -95,26 +95,33 @@ double plugin_monotonic(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The host's callback runs on the host's time, not the call's (the
+** backstop excludes it): the rate limit is what bounds the host's work
+** for a plugin that logs or prints without end.  The note of what was
+** dropped takes a message's place under the limit, and comes at most
+** once a second, so that a flood's lines stay mostly the plugin's. */
 void plugin_log(plugin *p, int level, const char *message) {
   long long began;
   double now = plugin_monotonic();
+  int note = p->log_dropped > 0 && now - p->log_noted >= 1.0;
   p->log_tokens += (now - p->log_refilled) * PLUGIN_LOG_RATE;
   if (p->log_tokens > PLUGIN_LOG_BURST) p->log_tokens = PLUGIN_LOG_BURST;
   p->log_refilled = now;
-  if (p->log_tokens < 1) {
+  if (p->log_tokens < 1 + note) {
     p->log_dropped++;
     return;
   }
-  p->log_tokens -= 1;
-  if (p->log_dropped) {
-    char note[128];
-    snprintf(note, sizeof note, "(%llu messages dropped: more than %d at "
+  p->log_tokens -= 1 + note;
+  began = budget_host_begin(&p->sb);
+  if (note) {
+    char text[128];
+    snprintf(text, sizeof text, "(%llu messages dropped: more than %d at "
              "once or %g a second)", p->log_dropped, PLUGIN_LOG_BURST,
              PLUGIN_LOG_RATE);
     p->log_dropped = 0;
-    engine_log(p->engine, LPLUG_LOG_WARN, p->name, note);
+    p->log_noted = now;
+    engine_log(p->engine, LPLUG_LOG_WARN, p->name, text);
   }
-  began = budget_host_begin(&p->sb);
   engine_log(p->engine, level, p->name, message);
   budget_host_end(&p->sb, began);
 }
@@ -150,11 +157,11 @@ static int open_module(lua_State *L, const char *name, void *owner) {
   return 1;
 }
 
+/* A printed line is a message at info level, under the same rate limit
+** as lplug.log's: print needs no capability, and 100,000 lines of 4 KB
+** once all reached the host, for as long as the host took to write them. */
 static void print_line(void *owner, const char *text) {
-  plugin *p = owner;
-  long long began = budget_host_begin(&p->sb);
-  engine_log(p->engine, LPLUG_LOG_INFO, p->name, text);
-  budget_host_end(&p->sb, began);
+  plugin_log(owner, LPLUG_LOG_INFO, text);
 }
 
 static void warn_manifest(void *ud, const char *message) {
@@ -298,16 +305,45 @@ int plugin_callback(plugin *p, int which, const lplug_value *arg,
                      activity);
 }
 
+/* The end of a limit's message: where the limit was set.  plugin.yaml's
+** limits.<key> when it set one; else the host's own limit, which the
+** manifest can only lower (a manifest without limits: was blamed). */
+static const char *limit_origin(const char *key, int in_manifest,
+                                const char *host, char *buf, size_t size) {
+  if (in_manifest)
+    snprintf(buf, size, "limits.%s in plugin.yaml; the host %s", key, host);
+  else
+    snprintf(buf, size, "the host's limit: lplug_config.%s_limit or "
+             "limits.%s in lplug.yaml; plugin.yaml sets none and could only "
+             "lower it", strcmp(key, "instructions") == 0 ? "instruction"
+             : key, key);
+  return buf;
+}
+
+/* " at file:line" of the plugin's code where a limit hit, or what the
+** call was doing when no Lua function of the plugin had a line: the
+** engine was passing a value in (a 10 MB input line's string) or
+** compiling, which budget_where reported as "?". */
+static const char *limit_where(const sandbox *sb, char *buf, size_t size) {
+  const char *at = sandbox_where(sb);
+  if (at[0] && strcmp(at, "?") != 0)
+    snprintf(buf, size, " at %s", at);
+  else
+    snprintf(buf, size, " outside its Lua code, as the engine passed a "
+             "value in or compiled a file");
+  return buf;
+}
+
 int plugin_fail(plugin *p, int code, const char *activity) {
   lplug_engine *e = p->engine;
   const sandbox *sb = &p->sb;
-  char a[32], b[32], where[sizeof sb->failure->where + 4] = "";
-  if (sandbox_where(sb)[0])
-    snprintf(where, sizeof where, " at %s", sandbox_where(sb));
+  char a[32], b[32], host[64], origin[192];
+  char where[sizeof sb->failure->where + 80];
   p->stats.errors++;
   switch (code) {
     case LPLUG_ECPU:
       p->stats.cpu_errors++;
+      limit_where(sb, where, sizeof where);
       if (sb->stop == SANDBOX_STOP_BACKSTOP) {
         char c[32];
         engine_error(e, code, "plugin '%s': time backstop of %s passed in "
@@ -321,26 +357,34 @@ int plugin_fail(plugin *p, int code, const char *activity) {
         break;
       }
       if (sb->stop == SANDBOX_STOP_TIME) {
+        snprintf(host, sizeof host, "%s%s",
+                 e->config.time_limit ? "allows at most " : "sets ",
+                 time_text(e->config.time_limit, b, sizeof b));
         engine_error(e, code, "plugin '%s': time limit of %s passed in %s%s "
-                     "(limits.time in plugin.yaml; the host %s%s)", p->name,
+                     "(%s)", p->name,
                      time_text(sb->config.time_limit, a, sizeof a), activity,
-                     where, e->config.time_limit ? "allows at most " : "sets ",
-                     time_text(e->config.time_limit, b, sizeof b));
+                     where, limit_origin("time", p->m->time_limit != 0, host,
+                                         origin, sizeof origin));
         break;
       }
+      snprintf(host, sizeof host, "allows at most %lld",
+               e->config.instruction_limit);
       engine_error(e, code, "plugin '%s': instruction budget of %lld spent "
-                   "in %s%s (limits.instructions in plugin.yaml; the host "
-                   "allows at most %lld)", p->name, sb->config.instruction_limit,
-                   activity, where, e->config.instruction_limit);
+                   "in %s%s (%s)", p->name, sb->config.instruction_limit,
+                   activity, where,
+                   limit_origin("instructions", p->m->instruction_limit != 0,
+                                host, origin, sizeof origin));
       break;
     case LPLUG_EMEM:
       p->stats.memory_errors++;
+      snprintf(host, sizeof host, "allows at most %s",
+               engine_size_text(e->config.memory_limit, b, sizeof b));
       engine_error(e, code, "plugin '%s': memory budget of %s exhausted in %s"
-                   "%s (limits.memory in plugin.yaml; the host allows at "
-                   "most %s)", p->name,
+                   "%s (%s)", p->name,
                    engine_size_text(sb->config.memory_limit, a, sizeof a),
-                   activity, where,
-                   engine_size_text(e->config.memory_limit, b, sizeof b));
+                   activity, limit_where(sb, where, sizeof where),
+                   limit_origin("memory", p->m->memory_limit != 0, host,
+                                origin, sizeof origin));
       break;
     case LPLUG_EVALUE:
       p->stats.value_errors++;

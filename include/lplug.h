@@ -289,8 +289,10 @@ void lplug_free(void *p);
 */
 
 /* Called for every plugin failure: `plugin` is its name, `code` the
-** LPLUG_E* code, `message` one line naming the plugin, the place
-** (file:line) and the rule involved, `traceback` the Lua traceback or "".
+** LPLUG_E* code, `message` naming the plugin, the place (file:line) and
+** the rule involved, `traceback` the Lua traceback or "".  Both may quote
+** the plugin's own error text: untrusted, any byte (newlines, terminal
+** escapes) but NUL; escape it before writing it where lines are read.
 ** The strings live until the callback returns, whatever it calls meanwhile;
 ** copy what it keeps.  A call it makes (refused or not) leaves
 ** lplug_errmsg as it was for the failure being reported. */
@@ -304,8 +306,16 @@ enum lplug_log_level {
   LPLUG_LOG_ERROR = 3
 };
 
-/* Called for warnings (an unknown manifest key, ...) and for what plugins
-** print.  `plugin` is NULL for the engine's own messages. */
+/* Called for warnings (an unknown manifest key, ...), for lplug.log's
+** messages and for what plugins print (LPLUG_LOG_INFO).  `plugin` is NULL
+** for the engine's own messages.  A plugin's `message` is its text,
+** untrusted: any byte but NUL (a NUL byte arrives as the two characters
+** \0), newlines and terminal escapes included, at most 4 KB and then
+** "... (cut)"; escape it before writing it where lines are read (the
+** lplug command does).  Each plugin gets 100 messages at once and 50 a
+** second through (print and lplug.log together); the count of those
+** dropped comes in a message of its own, at most once a second.  The
+** callback's time does not count toward instruction mode's backstop. */
 typedef void (*lplug_log_fn)(void *ud, int level, const char *plugin,
                              const char *message);
 

@@ -1,7 +1,8 @@
 /*
 ** baselib.c -- the safe replacements of base functions.
 **
-**   print           goes to the owner's print sink, never to stdout
+**   print           goes to the owner's print sink, never to stdout, as
+**                   one line: NUL bytes as \0, cut after 4 KB and said
 **   load            text chunks only (bytecode can break the VM), charged
 **                   by source size (a reader's pieces as they come)
 **   setmetatable    refuses __gc (finalizers run with hooks off, even at
@@ -19,34 +20,49 @@
 
 #include "sandbox/sandbox.h"
 
-#define PRINT_MAX 4096
-
 /* Compiling costs about one instruction per few bytes of source (a
 ** collection: SANDBOX_HEAP_BYTES_PER_INSTRUCTION). */
 #define SOURCE_BYTES_PER_INSTRUCTION 4
 
-/* The line is at most PRINT_MAX bytes.  Each value's text joins the
-** buffer with luaL_addvalue, the one buffer call that may find a value
-** of ours on top of the stack: adding it with luaL_addlstring while it
-** was there let a buffer that outgrew its first kilobyte remove that
-** text instead of its own placeholder, and copy it once freed. */
+int baselib_addline(luaL_Buffer *b, const char *s, size_t len) {
+  const char *end = s + len;
+  for (;;) {
+    size_t room = SANDBOX_LINE_MAX - luaL_bufflen(b);
+    const char *nul = memchr(s, '\0', (size_t)(end - s));
+    size_t run = (size_t)((nul ? nul : end) - s);
+    if (run > room) run = room;
+    luaL_addlstring(b, s, run);
+    s += run;
+    if (s == end) return 1;
+    if (*s != '\0' || room - run < 2) break;   /* no room left */
+    luaL_addlstring(b, "\\0", 2);
+    s++;
+  }
+  luaL_addstring(b, "... (cut)");
+  return 0;
+}
+
+/* The line is built as lplug.log's is (baselib_addline): values with a
+** NUL byte or over 4 KB arrive whole or marked as cut, not silently
+** shortened.  Each value's text first replaces the value in its slot,
+** so that the buffer, above them, is on top whenever it grows (a buffer
+** may not find a value of ours on top of its own: adding a value's text
+** while it was there once freed a long line before copying it). */
 static int sb_print(lua_State *L) {
   sandbox *sb = sandbox_of(L);
   int n = lua_gettop(L), i;
   luaL_Buffer b;
+  for (i = 1; i <= n; i++) {
+    luaL_tolstring(L, i, NULL);  /* may run __tostring */
+    lua_replace(L, i);
+  }
   luaL_buffinit(L, &b);
   for (i = 1; i <= n; i++) {
-    size_t len, room = PRINT_MAX - luaL_bufflen(&b);
-    if (i > 1 && room > 0) {
-      luaL_addchar(&b, '\t');
-      room--;
-    }
-    luaL_tolstring(L, i, &len);  /* may run __tostring */
-    if (len > room) {            /* keep the part that fits */
-      lua_pushlstring(L, lua_tostring(L, -1), room);
-      lua_remove(L, -2);
-    }
-    luaL_addvalue(&b);
+    size_t len;
+    const char *s = lua_tolstring(L, i, &len);
+    if ((i > 1 && !baselib_addline(&b, "\t", 1)) ||
+        !baselib_addline(&b, s, len))
+      break;
   }
   luaL_pushresult(&b);
   if (sb->config.print) sb->config.print(sb->config.owner, lua_tostring(L, -1));

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <lua.h>
+#include <lauxlib.h>  /* luaL_Buffer, for baselib_addline */
 
 /* Bytes the engine may use beyond a plugin's memory limit outside plugin
 ** calls (its own pushes between calls); documented in docs/security.md. */
@@ -96,7 +97,8 @@ typedef struct sandbox_config {
   /* Pushes module lplug.<name> (e.g. "hooks") and returns 1, or raises
   ** an error saying why the plugin may not have it. */
   int (*open_module)(lua_State *L, const char *name, void *owner);
-  /* Receives one line the plugin printed. */
+  /* Receives one line the plugin printed, made by baselib_addline: no
+  ** NUL byte in it, at most SANDBOX_LINE_MAX bytes and a marker. */
   void (*print)(void *owner, const char *text);
   void *owner;
 } sandbox_config;
@@ -265,6 +267,13 @@ void watchdog_end(watchdog *w);
 /* The library pieces.  state.c opens each stock library and calls these
 ** with its table on top of the stack, before the table becomes global. */
 void baselib_open(lua_State *L);  /* the global table */
+/* Adds len bytes at s to a line of text for the host's log (print,
+** lplug.log) in b, which holds nothing else: a NUL byte as the two
+** characters \0 (the host gets a C string, which ended at the first
+** one), and at most SANDBOX_LINE_MAX bytes.  Returns 0 when not all of
+** it fit: the line then ends in "... (cut)" and must take no more. */
+#define SANDBOX_LINE_MAX 4096
+int baselib_addline(luaL_Buffer *b, const char *s, size_t len);
 void require_open(lua_State *L);  /* the global table */
 void corolib_open(lua_State *L);  /* coroutine */
 /* the long C functions, paying for their work (docs/security.md) */

@@ -6,8 +6,9 @@
 **
 ** Arguments are formatted as by string.format.  The host sees each line
 ** with the plugin's name (the lplug command prints "[name] text" on
-** stderr).  Messages are rate-limited per plugin (plugin_log) so that a
-** plugin cannot flood the host; what is dropped is counted and said.
+** stderr).  Messages, and what print says, are rate-limited per plugin
+** (plugin_log) so that a plugin cannot flood the host; what is dropped is
+** counted and said.
 ** Needs capability `log`.
 */
 #include <lauxlib.h>
@@ -15,25 +16,23 @@
 #include "engine/internal.h"
 #include "sandbox/sandbox.h"
 
-#define MAX_MESSAGE 4096
-
 /* Formats with the sandbox's own string.format, called in this call:
 ** the plugin's string.format may have been replaced by anything (one
 ** returning nil made the host's log callback get a NULL message), and an
-** error names log.info's argument ("bad argument #2 to 'info'"). */
+** error names log.info's argument ("bad argument #2 to 'info'").
+** The line is made as print's (baselib_addline): NUL bytes as \0, cut
+** after 4 KB with "... (cut)". */
 static int emit(lua_State *L, int level) {
   size_t len;
   const char *text;
+  luaL_Buffer b;
   luaL_checkstring(L, 1);
   if (lua_gettop(L) > 1) guards_string_format(L);  /* pushes a string */
   text = lua_tolstring(L, -1, &len);
-  if (len > MAX_MESSAGE) {
-    lua_pushlstring(L, text, MAX_MESSAGE);
-    lua_pushliteral(L, "... (cut)");
-    lua_concat(L, 2);
-    text = lua_tostring(L, -1);
-  }
-  plugin_log(plugin_of(L), level, text);
+  luaL_buffinit(L, &b);                 /* above the text, which stays */
+  baselib_addline(&b, text, len);
+  luaL_pushresult(&b);
+  plugin_log(plugin_of(L), level, lua_tostring(L, -1));
   return 0;
 }
 

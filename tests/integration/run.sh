@@ -96,6 +96,39 @@ check "a result with no line to print is said once, then counted" \
     grep -q '2 records came out with no line to print' '$out/ret.err' &&
     [ \$(wc -l <'$out/ret.err') -eq 2 ]"
 
+# A plugin's text reaches stderr escaped: its newlines cannot forge a
+# line of lplug's, its escape sequences cannot recolor the terminal; NUL
+# bytes arrive as \0, not as the end of the line.  Tabs stay.
+mkdir -p "$out/forge/forge"
+printf 'name: forge\nversion: 1.0.0\ncapabilities: { hooks: [record], log: {} }\n' \
+  >"$out/forge/forge/plugin.yaml"
+cat >"$out/forge/forge/init.lua" <<'LUA'
+local log = require "lplug.log"
+require("lplug.hooks").on("record", function(r)
+  print("a\0b", "x\nlplug: forged\27[31mred\r")
+  log.warn("w\27]0;title\7\194\155")
+  error("boom\nlplug: forged error\27[2J", 0)
+end)
+LUA
+echo r1 | "$LPLUG" run --plugins "$out/forge" >/dev/null 2>"$out/forge.err"
+check "plugin text cannot forge lplug's lines" \
+  [ "$(grep -c '^lplug: forged' "$out/forge.err")" -eq 0 ]
+check "and holds no escape or control byte but tab and newline" \
+  sh -c "! LC_ALL=C grep -q \"\$(printf '[\\001-\\010\\013-\\037\\177]')\" '$out/forge.err'"
+tab=$(printf '\t')
+check "print: NUL, newline, CR and ESC escaped, tab kept" \
+  grep -qF "[forge] a\\0b${tab}x\\nlplug: forged\\x1b[31mred\\r" \
+  "$out/forge.err"
+check "log: other control bytes and C1 controls as hex" \
+  grep -qF '[forge] w\x1b]0;title\x07\xc2\x9b' "$out/forge.err"
+check "errors are escaped too" \
+  grep -qF "lplug: plugin 'forge': error in hook 'record': boom\\nlplug: forged error\\x1b[2J" \
+  "$out/forge.err"
+
+echo r1 | "$LPLUG" run -v --plugins "$out/forge" >/dev/null 2>"$out/forge-v.err"
+check "-v: a traceback keeps its lines, each indented" \
+  grep -q "^${tab}.*forge/init.lua:5: in function" "$out/forge-v.err"
+
 # The progress line shows only when the records do not go to the same
 # terminal (script(1) gives the command one).
 if command -v script >/dev/null 2>&1; then

@@ -17,8 +17,9 @@
 ** budget of").
 ** After each plugin, in each mode, on a fresh engine: the host is alive;
 ** a benign plugin loaded first still answers hook "ping"; the hostile
-** plugin holds no more memory than its limit; and none of its storage
-** writes survived (the SQLite file is read directly).  Limits are small
+** plugin holds no more memory than its limit; the host's log got no more
+** lines than the rate limit lets through (100 at once, 50 a second); and
+** none of its storage writes survived (the SQLite file is read directly).  Limits are small
 ** (256 KB, 1M instructions or 50 ms) so that the whole run takes seconds.
 */
 #include <stdarg.h>
@@ -188,6 +189,12 @@ static void run_one(const char *root, const char *name, int mode) {
   }
   if (spent > BOUND_NS)
     fail_msg("%s (mode %d): took %lld ms", name, mode, spent / MS);
+  {
+    int lines = log.logs[0] + log.logs[1] + log.logs[2] + log.logs[3];
+    if (lines > 100 + 50 * (double)spent / 1e9 + 1)
+      fail_msg("%s (mode %d): the host's log got %d lines in %lld ms", name,
+               mode, lines, spent / MS);
+  }
   /* memory back under the limit, if it is still loaded */
   if (lplug_plugin_stats(e, name, &st) == LPLUG_OK &&
       st.memory > st.memory_limit + SANDBOX_SLACK)

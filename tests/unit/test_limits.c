@@ -39,7 +39,7 @@ static void expect_cpu_stop(fixture *f, const char *body) {
 static void limits_infinite_loop_is_stopped(void **state) {
   fixture *f = *state;
   expect_cpu_stop(f, "while true do end");
-  assert_non_null(strstr(f->log.last_message, "/init.lua:3 (limits."));
+  assert_non_null(strstr(f->log.last_message, "/init.lua:3 (the host's limit"));
 }
 
 static void limits_loop_in_pcall_cannot_catch_the_stop(void **state) {
@@ -184,19 +184,19 @@ static void expect_memory_stop_at(fixture *f, const char *body,
 static void limits_memory_stop_in_pcall_names_a_strings_line(void **state) {
   expect_memory_stop_at(*state,
     "pcall(function() local s = ('x'):rep(1000) while true do s = s .. s end end)\n"
-    "local after = {}\n", "/init.lua:3 (limits.");
+    "local after = {}\n", "/init.lua:3 (the host's limit");
 }
 
 static void limits_memory_stop_in_pcall_names_a_buffers_line(void **state) {
   expect_memory_stop_at(*state,
     "pcall(string.rep, 'x', 1000000)\n"
-    "local after = {}\n", "/init.lua:3 (limits.");
+    "local after = {}\n", "/init.lua:3 (the host's limit");
 }
 
 static void limits_memory_stop_in_pcall_names_a_tables_line(void **state) {
   expect_memory_stop_at(*state,
     "pcall(function() local t = {} for i = 1, 1e7 do t['k' .. i] = true end end)\n"
-    "local after = {}\n", "/init.lua:3 (limits.");
+    "local after = {}\n", "/init.lua:3 (the host's limit");
 }
 
 static void limits_memory_stop_in_pcall_names_a_requires_line(void **state) {
@@ -209,7 +209,7 @@ static void limits_memory_stop_in_pcall_names_a_requires_line(void **state) {
   support_write(f->root, "p1/big.lua", big);  /* eval's plugin's folder */
   expect_memory_stop_at(f,
     "pcall(require, 'big')\n"
-    "local after = {}\n", "/init.lua:3 (limits.");
+    "local after = {}\n", "/init.lua:3 (the host's limit");
   free(big);
 }
 
@@ -385,7 +385,7 @@ static void limits_collector_is_fitted_to_the_limit(void **state) {
 ** saved before a call from it fails). */
 static void limits_refusal_without_a_second_try_is_final(void **state) {
   expect_memory_stop_at(*state,
-    "return pcall(string.rep, 'x', 1000000)", "/init.lua:3 (limits.");
+    "return pcall(string.rep, 'x', 1000000)", "/init.lua:3 (the host's limit");
   expect_memory_stop_at(*state,
     "local co = coroutine.wrap(function()\n"
     "  local ok = pcall(string.rep, 'x', 1000000) return ok end)\n"
@@ -459,6 +459,64 @@ static void limits_manifest_may_lower_but_not_raise_limits(void **state) {
     "256 KB"));
   free(a);
   free(b);
+}
+
+/* A limit's error says where the limit was set: plugin.yaml's limits:
+** when it set one, else the host's setting (a manifest without limits:
+** was told to look at its limits.memory). */
+static void limits_errors_say_where_the_limit_was_set(void **state) {
+  fixture *f = *state;
+  char *own = support_plugin(f->root, "own",
+    "name: own\nversion: 1.0.0\ncapabilities:\n  hooks: [t]\n"
+    "limits:\n  memory: 128KB\n  instructions: 100000\n",
+    "require('lplug.hooks').on('t', function(v)\n"
+    "  if v == 1 then while true do end end\n"
+    "  local t = {} for i = 1, 1e9 do t[i] = {i} end\n"
+    "end)\n");
+  lplug_value *v = lplug_value_new();
+  expect_error(f, "local t = {} for i = 1, 1e9 do t[i] = {i} end", LPLUG_EMEM,
+               "at p1/init.lua:3 (the host's limit: lplug_config.memory_limit"
+               " or limits.memory in lplug.yaml; plugin.yaml sets none and "
+               "could only lower it)");
+  assert_int_equal(lplug_plugin_unload(f->e, "p1"), LPLUG_OK);
+  expect_error(f, "while true do end", LPLUG_ECPU,
+               "at p2/init.lua:3 (the host's limit: "
+               "lplug_config.instruction_limit or limits.instructions in "
+               "lplug.yaml; plugin.yaml sets none and could only lower it)");
+  assert_int_equal(lplug_plugin_unload(f->e, "p2"), LPLUG_OK);
+  assert_int_equal(lplug_load_plugin(f->e, own), LPLUG_OK);
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_EMEM);
+  assert_non_null(strstr(f->log.last_message, "memory budget of 128 KB "
+    "exhausted in hook 't' at own/init.lua:3 (limits.memory in plugin.yaml;"
+    " the host allows at most 256 KB)"));
+  lplug_value_free(v);
+  v = NULL;
+  assert_int_equal(lplug_value_from_json(NULL, "1", 1, &v), LPLUG_OK);
+  assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_ECPU);
+  assert_non_null(strstr(f->log.last_message, "instruction budget of 100000 "
+    "spent in hook 't' at own/init.lua:2 (limits.instructions in "
+    "plugin.yaml; the host allows at most 200000)"));
+  lplug_value_free(v);
+  free(own);
+}
+
+/* Memory spent while the engine passes the hook's value in (a 1 MB input
+** line for 256 KB) is spent where no line of the plugin runs: the
+** message said "at ?". */
+static void limits_memory_spent_on_the_value_passed_in_says_so(void **state) {
+  fixture *f = *state;
+  char *big = malloc(1024 * 1024 + 1);
+  lplug_value *v;
+  assert_non_null(big);
+  memset(big, 'x', 1024 * 1024);
+  big[1024 * 1024] = '\0';
+  v = support_record(big, 1);
+  assert_int_equal(eval(f, "return v", v), LPLUG_EMEM);
+  assert_non_null(strstr(f->log.last_message, "memory budget of 256 KB "
+    "exhausted in hook 't' outside its Lua code, as the engine passed a "
+    "value in or compiled a file (the host's limit"));
+  lplug_value_free(v);
+  free(big);
 }
 
 static void limits_main_chunk_runs_under_the_budget(void **state) {
@@ -1037,6 +1095,8 @@ int main(void) {
     T(limits_plugin_recovers_after_memory_error),
     T(limits_other_plugins_keep_running),
     T(limits_manifest_may_lower_but_not_raise_limits),
+    T(limits_errors_say_where_the_limit_was_set),
+    T(limits_memory_spent_on_the_value_passed_in_says_so),
     T(limits_main_chunk_runs_under_the_budget),
     T(limits_source_text_counts_against_the_memory_limit),
     T(limits_refused_values_are_charged_for_their_copying),

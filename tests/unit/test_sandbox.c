@@ -132,8 +132,9 @@ static void print_in_state(const char *src) {
 
 /* Lines longer than print's first buffer come out whole (the buffer once
 ** freed its storage before the line was copied out: ASan saw a use after
-** free, a plain build printed garbage), and a line is cut at 4 KB, also
-** when the cut falls on the tab between two values. */
+** free, a plain build printed garbage), and a line is cut after 4 KB with
+** a marker, as lplug.log's are, also when the cut falls on the tab
+** between two values or on a NUL byte's escape. */
 static void sandbox_print_keeps_long_lines(void **state) {
   char want[8192];
   (void)state;
@@ -141,17 +142,24 @@ static void sandbox_print_keeps_long_lines(void **state) {
   assert_int_equal(strlen(line), 2100);
   assert_int_equal(strspn(line, "abc"), 2100);
   print_in_state("local s = ('abc'):rep(700) print(s, 1, s)");
-  assert_int_equal(strlen(line), 4096);
+  assert_int_equal(strlen(line), 4096 + strlen("... (cut)"));
   memset(want, 0, sizeof want);
   for (int i = 0; i < 700; i++) memcpy(want + 3 * i, "abc", 3);
   memcpy(want + 2100, "\t1\t", 3);
   for (int i = 0; i < 700; i++) memcpy(want + 2103 + 3 * i, "abc", 3);
-  want[4096] = '\0';
+  strcpy(want + 4096, "... (cut)");
   assert_string_equal(line, want);
   print_in_state("print(('x'):rep(4096), 'y', setmetatable({}, "
                  "{ __tostring = function() return 'z' end }))");
-  assert_int_equal(strlen(line), 4096);
   assert_int_equal(strspn(line, "x"), 4096);
+  assert_string_equal(line + 4096, "... (cut)");
+  print_in_state("print(('x'):rep(4096))");  /* fits: no marker */
+  assert_int_equal(strlen(line), 4096);
+  print_in_state("print(('x'):rep(4095) .. '\\0')");
+  assert_int_equal(strspn(line, "x"), 4095);
+  assert_string_equal(line + 4095, "... (cut)");
+  print_in_state("print(('x'):rep(4094) .. '\\0')");
+  assert_string_equal(line + 4094, "\\0");
 }
 
 /* Each test below loads one failing plugin: in a fail-closed hook the

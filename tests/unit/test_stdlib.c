@@ -86,6 +86,59 @@ static void stdlib_log_is_rate_limited(void **state) {
   lplug_value_free(v);
 }
 
+/* print is a message at info level under the same limit: it needs no
+** capability, and 100,000 lines of 4 KB once all reached the host.  The
+** burst is shared: after 100 log lines, print gets (nearly) nothing. */
+static void stdlib_print_shares_the_log_rate_limit(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run(f, "for i = 1, 1000 do print('spam', i) end", NULL),
+                   LPLUG_OK);
+  assert_true(f->log.logs[LPLUG_LOG_INFO] >= 100);
+  assert_true(f->log.logs[LPLUG_LOG_INFO] <= 110);
+  assert_int_equal(run(f, "for i = 1, 1000 do log.warn('w') end\n"
+                          "for i = 1, 1000 do print('p') end", NULL),
+                   LPLUG_OK);
+  assert_true(f->log.logs[LPLUG_LOG_WARN] + f->log.logs[LPLUG_LOG_INFO] <=
+              100 + 110);
+}
+
+/* The note of what was dropped takes a line's place and comes at most
+** once a second: not with every line that passes in a flood, where half
+** the host's lines were notes.  Three floods 0.3 s apart: the second
+** says what the first dropped, the third waits for a second to pass. */
+static void stdlib_dropped_lines_are_said_at_most_once_a_second(
+    void **state) {
+  fixture *f = *state;
+  struct timespec pause = {0, 300 * 1000 * 1000};  /* refills 15 lines */
+  lplug_value *v = lplug_value_new();
+  int i;
+  assert_int_equal(run(f, "for i = 1, 1000 do print('p') end", NULL),
+                   LPLUG_OK);
+  assert_int_equal(f->log.warnings, 0);
+  for (i = 0; i < 2; i++) {
+    nanosleep(&pause, NULL);
+    assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
+  }
+  assert_int_equal(f->log.warnings, 1);
+  assert_non_null(strstr(f->log.last_warning, "messages dropped: more than "
+                                              "100 at once or 50 a second"));
+  /* 100, then 15 (the note among them), then 15; a little more on a
+  ** slow machine */
+  assert_true(f->log.logs[LPLUG_LOG_INFO] + f->log.warnings >= 130);
+  assert_true(f->log.logs[LPLUG_LOG_INFO] + f->log.warnings <= 140);
+  lplug_value_free(v);
+}
+
+/* The host's callback gets a C string: a NUL byte in a message or a
+** printed value ended it there, and print dropped the values after. */
+static void stdlib_log_and_print_keep_nul_bytes_as_backslash_0(void **state) {
+  fixture *f = *state;
+  assert_int_equal(run(f, "print('a\\0b', 3)\nlog.warn('warn\\0nul')\n"
+                          "log.info('%s|', '\\0\\0')", NULL), LPLUG_OK);
+  assert_string_equal(f->log.printed, "a\\0b\t3\n\\0\\0|\n");
+  assert_string_equal(f->log.last_warning, "warn\\0nul");
+}
+
 static void stdlib_log_needs_a_string(void **state) {
   fixture *f = *state;
   assert_int_equal(run(f, "log.info({})", NULL), LPLUG_ERUNTIME);
@@ -217,6 +270,9 @@ int main(void) {
     T(stdlib_log_sends_formatted_lines_by_level),
     T(stdlib_log_formats_with_its_own_string_format),
     T(stdlib_log_is_rate_limited),
+    T(stdlib_print_shares_the_log_rate_limit),
+    T(stdlib_dropped_lines_are_said_at_most_once_a_second),
+    T(stdlib_log_and_print_keep_nul_bytes_as_backslash_0),
     T(stdlib_log_needs_a_string),
     T(stdlib_time_tells_wall_and_monotonic_time),
     T(stdlib_json_round_trips),
