@@ -197,6 +197,15 @@ static int sb_require(lua_State *L) {
   lua_pop(L, 1);
   if (strncmp(name, "lplug.", 6) == 0) {
     sb->config.open_module(L, name + 6, sb->config.owner);
+    /* Lua names a function in an argument error by looking it up in the
+    ** registry's _LOADED ("bad argument #1 to 'lplug.storage.get'" when
+    ** called through pcall); only that looks there: require reads its
+    ** own cache, and _LOADED also holds the libraries the sandbox left
+    ** out. */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
   } else {
     lua_pushvalue(L, 1);
     lua_pushlightuserdata(L, (void *)&LOADING);

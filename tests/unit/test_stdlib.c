@@ -38,6 +38,22 @@ static int run(fixture *f, const char *body, lplug_value *out) {
   return rc;
 }
 
+/* An argument error names the module's function even when no call
+** expression names it (a pcall of it, a handler table): Lua looks it up
+** among the loaded modules, as 'string.rep' is found.  They said '?'. */
+static void stdlib_argument_errors_name_the_module_function(void **state) {
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  assert_int_equal(run(f, "local ok, e1 = pcall(json.encode)\n"
+                          "local ok2, e2 = pcall(log.info, {})\n"
+                          "return e1 .. ' / ' .. e2", v), LPLUG_OK);
+  assert_non_null(strstr(lplug_value_string(v, 0, NULL),
+                         "bad argument #1 to 'lplug.json.encode'"));
+  assert_non_null(strstr(lplug_value_string(v, 0, NULL),
+                         "to 'lplug.log.info'"));
+  lplug_value_free(v);
+}
+
 static void stdlib_log_sends_formatted_lines_by_level(void **state) {
   fixture *f = *state;
   assert_int_equal(run(f, "log.debug('d')\nlog.info('seen %d of %s', 3, 'x')\n"
@@ -267,6 +283,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
                                                 fixture_teardown)
+    T(stdlib_argument_errors_name_the_module_function),
     T(stdlib_log_sends_formatted_lines_by_level),
     T(stdlib_log_formats_with_its_own_string_format),
     T(stdlib_log_is_rate_limited),
