@@ -569,8 +569,10 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
     real = NULL;
   if (real == NULL && (real = realpath(dir, path)) == NULL) {
     manifest_free(m);
-    return report_load_error(e, dir, engine_error(e, LPLUG_EIO,
-                             "cannot open plugin folder '%s'", dir));
+    return report_load_error(e, replacing ? replacing->name : dir,
+                             engine_error(e, LPLUG_EIO,
+                                          "cannot open plugin folder '%s'",
+                                          dir));
   }
   p = calloc(1, sizeof *p);
   if (p == NULL || (p->dir = strdup(real)) == NULL) {
@@ -590,7 +592,9 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
   if (rc != LPLUG_OK) {
     engine_error(e, rc, "%s", err);
     plugin_free(p);
-    return report_load_error(e, dir, rc);
+    /* A reload names the plugin it is about (lplug.h: on_error's plugin
+    ** is a name); a first load has only its folder. */
+    return report_load_error(e, replacing ? replacing->name : dir, rc);
   }
   p->name = p->m->name;
   if (replacing && strcmp(p->name, replacing->name) != 0) {

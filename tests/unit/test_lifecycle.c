@@ -640,6 +640,11 @@ static void lifecycle_failed_reload_keeps_the_old_version(void **state) {
   assert_string_equal(f->log.last_plugin, "life");
   assert_int_equal(rename(moved, dir), 0);
   assert_int_equal(go(f, 1), 2);
+  /* and so is a manifest that no longer parses */
+  support_write(dir, "plugin.yaml", "name: life\nversion: [\n");
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_EMANIFEST);
+  assert_string_equal(f->log.last_plugin, "life");
+  assert_int_equal(go(f, 1), 2);
   free(dir);
   /* nothing the failed versions did stayed: no events, no storage */
   heard_events = lplug_event_pending(f->e);
