@@ -553,8 +553,8 @@ static void events_what_never_fits_says_why(void **state) {
   assert_string_equal(f->log.printed,
     "nil\tevent payload of 2004 bytes is larger than the whole event queue "
     "allows (the host's event_queue_bytes): it can never be queued\n"
-    "bad argument #1 to '?' (topic of 129 bytes is longer than 128)\n"
-    "bad argument #1 to '?' (pattern of 129 bytes is longer than 128)\n");
+    "bad argument #1 to 'lplug.events.emit' (topic of 129 bytes is longer than 128)\n"
+    "bad argument #1 to 'lplug.events.on' (pattern of 129 bytes is longer than 128)\n");
   lplug_value_free(v);
   lplug_builder_free(b);
 }
