@@ -29,6 +29,13 @@
 #define VALUE_SMALL 64                 /* a buffer's first room, and what a
                                           trimmed one starts from again */
 
+/* For a rare path GCC would inline into a hot one (see its use). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /*
 ** {======================================================
 ** Buffer
@@ -429,41 +436,249 @@ int lplug_value_index(const lplug_value *v, size_t at, long long i,
 ** =======================================================
 */
 
-/* Checks one value at *pos of p[0..n); `depth` tables enclose it. */
+/* The end of the value at `at` in bytes already checked: skip without
+** the bounds checks, which cost a third of finding a key twice. */
+static size_t after(const unsigned char *p, size_t at) {
+  size_t i = at + 1, len = 0;
+  int shift = 0;
+  switch (p[at]) {
+    case VALUE_INT: while (p[i++] & 0x80) {} return i;
+    case VALUE_FLOAT: return i + 8;
+    case VALUE_STRING:
+      do len |= (size_t)(p[i] & 0x7f) << shift, shift += 7;
+      while (p[i++] & 0x80);
+      return i + len + 1;
+    case VALUE_TABLE: return i + 4 + get32(p + i);
+    default: return i;
+  }
+}
+
+/* One key as Lua sees it, for finding a key held twice: an integral
+** float is the integer (1.0 is 1, -0.0 is 0; value_lua.c pushes floats
+** with lua_pushnumber and lua_rawset turns them into integer keys), and
+** an array index is the integer key it stands for. */
+typedef struct keyview {
+  int kind;                        /* KEY_BOOLEAN ... KEY_STRING */
+  long long i;                     /* a boolean (0, 1) or an integer */
+  double d;                        /* a float that is not an integer */
+  const unsigned char *s;          /* a string's bytes */
+  uint64_t len;
+} keyview;
+
+enum { KEY_BOOLEAN, KEY_INTEGER, KEY_FLOAT, KEY_STRING };
+
+/* Reads the key at `at`, already checked: never nil, a table or NaN. */
+static void read_key(const unsigned char *p, size_t end, size_t at,
+                     keyview *k) {
+  size_t i = at + 1;
+  /* the common keys first, without calls: a short string, a small
+  ** integer */
+  if (p[at] == VALUE_STRING && p[i] < 0x80) {
+    k->kind = KEY_STRING;
+    k->len = p[i];
+    k->s = p + i + 1;
+  } else if (p[at] >= VALUE_SMALLINT) {
+    k->kind = KEY_INTEGER;
+    k->i = p[at] & 0x7f;
+  } else if (get_integer(p, end, at, &k->i)) {
+    k->kind = KEY_INTEGER;
+  } else if (p[at] == VALUE_FLOAT) {
+    k->kind = KEY_FLOAT;
+    k->d = get_double(p + i);
+  } else if (p[at] == VALUE_STRING) {
+    k->kind = KEY_STRING;
+    (void)get_varint(p, end, &i, &k->len);
+    k->s = p + i;
+  } else {
+    k->kind = KEY_BOOLEAN;
+    k->i = p[at] == VALUE_TRUE;
+  }
+}
+
+/* A total order on keys: by kind, then by value (no NaN reaches here,
+** and the zeros are integers). */
+static int key_order(const keyview *a, const keyview *b) {
+  int c;
+  if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+  switch (a->kind) {
+    case KEY_FLOAT: return a->d < b->d ? -1 : a->d > b->d;
+    case KEY_STRING:
+      c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+      if (c != 0) return c;
+      return a->len < b->len ? -1 : a->len > b->len;
+    default: return a->i < b->i ? -1 : a->i > b->i;
+  }
+}
+
+/* Keys of one table by their offset from `base`: a table is at most
+** 4 GB, so 4 bytes hold an offset and the sort needs half the bytes it
+** reads at most. */
+typedef struct keyset {
+  const unsigned char *p;
+  size_t end, base;
+  uint32_t *o;
+} keyset;
+
+static int order_at(const keyset *ks, size_t a, size_t b) {
+  keyview x, y;
+  read_key(ks->p, ks->end, ks->base + ks->o[a], &x);
+  read_key(ks->p, ks->end, ks->base + ks->o[b], &y);
+  return key_order(&x, &y);
+}
+
+static void sift(keyset *ks, size_t root, size_t n) {
+  for (;;) {
+    size_t child = 2 * root + 1;
+    uint32_t t;
+    if (child >= n) return;
+    if (child + 1 < n && order_at(ks, child, child + 1) < 0) child++;
+    if (order_at(ks, root, child) >= 0) return;
+    t = ks->o[root];
+    ks->o[root] = ks->o[child];
+    ks->o[child] = t;
+    root = child;
+  }
+}
+
+/* Heapsort: O(n log n) whatever the bytes (they may be an attacker's),
+** no recursion, no extra memory. */
+static void sort_keys(keyset *ks, size_t n) {
+  size_t i;
+  uint32_t t;
+  for (i = n / 2; i-- > 0; ) sift(ks, i, n);
+  for (i = n; i-- > 1; ) {
+    t = ks->o[0];
+    ks->o[0] = ks->o[i];
+    ks->o[i] = t;
+    sift(ks, 0, i);
+  }
+}
+
+/* Whether an integer key among the n sorted keys names an index of the
+** array part at `arr` (narr values) that holds a value. */
+static int hits_array(const keyset *ks, size_t n, size_t arr, uint64_t narr) {
+  uint64_t index = 1;
+  size_t i;
+  keyview k;
+  for (i = 0; i < n; i++) {
+    read_key(ks->p, ks->end, ks->base + ks->o[i], &k);
+    if (k.kind < KEY_INTEGER || k.i < 1) continue;
+    if (k.kind > KEY_INTEGER || (uint64_t)k.i > narr) break;
+    for (; index < (uint64_t)k.i; index++) arr = after(ks->p, arr);
+    if (ks->p[arr] != VALUE_NIL) return 1;
+  }
+  return 0;
+}
+
+/* Whether index i (1..narr) of the array part at `arr` holds a value. */
+static int array_holds(const unsigned char *p, size_t end, size_t arr,
+                       long long i) {
+  for (; i > 1; i--) arr = after(p, arr);
+  return p[arr] != VALUE_NIL;
+}
+
+/* Up to this many keys are compared pair by pair (28 compares at most),
+** each read once: sorting offsets reads every key again at each compare,
+** and cost 1200 Ir more than this for a 3-field record. */
+#define FEW_KEYS 8
+
+static int few_keys_unique(const unsigned char *p, size_t end, size_t arr,
+                           uint64_t narr, size_t hash, uint64_t nhash) {
+  keyview kv[FEW_KEYS];
+  size_t n = 0, j, val;
+  uint64_t k;
+  for (k = 0; k < nhash; k++, hash = after(p, val)) {
+    val = after(p, hash);
+    if (p[val] == VALUE_NIL) continue;           /* absent */
+    read_key(p, end, hash, &kv[n]);
+    for (j = 0; j < n; j++)
+      if (key_order(&kv[j], &kv[n]) == 0) return LPLUG_EPARSE;
+    if (kv[n].kind == KEY_INTEGER && kv[n].i >= 1 &&
+        (uint64_t)kv[n].i <= narr && array_holds(p, end, arr, kv[n].i))
+      return LPLUG_EPARSE;
+    n++;
+  }
+  return LPLUG_OK;
+}
+
+/* Checks that the table whose array part (narr values) starts at `arr`
+** and hash part (nhash pairs) at `hash`, ending at `end`, holds no key
+** twice, as Lua would merge it: two equal hash keys, or a hash key that
+** repeats an index of the array part.  Pairs and array entries whose
+** value is nil are absent (every reader skips them), so they clash with
+** nothing.  The bytes were checked.  LPLUG_OK, LPLUG_EPARSE or
+** LPLUG_ENOMEM. */
+static int keys_unique(const unsigned char *p, size_t end, size_t arr,
+                       uint64_t narr, size_t hash, uint64_t nhash) {
+  keyset ks;
+  size_t n = 0, i, val;
+  uint64_t k;
+  int rc = LPLUG_OK;
+  if (nhash <= FEW_KEYS)
+    return few_keys_unique(p, end, arr, narr, hash, nhash);
+  ks.p = p;
+  ks.end = end;
+  ks.base = arr;
+  if (nhash > SIZE_MAX / sizeof *ks.o ||
+      (ks.o = malloc((size_t)nhash * sizeof *ks.o)) == NULL)
+    return LPLUG_ENOMEM;
+  for (k = 0; k < nhash; k++, hash = after(p, val)) {
+    val = after(p, hash);
+    if (p[val] != VALUE_NIL) ks.o[n++] = (uint32_t)(hash - arr);
+  }
+  sort_keys(&ks, n);
+  for (i = 1; i < n && rc == LPLUG_OK; i++)
+    if (order_at(&ks, i - 1, i) == 0) rc = LPLUG_EPARSE;
+  if (rc == LPLUG_OK && narr > 0 && hits_array(&ks, n, arr, narr))
+    rc = LPLUG_EPARSE;
+  free(ks.o);
+  return rc;
+}
+
+/* Checks one value at *pos of p[0..n); `depth` tables enclose it.
+** LPLUG_OK, LPLUG_EPARSE or LPLUG_ENOMEM. */
 static int check(const unsigned char *p, size_t n, size_t *pos, int depth) {
-  size_t at = *pos, i, end = skip(p, n, at);
+  size_t at = *pos, i, arr, hash, end = skip(p, n, at);
   uint64_t narr, nhash, k;
-  if (end == 0) return 0;
-  if (p[at] == VALUE_STRING && p[end - 1] != 0) return 0;
+  int rc;
+  if (end == 0) return LPLUG_EPARSE;
+  if (p[at] == VALUE_STRING && p[end - 1] != 0) return LPLUG_EPARSE;
   if (p[at] == VALUE_TABLE) {
-    if (depth >= LPLUG_MAX_DEPTH) return 0;
+    if (depth >= LPLUG_MAX_DEPTH) return LPLUG_EPARSE;
     i = at + 5;
     if (!get_varint(p, end, &i, &narr) || !get_varint(p, end, &i, &nhash))
-      return 0;
+      return LPLUG_EPARSE;
     /* every value takes a byte, every pair two: no long loops on lies */
-    if (narr > end - i || nhash > (end - i - narr) / 2) return 0;
+    if (narr > end - i || nhash > (end - i - narr) / 2) return LPLUG_EPARSE;
+    arr = i;
     for (k = 0; k < narr; k++)
-      if (!check(p, end, &i, depth + 1)) return 0;
+      if ((rc = check(p, end, &i, depth + 1)) != LPLUG_OK) return rc;
+    hash = i;
     for (k = 0; k < nhash; k++) {
       unsigned char tag;
-      if (i >= end) return 0;
+      if (i >= end) return LPLUG_EPARSE;
       tag = p[i];
-      if (tag == VALUE_NIL || tag == VALUE_TABLE) return 0;
+      if (tag == VALUE_NIL || tag == VALUE_TABLE) return LPLUG_EPARSE;
       if (tag == VALUE_FLOAT && end - i > 8 && isnan(get_double(p + i + 1)))
-        return 0;
-      if (!check(p, end, &i, depth + 1) || !check(p, end, &i, depth + 1))
-        return 0;
+        return LPLUG_EPARSE;
+      if ((rc = check(p, end, &i, depth + 1)) != LPLUG_OK ||
+          (rc = check(p, end, &i, depth + 1)) != LPLUG_OK)
+        return rc;
     }
-    if (i != end) return 0;
+    if (i != end) return LPLUG_EPARSE;
+    if ((rc = keys_unique(p, end, arr, narr, hash, nhash)) != LPLUG_OK)
+      return rc;
   }
   *pos = end;
-  return 1;
+  return LPLUG_OK;
 }
 
 int value_check(const unsigned char *p, size_t n) {
   size_t pos = 0;
+  int rc;
   if (p == NULL || n == 0) return LPLUG_EPARSE;
-  return check(p, n, &pos, 0) && pos == n ? LPLUG_OK : LPLUG_EPARSE;
+  rc = check(p, n, &pos, 0);
+  return rc != LPLUG_OK || pos == n ? rc : LPLUG_EPARSE;
 }
 
 /* }====================================================== */
@@ -514,10 +729,11 @@ const void *lplug_value_bytes(const lplug_value *v, size_t *len) {
 }
 
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out) {
+  int rc;
   if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
   if (bytes == NULL) return LPLUG_EINVAL;
-  if (value_check(bytes, len) != LPLUG_OK) return LPLUG_EPARSE;
+  if ((rc = value_check(bytes, len)) != LPLUG_OK) return rc;
   *out = from_copy(bytes, len);
   return *out ? LPLUG_OK : LPLUG_ENOMEM;
 }
@@ -541,6 +757,17 @@ void lplug_free(void *p) { free(p); }
 ** tables).  Integer keys 1, 2, 3, ... arriving first go to the array
 ** part without key bytes; a nil value drops its key (hash) or leaves a
 ** hole (array; holes at the end are trimmed).
+**
+** A key given twice is misuse, found when its table closes by the sort
+** lplug_value_from_bytes uses (keys_unique), but only in tables that may
+** hold one: each hash key sets one bit of a 64-bit filter (a few bits of
+** the key), and only a table where two keys met on one bit, or with a
+** hash part beside an array part (an integer key may repeat an index),
+** calls for the sort.  A 3-field record pays a shift, a test and an OR
+** per key and one test at its end (counting the bits set at the end
+** instead cost 20 Ir more).  Comparing its keys pair by pair at the end cost 134 Ir more per
+** record (bench hook_record3): walking to each key and telling keys
+** apart byte by byte costs more than the filter ever does.
 ** =======================================================
 */
 
@@ -549,6 +776,8 @@ typedef struct frame {
   size_t keypos;          /* where the pending hash key starts */
   uint64_t narr, nhash;
   uint64_t trailing;      /* nil holes at the end of the array part */
+  uint64_t seen;          /* one bit per hash key: see above */
+  int clash;              /* two hash keys set the same bit */
   int want;               /* KEY or a kind of VALUE */
 } frame;
 
@@ -614,11 +843,15 @@ static unsigned char *room(lplug_builder *b, size_t n) {
 
 /* Called before every value.  Decides whether it is a key (kind: a tag,
 ** or -1 for a table) and updates the counts; returns 0 to skip writing
-** it.  `ival` is the integer of an integer key.  Inline (GCC left it a
+** it.  `ival` is the integer of an integer key, the length of a string
+** `s` (NULL for the other kinds) or, for the others, what sets a bit in
+** the key filter (a boolean; 0 for a float).  Inline (GCC left it a
 ** call from the seven builders): a 3-field record's eight builder calls
 ** went from 793 to 643 Ir, lplug_build_string from 110 to 84. */
-static inline int before(lplug_builder *b, int tag, long long ival) {
+static inline int before(lplug_builder *b, int tag, long long ival,
+                         const char *s) {
   frame *f;
+  uint64_t h, bit;
   if (b == NULL || b->err != LPLUG_OK) return 0;
   if (b->depth == 0) {
     if (b->done) b->err = LPLUG_EINVAL;   /* a second top-level value */
@@ -638,6 +871,13 @@ static inline int before(lplug_builder *b, int tag, long long ival) {
         return 0;
       }
       f->keypos = b->buf.len;
+      /* a string's length and first byte tell most field names apart:
+      ** "line", "n", "ok" set bits 8, 53 and 61 */
+      h = (uint64_t)ival;
+      if (tag == VALUE_STRING) h = h * 7 + (ival > 0 ? (unsigned char)*s : 0);
+      bit = (uint64_t)1 << (h & 63);
+      if (f->seen & bit) f->clash = 1;     /* maybe the same key */
+      f->seen |= bit;
       f->want = HASHVAL;
       return 1;
     case ARRVAL:
@@ -658,19 +898,19 @@ static inline int before(lplug_builder *b, int tag, long long ival) {
 
 void lplug_build_nil(lplug_builder *b) {
   unsigned char *p;
-  if (before(b, VALUE_NIL, 0) && (p = room(b, 1)) != NULL) *p = VALUE_NIL;
+  if (before(b, VALUE_NIL, 0, NULL) && (p = room(b, 1)) != NULL) *p = VALUE_NIL;
 }
 
 void lplug_build_boolean(lplug_builder *b, int x) {
   unsigned char *p;
-  if (before(b, VALUE_TRUE, 0) && (p = room(b, 1)) != NULL)
+  if (before(b, VALUE_TRUE, x != 0, NULL) && (p = room(b, 1)) != NULL)
     *p = x ? VALUE_TRUE : VALUE_FALSE;
 }
 
 void lplug_build_integer(lplug_builder *b, long long x) {
   unsigned char *p;
   uint64_t u;
-  if (!before(b, VALUE_INT, x)) return;
+  if (!before(b, VALUE_INT, x, NULL)) return;
   if (x >= 0 && x < 128) {
     if ((p = room(b, 1)) != NULL) *p = (unsigned char)(VALUE_SMALLINT | x);
     return;
@@ -697,7 +937,7 @@ void lplug_build_float(lplug_builder *b, double x) {
       return;
     }
   }
-  if (!before(b, VALUE_FLOAT, 0) || (p = room(b, 9)) == NULL) return;
+  if (!before(b, VALUE_FLOAT, 0, NULL) || (p = room(b, 9)) == NULL) return;
   memcpy(&u, &x, sizeof u);
   *p++ = VALUE_FLOAT;
   for (i = 0; i < 8; i++, u >>= 8) p[i] = (unsigned char)u;
@@ -706,7 +946,7 @@ void lplug_build_float(lplug_builder *b, double x) {
 void lplug_build_string(lplug_builder *b, const char *s, size_t len) {
   unsigned char *p;
   if (s == NULL && len > 0 && b && b->err == LPLUG_OK) b->err = LPLUG_EINVAL;
-  if (!before(b, VALUE_STRING, 0)) return;
+  if (!before(b, VALUE_STRING, (long long)len, s)) return;
   if (len > (size_t)-1 - 12) {
     b->err = LPLUG_ENOMEM;
     return;
@@ -721,7 +961,7 @@ void lplug_build_string(lplug_builder *b, const char *s, size_t len) {
 void lplug_build_table(lplug_builder *b) {
   frame *f;
   unsigned char *p;
-  if (!before(b, VALUE_TABLE, 0)) return;
+  if (!before(b, VALUE_TABLE, 0, NULL)) return;
   if (b->depth == LPLUG_MAX_DEPTH) {
     b->err = LPLUG_EINVAL;                 /* nesting past the limit */
     return;
@@ -740,8 +980,24 @@ void lplug_build_table(lplug_builder *b) {
   if ((p = room(b, 7)) == NULL) return;
   p[0] = VALUE_TABLE;                      /* length, counts patched later */
   f->narr = f->nhash = f->trailing = 0;
+  f->seen = 0;
+  f->clash = 0;
   f->want = KEY;
   b->depth++;
+}
+
+/* Checks that the table f, just closed and patched, holds no key twice:
+** LPLUG_OK, LPLUG_EINVAL or LPLUG_ENOMEM.  Out of line: inlined, it made
+** lplug_build_end save more registers on every call (2 Ir more). */
+static NOINLINE int builder_keys_unique(const lplug_builder *b, const frame *f) {
+  const unsigned char *p = b->buf.bytes;
+  size_t arr, hash, end = b->buf.len;
+  uint64_t n;
+  int rc;
+  hash = arr = f->start + 5 + varint_size(f->narr) + varint_size(f->nhash);
+  for (n = 0; n < f->narr; n++) hash = after(p, hash);
+  rc = keys_unique(p, end, arr, f->narr, hash, f->nhash);
+  return rc == LPLUG_EPARSE ? LPLUG_EINVAL : rc;
 }
 
 void lplug_build_end(lplug_builder *b) {
@@ -773,6 +1029,8 @@ void lplug_build_end(lplug_builder *b) {
   put32(p + 1, (uint32_t)(body + extra + 2));
   p = put_varint(p + 5, f->narr);
   put_varint(p, f->nhash);
+  if (f->clash || (f->narr > 0 && f->nhash > 0))
+    b->err = builder_keys_unique(b, f);    /* a key twice is misuse */
 }
 
 /* A NULL builder (lplug_builder_new ran out of memory) accepts every

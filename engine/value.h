@@ -13,7 +13,10 @@
 **                     it in place as a NUL-terminated string)
 **   0x06 table        4-byte length of what follows, varint narr, varint
 **                     nhash, narr values (keys 1..narr), then nhash
-**                     key/value pairs.  Keys are never nil, NaN or tables.
+**                     key/value pairs.  Keys are never nil, NaN or tables,
+**                     and no key is there twice as Lua sees keys: 1, 1.0
+**                     and array index 1 are one key (an entry whose value
+**                     is nil is absent and clashes with nothing).
 **   0x80..0xff        integer 0..127 in the tag itself
 ** Tables nest at most LPLUG_MAX_DEPTH levels.
 */
@@ -84,8 +87,9 @@ void value_trim(lplug_value *v);
 /* Frees the buffer of a value that lives inside another struct. */
 void value_release(lplug_value *v);
 
-/* Checks that [p, p+n) is exactly one well-formed value; LPLUG_OK or
-** LPLUG_EPARSE. */
+/* Checks that [p, p+n) is exactly one well-formed value; LPLUG_OK,
+** LPLUG_EPARSE or LPLUG_ENOMEM (finding a key held twice in a big table
+** sorts its keys). */
 int value_check(const unsigned char *p, size_t n);
 
 #endif

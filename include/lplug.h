@@ -203,7 +203,9 @@ char *lplug_value_to_json(const lplug_value *v, size_t *len);
 const void *lplug_value_bytes(const lplug_value *v, size_t *len);
 
 /* Checks untrusted encoded bytes and copies them into a new value in
-** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep; *out NULL),
+** *out.  Returns LPLUG_OK, LPLUG_EPARSE (malformed, too deep, a table
+** holding one key twice as Lua counts keys: 1, 1.0 and array index 1 are
+** one key, an entry whose value is nil is none; *out NULL),
 ** LPLUG_EINVAL (bytes or out NULL) or LPLUG_ENOMEM.  Never reads outside
 ** [bytes, bytes + len). */
 int lplug_value_from_bytes(const void *bytes, size_t len, lplug_value **out);
@@ -255,9 +257,12 @@ size_t lplug_value_count(const lplug_value *v, size_t at);
 **   lplug_builder_finish(b, v);          (v now holds {line="hi", n=1})
 **
 ** Inside a table, calls alternate key, value, key, value.  A builder
-** remembers the first misuse (a nil or NaN key, a table as a key, an end
-** without a table, nesting past LPLUG_MAX_DEPTH, out of memory) and
-** lplug_builder_finish reports it.  One builder can make many values.
+** remembers the first misuse (a nil or NaN key, a table as a key, a key
+** given twice in one table -- 5 and 5.0, or an index of the sequence
+** given again, count as the same key, as in Lua; a key whose value was
+** nil counts as never given -- an end without a table, nesting past
+** LPLUG_MAX_DEPTH, out of memory) and lplug_builder_finish reports it.
+** One builder can make many values.
 */
 lplug_builder *lplug_builder_new(void);   /* NULL when out of memory */
 void lplug_builder_free(lplug_builder *b);

@@ -4,7 +4,9 @@
 ** accepted.
 **
 ** Properties: a value accepted keeps exactly the bytes given; every
-** position the iterator hands out reads as a type; the JSON text of an
+** position the iterator hands out reads as a type; a table holds each
+** key once, so looking up a key iterated finds the value iterated with
+** it; the JSON text of an
 ** accepted value parses back (the encoder writes what the decoder reads);
 ** a plugin handed the value (value_lua.c builds it in the plugin's state)
 ** and returning it gives back a value or a plugin failure code.
@@ -89,10 +91,13 @@ static size_t walk(const lplug_value *v, size_t at, int depth) {
           const char *k = lplug_value_string(v, key, &len);
           if (strlen(k) == len && !lplug_value_field(v, at, k, &pos))
             fuzz_fail("a string key iterated is not found by field");
+          if (strlen(k) == len && pos != val)
+            fuzz_fail("a string key is in the table twice");
         } else if (kt == LPLUG_TINTEGER) {
           long long i = lplug_value_integer(v, key, &ok);
           if (!lplug_value_index(v, at, i, &pos))
             fuzz_fail("an integer key iterated is not found by index");
+          if (pos != val) fuzz_fail("an integer key is in the table twice");
         }
         seen += walk(v, val, depth + 1);
         n++;

@@ -471,6 +471,110 @@ static void value_builder_reports_misuse_and_leaves_value_unchanged(
   lplug_value_free(v);
 }
 
+/* Builds a table of the keys k0, k0+1, ... (n of them) and then `last`
+** as one more key: the sort path of the duplicate check (more than a few
+** keys). */
+static int build_many_then(lplug_builder *b, lplug_value *v, int n,
+                           long long k0, long long last) {
+  int i;
+  lplug_build_table(b);
+  lplug_build_string(b, "s", 1);   /* a hash part before the integers */
+  lplug_build_boolean(b, 1);
+  for (i = 0; i < n; i++) {
+    lplug_build_integer(b, k0 + i);
+    lplug_build_integer(b, i);
+  }
+  lplug_build_integer(b, last);
+  lplug_build_boolean(b, 0);
+  lplug_build_end(b);
+  return lplug_builder_finish(b, v);
+}
+
+/* A table holds each key once, as a Lua table does: the builder refuses
+** a key given twice (misuse, like a nil key) and leaves the value as it
+** was.  Whatever Lua would merge is one key: 5 and 5.0, and an index of
+** the array part given again as a key. */
+static void value_builder_refuses_a_key_given_twice(void **state) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+#define TWICE(k1, k2)                                                    \
+  do {                                                                   \
+    lplug_build_table(b);                                                \
+    k1; lplug_build_integer(b, 1);                                       \
+    lplug_build_string(b, "x", 1); lplug_build_integer(b, 2);            \
+    k2; lplug_build_integer(b, 3);                                       \
+    lplug_build_end(b);                                                  \
+    assert_int_equal(lplug_builder_finish(b, v), LPLUG_EINVAL);          \
+    assert_int_equal(lplug_value_type(v, 0), LPLUG_TNIL);                \
+  } while (0)
+  TWICE(lplug_build_string(b, "a", 1), lplug_build_string(b, "a", 1));
+  TWICE(lplug_build_string(b, "a\0b", 3), lplug_build_string(b, "a\0b", 3));
+  TWICE(lplug_build_integer(b, 5), lplug_build_integer(b, 5));
+  TWICE(lplug_build_integer(b, -300), lplug_build_integer(b, -300));
+  TWICE(lplug_build_integer(b, 5), lplug_build_float(b, 5.0));
+  TWICE(lplug_build_float(b, 0.0), lplug_build_float(b, -0.0));
+  TWICE(lplug_build_float(b, 1.5), lplug_build_float(b, 1.5));
+  TWICE(lplug_build_float(b, INFINITY), lplug_build_float(b, INFINITY));
+  TWICE(lplug_build_boolean(b, 1), lplug_build_boolean(b, 1));
+  /* array index 1 (the first key), then key 1 in the hash part */
+  TWICE(lplug_build_integer(b, 1), lplug_build_integer(b, 1));
+  TWICE(lplug_build_integer(b, 1), lplug_build_float(b, 1.0));
+#undef TWICE
+  /* past a few keys the check sorts them */
+  assert_int_equal(build_many_then(b, v, 40, 100, 120), LPLUG_EINVAL);
+  assert_int_equal(build_many_then(b, v, 40, 100, 100), LPLUG_EINVAL);
+  assert_int_equal(build_many_then(b, v, 40, 100, 139), LPLUG_EINVAL);
+  assert_int_equal(lplug_value_type(v, 0), LPLUG_TNIL);
+  assert_int_equal(build_many_then(b, v, 40, 100, 140), LPLUG_OK);
+  assert_int_equal(lplug_value_count(v, 0), 42);
+  /* in a nested table too */
+  lplug_build_table(b);
+  lplug_build_string(b, "in", 2);
+  lplug_build_table(b);
+  lplug_build_string(b, "k", 1); lplug_build_integer(b, 1);
+  lplug_build_string(b, "k", 1); lplug_build_integer(b, 2);
+  lplug_build_end(b);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_EINVAL);
+  lplug_builder_free(b);
+  lplug_value_free(v);
+}
+
+/* What is not one key twice stays allowed: keys that look alike, a key
+** whose nil value dropped it given again, a key in the hash part at a
+** hole of the array part. */
+static void value_builder_accepts_keys_that_only_look_alike(void **state) {
+  lplug_builder *b = lplug_builder_new();
+  lplug_value *v = lplug_value_new();
+  size_t at;
+  lplug_build_table(b);
+  lplug_build_string(b, "path", 4); lplug_build_integer(b, 1);
+  lplug_build_string(b, "port", 4); lplug_build_integer(b, 2);
+  lplug_build_string(b, "1", 1);    lplug_build_integer(b, 3);
+  lplug_build_integer(b, 10);       lplug_build_integer(b, 4);
+  lplug_build_float(b, 10.5);       lplug_build_integer(b, 5);
+  lplug_build_boolean(b, 1);        lplug_build_integer(b, 6);
+  lplug_build_boolean(b, 0);        lplug_build_integer(b, 7);
+  lplug_build_string(b, "gone", 4); lplug_build_nil(b);
+  lplug_build_string(b, "gone", 4); lplug_build_integer(b, 8);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  assert_int_equal(lplug_value_count(v, 0), 8);
+  assert_true(lplug_value_field(v, 0, "gone", &at));
+  assert_int_equal(lplug_value_integer(v, at, NULL), 8);
+  lplug_build_table(b);                       /* {nil, x = 1, [1] = "b"} */
+  lplug_build_integer(b, 1);        lplug_build_nil(b);
+  lplug_build_string(b, "x", 1);    lplug_build_integer(b, 1);
+  lplug_build_integer(b, 1);        lplug_build_string(b, "b", 1);
+  lplug_build_end(b);
+  assert_int_equal(lplug_builder_finish(b, v), LPLUG_OK);
+  assert_int_equal(lplug_value_count(v, 0), 2);
+  assert_true(lplug_value_index(v, 0, 1, &at));
+  assert_string_equal(lplug_value_string(v, at, NULL), "b");
+  lplug_builder_free(b);
+  lplug_value_free(v);
+}
+
 static void value_internals_swap_release_and_set_nil(void **state) {
   lplug_value a = {0, 0, 0}, b = {0, 0, 0};
   value_set_nil(&a);                         /* allocates when empty */
@@ -641,6 +745,65 @@ static void value_check_refuses_malformed_encodings(void **state) {
   assert_int_equal(check_hex("06 0c 00 00 00 00 01 04 00 00 00 00 00 00 f8 "
                              "3f 81"), LPLUG_OK);            /* key 1.5 */
   assert_int_equal(check_hex("06 04 00 00 00 00 01 81 00"), LPLUG_OK);
+}
+
+/* Bytes from outside may not hold one key twice either (Lua would keep
+** one of them; the JSON text would hold both): two equal hash keys, keys
+** Lua merges (1, 1.0 and an overlong 1; 0 and -0.0), or a key that
+** repeats an index of the array part.  Found by fuzz_value: the bytes
+** below were accepted and their JSON text wrote the key "1" twice. */
+static void value_from_bytes_refuses_a_key_held_twice(void **state) {
+  unsigned char big[512];
+  size_t n;
+  int i, dup;
+  lplug_value *w;
+  /* {10, 3, nil, [true] = "\0\x19n", [1] = "neg"} */
+  assert_int_equal(check_hex("06 14 00 00 00 03 02 8a 83 00 02 05 03 00 19 "
+                             "6e 00 03 02 05 03 6e 65 67 00"), LPLUG_EPARSE);
+  assert_int_equal(check_hex("06 0c 00 00 00 00 02 05 01 61 00 81 "
+                             "05 01 61 00 82"), LPLUG_EPARSE);   /* a, a */
+  assert_int_equal(check_hex("06 0e 00 00 00 00 02 81 82 "
+                             "04 00 00 00 00 00 00 f0 3f 83"),
+                   LPLUG_EPARSE);                             /* 1, 1.0 */
+  assert_int_equal(check_hex("06 0e 00 00 00 00 02 80 82 "
+                             "04 00 00 00 00 00 00 00 80 83"),
+                   LPLUG_EPARSE);                             /* 0, -0.0 */
+  assert_int_equal(check_hex("06 08 00 00 00 00 02 81 82 03 82 00 83"),
+                   LPLUG_EPARSE);                    /* 1, 1 overlong */
+  assert_int_equal(check_hex("06 08 00 00 00 00 02 02 81 02 82"),
+                   LPLUG_EPARSE);                    /* true, true */
+  assert_int_equal(check_hex("06 05 00 00 00 01 01 83 81 82"),
+                   LPLUG_EPARSE);                    /* {3, [1] = 2} */
+  assert_int_equal(check_hex("06 0c 00 00 00 00 01 01 01 06 08 00 00 00 00 "
+                             "02 81 82 81 83"), LPLUG_EPARSE);   /* nested */
+  /* not twice: a nil value is no entry, a hole is no index */
+  assert_int_equal(check_hex("06 0c 00 00 00 00 02 05 01 61 00 00 "
+                             "05 01 61 00 82"), LPLUG_OK);
+  assert_int_equal(check_hex("06 05 00 00 00 01 01 00 81 82"), LPLUG_OK);
+  assert_int_equal(check_hex("06 0e 00 00 00 00 02 81 82 "
+                             "04 00 00 00 00 00 00 f8 3f 83"), LPLUG_OK);
+  /* more than a few keys: sorted; the key twice anywhere among them */
+  for (dup = -1; dup < 40; dup += 13) {
+    n = 0;
+    big[n++] = VALUE_TABLE;
+    n += 4;
+    big[n++] = 1;                             /* narr: {7, ...} */
+    big[n++] = 41;                            /* nhash */
+    big[n++] = 0x87;
+    for (i = 0; i < 40; i++) {
+      big[n++] = (unsigned char)(0x80 | (i + 2));  /* keys 2..41 */
+      big[n++] = 0x81;
+    }
+    big[n++] = (unsigned char)(0x80 | (dup < 0 ? 42 : dup + 2));
+    big[n++] = 0x81;
+    big[1] = (unsigned char)(n - 5);
+    big[2] = big[3] = big[4] = 0;
+    assert_int_equal(lplug_value_from_bytes(big, n, &w),
+                     dup < 0 ? LPLUG_OK : LPLUG_EPARSE);
+    lplug_value_free(w);
+  }
+  big[n - 2] = 0x81;                          /* key 1: the array's index */
+  assert_int_equal(value_check(big, n), LPLUG_EPARSE);
 }
 
 static void value_check_refuses_too_deep(void **state) {
@@ -1083,6 +1246,8 @@ int main(void) {
     cmocka_unit_test(value_roundtrip_big_tables),
     cmocka_unit_test(value_builder_nests_past_its_inline_frames),
     cmocka_unit_test(value_builder_reports_misuse_and_leaves_value_unchanged),
+    cmocka_unit_test(value_builder_refuses_a_key_given_twice),
+    cmocka_unit_test(value_builder_accepts_keys_that_only_look_alike),
     cmocka_unit_test(value_internals_swap_release_and_set_nil),
     cmocka_unit_test(value_set_nil_gives_back_only_a_big_buffer),
     cmocka_unit_test(value_plugin_scratch_is_bounded_after_a_big_value),
@@ -1090,6 +1255,7 @@ int main(void) {
     cmocka_unit_test(value_null_arguments_are_refused_not_dereferenced),
     cmocka_unit_test(value_check_refuses_truncated_table),
     cmocka_unit_test(value_check_refuses_malformed_encodings),
+    cmocka_unit_test(value_from_bytes_refuses_a_key_held_twice),
     cmocka_unit_test(value_check_refuses_too_deep),
     cmocka_unit_test(value_check_survives_random_garbage_and_mutations),
     cmocka_unit_test(value_readers_stay_in_bounds_at_any_position),
