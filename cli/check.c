@@ -41,19 +41,22 @@ typedef struct check_state {
   lplug_host *host;
 } check_state;
 
+/* Problems quote the plugin's code and files: escaped (cli.h). */
 static void on_problem(void *ud, const char *text) {
   (void)ud;
-  printf("%s\n", text);
+  cli_say(stdout, "", text, 0);
 }
 
 static int check_one(void *ud, const char *dir) {
   check_state *cs = ud;
+  char shown[4096];
   int n = lplug_check_plugin(dir, cs->host, on_problem, cs);
+  cli_escape(dir, shown, sizeof shown);  /* folder names are the plugins' */
   if (n < 0) {
-    cli_error("cannot check '%s': %s", dir, lplug_strerror(n));
+    cli_error("cannot check '%s': %s", shown, lplug_strerror(n));
     return 1;
   }
-  if (n == 0 && !cs->quiet) printf("%s: ok\n", dir);
+  if (n == 0 && !cs->quiet) printf("%s: ok\n", shown);
   cs->problems += n;
   return n > 0;
 }
@@ -93,7 +96,7 @@ int cli_check(int argc, char **argv) {
     config_path = "lplug.yaml";
   if (config_path &&
       lplug_host_load(config_path, &cs.host, err, sizeof err) != LPLUG_OK) {
-    printf("%s\n", err);
+    cli_say(stdout, "", err, 0);
     return 1;
   }
   for (i = 1; i < argc; i++) {
