@@ -166,6 +166,14 @@ check "test - likewise (it did nothing and said 0)" [ $? -eq 1 ]
 check "check --help" [ $? -eq 0 ]
 "$LPLUG" new --help | grep -q "usage: lplug new"
 check "new --help" [ $? -eq 0 ]
+"$LPLUG" new twice --dir "$out/d1" --dir "$out/d2" >/dev/null 2>&1
+check "new with --dir twice is bad usage (exit 2), making nothing" \
+  sh -c "[ $? -eq 2 ] && [ ! -e '$out/d1' ] && [ ! -e '$out/d2' ]"
+"$LPLUG" new --dir "$out/dd" -- dashed >/dev/null
+check "new takes -- as the end of options" [ -f "$out/dd/dashed/plugin.yaml" ]
+"$LPLUG" new --dir "$out/dd" -- --dir >/dev/null 2>&1
+check "and what follows it as the name ('--dir' is not one: exit 2)" \
+  sh -c "[ $? -eq 2 ] && [ ! -e '$out/dd/--dir' ]"
 
 # The tutorial in docs/plugin-guide.md shows the files lplug new makes.
 block() {  # the fenced block after the marker line "<!-- test: file plugins/tagger/$1 -->"
