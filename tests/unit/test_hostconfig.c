@@ -275,6 +275,31 @@ static void hostconfig_bad_values_are_errors(void **state) {
              "lplug.yaml:1:4: anchors are not supported ('&x')");
 }
 
+/* Capabilities under grants: are read as a manifest's are, but any
+** mistake is an error: a misspelt one would grant nothing, silently. */
+static void hostconfig_grants_are_checked_like_capabilities(void **state) {
+  fixture *f = *state;
+  load_fails(f, "grants:\n  redact: { storag: {} }\n",
+             "lplug.yaml:2:13: unknown key 'grants.redact.storag' (the "
+             "capabilities are hooks, events, storage, log, time, json, "
+             "config)");
+  load_fails(f, "grants:\n  '*': { storage: { qouta: 1MB } }\n",
+             "lplug.yaml:2:21: unknown key 'grants.*.storage.qouta' "
+             "(storage takes quota)");
+  load_fails(f, "grants:\n  p:\n    log:\n",
+             "lplug.yaml:3:9: grants.p.log: expected a mapping ({}), true or "
+             "false; got nothing, which declares nothing (write {} to "
+             "declare it)");
+  load_fails(f, "grants:\n  p: { hooks: [5] }\n",
+             "lplug.yaml:2:16: grants.p.hooks: 5 is a number, which names "
+             "nothing (quote it, \"5\", to name it)");
+  load_fails(f, "grants:\n  p: [hooks]\n",
+             "lplug.yaml:2:6: grants.p: expected a mapping of capabilities "
+             "(e.g. { hooks: [record] }), got a sequence");
+  lplug_host_free(load_ok(f, "grants:\n  p: { hooks: true, log: {}, "
+                             "events: { emit: [\"a.*\"] } }\n"));
+}
+
 /* A setting given twice is an error, not the second one silently
 ** winning; a key holding a NUL byte is not read as its first part. */
 static void hostconfig_keys_are_given_once(void **state) {
@@ -349,6 +374,7 @@ int main(void) {
     T(hostconfig_grants_star_and_per_plugin_entries),
     T(hostconfig_own_entry_decides_the_capabilities_it_names),
     T(hostconfig_engine_grants_only_what_the_file_grants),
+    T(hostconfig_grants_are_checked_like_capabilities),
     T(hostconfig_sets_storage),
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
