@@ -241,6 +241,28 @@ static void hostconfig_entries_for_plugins_not_loaded_are_said(void **state) {
   lplug_host_free(h);
 }
 
+/* A host that checks folders without loading them (lplug check) learns
+** the names to compare with the file's entries from the manifests; the
+** folder's own name may differ. */
+static void hostconfig_checked_folders_name_their_plugins(void **state) {
+  fixture *f = *state;
+  char name[65], small[8], path[4200];
+  free(support_plugin(f->root, "folder", "name: tagger\nversion: 1.0.0\n",
+                      ""));
+  snprintf(path, sizeof path, "%s/folder", f->root);
+  assert_int_equal(lplug_manifest_name(path, name, sizeof name), LPLUG_OK);
+  assert_string_equal(name, "tagger");
+  assert_int_equal(lplug_manifest_name(path, small, sizeof small),
+                   LPLUG_EINVAL);
+  support_write(f->root, "bad/plugin.yaml", "name: Bad\nversion: 1.0.0\n");
+  snprintf(path, sizeof path, "%s/bad", f->root);
+  assert_int_equal(lplug_manifest_name(path, name, sizeof name),
+                   LPLUG_EMANIFEST);
+  assert_string_equal(name, "");
+  snprintf(path, sizeof path, "%s/none", f->root);
+  assert_int_equal(lplug_manifest_name(path, name, sizeof name), LPLUG_EIO);
+}
+
 static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
@@ -375,6 +397,7 @@ int main(void) {
     T(hostconfig_own_entry_decides_the_capabilities_it_names),
     T(hostconfig_engine_grants_only_what_the_file_grants),
     T(hostconfig_grants_are_checked_like_capabilities),
+    T(hostconfig_checked_folders_name_their_plugins),
     T(hostconfig_sets_storage),
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
