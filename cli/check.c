@@ -3,6 +3,7 @@
 ** one "file:line[:col]: message" per problem, like a compiler.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,7 +26,8 @@ static const char usage[] =
   "options:\n"
   "  --config FILE   check the plugins' values in this settings file's\n"
   "                  config: against their schemas (default: ./lplug.yaml\n"
-  "                  if it exists)\n"
+  "                  if it exists); warn of its grants: and config:\n"
+  "                  entries that name none of the plugins checked\n"
   "  -q, --quiet     print problems only\n"
   "  -h, --help      print this help\n"
   "\n"
@@ -39,23 +41,61 @@ typedef struct check_state {
   int quiet;
   int problems;
   lplug_host *host;
+  char (*names)[72];  /* the checked plugins' names, for the settings' */
+  int nnames, cap;
 } check_state;
 
+/* Problems quote the plugin's code and files: escaped (cli.h). */
 static void on_problem(void *ud, const char *text) {
   (void)ud;
-  printf("%s\n", text);
+  cli_say(stdout, "", text, 0);
+}
+
+/* Keeps the name plugin.yaml gives the plugin in dir (one that does
+** not parse is a problem said by the check, and names none). */
+static void note_name(check_state *cs, const char *dir) {
+  if (cs->nnames == cs->cap) {
+    int cap = cs->cap ? cs->cap * 2 : 16;
+    char (*more)[72] = realloc(cs->names, (size_t)cap * sizeof *more);
+    if (more == NULL) return;
+    cs->names = more;
+    cs->cap = cap;
+  }
+  if (lplug_manifest_name(dir, cs->names[cs->nnames], sizeof cs->names[0])
+      == LPLUG_OK)
+    cs->nnames++;
 }
 
 static int check_one(void *ud, const char *dir) {
   check_state *cs = ud;
+  char shown[4096];
   int n = lplug_check_plugin(dir, cs->host, on_problem, cs);
+  if (cs->host) note_name(cs, dir);
+  cli_escape(dir, shown, sizeof shown);  /* folder names are the plugins' */
   if (n < 0) {
-    cli_error("cannot check '%s': %s", dir, lplug_strerror(n));
+    cli_error("cannot check '%s': %s", shown, lplug_strerror(n));
     return 1;
   }
-  if (n == 0 && !cs->quiet) printf("%s: ok\n", dir);
+  if (n == 0 && !cs->quiet) printf("%s: ok\n", shown);
   cs->problems += n;
   return n > 0;
+}
+
+static void say_warning(void *ud, const char *text) {
+  (void)ud;
+  cli_say(stdout, "warning: ", text, 0);
+}
+
+/* Entries of the settings file's grants: and config: for none of the
+** plugins checked: a misspelt name, whose settings would not apply (as
+** lplug run warns).  A warning: the file may serve other folders too. */
+static void warn_unknown_plugins(check_state *cs) {
+  const char **names = malloc(((size_t)cs->nnames + 1) * sizeof *names);
+  int i;
+  if (names == NULL) return;
+  for (i = 0; i < cs->nnames; i++) names[i] = cs->names[i];
+  lplug_host_unknown_plugins(cs->host, names, cs->nnames, say_warning, NULL);
+  free(names);
 }
 
 int cli_check(int argc, char **argv) {
@@ -93,7 +133,7 @@ int cli_check(int argc, char **argv) {
     config_path = "lplug.yaml";
   if (config_path &&
       lplug_host_load(config_path, &cs.host, err, sizeof err) != LPLUG_OK) {
-    printf("%s\n", err);
+    cli_say(stdout, "", err, 0);
     return 1;
   }
   for (i = 1; i < argc; i++) {
@@ -104,6 +144,8 @@ int cli_check(int argc, char **argv) {
     if (argv[i][0] == '-' && argv[i][1] != '\0') continue;  /* '-': a name */
     if (cli_each_plugin(argv[i], check_one, &cs) != 0) status = 1;
   }
+  if (cs.host) warn_unknown_plugins(&cs);
+  free(cs.names);
   lplug_host_free(cs.host);
   return status;
 }

@@ -55,6 +55,17 @@ int cli_colour(FILE *f);
 int cli_load_plugins(lplug_engine *e, const char *const *given, int n,
                      const lplug_host *h);
 
+/* escape.c: text a plugin, a spec or a plugin's file controls is printed
+** escaped, so that it cannot forge a line of ours or drive the terminal:
+** \n and \r as such, other control bytes and the C1 controls U+0080..
+** U+009F as \xNN (ESC as \x1b); tabs stay, and so does a newline before
+** a tab when `indented` (a traceback's lines cannot pass for ours).
+** cli_say writes prefix (ours, as it is), text escaped and a newline to
+** f, in one write when short; cli_escape writes text escaped into out
+** (size bytes, cut at a whole character) and returns out. */
+void cli_say(FILE *f, const char *prefix, const char *text, int indented);
+const char *cli_escape(const char *text, char *out, size_t size);
+
 /* Prints "lplug: <message>" to stderr. */
 void cli_error(const char *fmt, ...)
 #if defined(__GNUC__)

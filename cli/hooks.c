@@ -36,22 +36,29 @@ static const char usage[] =
 static void on_error(void *ud, const char *plugin, int code,
                      const char *message, const char *traceback) {
   (void)ud; (void)plugin; (void)code; (void)traceback;
-  cli_error("%s", message);
+  cli_say(stderr, "lplug: ", message, 0);
 }
 
+/* Messages are the plugins' text (or quote it): escaped (cli.h). */
 static void on_log(void *ud, int level, const char *plugin,
                    const char *message) {
+  char prefix[96];
   (void)ud;
-  if (level >= LPLUG_LOG_WARN)
-    cli_error("%s%s%s%s", "warning: ", plugin ? plugin : "",
-              plugin ? ": " : "", message);
+  if (level < LPLUG_LOG_WARN) return;
+  snprintf(prefix, sizeof prefix, "lplug: warning: %s%s", plugin ? plugin : "",
+           plugin ? ": " : "");
+  cli_say(stderr, prefix, message, 0);
 }
 
+/* before/after names are any text a plugin gave hooks.on (a plugin it
+** does not know of need not be loaded): escaped (cli.h). */
 static void print_names(const char *label, const char *const *names, int n) {
+  char shown[8 * 64 + 1];
   int i;
   if (n == 0) return;
   printf("  %s ", label);
-  for (i = 0; i < n; i++) printf("%s%s", i ? ", " : "", names[i]);
+  for (i = 0; i < n; i++)
+    printf("%s%s", i ? ", " : "", cli_escape(names[i], shown, sizeof shown));
 }
 
 static void print_hooks(lplug_engine *e) {
@@ -101,7 +108,7 @@ int cli_hooks(int argc, char **argv) {
     config_path = "lplug.yaml";
   if (config_path && lplug_host_load(config_path, &host, err, sizeof err) !=
       LPLUG_OK) {
-    cli_error("%s", err);
+    cli_say(stderr, "lplug: ", err, 0);
     return 1;
   }
   memset(&config, 0, sizeof config);
@@ -119,7 +126,7 @@ int cli_hooks(int argc, char **argv) {
   if ((host && lplug_host_apply_config(host, e) != LPLUG_OK) ||
       lplug_hook_define(e, "record", 0, NULL) != LPLUG_OK ||
       cli_load_plugins(e, dirs, ndirs, host) == LPLUG_EIO) {
-    cli_error("%s", lplug_errmsg(e));
+    cli_say(stderr, "lplug: ", lplug_errmsg(e), 0);
     status = 1;
   } else {
     print_hooks(e);

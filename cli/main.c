@@ -11,6 +11,8 @@
 #include "lplug.h"
 #include "cli/cli.h"
 
+static int command(int argc, char **argv);
+
 static const char usage[] =
   "usage: lplug COMMAND [OPTIONS]\n"
   "\n"
@@ -24,7 +26,7 @@ static const char usage[] =
   "  stats     load plugins and print each one's state and statistics\n"
   "  hooks     print each hook point's handlers in the order they run\n"
   "  version   print the version\n"
-  "  help      print this help\n"
+  "  help      print this help ('help COMMAND': that command's)\n"
   "\n"
   "'lplug COMMAND --help' describes a command.\n"
   "\n"
@@ -44,6 +46,26 @@ void cli_error(const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
+/* `lplug help COMMAND` is `lplug COMMAND --help`; help and version
+** have no help of their own but this one. */
+static int help(int argc, char **argv) {
+  char *as_help[3];
+  if (argc > 3) {
+    cli_error("'%s' takes one command name, got '%s' and '%s' (try 'lplug "
+              "--help')", argv[1], argv[2], argv[3]);
+    return 2;
+  }
+  if (argc == 2 || strcmp(argv[2], "help") == 0 ||
+      strcmp(argv[2], "version") == 0) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  as_help[0] = argv[0];
+  as_help[1] = argv[2];
+  as_help[2] = "--help";
+  return command(3, as_help);
+}
+
 static int command(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL) {
@@ -51,11 +73,14 @@ static int command(int argc, char **argv) {
     return 2;
   }
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
-      strcmp(cmd, "-h") == 0) {
-    fputs(usage, stdout);
-    return 0;
-  }
+      strcmp(cmd, "-h") == 0)
+    return help(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (argc > 2) {  /* `version --json` must not pass for one that worked */
+      cli_error("'%s' takes no argument, got '%s' (try 'lplug --help')",
+                cmd, argv[2]);
+      return 2;
+    }
     printf("lplug %s (Lua 5.4)\n", lplug_version());
     return 0;
   }

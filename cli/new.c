@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-  "usage: lplug new NAME [--dir DIR]\n"
+  "usage: lplug new [--dir DIR] [--] NAME\n"
   "\n"
   "Makes plugin folder DIR/NAME (DIR defaults to the current folder) with\n"
   "plugin.yaml, init.lua, spec/init_spec.lua and README.md: a plugin that\n"
@@ -22,7 +22,7 @@ static const char usage[] =
   "'_' (at most 64).\n"
   "\n"
   "options:\n"
-  "  --dir DIR    where to make the folder (made if absent)\n"
+  "  --dir DIR    where to make the folder (made if absent; once)\n"
   "  -h, --help   print this help\n"
   "\n"
   "exit status: 0 made, 1 the folder exists or cannot be written, 2 bad\n"
@@ -170,17 +170,32 @@ static int write_file(const char *dir, const char *file, const char *text,
 }
 
 int cli_new(int argc, char **argv) {
-  const char *name = NULL, *dir = ".";
+  const char *name = NULL, *dir = NULL;
   char path[4096], specdir[4200];
-  int i;
+  int i, options = 1;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    if (!options || a[0] != '-') {
+      if (name != NULL) {
+        cli_error("one plugin at a time: '%s' and '%s' (try 'lplug new "
+                  "--help')", name, a);
+        return 2;
+      }
+      name = a;
+    } else if (strcmp(a, "--") == 0) {  /* the rest are names */
+      options = 0;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       fputs(usage, stdout);
       return 0;
     } else if (strcmp(a, "--dir") == 0) {
       if (++i == argc) {
         cli_error("--dir needs a folder (try 'lplug new --help')");
+        return 2;
+      }
+      /* Two would make one plugin in one of them: which was meant? */
+      if (dir != NULL) {
+        cli_error("--dir given twice ('%s' and '%s'); give one (try "
+                  "'lplug new --help')", dir, argv[i]);
         return 2;
       }
       dir = argv[i];
@@ -189,17 +204,12 @@ int cli_new(int argc, char **argv) {
                   "--help')");
         return 2;
       }
-    } else if (a[0] == '-') {
-      cli_error("unknown option '%s' (try 'lplug new --help')", a);
-      return 2;
-    } else if (name == NULL) {
-      name = a;
     } else {
-      cli_error("one plugin at a time: '%s' and '%s' (try 'lplug new "
-                "--help')", name, a);
+      cli_error("unknown option '%s' (try 'lplug new --help')", a);
       return 2;
     }
   }
+  if (dir == NULL) dir = ".";
   if (name == NULL) {
     cli_error("name the plugin: 'lplug new NAME' (try 'lplug new --help')");
     return 2;

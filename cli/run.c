@@ -130,43 +130,6 @@ static void clear_progress(run_state *rs) {
   if (rs->progress && rs->shown > 0) fputs("\r\033[K", stderr);
 }
 
-/* Writes one line to stderr: prefix, then text from a plugin (its
-** messages, its errors, the engine's reports of them) with control
-** characters escaped: a plugin's newline could forge a line of ours
-** ("lplug: ..."), an escape sequence recolor or clear the terminal.
-** \n and \r stay readable, any other as \xNN (ESC as \x1b), as do the
-** C1 controls U+0080..U+009F; tab stays, and so does a newline before a
-** tab when `indented` (a traceback's lines): such a line cannot pass for
-** one of ours.  Built in a buffer: stderr is unbuffered, and a write per
-** byte made a 4 KB line cost 4096 system calls. */
-static void say(const char *prefix, const char *text, int indented) {
-  const unsigned char *c = (const unsigned char *)text;
-  char out[4096];
-  size_t n = strlen(prefix);
-  memcpy(out, prefix, n);            /* prefixes are short: ours */
-  for (; *c; c++) {
-    int c1 = c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f;
-    if (n > sizeof out - 16) {
-      fwrite(out, 1, n, stderr);
-      n = 0;
-    }
-    if (*c == '\t' || (*c == '\n' && indented && c[1] == '\t')) {
-      out[n++] = (char)*c;
-    } else if (*c == '\n' || *c == '\r') {
-      n += (size_t)sprintf(out + n, "\\%c", *c == '\n' ? 'n' : 'r');
-    } else if (c1) {
-      n += (size_t)sprintf(out + n, "\\x%02x\\x%02x", c[0], c[1]);
-      c++;
-    } else if (*c < 0x20 || *c == 0x7f) {
-      n += (size_t)sprintf(out + n, "\\x%02x", *c);
-    } else {
-      out[n++] = (char)*c;
-    }
-  }
-  out[n++] = '\n';
-  fwrite(out, 1, n, stderr);
-}
-
 static void on_error(void *ud, const char *plugin, int code,
                      const char *message, const char *traceback) {
   run_state *rs = ud;
@@ -174,8 +137,10 @@ static void on_error(void *ud, const char *plugin, int code,
   rs->failures++;
   clear_progress(rs);
   if (++*n <= ERRORS_SHOWN) {
-    say("lplug: ", message, 0);
-    if (rs->verbose && traceback && traceback[0]) say("", traceback, 1);
+    /* escaped (cli.h): a plugin's newline could forge a line of ours */
+    cli_say(stderr, "lplug: ", message, 0);
+    if (rs->verbose && traceback && traceback[0])
+      cli_say(stderr, "", traceback, 1);
   }
   if (*n == ERRORS_SHOWN)
     cli_error("%s: further errors are counted, not shown", plugin);
@@ -192,9 +157,10 @@ static void on_log(void *ud, int level, const char *plugin,
   if (plugin) {
     char prefix[80];
     snprintf(prefix, sizeof prefix, "[%s] ", plugin);
-    say(prefix, message, 0);
+    cli_say(stderr, prefix, message, 0);
   } else {
-    say(level >= LPLUG_LOG_WARN ? "lplug: warning: " : "lplug: ", message, 0);
+    cli_say(stderr, level >= LPLUG_LOG_WARN ? "lplug: warning: " : "lplug: ",
+            message, 0);
   }
 }
 
@@ -541,7 +507,7 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
 
 static void say_warning(void *ud, const char *text) {
   (void)ud;
-  cli_error("warning: %s", text);
+  cli_say(stderr, "lplug: warning: ", text, 0);
 }
 
 /* Entries of the settings file for plugins that are neither loaded nor
@@ -586,7 +552,7 @@ int cli_run(int argc, char **argv) {
   if (o.config_path != NULL) {
     if (lplug_host_load(o.config_path, &rs.host, err, sizeof err) !=
         LPLUG_OK) {
-      cli_error("%s", err);
+      cli_say(stderr, "lplug: ", err, 0);
       free(o.dirs);
       return 1;
     }
@@ -609,7 +575,7 @@ int cli_run(int argc, char **argv) {
     goto done;
   }
   if (rs.host && lplug_host_apply_config(rs.host, e) != LPLUG_OK) {
-    cli_error("%s", lplug_errmsg(e));
+    cli_say(stderr, "lplug: ", lplug_errmsg(e), 0);
     status = 1;
     goto done;
   }
@@ -619,7 +585,7 @@ int cli_run(int argc, char **argv) {
   if (load_rc == LPLUG_EIO) {
     /* A folder that cannot be read loads nothing and is said here; a
     ** plugin's file or storage that cannot be used was said by on_error. */
-    if (rs.failures == 0) cli_error("%s", lplug_errmsg(e));
+    if (rs.failures == 0) cli_say(stderr, "lplug: ", lplug_errmsg(e), 0);
     cli_error("stopped: nothing was run");
     status = 1;
     goto done;
@@ -670,7 +636,7 @@ int cli_run(int argc, char **argv) {
   /* Deliver what is left; events may beget events, but not forever. */
   for (i = 0; i < 100 && lplug_event_pending(e) > 0; i++) lplug_dispatch(e, 0);
   if (lplug_storage_flush(e) != LPLUG_OK) {
-    cli_error("%s", lplug_errmsg(e));
+    cli_say(stderr, "lplug: ", lplug_errmsg(e), 0);
     status = 1;
   }
   if (fflush(stdout) != 0 && !rs.write_failed)

@@ -93,12 +93,27 @@ typedef struct snapshot {
   char copy[2 * PATH_MAX + 2];
 } snapshot;
 
-/* Says msg with the copy's path written as the user's file. */
+/* Says msg, escaped (it may quote a plugin's text, cli.h), with the
+** copy's path written as the user's file. */
 static void say(const snapshot *sn, const char *msg) {
   const char *at = sn->dir[0] ? strstr(msg, sn->copy) : NULL;
-  if (at == NULL) cli_error("%s", msg);
-  else cli_error("%.*s%s%s", (int)(at - msg), msg, sn->db,
-                 at + strlen(sn->copy));
+  size_t before, len;
+  char *text;
+  if (at == NULL) {
+    cli_say(stderr, "lplug: ", msg, 0);
+    return;
+  }
+  before = (size_t)(at - msg);
+  len = strlen(msg) - strlen(sn->copy) + strlen(sn->db);
+  if ((text = malloc(len + 1)) == NULL) {
+    cli_say(stderr, "lplug: ", msg, 0);
+    return;
+  }
+  memcpy(text, msg, before);
+  strcpy(text + before, sn->db);
+  strcat(text + before, at + strlen(sn->copy));
+  cli_say(stderr, "lplug: ", text, 0);
+  free(text);
 }
 
 typedef struct stats_ctx {

@@ -44,35 +44,47 @@ typedef struct test_state {
   const char *plugin;
 } test_state;
 
+/* Test names, failure messages and what specs print are the spec's
+** text: escaped (cli.h), so that a "\n9 passed, 0 failed" in them
+** cannot forge a total. */
 static void on_result(void *ud, const char *name, int passed,
                       const char *message) {
   test_state *ts = ud;
   const char *on = ts->colour ? (passed ? "\033[32m" : "\033[31m") : "";
   const char *off = ts->colour ? "\033[0m" : "";
   if (passed) {
-    if (ts->verbose) printf("  %sok%s    %s\n", on, off, name);
+    if (ts->verbose) {
+      printf("  %sok%s    ", on, off);
+      cli_say(stdout, "", name, 0);
+    }
     return;
   }
-  printf("  %sFAIL%s  %s\n        %s\n", on, off, name, message);
+  printf("  %sFAIL%s  ", on, off);
+  cli_say(stdout, "", name, 0);
+  cli_say(stdout, "        ", message, 0);
 }
 
 static void on_log(void *ud, int level, const char *who, const char *text) {
   test_state *ts = ud;
+  char prefix[96];
   (void)level;
-  if (ts->verbose) printf("        [%s] %s\n", who ? who : "spec", text);
+  if (!ts->verbose) return;
+  snprintf(prefix, sizeof prefix, "        [%s] ", who ? who : "spec");
+  cli_say(stdout, prefix, text, 0);
 }
 
 static int test_plugin(void *ud, const char *dir) {
   test_state *ts = ud;
-  char specdir[4096], rel[4096], err[2048];
+  char specdir[4096], rel[4096], err[2048], shown[4096], path[8200];
   char **names;
   int n, i, status = 0, passed = 0, failed = 0;
+  cli_escape(dir, shown, sizeof shown);  /* folder names are the plugins' */
   snprintf(specdir, sizeof specdir, "%s/spec", dir);
   n = cli_list(specdir, "_spec.lua", 0, &names);
   if (n <= 0) {
     cli_names_free(names, n < 0 ? 0 : n);
     printf("%s: no specs (add spec/init_spec.lua; 'lplug new' shows how)\n",
-           dir);
+           shown);
     return 0;
   }
   for (i = 0; i < n; i++) {
@@ -80,14 +92,17 @@ static int test_plugin(void *ud, const char *dir) {
     snprintf(rel, sizeof rel, "spec/%s", names[i]);
     rc = lplug_spec_run(dir, rel, &ts->o, &passed, &failed, err, sizeof err);
     if (rc != LPLUG_OK) {
-      printf("  %sERROR%s %s/%s\n        %s\n", ts->colour ? "\033[31m" : "",
-             ts->colour ? "\033[0m" : "", dir, rel, err);
+      snprintf(path, sizeof path, "%s/%s", dir, rel);
+      printf("  %sERROR%s ", ts->colour ? "\033[31m" : "",
+             ts->colour ? "\033[0m" : "");
+      cli_say(stdout, "", path, 0);
+      cli_say(stdout, "        ", err, 0);
       failed++;
       status = 1;
     }
   }
   cli_names_free(names, n);
-  printf("%s: %d passed, %d failed\n", dir, passed, failed);
+  printf("%s: %d passed, %d failed\n", shown, passed, failed);
   ts->passed += passed;
   ts->failed += failed;
   return status || failed > 0;

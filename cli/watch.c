@@ -67,8 +67,11 @@ static void add_dir(cli_watch *w, const char *path, int plugin, int depth) {
   struct dirent *de;
   int i, wd = inotify_add_watch(w->fd, path, WATCH_EVENTS | IN_ONLYDIR);
   char *copy;
-  if (wd < 0) {
-    cli_error("--watch: cannot watch '%s': %s", path, strerror(errno));
+  if (wd < 0) {  /* path: folder names in the plugin's, escaped (cli.h) */
+    char shown[PATH_MAX];
+    int err = errno;
+    cli_error("--watch: cannot watch '%s': %s",
+              cli_escape(path, shown, sizeof shown), strerror(err));
     return;
   }
   for (i = 0; i < w->ndirs; i++)

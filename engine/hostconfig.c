@@ -246,6 +246,50 @@ static int note_names(parse *ps, const ytree_node *map, const char *section) {
   return LPLUG_OK;
 }
 
+/* caps_check's report on a grants entry.  Every problem is an error
+** here, as the file's other unknown keys are: a misspelt capability
+** (storag:) or one that grants nothing (log: with no value) would leave
+** a plugin without what the operator meant to grant.  The first one is
+** kept, without the "ignored" a manifest's warning says. */
+typedef struct grant_check {
+  const parse *ps;
+  int rc;
+} grant_check;
+
+static void grant_problem(void *ud, const ytree_node *at, int error,
+                          const char *message) {
+  grant_check *gc = ud;
+  const char *ignored = strstr(message, " (ignored; ");
+  (void)error;
+  if (gc->rc != LPLUG_OK) return;
+  if (ignored == NULL)
+    gc->rc = ytree_fail(&gc->ps->r, at, "%s", message);
+  else
+    gc->rc = ytree_fail(&gc->ps->r, at, "%.*s (%s", (int)(ignored - message),
+                        message, ignored + strlen(" (ignored; "));
+}
+
+/* grants: { plugin: { capability: ... }, ... }: each entry read with
+** the rules of a manifest's capabilities (caps.c). */
+static int check_grants(parse *ps, const ytree_node *map) {
+  grant_check gc;
+  char field[96];
+  int k;
+  gc.ps = ps;
+  gc.rc = LPLUG_OK;
+  for (k = 0; gc.rc == LPLUG_OK && k + 1 < map->n; k += 2) {
+    const ytree_node *entry = map->kids[k + 1];
+    snprintf(field, sizeof field, "grants.%.64s", map->kids[k]->text);
+    if (entry->type != YT_MAP)
+      return ytree_fail(&ps->r, entry, "%s: expected a mapping of "
+                        "capabilities (e.g. { hooks: [record] }), got %s",
+                        field, ytree_is_null(entry) ? "nothing"
+                                                    : ytree_type_name(entry));
+    caps_check(entry, field, grant_problem, &gc);
+  }
+  return gc.rc;
+}
+
 /* config: { plugin: { key: value, ... }, ... }; the values are checked
 ** against each plugin's schema when it loads (config.c). */
 static int read_config(parse *ps, const ytree_node *map) {
@@ -326,7 +370,8 @@ static int read_root(parse *ps, const ytree_node *root) {
       rc = read_storage(ps, v);
     } else if (strcmp(key->text, "grants") == 0) {
       if ((rc = expect(ps, v, YT_MAP, "grants")) == LPLUG_OK &&
-          (rc = ytree_unique_keys(&ps->r, v, "grants", 1)) == LPLUG_OK) {
+          (rc = ytree_unique_keys(&ps->r, v, "grants", 1)) == LPLUG_OK &&
+          (rc = check_grants(ps, v)) == LPLUG_OK) {
         lplug_value_free(ps->h->grants);
         ps->h->grants = NULL;
         rc = ytree_to_value(v, &ps->h->grants);

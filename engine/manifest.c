@@ -429,3 +429,19 @@ void manifest_free(manifest *m) {
   free(m->time_where);
   free(m);
 }
+
+int lplug_manifest_name(const char *dir, char *name, size_t size) {
+  char path[PATH_MAX], err[256];
+  manifest *m = NULL;
+  int rc;
+  if (dir == NULL || name == NULL || size <= MANIFEST_MAX_NAME)
+    return LPLUG_EINVAL;
+  name[0] = '\0';
+  if (snprintf(path, sizeof path, "%s/plugin.yaml", dir) >= (int)sizeof path)
+    return LPLUG_EIO;
+  if ((rc = manifest_load(path, &m, err, sizeof err, NULL, NULL)) != LPLUG_OK)
+    return rc;
+  snprintf(name, size, "%s", m->name);
+  manifest_free(m);
+  return LPLUG_OK;
+}

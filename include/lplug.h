@@ -966,6 +966,14 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
 int lplug_check_plugin(const char *dir, const lplug_host *host,
                        lplug_problem_fn fn, void *ud);
 
+/* Stores in name (size bytes, at least 65) the name plugin folder `dir`
+** gives its plugin in plugin.yaml, without loading it: what a host
+** checking folders passes to lplug_host_unknown_plugins.  Returns
+** LPLUG_OK; LPLUG_EIO (no plugin.yaml), LPLUG_EMANIFEST (it does not
+** parse; lplug_check_plugin says why), LPLUG_ENOMEM, LPLUG_EINVAL (a
+** NULL argument, size too small); name is "" on failure. */
+int lplug_manifest_name(const char *dir, char *name, size_t size);
+
 /* }================================================================== */
 
 #ifdef __cplusplus

@@ -200,6 +200,7 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
                    int *failed, char *err, size_t errsize);
 int lplug_check_plugin(const char *dir, const lplug_host *host,
                        lplug_problem_fn fn, void *ud);
+int lplug_manifest_name(const char *dir, char *name, size_t size);
 ]]
 
 -- LuaJIT exports the Lua 5.1 API under the names Lua 5.4 uses (lua_pcall,

@@ -156,6 +156,17 @@ check "without reading it" [ "$(grep -c "SECRET\|near" "$out/linked.out")" -eq 0
 check "and a link inside the folder is only checked" [ "$(wc -l <"$out/linked.out")" -eq 1 ]
 "$LPLUG" check plugins >"$out/examples"
 check "the example plugins pass check" [ $? -eq 0 ]
+# A settings entry for a plugin not among those checked is misspelt, or
+# for other folders: a warning, as lplug run gives, not a problem.
+printf 'grants:\n  "*": { hooks: [record] }\n  redact: { log: {} }\n  redcat: { log: {} }\nconfig:\n  tager: { x: 1 }\n' \
+  >"$out/names.yaml"
+"$LPLUG" check -q --config "$out/names.yaml" plugins >"$out/names.out"
+check "check --config warns of entries naming no checked plugin (exit 0)" \
+  [ $? -eq 0 ]
+check "each with its file:line:col" sh -c "
+  grep -q \"^warning: $out/names.yaml:4:3: grants: 'redcat' names no plugin\" '$out/names.out' &&
+  grep -q \"^warning: $out/names.yaml:6:3: config: 'tager' names no plugin\" '$out/names.out' &&
+  [ \$(wc -l <'$out/names.out') -eq 2 ]"
 "$LPLUG" check >/dev/null 2>&1
 check "check without a folder is bad usage (exit 2)" [ $? -eq 2 ]
 "$LPLUG" check - >/dev/null 2>&1
@@ -166,6 +177,14 @@ check "test - likewise (it did nothing and said 0)" [ $? -eq 1 ]
 check "check --help" [ $? -eq 0 ]
 "$LPLUG" new --help | grep -q "usage: lplug new"
 check "new --help" [ $? -eq 0 ]
+"$LPLUG" new twice --dir "$out/d1" --dir "$out/d2" >/dev/null 2>&1
+check "new with --dir twice is bad usage (exit 2), making nothing" \
+  sh -c "[ $? -eq 2 ] && [ ! -e '$out/d1' ] && [ ! -e '$out/d2' ]"
+"$LPLUG" new --dir "$out/dd" -- dashed >/dev/null
+check "new takes -- as the end of options" [ -f "$out/dd/dashed/plugin.yaml" ]
+"$LPLUG" new --dir "$out/dd" -- --dir >/dev/null 2>&1
+check "and what follows it as the name ('--dir' is not one: exit 2)" \
+  sh -c "[ $? -eq 2 ] && [ ! -e '$out/dd/--dir' ]"
 
 # The tutorial in docs/plugin-guide.md shows the files lplug new makes.
 block() {  # the fenced block after the marker line "<!-- test: file plugins/tagger/$1 -->"

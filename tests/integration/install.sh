@@ -90,6 +90,24 @@ check "the shared build runs, finding liblplug.so.0 by its rpath" \
   cmp -s "$doc/shared.stdout" "$doc/1.out"
 check "the static build runs" cmp -s "$doc/static.stdout" "$doc/1.out"
 
+# README.md's build command, as written but for where host.c is, against
+# the prefix installed above: the program finds liblplug.so.0 by itself.
+readme="$out/readme"
+mkdir -p "$readme"
+n=$(scripts/doc-blocks sh README.md "$readme")
+i=1
+while [ "$i" -le "$n" ] && ! grep -q 'pkg-config --cflags --libs lplug' "$readme/$i.sh"; do
+  i=$((i + 1))
+done
+sed "s|host\.c|$doc/host.c|g; s|-o host|-o $readme/host|g" "$readme/$i.sh" \
+  >"$readme/build.sh" 2>/dev/null
+(unset LD_LIBRARY_PATH; sh -e "$readme/build.sh" && "$readme/host" >"$readme/stdout") \
+  >"$readme/log" 2>&1
+status=$?
+check "README.md's build command makes a host that runs as it is" [ $status -eq 0 ]
+[ $status -eq 0 ] || cat "$readme/build.sh" "$readme/log"
+check "and it gives embedding.md's output" cmp -s "$readme/stdout" "$doc/1.out"
+
 inst PREFIX=/usr/local DESTDIR="$out/stage"
 check "DESTDIR stages under DESTDIR/PREFIX" [ -f "$out/stage/usr/local/lib/liblplug.a" ]
 check "with lplug.pc naming PREFIX, not DESTDIR" \

@@ -217,6 +217,14 @@ check "run --help shows usage" [ $? -eq 0 ]
 check "--help lists commands" [ $? -eq 0 ]
 "$LPLUG" version | grep -q "^lplug 0.1.0"
 check "version prints the version" [ $? -eq 0 ]
+"$LPLUG" version extra >/dev/null 2>&1
+check "version with an argument is bad usage (exit 2)" [ $? -eq 2 ]
+"$LPLUG" help run | grep -q "usage: lplug run"
+check "help run prints run's help" [ $? -eq 0 ]
+"$LPLUG" help run extra >/dev/null 2>&1
+check "help with two commands is bad usage (exit 2)" [ $? -eq 2 ]
+"$LPLUG" help nothing >/dev/null 2>&1
+check "help of no command is bad usage (exit 2)" [ $? -eq 2 ]
 if [ -w /dev/full ]; then
   "$LPLUG" stats --plugins plugins >/dev/full 2>"$out/full"
   check "output that cannot be written fails the command (exit 1)" [ $? -eq 1 ]

@@ -241,6 +241,28 @@ static void hostconfig_entries_for_plugins_not_loaded_are_said(void **state) {
   lplug_host_free(h);
 }
 
+/* A host that checks folders without loading them (lplug check) learns
+** the names to compare with the file's entries from the manifests; the
+** folder's own name may differ. */
+static void hostconfig_checked_folders_name_their_plugins(void **state) {
+  fixture *f = *state;
+  char name[65], small[8], path[4200];
+  free(support_plugin(f->root, "folder", "name: tagger\nversion: 1.0.0\n",
+                      ""));
+  snprintf(path, sizeof path, "%s/folder", f->root);
+  assert_int_equal(lplug_manifest_name(path, name, sizeof name), LPLUG_OK);
+  assert_string_equal(name, "tagger");
+  assert_int_equal(lplug_manifest_name(path, small, sizeof small),
+                   LPLUG_EINVAL);
+  support_write(f->root, "bad/plugin.yaml", "name: Bad\nversion: 1.0.0\n");
+  snprintf(path, sizeof path, "%s/bad", f->root);
+  assert_int_equal(lplug_manifest_name(path, name, sizeof name),
+                   LPLUG_EMANIFEST);
+  assert_string_equal(name, "");
+  snprintf(path, sizeof path, "%s/none", f->root);
+  assert_int_equal(lplug_manifest_name(path, name, sizeof name), LPLUG_EIO);
+}
+
 static void hostconfig_unknown_keys_are_errors(void **state) {
   fixture *f = *state;
   load_fails(f, "grant:\n  '*': {}\n",
@@ -273,6 +295,31 @@ static void hostconfig_bad_values_are_errors(void **state) {
              "lplug.yaml:1:19: storage.batch: not a time (e.g. 0, 100ms, 1s)");
   load_fails(f, "a: &x 1\nb: *x\n",
              "lplug.yaml:1:4: anchors are not supported ('&x')");
+}
+
+/* Capabilities under grants: are read as a manifest's are, but any
+** mistake is an error: a misspelt one would grant nothing, silently. */
+static void hostconfig_grants_are_checked_like_capabilities(void **state) {
+  fixture *f = *state;
+  load_fails(f, "grants:\n  redact: { storag: {} }\n",
+             "lplug.yaml:2:13: unknown key 'grants.redact.storag' (the "
+             "capabilities are hooks, events, storage, log, time, json, "
+             "config)");
+  load_fails(f, "grants:\n  '*': { storage: { qouta: 1MB } }\n",
+             "lplug.yaml:2:21: unknown key 'grants.*.storage.qouta' "
+             "(storage takes quota)");
+  load_fails(f, "grants:\n  p:\n    log:\n",
+             "lplug.yaml:3:9: grants.p.log: expected a mapping ({}), true or "
+             "false; got nothing, which declares nothing (write {} to "
+             "declare it)");
+  load_fails(f, "grants:\n  p: { hooks: [5] }\n",
+             "lplug.yaml:2:16: grants.p.hooks: 5 is a number, which names "
+             "nothing (quote it, \"5\", to name it)");
+  load_fails(f, "grants:\n  p: [hooks]\n",
+             "lplug.yaml:2:6: grants.p: expected a mapping of capabilities "
+             "(e.g. { hooks: [record] }), got a sequence");
+  lplug_host_free(load_ok(f, "grants:\n  p: { hooks: true, log: {}, "
+                             "events: { emit: [\"a.*\"] } }\n"));
 }
 
 /* A setting given twice is an error, not the second one silently
@@ -349,6 +396,8 @@ int main(void) {
     T(hostconfig_grants_star_and_per_plugin_entries),
     T(hostconfig_own_entry_decides_the_capabilities_it_names),
     T(hostconfig_engine_grants_only_what_the_file_grants),
+    T(hostconfig_grants_are_checked_like_capabilities),
+    T(hostconfig_checked_folders_name_their_plugins),
     T(hostconfig_sets_storage),
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
