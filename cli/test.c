@@ -4,8 +4,9 @@
 ** Each spec/NAME_spec.lua of each plugin folder goes to lplug_spec_run,
 ** which runs it sandboxed with describe/it/assert and lplug.test (see
 ** docs/plugin-guide.md, "Testing a plugin").  Failures are printed with
-** the test's name and the spec's file:line; the last line is the total,
-** "N passed, N failed".
+** the test's name and the spec's file:line, pending tests with their
+** name; the last line is the total, "N passed, N failed", with
+** ", N pending" only when there are some (scripts grep the plain line).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@ static const char usage[] =
   "\n"
   "Runs the specs (spec/NAME_spec.lua) of each plugin folder DIR, or of\n"
   "each plugin folder inside DIR, in a sandboxed test host, and prints\n"
-  "each failure and a total line 'N passed, N failed'.\n"
+  "each failure and a total line 'N passed, N failed'.  A test declared\n"
+  "without a function, it(\"name\"), is pending: listed, and counted as\n"
+  "', N pending' on the total line, not as a failure.\n"
   "\n"
   "options:\n"
   "  --instructions N  instruction budget of each test (default 100M;\n"
@@ -39,21 +42,34 @@ static const char usage[] =
 
 typedef struct test_state {
   int verbose, colour;
-  int passed, failed;
+  int passed, failed, pending;  /* pending: counted here, by on_result */
   lplug_spec_options o;
   const char *plugin;
 } test_state;
 
-static void on_result(void *ud, const char *name, int passed,
+static void on_result(void *ud, const char *name, int result,
                       const char *message) {
   test_state *ts = ud;
-  const char *on = ts->colour ? (passed ? "\033[32m" : "\033[31m") : "";
   const char *off = ts->colour ? "\033[0m" : "";
-  if (passed) {
-    if (ts->verbose) printf("  %sok%s    %s\n", on, off, name);
-    return;
+  if (result == LPLUG_SPEC_PASSED) {
+    if (ts->verbose)
+      printf("  %sok%s    %s\n", ts->colour ? "\033[32m" : "", off, name);
+  } else if (result == LPLUG_SPEC_PENDING) {
+    ts->pending++;  /* listed always: a pending test is a reminder */
+    printf("  %sPEND%s  %s\n", ts->colour ? "\033[33m" : "", off, name);
+  } else {
+    printf("  %sFAIL%s  %s\n        %s\n", ts->colour ? "\033[31m" : "",
+           off, name, message);
   }
-  printf("  %sFAIL%s  %s\n        %s\n", on, off, name, message);
+}
+
+/* "N passed, N failed", and ", N pending" when there are some. */
+static void print_total(const char *dir, int passed, int failed,
+                        int pending) {
+  if (dir != NULL) printf("%s: ", dir);
+  printf("%d passed, %d failed", passed, failed);
+  if (pending > 0) printf(", %d pending", pending);
+  printf("\n");
 }
 
 static void on_log(void *ud, int level, const char *who, const char *text) {
@@ -66,7 +82,7 @@ static int test_plugin(void *ud, const char *dir) {
   test_state *ts = ud;
   char specdir[4096], rel[4096], err[2048];
   char **names;
-  int n, i, status = 0, passed = 0, failed = 0;
+  int n, i, status = 0, passed = 0, failed = 0, pending = ts->pending;
   snprintf(specdir, sizeof specdir, "%s/spec", dir);
   n = cli_list(specdir, "_spec.lua", 0, &names);
   if (n <= 0) {
@@ -87,7 +103,7 @@ static int test_plugin(void *ud, const char *dir) {
     }
   }
   cli_names_free(names, n);
-  printf("%s: %d passed, %d failed\n", dir, passed, failed);
+  print_total(dir, passed, failed, ts->pending - pending);
   ts->passed += passed;
   ts->failed += failed;
   return status || failed > 0;
@@ -143,6 +159,6 @@ int cli_test(int argc, char **argv) {
     if (cli_each_plugin(a, test_plugin, &ts) != 0) status = 1;
   }
   fflush(stdout);
-  printf("%d passed, %d failed\n", ts.passed, ts.failed);
+  print_total(NULL, ts.passed, ts.failed, ts.pending);
   return status || ts.failed > 0 ? 1 : 0;
 }
