@@ -4,8 +4,9 @@
 ** Each spec/NAME_spec.lua of each plugin folder goes to lplug_spec_run,
 ** which runs it sandboxed with describe/it/assert and lplug.test (see
 ** docs/plugin-guide.md, "Testing a plugin").  Failures are printed with
-** the test's name and the spec's file:line; the last line is the total,
-** "N passed, N failed".
+** the test's name and the spec's file:line, pending tests with their
+** name; the last line is the total, "N passed, N failed", with
+** ", N pending" only when there are some (scripts grep the plain line).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@ static const char usage[] =
   "\n"
   "Runs the specs (spec/NAME_spec.lua) of each plugin folder DIR, or of\n"
   "each plugin folder inside DIR, in a sandboxed test host, and prints\n"
-  "each failure and a total line 'N passed, N failed'.\n"
+  "each failure and a total line 'N passed, N failed'.  A test declared\n"
+  "without a function, it(\"name\"), is pending: listed, and counted as\n"
+  "', N pending' on the total line, not as a failure.\n"
   "\n"
   "options:\n"
   "  --instructions N  instruction budget of each test (default 100M;\n"
@@ -39,7 +42,7 @@ static const char usage[] =
 
 typedef struct test_state {
   int verbose, colour;
-  int passed, failed;
+  int passed, failed, pending;  /* pending: counted here, by on_result */
   lplug_spec_options o;
   const char *plugin;
 } test_state;
@@ -47,21 +50,34 @@ typedef struct test_state {
 /* Test names, failure messages and what specs print are the spec's
 ** text: escaped (cli.h), so that a "\n9 passed, 0 failed" in them
 ** cannot forge a total. */
-static void on_result(void *ud, const char *name, int passed,
+static void on_result(void *ud, const char *name, int result,
                       const char *message) {
   test_state *ts = ud;
-  const char *on = ts->colour ? (passed ? "\033[32m" : "\033[31m") : "";
   const char *off = ts->colour ? "\033[0m" : "";
-  if (passed) {
+  if (result == LPLUG_SPEC_PASSED) {
     if (ts->verbose) {
-      printf("  %sok%s    ", on, off);
+      printf("  %sok%s    ", ts->colour ? "\033[32m" : "", off);
       cli_say(stdout, "", name, 0);
     }
-    return;
+  } else if (result == LPLUG_SPEC_PENDING) {
+    ts->pending++;  /* listed always: a pending test is a reminder */
+    printf("  %sPEND%s  ", ts->colour ? "\033[33m" : "", off);
+    cli_say(stdout, "", name, 0);
+  } else {
+    printf("  %sFAIL%s  ", ts->colour ? "\033[31m" : "", off);
+    cli_say(stdout, "", name, 0);
+    cli_say(stdout, "        ", message, 0);
   }
-  printf("  %sFAIL%s  ", on, off);
-  cli_say(stdout, "", name, 0);
-  cli_say(stdout, "        ", message, 0);
+}
+
+/* "N passed, N failed", and ", N pending" when there are some; `dir`
+** already escaped. */
+static void print_total(const char *dir, int passed, int failed,
+                        int pending) {
+  if (dir != NULL) printf("%s: ", dir);
+  printf("%d passed, %d failed", passed, failed);
+  if (pending > 0) printf(", %d pending", pending);
+  printf("\n");
 }
 
 static void on_log(void *ud, int level, const char *who, const char *text) {
@@ -77,7 +93,7 @@ static int test_plugin(void *ud, const char *dir) {
   test_state *ts = ud;
   char specdir[4096], rel[4096], err[2048], shown[4096], path[8200];
   char **names;
-  int n, i, status = 0, passed = 0, failed = 0;
+  int n, i, status = 0, passed = 0, failed = 0, pending = ts->pending;
   cli_escape(dir, shown, sizeof shown);  /* folder names are the plugins' */
   snprintf(specdir, sizeof specdir, "%s/spec", dir);
   n = cli_list(specdir, "_spec.lua", 0, &names);
@@ -102,7 +118,7 @@ static int test_plugin(void *ud, const char *dir) {
     }
   }
   cli_names_free(names, n);
-  printf("%s: %d passed, %d failed\n", shown, passed, failed);
+  print_total(shown, passed, failed, ts->pending - pending);
   ts->passed += passed;
   ts->failed += failed;
   return status || failed > 0;
@@ -158,6 +174,6 @@ int cli_test(int argc, char **argv) {
     if (cli_each_plugin(a, test_plugin, &ts) != 0) status = 1;
   }
   fflush(stdout);
-  printf("%d passed, %d failed\n", ts.passed, ts.failed);
+  print_total(NULL, ts.passed, ts.failed, ts.pending);
   return status || ts.failed > 0 ? 1 : 0;
 }

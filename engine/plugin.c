@@ -407,6 +407,47 @@ int plugin_fail(plugin *p, int code, const char *activity) {
   return code;
 }
 
+/* Whether key (a string) is one of callback_names. */
+static int is_callback_name(const char *key) {
+  int i;
+  for (i = 0; i < PLUGIN_CALLBACKS; i++)
+    if (strcmp(key, callback_names[i]) == 0) return 1;
+  return 0;
+}
+
+/* Pushes how an error message shows the key at the top: 'name', [1],
+** or its type (a table key's __tostring is the plugin's code). */
+static void push_key_text(lua_State *L) {
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    lua_pushfstring(L, "'%s'", lua_tostring(L, -1));
+  } else if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_pushvalue(L, -1);       /* a copy: tostring converts in place */
+    lua_pushfstring(L, "[%s]", lua_tostring(L, -1));
+  } else {
+    lua_pushfstring(L, "of type %s", luaL_typename(L, -1));
+  }
+}
+
+/* Raises if the callbacks table at the top has a key that names no
+** callback: a misspelt one ('intit') would otherwise leave the default
+** (nothing runs) silently in force, as a misspelt config key would.  A
+** load error rather than a warning: a missing save or restore loses the
+** plugin's state at its first reload, long after a warning scrolled by.
+** Read raw; the first unknown key ends the walk. */
+static void check_callback_keys(lua_State *L, const char *main) {
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);                                     /* the value */
+    if (lua_type(L, -1) != LUA_TSTRING ||
+        !is_callback_name(lua_tostring(L, -1))) {
+      push_key_text(L);
+      luaL_error(L, "%s returned callbacks with an unknown key %s (the "
+                 "callbacks are init, shutdown, save, restore)", main,
+                 lua_tostring(L, -1));
+    }
+  }
+}
+
 /* Runs the main file; what it returns may be a table of callbacks, kept
 ** in the registry (read raw: no metamethod of the plugin runs here). */
 static int run_main(lua_State *L) {
@@ -420,6 +461,7 @@ static int run_main(lua_State *L) {
     return luaL_error(L, "%s returned a %s (return a table of callbacks: "
                       "init, shutdown, save, restore; or nothing)",
                       p->m->main, luaL_typename(L, -1));
+  check_callback_keys(L, p->m->main);
   for (i = 0; i < PLUGIN_CALLBACKS; i++) {
     lua_pushstring(L, callback_names[i]);
     lua_rawget(L, -2);

@@ -52,13 +52,60 @@ static void print_line(void *owner, const char *text) {
   if (o && o->on_log) o->on_log(o->ud, LPLUG_LOG_INFO, "spec", text);
 }
 
+#define RUNNER_CHUNK "=lplug/spec.lua"
+
+/* Message handler of protect: notes the first Lua frame that is not the
+** runner's, "file:line", in the test host.  It runs where the error was
+** raised, before the stack unwinds (which is why the runner cannot use
+** the sandbox's xpcall, whose handler runs after); it runs no plugin
+** code and allocates nothing, and returns the error object as it is. */
+static int note_where(lua_State *L) {
+  testhost *th = testhost_of(L);
+  lua_Debug ar;
+  int level;
+  th->where[0] = '\0';
+  for (level = 1; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 &&
+        strcmp(ar.source, RUNNER_CHUNK) != 0) {
+      snprintf(th->where, sizeof th->where, "%s:%d", ar.short_src,
+               ar.currentline);
+      break;
+    }
+  }
+  return 1;
+}
+
+/* protect(f) for the runner: true; or false, the error object and, when
+** known, where it was raised.  An error object that is not a string has
+** no place in it; this is how a test's error({}) still names its line.
+** A limit error caught here is raised again by the budget at the
+** runner's next instruction, as with pcall. */
+static int protect(lua_State *L) {
+  testhost *th = testhost_of(L);
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_pushcfunction(L, note_where);
+  lua_insert(L, 1);                                    /* handler, f */
+  th->where[0] = '\0';
+  if (lua_pcall(L, 0, 0, 1) == LUA_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_insert(L, -2);                                   /* false, error */
+  if (th->where[0] == '\0') return 2;
+  lua_pushstring(L, th->where);
+  return 3;
+}
+
 /* Loads the runner and the spec file; returns the number of tests. */
 static int collect(lua_State *L) {
   spec_call *c = lua_touserdata(L, 1);
-  if (luaL_loadbufferx(L, spec_lua, spec_lua_len, "=lplug/spec.lua", "t") !=
+  if (luaL_loadbufferx(L, spec_lua, spec_lua_len, RUNNER_CHUNK, "t") !=
       LUA_OK)
     return lua_error(L);
-  lua_call(L, 0, 1);                                   /* runner */
+  lua_pushcfunction(L, protect);
+  lua_call(L, 1, 1);                                   /* runner */
   lua_pushvalue(L, -1);
   c->runner = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, -1, "collect");
@@ -78,7 +125,7 @@ static int call_runner(lua_State *L, const char *what, int nres) {
 }
 
 static int test_name(lua_State *L) { return call_runner(L, "name", 1); }
-static int test_run(lua_State *L) { return call_runner(L, "run", 0); }
+static int test_run(lua_State *L) { return call_runner(L, "run", 1); }
 
 /* The failure of the last call, as "message" (limits name themselves). */
 static const char *failure(const sandbox *sb, int rc, char *buf, size_t n) {
@@ -168,15 +215,18 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
       snprintf(name, sizeof name, "%s", lua_tostring(th->sb.L, -1));
       lua_pop(th->sb.L, 1);
     }
-    rc = sandbox_pcall(&th->sb, test_run, &c, 0);
+    rc = sandbox_pcall(&th->sb, test_run, &c, 1);
     if (rc == LPLUG_OK) {
-      ++*passed;
+      int pending = lua_toboolean(th->sb.L, -1);  /* an `it` without fn */
+      lua_pop(th->sb.L, 1);
+      if (!pending) ++*passed;
       if (options && options->on_result)
-        options->on_result(options->ud, name, 1, "");
+        options->on_result(options->ud, name, pending ? LPLUG_SPEC_PENDING
+                                                      : LPLUG_SPEC_PASSED, "");
     } else {
       ++*failed;
       if (options && options->on_result)
-        options->on_result(options->ud, name, 0,
+        options->on_result(options->ud, name, LPLUG_SPEC_FAILED,
                            failure(&th->sb, rc, msg, sizeof msg));
     }
     /* The hosts a test left open close now (their __gc), not when the

@@ -26,6 +26,7 @@ typedef struct testhost {
   int engines;            /* lplug.test hosts open now */
   unsigned long long tmp; /* storage files made, for unique names */
   const struct lplug_spec_options *options;  /* may be NULL */
+  char where[256];        /* where the running test raised its error */
 } testhost;
 
 /* The test host whose state L is. */

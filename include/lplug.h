@@ -925,10 +925,19 @@ int lplug_host_fail_closed(const lplug_host *h);
 ** ===================================================================
 */
 
-/* Called once per test: its full name ("redact masks e-mails"), whether
-** it passed, and why not ("spec/init_spec.lua:12: expected 1, got 2");
-** the strings live until the callback returns. */
-typedef void (*lplug_spec_fn)(void *ud, const char *test, int passed,
+/* What became of one test.  A pending test (an `it` without a function,
+** as in busted) did not run; it is not a failure. */
+enum lplug_spec_result {
+  LPLUG_SPEC_FAILED = 0,
+  LPLUG_SPEC_PASSED = 1,
+  LPLUG_SPEC_PENDING = 2
+};
+
+/* Called once per test: its full name ("redact masks e-mails"), what
+** became of it (an lplug_spec_result), and why it failed
+** ("spec/init_spec.lua:12: expected 1, got 2"; "" otherwise); the
+** strings live until the callback returns. */
+typedef void (*lplug_spec_fn)(void *ud, const char *test, int result,
                               const char *message);
 
 typedef struct lplug_spec_options {
@@ -942,7 +951,7 @@ typedef struct lplug_spec_options {
 
 /* Runs spec file `spec` (a path relative to `plugin_dir`, which is the
 ** folder of the plugin under test) and adds its tests to *passed and
-** *failed.  Returns LPLUG_OK when the spec ran (its tests may have
+** *failed (pending tests to neither: on_result counts them).  Returns LPLUG_OK when the spec ran (its tests may have
 ** failed); LPLUG_ELOAD, LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM when the
 ** file itself did not load or failed outside an `it` (the message, in
 ** err, names file:line); LPLUG_EIO, LPLUG_ENOMEM.  `options` may be NULL. */

@@ -5,8 +5,10 @@
 ** require "a.b" loads a/b.lua or a/b/init.lua from the plugin's own folder,
 ** as a text chunk.  Names are dot-separated words of [A-Za-z0-9_-]; files
 ** must resolve (realpath, so symlinks count) inside the plugin folder.
-** Modules are cached per state, and a module that requires itself while
-** loading gets an error instead of a loop.
+** As Lua's require, the load also returns the loader data: the file's
+** path in the folder, or ":lplug:".  Modules are cached per state, and a
+** module that requires itself while loading gets an error instead of a
+** loop.
 */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +24,9 @@
 #include "sandbox/sandbox.h"
 
 static const char *const LOADED = "lplug.loaded";
+/* require's second result for an lplug module, as Lua's is ":preload:"
+** for a module of package.preload. */
+#define LOADER_DATA ":lplug:"
 static const char LOADING = 0;  /* its address marks a module in progress */
 
 #define SOURCE_BYTES_PER_INSTRUCTION 4
@@ -139,7 +144,8 @@ static int valid_name(const char *name) {
   return word > 0;
 }
 
-/* Pushes the chunk of local module `name`, or raises saying why not. */
+/* Pushes the chunk of local module `name` and its file's path in the
+** plugin folder ("util/strings.lua"), or raises saying why not. */
 static void find_local(lua_State *L, const char *name) {
   sandbox *sb = sandbox_of(L);
   char rel[256], alt[270], path[PATH_MAX];
@@ -157,10 +163,12 @@ static void find_local(lua_State *L, const char *name) {
   strcat(rel, ".lua");
   if ((r = resolve(sb, rel, path, &st, 0)) > 0) {
     sandbox_loadfile(L, rel);
+    lua_pushstring(L, rel);
     return;
   }
   if (r == 0 && (r = resolve(sb, alt, path, &st, 0)) > 0) {
     sandbox_loadfile(L, alt);
+    lua_pushstring(L, alt);
     return;
   }
   if (r < 0)
@@ -172,11 +180,16 @@ static void find_local(lua_State *L, const char *name) {
              "or not available)", name, rel, alt, sb->config.name);
 }
 
+/* As Lua's searcher and require: the chunk gets the name and the file
+** (`...`), and the file comes back after the module. */
 static int load_local(lua_State *L) {
-  find_local(L, lua_tostring(L, 1));
+  find_local(L, lua_tostring(L, 1));               /* 2: chunk, 3: file */
+  lua_pushvalue(L, 2);
   lua_pushvalue(L, 1);
-  lua_call(L, 1, 1);
-  return 1;
+  lua_pushvalue(L, 3);
+  lua_call(L, 2, 1);
+  lua_pushvalue(L, 3);
+  return 2;                                        /* module, file */
 }
 
 static int sb_require(lua_State *L) {
@@ -206,27 +219,29 @@ static int sb_require(lua_State *L) {
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, name);
     lua_pop(L, 1);
+    lua_pushliteral(L, LOADER_DATA);
   } else {
     lua_pushvalue(L, 1);
     lua_pushlightuserdata(L, (void *)&LOADING);
     lua_rawset(L, 2);
     lua_pushcfunction(L, load_local);
     lua_pushvalue(L, 1);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {  /* forget it, then re-raise */
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK) {  /* forget it, then re-raise */
       lua_pushvalue(L, 1);
       lua_pushnil(L);
       lua_rawset(L, 2);
       return lua_error(L);
     }
   }
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
+  /* 3: the module, 4: the loader data */
+  if (lua_isnil(L, 3)) {
     lua_pushboolean(L, 1);
+    lua_replace(L, 3);
   }
   lua_pushvalue(L, 1);
-  lua_pushvalue(L, -2);
+  lua_pushvalue(L, 3);
   lua_rawset(L, 2);
-  return 1;
+  return 2;  /* as Lua's: the loader data only when this call loaded it */
 }
 
 void require_open(lua_State *L) {

@@ -97,8 +97,10 @@ static int hooks_on(lua_State *L) {
     if (lua_getfield(L, 3, "priority") != LUA_TNIL) {
       int ok;
       priority = lua_tointegerx(L, -1, &ok);
+      /* the engine keeps an int: a wider one would wrap, not sort */
       luaL_argcheck(L, ok && priority >= INT32_MIN && priority <= INT32_MAX,
-                    3, "priority must be an integer");
+                    3, "priority must be an integer from -2147483648 to "
+                    "2147483647");
     }
     lua_pop(L, 1);
     lua_settop(L, 3);          /* the names stay above, until we return */

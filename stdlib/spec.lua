@@ -1,13 +1,20 @@
 -- spec.lua -- describe/it/assert for plugin specs, in the style of busted.
 --
 -- Runs inside the test host's sandbox (engine/testhost.c), which loads
--- this file once, calls collect(chunk) with the spec file's chunk, then
--- name(i) and run(i) for each test, each run(i) a call of its own with
--- its own instruction budget.  A failed assertion raises an error that
--- names the spec's file:line; run(i) lets it through after the
--- after_each functions ran.
+-- this file once, giving it protect (below), calls collect(chunk) with
+-- the spec file's chunk, then name(i) and run(i) for each test, each
+-- run(i) a call of its own with its own instruction budget.  A failed
+-- assertion raises an error that names the spec's file:line; run(i) lets
+-- it through after the after_each functions ran.  An `it` without a
+-- function is pending, as in busted: run(i) returns true for it.
+
+-- protect(f): as pcall(f), and on an error also the "file:line" of the
+-- spec where it was raised (the Lua frame nearest the error outside this
+-- file), or nil: an error object that is not a string carries none.
+local protect = ...
 
 local tests = {}            -- { name = "a b c", fn = f, befores = {}, afters = {} }
+                            -- fn = nil: pending
 local stack = {}            -- open describe blocks: { name, befores, afters }
 local collecting = false
 
@@ -18,12 +25,14 @@ local function full_name(name)
   return table.concat(parts, " ")
 end
 
-local function check_call(what, name, fn)
+-- optional: the function may be left out (a pending `it`).
+local function check_call(what, name, fn, optional)
   if type(name) ~= "string" then
     error(what .. ": the first argument must be a name (a string)", 3)
   end
-  if type(fn) ~= "function" then
-    error(what .. " '" .. name .. "': the second argument must be a function", 3)
+  if type(fn) ~= "function" and not (optional and fn == nil) then
+    error(what .. " '" .. name .. "': the second argument must be a function"
+          .. (optional and " (or nothing: a pending test)" or ""), 3)
   end
   if not collecting then
     error(what .. " '" .. name .. "': call it at the top of the spec file "
@@ -39,7 +48,7 @@ function describe(name, fn)
 end
 
 function it(name, fn)
-  check_call("it", name, fn)
+  check_call("it", name, fn, true)
   local befores, afters = {}, {}
   for _, d in ipairs(stack) do
     for _, f in ipairs(d.befores) do befores[#befores + 1] = f end
@@ -216,23 +225,25 @@ function runner.name(i) return tests[i].name end
 
 -- Runs test i; an error in before_each or the test still runs the
 -- after_each functions, then goes on up (limits go up in any case).
+-- A pending test runs nothing (before_each neither) and returns true.
 function runner.run(i)
   local t = tests[i]
-  local ok, err = pcall(function()
+  if t.fn == nil then return true end
+  local ok, err, where = protect(function()
     for _, f in ipairs(t.befores) do f() end
     t.fn()
   end)
   for _, f in ipairs(t.afters) do f() end
   if not ok then
-    -- An error object that is not a string says what it is, not where
-    -- the runner raised it again (the test's place is not known).
+    -- An error object that is not a string says what it is and where
+    -- it was raised, not where the runner raises it again.
     if type(err) ~= "string" then
       local mt = getmetatable(err)
       local text = type(mt) == "table" and mt.__tostring and tostring(err)
         or type(err) == "table" and type(rawget(err, "message")) == "string"
            and rawget(err, "message")
-      err = "error object is a " .. type(err) .. " value" ..
-            (text and ": " .. text or "")
+      err = (where and where .. ": " or "") .. "error object is a " ..
+            type(err) .. " value" .. (text and ": " .. text or "")
     end
     error(err, 0)
   end

@@ -189,15 +189,60 @@ static void collect(void *ud, const char *key, size_t len) {
   pg->lens[pg->n++] = len;
 }
 
-static const char *opt_field(lua_State *L, const char *name, size_t *len) {
-  const char *s = NULL;
-  *len = 0;
-  if (lua_getfield(L, 1, name) != LUA_TNIL) {
-    if (!lua_isstring(L, -1))
-      luaL_error(L, "storage.keys: '%s' must be a string", name);
-    s = lua_tolstring(L, -1, len);
+/* storage.keys's options: any other key is a mistake ({prfix = ...}
+** would list every key), refused rather than ignored.  Read raw; the
+** first unknown key ends the walk. */
+static void check_option_keys(lua_State *L) {
+  static const char *const known[] = {"prefix", "after", "limit", NULL};
+  int i;
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    lua_pop(L, 1);                                     /* the value */
+    for (i = 0; known[i] != NULL; i++)
+      if (lua_type(L, -1) == LUA_TSTRING &&
+          strcmp(lua_tostring(L, -1), known[i]) == 0)
+        break;
+    if (known[i] == NULL) {
+      if (lua_type(L, -1) == LUA_TSTRING)
+        lua_pushfstring(L, "unknown option '%s'", lua_tostring(L, -1));
+      else
+        lua_pushfstring(L, "unknown option, a %s key", luaL_typename(L, -1));
+      lua_pushliteral(L, "; the options are prefix, after, limit");
+      lua_concat(L, 2);
+      luaL_argerror(L, 1, lua_tostring(L, -1));
+    }
   }
-  return s;  /* stays on the stack, so it stays alive */
+}
+
+/* Option `name` of the table at 1: a string (a number does not pass), or
+** NULL when absent.  It stays on the stack, so it stays alive. */
+static const char *opt_string(lua_State *L, const char *name, size_t *len) {
+  *len = 0;
+  lua_pushstring(L, name);
+  switch (lua_rawget(L, 1)) {
+    case LUA_TNIL: return NULL;
+    case LUA_TSTRING: return lua_tolstring(L, -1, len);
+    default:
+      luaL_argerror(L, 1, lua_pushfstring(L, "'%s' must be a string, got %s",
+                                          name, luaL_typename(L, -1)));
+      return NULL;
+  }
+}
+
+/* Option limit: an integer in 1..STORAGE_KEYS_MAX (not 2.0), or dflt. */
+static lua_Integer opt_limit(lua_State *L, lua_Integer dflt) {
+  lua_Integer limit = dflt;
+  lua_pushliteral(L, "limit");
+  if (lua_rawget(L, 1) != LUA_TNIL) {
+    limit = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || limit < 1 || limit > STORAGE_KEYS_MAX)
+      luaL_argerror(L, 1, lua_pushfstring(L, "'limit' must be an integer "
+                    "from 1 to %d, got %s", STORAGE_KEYS_MAX,
+                    lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1)
+                                                   : luaL_typename(L, -1)));
+  }
+  lua_pop(L, 1);
+  return limit;
 }
 
 static int storage_keys_lua(lua_State *L) {
@@ -211,15 +256,11 @@ static int storage_keys_lua(lua_State *L) {
   int more, rc, i;
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);
-    if ((prefix = opt_field(L, "prefix", &plen)) == NULL) prefix = "";
-    after = opt_field(L, "after", &alen);
-    if (lua_getfield(L, 1, "limit") != LUA_TNIL) {
-      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
-          lua_tointeger(L, -1) > STORAGE_KEYS_MAX)
-        return luaL_error(L, "storage.keys: 'limit' must be an integer from "
-                          "1 to %d", STORAGE_KEYS_MAX);
-      limit = lua_tointeger(L, -1);
-    }
+    lua_settop(L, 1);
+    check_option_keys(L);
+    if ((prefix = opt_string(L, "prefix", &plen)) == NULL) prefix = "";
+    after = opt_string(L, "after", &alen);
+    limit = opt_limit(L, limit);
   }
   budget_charge(L, OP_INSTRUCTIONS + limit);
   pg = lua_newuserdatauv(L, sizeof *pg, 0);  /* charged to the plugin */

@@ -186,7 +186,10 @@ int lplug_host_plugin_dirs(const lplug_host *h);
 const char *lplug_host_plugin_dir(const lplug_host *h, int i);
 int lplug_host_fail_closed(const lplug_host *h);
 
-typedef void (*lplug_spec_fn)(void *ud, const char *test, int passed,
+enum lplug_spec_result {
+  LPLUG_SPEC_FAILED = 0, LPLUG_SPEC_PASSED = 1, LPLUG_SPEC_PENDING = 2
+};
+typedef void (*lplug_spec_fn)(void *ud, const char *test, int result,
                               const char *message);
 typedef struct lplug_spec_options {
   long long instruction_limit;

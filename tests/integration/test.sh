@@ -20,8 +20,16 @@ cat "$out/host"
 "$LPLUG" test --instructions 1M tests/integration/spec-failing \
   >"$out/fail" 2>&1
 check "failing specs exit 1" [ $? -eq 1 ]
-check "the total counts each failure, and a spec that does not load" \
-  [ "$(tail -n 1 "$out/fail")" = "1 passed, 9 failed" ]
+check "the total counts each failure, a spec that does not load, and pending tests" \
+  [ "$(tail -n 1 "$out/fail")" = "1 passed, 11 failed, 2 pending" ]
+check "a folder's line says its pending tests" \
+  grep -q "spec-failing/bad: 1 passed, 10 failed, 2 pending$" "$out/fail"
+check "and one without pending tests keeps the plain line" \
+  grep -q "spec-failing/broken: 0 passed, 1 failed$" "$out/fail"
+check "an it without a function is listed as pending, not as a failure" \
+  sh -c "grep -q '^  PEND  bad is not written yet$' '$out/fail' && ! grep -q 'FAIL  bad is not written yet' '$out/fail'"
+check "a pending test runs no before_each" \
+  sh -c "grep -q '^  PEND  pending runs no before_each$' '$out/fail' && ! grep -q 'before_each ran' '$out/fail'"
 check "a failed assert names the test, file:line and both values" \
   sh -c "grep -A1 'FAIL  bad compares$' '$out/fail' | grep -q 'bad/spec/init_spec.lua:2: expected 1, got 2'"
 check "tables are shown" grep -q 'expected the same as {a = 1}, got {a = "1"}' "$out/fail"
@@ -33,8 +41,12 @@ check "a test that runs out of memory names its line, not the runner's" \
   grep -q "bad/spec/init_spec.lua:15: memory budget of 64 MB of the test host" "$out/fail"
 check "an error raised in a test names its line" \
   grep -q "bad/spec/init_spec.lua:7: oops" "$out/fail"
-check "an error object that is not a string says what it is" \
-  sh -c "grep -A1 'FAIL  bad raises a table$' '$out/fail' | grep -q '^ *error object is a table value: bad thing$'"
+check "an error object that is not a string says what it is, and where" \
+  sh -c "grep -A1 'FAIL  bad raises a table$' '$out/fail' | grep -q '^ *bad/spec/init_spec.lua:8: error object is a table value: bad thing$'"
+check "error() names the line that raised it" \
+  sh -c "grep -A1 'FAIL  bad raises nothing$' '$out/fail' | grep -q '^ *bad/spec/init_spec.lua:18: error object is a nil value$'"
+check "error({}) too" \
+  sh -c "grep -A1 'FAIL  bad raises an empty table$' '$out/fail' | grep -q '^ *bad/spec/init_spec.lua:20: error object is a table value$'"
 check "a spec that does not compile is an ERROR with its line" \
   grep -q "broken/spec/init_spec.lua:3: ')' expected" "$out/fail"
 "$LPLUG" test --instructions 1M tests/integration/spec-failing >"$out/fail2" 2>&1

@@ -388,7 +388,16 @@ static void hooks_on_needs_a_function(void **state) {
 static void hooks_on_needs_an_integer_priority(void **state) {
   expect_error(*state, "require('lplug.hooks').on('t', print, {priority = 1.5})",
                LPLUG_ERUNTIME, "bad argument #3 to 'on' (priority must be an "
-               "integer)");
+               "integer from -2147483648 to 2147483647)");
+}
+
+/* The message says the range, not only "an integer": the value given
+** here is one. */
+static void hooks_on_priority_out_of_range_says_the_range(void **state) {
+  expect_error(*state, "require('lplug.hooks').on('t', print,\n"
+               "  {priority = math.maxinteger})", LPLUG_ERUNTIME,
+               "bad argument #3 to 'on' (priority must be an integer from "
+               "-2147483648 to 2147483647)");
 }
 
 static void hooks_registering_while_running_is_refused(void **state) {
@@ -621,6 +630,7 @@ int main(void) {
     T(hooks_on_needs_a_name),
     T(hooks_on_needs_a_function),
     T(hooks_on_needs_an_integer_priority),
+    T(hooks_on_priority_out_of_range_says_the_range),
     T(hooks_registering_while_running_is_refused),
     T(hooks_function_result_is_refused_with_its_path),
     T(hooks_cyclic_result_is_refused),

@@ -156,6 +156,30 @@ static void load_runtime_error_in_main_is_reported(void **state) {
   free(a);
 }
 
+/* A misspelt callback must not leave the plugin without it, silently:
+** the load fails naming the key and the names there are. */
+static void load_unknown_callback_key_is_a_load_error(void **state) {
+  fixture *f = *state;
+  char *a = support_plugin(f->root, "typo", NULL,
+                           "return { intit = function() end }\n");
+  char *b = support_plugin(f->root, "listed", NULL,
+                           "return { function() end }\n");
+  char *c = support_plugin(f->root, "spelt", NULL,
+                           "return { init = function() end, save = nil }\n");
+  assert_int_equal(lplug_load_plugin(f->e, a), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "plugin 'typo': error in "
+                         "loading: init.lua returned callbacks with an "
+                         "unknown key 'intit' (the callbacks are init, "
+                         "shutdown, save, restore)"));
+  assert_int_equal(lplug_load_plugin(f->e, b), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "an unknown key [1] "));
+  assert_int_equal(lplug_load_plugin(f->e, c), LPLUG_OK);
+  assert_int_equal(lplug_plugin_count(f->e), 1);
+  free(a);
+  free(b);
+  free(c);
+}
+
 static void load_missing_main_file_is_a_load_error(void **state) {
   fixture *f = *state;
   char *a = support_plugin(f->root, "nomain",
@@ -310,6 +334,7 @@ int main(void) {
     T(load_same_name_twice_is_refused),
     T(load_syntax_error_names_file_and_line),
     T(load_runtime_error_in_main_is_reported),
+    T(load_unknown_callback_key_is_a_load_error),
     T(load_missing_main_file_is_a_load_error),
     T(load_fifo_in_place_of_a_file_is_refused_at_once),
     T(load_main_from_manifest_is_used),

@@ -310,6 +310,35 @@ static void sandbox_require_loads_local_files_once(void **state) {
   lplug_value_free(v);
 }
 
+/* As Lua 5.4's require: a second result, the loader data, from the call
+** that loaded the module (a cached one gives the module alone).  For a
+** file it is its path in the plugin folder, also given to the file as
+** its second `...`; for an lplug module ":lplug:", as Lua says
+** ":preload:". */
+static void sandbox_require_returns_the_file_it_loaded(void **state) {
+  fixture *f = *state;
+  char *dir;
+  support_write(f->root, "req/util/strings.lua",
+                "local name, file = ...\n"
+                "return { name = name, file = file }");
+  support_write(f->root, "req/helpers/init.lua", "return 'init'");
+  dir = support_plugin(f->root, "req", "name: req\nversion: 1.0.0\n"
+                       "capabilities: { json: {} }\n",
+    "local s, file = require 'util.strings'\n"
+    "assert(file == 'util/strings.lua', file)\n"
+    "assert(s.name == 'util.strings' and s.file == 'util/strings.lua')\n"
+    "assert(select('#', require 'util.strings') == 1)\n"
+    "local h, hfile = require 'helpers'\n"
+    "assert(h == 'init' and hfile == 'helpers/init.lua', hfile)\n"
+    "local json, data = require 'lplug.json'\n"
+    "assert(type(json) == 'table' and data == ':lplug:', data)\n"
+    "assert(select('#', require 'lplug.json') == 1)\n");
+  if (lplug_load_plugin(f->e, dir) != LPLUG_OK)
+    print_error("%s\n", lplug_errmsg(f->e));
+  assert_int_equal(lplug_plugin_state(f->e, "req"), LPLUG_STATE_ACTIVE);
+  free(dir);
+}
+
 static void sandbox_require_reports_circular_requires(void **state) {
   fixture *f = *state;
   support_write(f->root, "p1/a.lua", "return require 'b'");
@@ -433,6 +462,7 @@ int main(void) {
     T(sandbox_main_file_must_be_a_file_inside_the_folder),
     T(sandbox_require_loads_local_files_once),
     T(sandbox_require_reads_small_and_large_files),
+    T(sandbox_require_returns_the_file_it_loaded),
     T(sandbox_require_reports_circular_requires),
     T(sandbox_require_of_ungranted_module_names_the_capability),
     T(sandbox_require_of_unknown_lplug_module_fails),

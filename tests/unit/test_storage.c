@@ -346,6 +346,30 @@ static void storage_keys_come_in_pages(void **state) {
     "assert(not ok and err:find(\"'prefix' must be a string\"), err)");
 }
 
+/* An option keys does not know, or of the wrong type, is a mistake said
+** as an argument error naming it: {prfix = 'user:'} would otherwise
+** list every key, {prefix = 5} the keys starting "5". */
+static void storage_keys_refuses_unknown_and_mistyped_options(void **state) {
+  fixture *f = *state;
+  check(f, "options",
+    "storage.set('5x', 1) storage.set('user:1', 1)\n"
+    "local function refused(opts, text)\n"
+    "  local ok, err = pcall(storage.keys, opts)\n"
+    "  assert(not ok and err:find(text, 1, true), err)\n"
+    "  assert(err:find('bad argument #1 to', 1, true), err)\n"
+    "end\n"
+    "refused({ bogus = 1 }, \"(unknown option 'bogus'; the options are \"\n"
+    "        .. 'prefix, after, limit)')\n"
+    "refused({ 'user:' }, '(unknown option, a number key; the options')\n"
+    "refused({ prefix = 5 }, \"('prefix' must be a string, got number)\")\n"
+    "refused({ after = true }, \"('after' must be a string, got boolean)\")\n"
+    "refused({ limit = '10' }, \"('limit' must be an integer from 1 to \"\n"
+    "        .. '1000, got string)')\n"
+    "refused({ limit = 2.5 }, 'from 1 to 1000, got 2.5)')\n"
+    "assert(#storage.keys{ prefix = 'user:', limit = 10 } == 1)\n"
+    "assert(#storage.keys{} == 2)");
+}
+
 /* A page is one range of keys: the larger of the prefix and the key
 ** after the cursor starts it, whichever way round they sort. */
 static void storage_keys_start_where_prefix_and_cursor_say(void **state) {
@@ -1038,6 +1062,7 @@ int main(void) {
     T(storage_plugins_never_see_each_other),
     T(storage_keys_come_in_pages),
     T(storage_keys_start_where_prefix_and_cursor_say),
+    T(storage_keys_refuses_unknown_and_mistyped_options),
     T(storage_recount_is_charged_per_entry),
     T(storage_needs_the_capability_and_the_grant),
     T(storage_refused_by_the_host_is_never_opened),
