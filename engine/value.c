@@ -562,8 +562,9 @@ static int hits_array(const keyset *ks, size_t n, size_t arr, uint64_t narr) {
   keyview k;
   for (i = 0; i < n; i++) {
     read_key(ks->p, ks->end, ks->base + ks->o[i], &k);
-    if (k.kind < KEY_INTEGER || k.i < 1) continue;
-    if (k.kind > KEY_INTEGER || (uint64_t)k.i > narr) break;
+    if (k.kind > KEY_INTEGER) break;        /* sorted: no integers left */
+    if (k.kind < KEY_INTEGER || k.i < 1) continue;  /* k.i set only here */
+    if ((uint64_t)k.i > narr) break;
     for (; index < (uint64_t)k.i; index++) arr = after(ks->p, arr);
     if (ks->p[arr] != VALUE_NIL) return 1;
   }
