@@ -577,15 +577,19 @@ static void put(text *t, const char *s, size_t n) {
 }
 
 /* Appends to the message, truncating at errsize. */
-static void add(text *t, const char *fmt, ...) {
-  va_list ap;
+static void vadd(text *t, const char *fmt, va_list ap) {
   int n;
   if (t->errlen + 1 >= t->errsize) return;
-  va_start(ap, fmt);
   n = vsnprintf(t->err + t->errlen, t->errsize - t->errlen, fmt, ap);
-  va_end(ap);
   if (n > 0) t->errlen += (size_t)n;
   if (t->errlen >= t->errsize) t->errlen = t->errsize - 1;
+}
+
+static void add(text *t, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vadd(t, fmt, ap);
+  va_end(ap);
 }
 
 /* The text of a float: the shortest %.Ng (N = 15..17) that reads back to
@@ -665,19 +669,15 @@ static void add_path(text *t, int n) {
 ** depth (plus `extra` levels, 0 or 1), then what follows. */
 static void refuse(text *t, int extra, const char *fmt, ...) {
   va_list ap;
-  int n;
   if (t->refused || t->oom) return;
   t->refused = 1;
   t->errlen = 0;
   if (t->errsize == 0) return;
   t->err[0] = 0;
   add_path(t, t->depth + extra);
-  if (t->errlen + 1 >= t->errsize) return;
   va_start(ap, fmt);
-  n = vsnprintf(t->err + t->errlen, t->errsize - t->errlen, fmt, ap);
+  vadd(t, fmt, ap);
   va_end(ap);
-  if (n > 0) t->errlen += (size_t)n;
-  if (t->errlen >= t->errsize) t->errlen = t->errsize - 1;
 }
 
 /* Where the first byte that is not UTF-8 is in s, or n when all is. */
