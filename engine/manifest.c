@@ -151,6 +151,17 @@ static char *where(parse *ps, const node *n) {
   return strdup(buf);
 }
 
+/* Gives a warning to the warning function as one line: a key the file
+** quotes may hold any byte, and a newline in it could pass for another
+** warning; control bytes become '?'. */
+static void warn_line(parse *ps, char *msg) {
+  char *c;
+  if (ps->warn == NULL) return;
+  for (c = msg; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+  ps->warn(ps->ud, msg);
+}
+
 static int field_limits(parse *ps, manifest *m, const node *map) {
   int k;
   if (map->type != YT_MAP)
@@ -186,7 +197,7 @@ static int field_limits(parse *ps, manifest *m, const node *map) {
       char msg[PATH_MAX + 300];
       snprintf(msg, sizeof msg, "%s:%d:%d: unknown key 'limits.%s' (ignored)",
                ps->r.path, key->line, key->col, key->text);
-      if (ps->warn) ps->warn(ps->ud, msg);
+      warn_line(ps, msg);
     }
   }
   return LPLUG_OK;
@@ -270,7 +281,7 @@ static void cap_problem(void *ud, const node *at, int error,
   }
   snprintf(msg, sizeof msg, "%s:%d:%d: %s", ps->r.path, at->line, at->col,
            message);
-  if (ps->warn) ps->warn(ps->ud, msg);
+  warn_line(ps, msg);
 }
 
 static int field(parse *ps, manifest *m, const node *key, const node *v) {
@@ -325,7 +336,7 @@ static int field(parse *ps, manifest *m, const node *key, const node *v) {
     char msg[PATH_MAX + 300];
     snprintf(msg, sizeof msg, "%s:%d:%d: unknown key '%s' (ignored)",
              ps->r.path, key->line, key->col, k);
-    if (ps->warn) ps->warn(ps->ud, msg);
+    warn_line(ps, msg);
   }
   return LPLUG_OK;
 }

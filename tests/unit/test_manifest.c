@@ -332,6 +332,22 @@ static void manifest_unknown_key_warns_with_position(void **state) {
 
 /* "Unknown keys are warnings" holds inside capabilities: a misspelt
 ** capability declares nothing, and says so where it is written. */
+/* A warning is one line whatever bytes the key it quotes holds: a quoted
+** key with a newline could otherwise pass for a second warning. */
+static void manifest_warnings_are_one_line(void **state) {
+  (void)state;
+  manifest *m = parse_ok(
+    "name: a\nversion: 1.0.0\nlimits: { \"x\\nlplug: y\": 1 }\n"
+    "capabilities:\n  \"storag\\nz\": {}\n\"top\\r\": 1\n");
+  assert_int_equal(warnings, 3);
+  assert_string_equal(all_warned,
+    "plugin.yaml:3:11: unknown key 'limits.x?lplug: y' (ignored)\n"
+    "plugin.yaml:5:3: unknown key 'capabilities.storag?z' (ignored; the "
+    "capabilities are hooks, events, storage, log, time, json, config)\n"
+    "plugin.yaml:6:1: unknown key 'top?' (ignored)\n");
+  manifest_free(m);
+}
+
 static void manifest_unknown_capabilities_and_keys_warn_with_position(
     void **state) {
   (void)state;
@@ -598,6 +614,7 @@ int main(void) {
     cmocka_unit_test(manifest_unknown_key_warns_with_position),
     cmocka_unit_test(
         manifest_unknown_capabilities_and_keys_warn_with_position),
+    cmocka_unit_test(manifest_warnings_are_one_line),
     cmocka_unit_test(manifest_capability_items_that_match_nothing_are_errors),
     cmocka_unit_test(manifest_syntax_error_names_line_and_column),
     cmocka_unit_test(manifest_alias_bomb_is_refused),
