@@ -153,13 +153,22 @@ static char *where(parse *ps, const node *n) {
 
 /* Gives a warning to the warning function as one line: a key the file
 ** quotes may hold any byte, and a newline in it could pass for another
-** warning; control bytes become '?'. */
-static void warn_line(parse *ps, char *msg) {
-  char *c;
+** warning.  Control bytes but tab are written as \n, \r or \xNN, as
+** the CLI writes plugin text. */
+static void warn_line(parse *ps, const char *msg) {
+  char line[4 * (PATH_MAX + 600)];
+  size_t n = 0;
+  const unsigned char *c;
   if (ps->warn == NULL) return;
-  for (c = msg; *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
-  ps->warn(ps->ud, msg);
+  for (c = (const unsigned char *)msg; *c && n + 5 < sizeof line; c++) {
+    if (*c == '\n') n += (size_t)snprintf(line + n, 5, "\\n");
+    else if (*c == '\r') n += (size_t)snprintf(line + n, 5, "\\r");
+    else if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+      n += (size_t)snprintf(line + n, 5, "\\x%02x", *c);
+    else line[n++] = (char)*c;
+  }
+  line[n] = '\0';
+  ps->warn(ps->ud, line);
 }
 
 static int field_limits(parse *ps, manifest *m, const node *map) {

@@ -341,10 +341,10 @@ static void manifest_warnings_are_one_line(void **state) {
     "capabilities:\n  \"storag\\nz\": {}\n\"top\\r\": 1\n");
   assert_int_equal(warnings, 3);
   assert_string_equal(all_warned,
-    "plugin.yaml:3:11: unknown key 'limits.x?lplug: y' (ignored)\n"
-    "plugin.yaml:5:3: unknown key 'capabilities.storag?z' (ignored; the "
+    "plugin.yaml:3:11: unknown key 'limits.x\\nlplug: y' (ignored)\n"
+    "plugin.yaml:5:3: unknown key 'capabilities.storag\\nz' (ignored; the "
     "capabilities are hooks, events, storage, log, time, json, config)\n"
-    "plugin.yaml:6:1: unknown key 'top?' (ignored)\n");
+    "plugin.yaml:6:1: unknown key 'top\\r' (ignored)\n");
   manifest_free(m);
 }
 
