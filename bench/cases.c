@@ -145,6 +145,40 @@ static void int_raw_run(void *ctx, long n) {
   }
 }
 
+static void noop_hook(lua_State *L, lua_Debug *ar) {
+  (void)L; (void)ar;
+}
+
+/* The floors: no engine code, only what liblua charges for the parts of a
+** dispatch no sandbox can leave out.  The int_raw_run call, plus reading
+** the handler's integer back (a hook's result goes to the host), plus,
+** for a per-call instruction budget, the count hook armed before the call
+** (lua_sethook restarts the count: the public API has no other way). */
+static void *floor_result_setup(const bcase *bc) {
+  return int_raw_setup(bc);
+}
+
+static void *floor_budget_setup(const bcase *bc) {
+  rawctx *c = int_raw_setup(bc);
+  c->hooked = 1;
+  return c;
+}
+
+static void floor_run(void *ctx, long n) {
+  rawctx *c = ctx;
+  lua_State *L = c->L;
+  long i;
+  for (i = 0; i < n; i++) {
+    if (c->hooked) lua_sethook(L, noop_hook, LUA_MASKCOUNT, SANDBOX_BLOCK);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+    lua_pushinteger(L, 42);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) bench_die("%s", lua_tostring(L, -1));
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) != 42)
+      bench_die("floor: the function's result is not the integer 42");
+    lua_pop(L, 1);
+  }
+}
+
 /* ---- a 3-field record built in C: handler(rec) end --------------------- */
 
 static const char LINE[] = "GET /index.html 200";
@@ -267,10 +301,6 @@ static void *loop_raw_setup(const bcase *bc) {
 static void *alloc_raw_setup(const bcase *bc) {
   (void)bc;
   return work_raw_setup(ALLOC, 1);
-}
-
-static void noop_hook(lua_State *L, lua_Debug *ar) {
-  (void)L; (void)ar;
 }
 
 static void work_raw_run(void *ctx, long n, long long arg) {
@@ -938,6 +968,18 @@ const bcase bench_cases[] = {
    "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.10, "<=1.10x", 0,
    SIDE(int_lplug_setup, int_lplug_run, int_lplug_teardown),
    RAW(int_raw_setup, int_raw_run), NULL, deadline_mode},
+  {"floor_deadline", "no engine code: hook_int's baseline plus reading "
+   "the integer result back, the least a dispatch returning its result "
+   "costs in liblua; baseline: raw lua_pcall (hook_int_deadline's target "
+   "is 1.10x)", "ns/call", 1e9, 20000, 2000, TARGET_REFERENCE, 1.10,
+   "1.10x (floor)", 0, SIDE(floor_result_setup, floor_run, raw_teardown),
+   RAW(int_raw_setup, int_raw_run), NULL, NULL},
+  {"floor_insn", "floor_deadline with a count hook armed before each call, "
+   "as a per-call instruction budget needs; baseline: raw lua_pcall "
+   "(hook_int's target is 1.40x)", "ns/call", 1e9, 20000, 2000,
+   TARGET_REFERENCE, 1.40, "1.40x (floor)", 0,
+   SIDE(floor_budget_setup, floor_run, raw_teardown),
+   RAW(int_raw_setup, int_raw_run), NULL, NULL},
   {"hook_record3", "hook dispatch with a 3-field record built in C "
    "(builder); baseline: lua_createtable + 3 lua_setfield + lua_pcall",
    "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
