@@ -95,11 +95,25 @@ double plugin_monotonic(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Tells the host how many of p's messages were dropped since the last
+** note. */
+static void note_dropped(plugin *p, double now) {
+  char text[128];
+  snprintf(text, sizeof text, "(%llu messages dropped: more than %d at "
+           "once or %g a second)", p->log_dropped, PLUGIN_LOG_BURST,
+           PLUGIN_LOG_RATE);
+  p->log_dropped = 0;
+  p->log_noted = now;
+  engine_log(p->engine, LPLUG_LOG_WARN, p->name, text);
+}
+
 /* The host's callback runs on the host's time, not the call's (the
 ** backstop excludes it): the rate limit is what bounds the host's work
 ** for a plugin that logs or prints without end.  The note of what was
 ** dropped takes a message's place under the limit, and comes at most
-** once a second, so that a flood's lines stay mostly the plugin's. */
+** once a second, so that a flood's lines stay mostly the plugin's; a
+** flood that stops is told as its call ends (dropped_after_call) or
+** when the plugin goes (plugin_free). */
 void plugin_log(plugin *p, int level, const char *message) {
   long long began;
   double now = plugin_monotonic();
@@ -113,17 +127,21 @@ void plugin_log(plugin *p, int level, const char *message) {
   }
   p->log_tokens -= 1 + note;
   began = budget_host_begin(&p->sb);
-  if (note) {
-    char text[128];
-    snprintf(text, sizeof text, "(%llu messages dropped: more than %d at "
-             "once or %g a second)", p->log_dropped, PLUGIN_LOG_BURST,
-             PLUGIN_LOG_RATE);
-    p->log_dropped = 0;
-    p->log_noted = now;
-    engine_log(p->engine, LPLUG_LOG_WARN, p->name, text);
-  }
+  if (note) note_dropped(p, now);
   engine_log(p->engine, level, p->name, message);
   budget_host_end(&p->sb, began);
+}
+
+/* A call that dropped messages says so as it ends, unless a note came
+** less than a second ago (the next one then waits for a line to pass, a
+** later call's end, or the plugin's going).  The host's callback may not
+** load or unload meanwhile: p's call is still finishing. */
+static NOINLINE void dropped_after_call(plugin *p) {
+  double now = plugin_monotonic();
+  if (now - p->log_noted < 1.0) return;
+  p->engine->busy++;
+  note_dropped(p, now);
+  p->engine->busy--;
 }
 
 static const struct module {
@@ -239,6 +257,7 @@ static ALWAYS_INLINE int call(plugin *p, lua_CFunction f, void *ud, int nargs,
     else lua_pop(p->sb.L, nres);
   }
   if (store) rc = leave_storage(p, store, &frame, rc, activity);
+  if (p->log_dropped) dropped_after_call(p);
   if (rc != LPLUG_OK) return call_failed(p, rc, mark, activity);
   p->failures = 0;
   return rc;
@@ -740,6 +759,11 @@ int plugin_refuse_busy(lplug_engine *e, const char *op) {
 
 void plugin_free(plugin *p) {
   if (p == NULL) return;
+  if (p->log_dropped && p->engine) {  /* the last of a flood */
+    p->engine->busy++;
+    note_dropped(p, plugin_monotonic());
+    p->engine->busy--;
+  }
   /* the callbacks' registry refs go with the state */
   sandbox_close(&p->sb);
   manifest_free(p->m);

@@ -319,7 +319,8 @@ enum lplug_log_level {
 ** "... (cut)"; escape it before writing it where lines are read (the
 ** lplug command does).  Each plugin gets 100 messages at once and 50 a
 ** second through (print and lplug.log together); the count of those
-** dropped comes in a message of its own, at most once a second.  The
+** dropped comes in a message of its own, at most once a second (with a
+** later message, as the call ends, or when the plugin goes).  The
 ** callback's time does not count toward instruction mode's backstop. */
 typedef void (*lplug_log_fn)(void *ud, int level, const char *plugin,
                              const char *message);
