@@ -342,10 +342,10 @@ static const char *limit_origin(const char *key, int in_manifest,
 /* " at file:line" of the plugin's code where a limit hit, or what the
 ** call was doing when no Lua function of the plugin had a line: the
 ** engine was passing a value in (a 10 MB input line's string) or
-** compiling, which budget_where reported as "?". */
+** compiling, where budget_where finds no line. */
 static const char *limit_where(const sandbox *sb, char *buf, size_t size) {
   const char *at = sandbox_where(sb);
-  if (at[0] && strcmp(at, "?") != 0)
+  if (at[0])
     snprintf(buf, size, " at %s", at);
   else
     snprintf(buf, size, " outside its Lua code, as the engine passed a "

@@ -64,7 +64,7 @@ void budget_where(lua_State *L, char *out, size_t n) {
       return;
     }
   }
-  snprintf(out, n, "?");
+  if (n > 0) out[0] = '\0';
 }
 
 /* Records where the plugin was when a limit hit it. */

@@ -246,7 +246,8 @@ void budget_charge(lua_State *L, long long n);  /* raises when spent */
 ** arms the running thread's hook to look at the call on its next
 ** instruction: a stop, or a soft refusal nobody tried again. */
 void budget_owe(sandbox *sb, long long n);
-/* "file:line" of the innermost Lua function of L with a line, or "?". */
+/* "file:line" of the innermost Lua function of L with a line, or "" when
+** none has one (the engine passing a value in, compiling). */
 void budget_where(lua_State *L, char *out, size_t n);
 int budget_raise(lua_State *L);                 /* raises the stop error */
 
