@@ -290,18 +290,23 @@ static lhost *checkhost(lua_State *L) {
 
 /* Every engine call sits between enter and leave: callbacks find the
 ** running state, and a callback's error is raised once the engine is
-** out of the way. */
-#define ENTER(h, L) lua_State *saved_ = (h)->L; (h)->L = (L)
-static void leave(lhost *h, lua_State *L, lua_State *saved) {
+** out of the way.  Each call raises the errors of the callbacks it ran,
+** not those of an enclosing call (a callback calling the engine would
+** be raised, and could swallow, another callback's error); the
+** enclosing call's is kept for it meanwhile. */
+#define ENTER(h, L) lua_State *saved_ = (h)->L; \
+  char *outer_ = (h)->cb_error; (h)->L = (L); (h)->cb_error = NULL
+static void leave(lhost *h, lua_State *L, lua_State *saved, char *outer) {
+  char *mine = h->cb_error;
   h->L = saved;
-  if (h->cb_error != NULL) {
-    lua_pushstring(L, h->cb_error);
-    free(h->cb_error);
-    h->cb_error = NULL;
+  h->cb_error = outer;
+  if (mine != NULL) {
+    lua_pushstring(L, mine);
+    free(mine);
     lua_error(L);
   }
 }
-#define LEAVE(h, L) leave((h), (L), saved_)
+#define LEAVE(h, L) leave((h), (L), saved_, outer_)
 
 /* true, or nil, message, code name */
 static int result(lua_State *L, lhost *h, int rc) {

@@ -426,25 +426,31 @@ end
 -- Around every C call that may run callbacks: close is refused from
 -- inside one (the engine is running below it), and a kept callback error
 -- is raised once the call returns, with no position added: it already
--- names the callback's.  Nothing
+-- names the callback's.  Each call raises the errors of the callbacks it
+-- ran, not those of an enclosing call (enter hands that one's back to be
+-- kept meanwhile).  Nothing
 -- may raise between enter and leave, or the engine would stay marked as
 -- running and refuse close for good: arguments are checked and converted
 -- before enter, and the C call between them is given only what the FFI
 -- converts without complaint.
-local function enter(self)
-  self.ctl.depth = self.ctl.depth + 1
+local function enter(self)   -- -> the enclosing call's kept error
+  local state = self.ctl
+  local outer = state.cb_error
+  state.depth = state.depth + 1
+  state.cb_error = nil
+  return outer
 end
 
-local function leave(self)   -- -> the kept error, if any
+local function leave(self, outer)   -- -> this call's kept error, if any
   local state = self.ctl
   local err = state.cb_error
   state.depth = state.depth - 1
-  state.cb_error = nil
+  state.cb_error = outer
   return err
 end
 
-local function leave_or_raise(self)
-  local err = leave(self)
+local function leave_or_raise(self, outer)
+  local err = leave(self, outer)
   if err ~= nil then error(err, 0) end
 end
 
@@ -563,9 +569,9 @@ end
 function Engine:load(dir)
   local e = check(self)
   dir = checkstring(dir, 1, "load")
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_load_plugin(e, dir)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return result(self, rc)
 end
 
@@ -585,9 +591,9 @@ function Engine:load_dirs(...)
     end
   end
   local arr = ffi.new("const char *[?]", #dirs, dirs)
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_load_dirs(e, arr, #dirs)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return result(self, rc)
 end
 
@@ -606,9 +612,9 @@ function Engine:run(hook, value)
   local e = check(self)
   hook = checkstring(hook, 1, "run")
   local v = tovalue(value)
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_hook_run(e, hook, v)
-  local err = leave(self)
+  local err = leave(self, outer)
   if rc ~= 0 or err ~= nil then
     free(v)
     if err ~= nil then error(err, 0) end
@@ -672,9 +678,9 @@ function Engine:dispatch(max)
   if max < 0 or max > INT_MAX then
     error("bad argument #1 to 'dispatch' (0 (all) or a count expected)", 2)
   end
-  enter(self)
+  local outer = enter(self)
   local n = C.lplug_dispatch(e, max)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return n
 end
 
@@ -730,18 +736,18 @@ for method, fn in pairs { enable = "lplug_plugin_enable",
   Engine[method] = function(self, name)
     local e = check(self)
     name = checkstring(name, 1, method)
-    enter(self)
+    local outer = enter(self)
     local rc = C[fn](e, name)
-    leave_or_raise(self)
+    leave_or_raise(self, outer)
     return result(self, rc)
   end
 end
 
 function Engine:flush()
   local e = check(self)
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_storage_flush(e)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return result(self, rc)
 end
 
@@ -757,12 +763,12 @@ function Engine:close()
   end
   local e = ffi.gc(self.e, nil)
   self.e = nil
-  self.ctl.depth = 1
+  local outer = enter(self)
   C.lplug_engine_free(e)
   for _, cb in pairs(self.subs) do cb:free() end
   for _, cb in ipairs(self.cbs) do cb:free() end
   self.subs, self.cbs = {}, {}
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
 end
 
 -- }======================================================

@@ -200,4 +200,21 @@ do
   x:close()
 end
 
+-- Each engine call raises the errors of the callbacks it ran: a
+-- subscriber calling the engine after another one failed is not handed
+-- that failure (it could swallow it); the dispatch raises it.
+do
+  local x = assert(lplug.new())
+  local inner
+  x:subscribe("t", function() error("first subscriber failed") end)
+  x:subscribe("t", function() inner = { pcall(x.dispatch, x) } end)
+  assert(x:emit("t"))
+  local okd, m = pcall(x.dispatch, x)
+  check("a callback's engine call is not raised another callback's error",
+        inner ~= nil and inner[1] == true and inner[2] == 0)
+  check("and the dispatch that ran both raises it",
+        not okd and m:find("first subscriber failed", 1, true) ~= nil)
+  x:close()
+end
+
 os.exit(failed == 0 and 0 or 1)
