@@ -273,6 +273,15 @@ static void on_event(void *ud, const char *topic, const lplug_value *payload,
 
 /* {====================================================== engine methods */
 
+/* A name, topic, pattern or folder for the C API, which reads it up to
+** its first NUL: "a\0b" would name plugin "a".  Refused instead. */
+static const char *checkname(lua_State *L, int arg) {
+  size_t len;
+  const char *s = luaL_checklstring(L, arg, &len);
+  luaL_argcheck(L, strlen(s) == len, arg, "string contains a NUL byte");
+  return s;
+}
+
 static lhost *checkhost(lua_State *L) {
   lhost *h = luaL_checkudata(L, 1, ENGINE_MT);
   if (h->e == NULL) luaL_error(L, "attempt to use a closed lplug engine");
@@ -281,18 +290,23 @@ static lhost *checkhost(lua_State *L) {
 
 /* Every engine call sits between enter and leave: callbacks find the
 ** running state, and a callback's error is raised once the engine is
-** out of the way. */
-#define ENTER(h, L) lua_State *saved_ = (h)->L; (h)->L = (L)
-static void leave(lhost *h, lua_State *L, lua_State *saved) {
+** out of the way.  Each call raises the errors of the callbacks it ran,
+** not those of an enclosing call (a callback calling the engine would
+** be raised, and could swallow, another callback's error); the
+** enclosing call's is kept for it meanwhile. */
+#define ENTER(h, L) lua_State *saved_ = (h)->L; \
+  char *outer_ = (h)->cb_error; (h)->L = (L); (h)->cb_error = NULL
+static void leave(lhost *h, lua_State *L, lua_State *saved, char *outer) {
+  char *mine = h->cb_error;
   h->L = saved;
-  if (h->cb_error != NULL) {
-    lua_pushstring(L, h->cb_error);
-    free(h->cb_error);
-    h->cb_error = NULL;
+  h->cb_error = outer;
+  if (mine != NULL) {
+    lua_pushstring(L, mine);
+    free(mine);
     lua_error(L);
   }
 }
-#define LEAVE(h, L) leave((h), (L), saved_)
+#define LEAVE(h, L) leave((h), (L), saved_, outer_)
 
 /* true, or nil, message, code name */
 static int result(lua_State *L, lhost *h, int rc) {
@@ -317,7 +331,7 @@ static int noplugin(lua_State *L, const char *name) {
 
 static int e_define(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = checkname(L, 2);
   int flags = 0;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -329,7 +343,7 @@ static int e_define(lua_State *L) {
 
 static int e_load(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *dir = luaL_checkstring(L, 2);
+  const char *dir = checkname(L, 2);
   int rc;
   ENTER(h, L);
   rc = lplug_load_plugin(h->e, dir);
@@ -348,12 +362,15 @@ static int e_load_dirs(lua_State *L) {
   dirs = lua_newuserdatauv(L, sizeof *dirs * (size_t)n, 0);
   for (i = 0; i < n; i++) {
     if (list) {
+      size_t len;
       lua_geti(L, 2, i + 1);   /* stays on the stack: anchors the string */
       if (lua_type(L, -1) != LUA_TSTRING)
         luaL_argerror(L, 2, "folder names are strings");
-      dirs[i] = lua_tostring(L, -1);
+      dirs[i] = lua_tolstring(L, -1, &len);
+      luaL_argcheck(L, strlen(dirs[i]) == len, 2, "string contains a NUL "
+                    "byte");
     } else {
-      dirs[i] = luaL_checkstring(L, i + 2);
+      dirs[i] = checkname(L, i + 2);
     }
   }
   ENTER(h, L);
@@ -366,7 +383,7 @@ static int e_load_dirs(lua_State *L) {
 ** result may itself be nil or false: check the second value. */
 static int e_run(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = checkname(L, 2);
   box *bx;
   int rc;
   lua_settop(L, 3);
@@ -382,7 +399,7 @@ static int e_run(lua_State *L) {
 
 static int e_emit(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *topic = luaL_checkstring(L, 2);
+  const char *topic = checkname(L, 2);
   box *bx;
   int rc;
   lua_settop(L, 3);
@@ -396,7 +413,7 @@ static int e_emit(lua_State *L) {
 ** source is the emitting plugin's name, nil for the host. */
 static int e_subscribe(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *pattern = luaL_checkstring(L, 2);
+  const char *pattern = checkname(L, 2);
   sub *s;
   luaL_checktype(L, 3, LUA_TFUNCTION);
   if ((s = malloc(sizeof *s)) == NULL) return luaL_error(L, "not enough memory");
@@ -485,7 +502,7 @@ static int e_hooks(lua_State *L) {
 static int e_stats(lua_State *L) {
   lhost *h = checkhost(L);
   lplug_stats st;
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = checkname(L, 2);
   if (lplug_plugin_stats(h->e, name, &st) != LPLUG_OK) return noplugin(L, name);
   lua_createtable(L, 0, 16);
 #define F(name, x) (lua_pushinteger(L, (lua_Integer)(x)), lua_setfield(L, -2, name))
@@ -505,7 +522,7 @@ static int e_stats(lua_State *L) {
 /* e:state(name) -> "active", "disabled", ... */
 static int e_state(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = checkname(L, 2);
   int st = lplug_plugin_state(h->e, name);
   if (st < 0) return noplugin(L, name);
   lua_pushstring(L, lplug_state_name(st));
@@ -515,7 +532,7 @@ static int e_state(lua_State *L) {
 /* enable, disable, unload, reload: by plugin name, plugin code may run */
 static int byname(lua_State *L, int (*fn)(lplug_engine *, const char *)) {
   lhost *h = checkhost(L);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = checkname(L, 2);
   int rc;
   ENTER(h, L);
   rc = fn(h->e, name);
@@ -530,7 +547,7 @@ static int e_reload(lua_State *L) { return byname(L, lplug_reload); }
 /* e:configure(plugin, {key = value, ...} or nil) before it loads */
 static int e_configure(lua_State *L) {
   lhost *h = checkhost(L);
-  const char *name = luaL_checkstring(L, 2);
+  const char *name = checkname(L, 2);
   box *bx;
   lua_settop(L, 3);
   bx = newbox(L);
@@ -641,6 +658,9 @@ static int l_new(lua_State *L) {
     return luaL_error(L, "bad option 'storage_path' to 'new' (string "
                       "expected, got %s)", luaL_typename(L, -1));
   c.storage_path = lua_tostring(L, -1);
+  if (c.storage_path != NULL && strlen(c.storage_path) != lua_rawlen(L, -1))
+    return luaL_error(L, "bad option 'storage_path' to 'new' (string "
+                      "contains a NUL byte)");
 
   h = lua_newuserdatauv(L, sizeof *h, 1);   /* index 3 */
   memset(h, 0, sizeof *h);

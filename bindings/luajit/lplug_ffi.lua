@@ -319,11 +319,16 @@ local function tointeger(x)
   return n
 end
 
-local function checkstring(x, n, method)   -- a number is taken as its text
+-- A name, topic, pattern or folder: a number is taken as its text; a NUL
+-- byte is refused, since C would read "a\0b" as "a".
+local function checkstring(x, n, method)
   local t = type(x)
-  if t == "string" then return x end
   if t == "number" then return tostring(x) end
-  argerror(n, method, "string expected, got " .. t)
+  if t ~= "string" then argerror(n, method, "string expected, got " .. t) end
+  if x:find("\0", 1, true) then
+    argerror(n, method, "string contains a NUL byte")
+  end
+  return x
 end
 
 local function checkinteger(x, n, method)
@@ -399,7 +404,9 @@ local function check(self)
 end
 
 -- Callbacks run inside the C call that caused them: their errors are
--- kept and raised once that call returns, never thrown through C.  They
+-- kept and raised once that call returns, never thrown through C, as the
+-- Lua 5.4 module keeps them: a string (or number) as it was, anything else
+-- as "error in a host callback".  They
 -- hold the engine's small state table, not the engine: the callbacks
 -- LuaJIT keeps alive must not keep the engine alive too, or it would
 -- never be collected.
@@ -407,33 +414,44 @@ local function guard(state, fn)
   return function(...)
     if state.quiet then return false end
     local ok, a = pcall(fn, ...)
-    if not ok and state.cb_error == nil then state.cb_error = tostring(a) end
+    if not ok and state.cb_error == nil then
+      local t = type(a)
+      state.cb_error = (t == "string" or t == "number") and tostring(a)
+                       or "error in a host callback"
+    end
     return ok and a
   end
 end
 
 -- Around every C call that may run callbacks: close is refused from
 -- inside one (the engine is running below it), and a kept callback error
--- is raised at the caller of the method once the call returns.  Nothing
+-- is raised once the call returns, with no position added: it already
+-- names the callback's.  Each call raises the errors of the callbacks it
+-- ran, not those of an enclosing call (enter hands that one's back to be
+-- kept meanwhile).  Nothing
 -- may raise between enter and leave, or the engine would stay marked as
 -- running and refuse close for good: arguments are checked and converted
 -- before enter, and the C call between them is given only what the FFI
 -- converts without complaint.
-local function enter(self)
-  self.ctl.depth = self.ctl.depth + 1
+local function enter(self)   -- -> the enclosing call's kept error
+  local state = self.ctl
+  local outer = state.cb_error
+  state.depth = state.depth + 1
+  state.cb_error = nil
+  return outer
 end
 
-local function leave(self)   -- -> the kept error, if any
+local function leave(self, outer)   -- -> this call's kept error, if any
   local state = self.ctl
   local err = state.cb_error
   state.depth = state.depth - 1
-  state.cb_error = nil
+  state.cb_error = outer
   return err
 end
 
-local function leave_or_raise(self)   -- raised at the method's caller
-  local err = leave(self)
-  if err ~= nil then error(err, 3) end
+local function leave_or_raise(self, outer)
+  local err = leave(self, outer)
+  if err ~= nil then error(err, 0) end
 end
 
 local function str(p) return p ~= nil and ffi.string(p) or nil end
@@ -473,6 +491,9 @@ function M.new(opts)
   if opts.storage_path ~= nil and type(opts.storage_path) ~= "string" then
     error("bad option 'storage_path' to 'new' (string expected, got " ..
           type(opts.storage_path) .. ")", 2)
+  end
+  if opts.storage_path and opts.storage_path:find("\0", 1, true) then
+    error("bad option 'storage_path' to 'new' (string contains a NUL byte)", 2)
   end
   local grant = opts.grant
   if grant ~= nil and grant ~= "declared" and type(grant) ~= "function" then
@@ -548,9 +569,9 @@ end
 function Engine:load(dir)
   local e = check(self)
   dir = checkstring(dir, 1, "load")
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_load_plugin(e, dir)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return result(self, rc)
 end
 
@@ -565,11 +586,14 @@ function Engine:load_dirs(...)
     if type(dirs[i]) ~= "string" then
       error("bad argument #1 to 'load_dirs' (folder names are strings)", 2)
     end
+    if dirs[i]:find("\0", 1, true) then
+      error("bad argument #1 to 'load_dirs' (string contains a NUL byte)", 2)
+    end
   end
   local arr = ffi.new("const char *[?]", #dirs, dirs)
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_load_dirs(e, arr, #dirs)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return result(self, rc)
 end
 
@@ -588,12 +612,12 @@ function Engine:run(hook, value)
   local e = check(self)
   hook = checkstring(hook, 1, "run")
   local v = tovalue(value)
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_hook_run(e, hook, v)
-  local err = leave(self)
+  local err = leave(self, outer)
   if rc ~= 0 or err ~= nil then
     free(v)
-    if err ~= nil then error(err, 2) end
+    if err ~= nil then error(err, 0) end
     return result(self, rc)
   end
   local r = fromvalue(v, 0)
@@ -636,14 +660,14 @@ end
 function Engine:unsubscribe(id)
   local e = check(self)
   id = checkinteger(id, 1, "unsubscribe")
-  if id < INT_MIN or id > INT_MAX then   -- no id of the C int type
+  -- Not one of this host's (none is past the C int): said here, as the
+  -- engine keeps no message for it.
+  if self.subs[id] == nil then
     return nil, ("no subscription %d"):format(id), "ENOTFOUND"
   end
   local rc = C.lplug_event_unsubscribe(e, id)
-  if self.subs[id] then
-    self.subs[id]:free()
-    self.subs[id] = nil
-  end
+  self.subs[id]:free()
+  self.subs[id] = nil
   return result(self, rc)
 end
 
@@ -654,9 +678,9 @@ function Engine:dispatch(max)
   if max < 0 or max > INT_MAX then
     error("bad argument #1 to 'dispatch' (0 (all) or a count expected)", 2)
   end
-  enter(self)
+  local outer = enter(self)
   local n = C.lplug_dispatch(e, max)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return n
 end
 
@@ -712,18 +736,18 @@ for method, fn in pairs { enable = "lplug_plugin_enable",
   Engine[method] = function(self, name)
     local e = check(self)
     name = checkstring(name, 1, method)
-    enter(self)
+    local outer = enter(self)
     local rc = C[fn](e, name)
-    leave_or_raise(self)
+    leave_or_raise(self, outer)
     return result(self, rc)
   end
 end
 
 function Engine:flush()
   local e = check(self)
-  enter(self)
+  local outer = enter(self)
   local rc = C.lplug_storage_flush(e)
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
   return result(self, rc)
 end
 
@@ -739,12 +763,12 @@ function Engine:close()
   end
   local e = ffi.gc(self.e, nil)
   self.e = nil
-  self.ctl.depth = 1
+  local outer = enter(self)
   C.lplug_engine_free(e)
   for _, cb in pairs(self.subs) do cb:free() end
   for _, cb in ipairs(self.cbs) do cb:free() end
   self.subs, self.cbs = {}, {}
-  leave_or_raise(self)
+  leave_or_raise(self, outer)
 end
 
 -- }======================================================
