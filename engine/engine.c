@@ -125,7 +125,8 @@ int lplug_value_from_json(lplug_engine *e, const char *json, size_t len,
   *out = NULL;
   if (json == NULL) return LPLUG_EINVAL;
   *out = lplug_value_new();
-  if (*out == NULL) return LPLUG_ENOMEM;
+  if (*out == NULL)
+    return e ? engine_error(e, LPLUG_ENOMEM, "out of memory") : LPLUG_ENOMEM;
   rc = json_decode(json, len, *out, err, sizeof err);
   if (rc != LPLUG_OK) {
     lplug_value_free(*out);

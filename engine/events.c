@@ -329,7 +329,8 @@ int lplug_event_unsubscribe(lplug_engine *e, int id) {
   subscription *s;
   if (e == NULL) return LPLUG_EINVAL;
   if ((s = find_sub(e, id)) == NULL || s->plugin != NULL)
-    return LPLUG_ENOTFOUND;
+    return engine_error(e, LPLUG_ENOTFOUND, "lplug_event_unsubscribe: no "
+                        "subscription %d of the host's", id);
   kill_sub(e, s);
   compact(e);
   return LPLUG_OK;

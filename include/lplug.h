@@ -767,7 +767,8 @@ typedef void (*lplug_event_fn)(void *ud, const char *topic,
 int lplug_event_subscribe(lplug_engine *e, const char *pattern,
                           lplug_event_fn fn, void *ud);
 
-/* Ends subscription `id`; LPLUG_OK or LPLUG_ENOTFOUND. */
+/* Ends subscription `id`; LPLUG_OK, or LPLUG_ENOTFOUND (an id that is
+** not one of the host's live subscriptions). */
 int lplug_event_unsubscribe(lplug_engine *e, int id);
 
 /* Queues a copy of `payload` (NULL for nil) under `topic`.  Returns

@@ -350,6 +350,11 @@ static void events_unsubscribe_stops_delivery(void **state) {
   drain(f);
   assert_int_equal(lplug_event_unsubscribe(f->e, id), LPLUG_OK);
   assert_int_equal(lplug_event_unsubscribe(f->e, id), LPLUG_ENOTFOUND);
+  /* the message is this failure's, not an older one's */
+  snprintf(seen, sizeof seen, "lplug_event_unsubscribe: no subscription %d "
+           "of the host's", id);
+  assert_string_equal(lplug_errmsg(f->e), seen);
+  seen[0] = '\0';
   lplug_event_emit(f->e, "x", NULL);
   assert_int_equal(lplug_dispatch(f->e, 0), 1);
   assert_string_equal(seen, "");
