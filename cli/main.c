@@ -46,8 +46,19 @@ void cli_error(const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-/* `lplug help COMMAND` is `lplug COMMAND --help`; help and version
-** have no help of their own but this one. */
+/* Whether name is help or version, or one of their option forms: they
+** have no help of their own but the command's usage (and `help --help`
+** handed on as `--help --help` came back here for ever). */
+static int is_help_or_version(const char *name) {
+  static const char *const names[] = {"help", "--help", "-h", "version",
+                                      "--version", NULL};
+  int i;
+  for (i = 0; names[i]; i++)
+    if (strcmp(name, names[i]) == 0) return 1;
+  return 0;
+}
+
+/* `lplug help COMMAND` is `lplug COMMAND --help`. */
 static int help(int argc, char **argv) {
   char *as_help[3];
   if (argc > 3) {
@@ -55,8 +66,7 @@ static int help(int argc, char **argv) {
               "--help')", argv[1], argv[2], argv[3]);
     return 2;
   }
-  if (argc == 2 || strcmp(argv[2], "help") == 0 ||
-      strcmp(argv[2], "version") == 0) {
+  if (argc == 2 || is_help_or_version(argv[2])) {
     fputs(usage, stdout);
     return 0;
   }
