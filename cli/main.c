@@ -106,12 +106,14 @@ static int command(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   int fd, rc;
-  /* A closed standard descriptor reads as /dev/null: otherwise the next
-  ** file opened takes its number (--watch's inotify became "standard
-  ** input" and the run waited on it for ever). */
+  /* A closed standard descriptor gets /dev/null, opened for reading
+  ** only: otherwise the next file opened takes its number (--watch's
+  ** inotify became "standard input" and the run waited on it for ever).
+  ** Read-only, a closed output still fails every write (EBADF) as it
+  ** would closed, so `lplug ... >&-` is an error, not output thrown away. */
   for (fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-        open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+        open("/dev/null", O_RDONLY) != fd)
       return 1;
   rc = command(argc, argv);
   /* Output that could not be written is a failure (a full disk), said

@@ -16,4 +16,20 @@ for args in "help --help" "help -h" "-h -h" "--help --help" "help --version"; do
     sh -c "[ $? -eq 0 ] && grep -q '^usage: lplug COMMAND' '$out/help'"
 done
 
+# A closed standard output is an output that cannot be written: exit 1,
+# said on stderr (it was given /dev/null, and what was printed vanished
+# with exit 0).
+"$LPLUG" version >&- 2>"$out/closed.err"
+check "version with standard output closed fails (exit 1)" [ $? -eq 1 ]
+check "and says why" grep -q "cannot write the output: Bad file descriptor" \
+  "$out/closed.err"
+"$LPLUG" check plugins/redact >&- 2>/dev/null
+check "check with standard output closed fails (exit 1)" [ $? -eq 1 ]
+echo "mail bob@example.com" | "$LPLUG" run --plugins plugins/redact >&- \
+  2>"$out/closed.err"
+check "run with standard output closed fails (exit 1), saying why" \
+  sh -c "[ $? -eq 1 ] && grep -q 'cannot write output' '$out/closed.err'"
+"$LPLUG" run --plugins plugins/redact </dev/null >&- 2>/dev/null
+check "a run that prints nothing may have its output closed (exit 0)" [ $? -eq 0 ]
+
 done_testing
