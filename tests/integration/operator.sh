@@ -5,6 +5,7 @@
 . tests/integration/lib.sh
 LPLUG=${BUILD:-build}/lplug
 out=$(mktemp -d)
+case $LPLUG in /*) lplug_abs=$LPLUG ;; *) lplug_abs=$(pwd)/$LPLUG ;; esac
 trap 'rm -rf "$out"' EXIT
 
 # help of help: `help --help` was handed on as `--help --help`, which
@@ -31,5 +32,18 @@ check "run with standard output closed fails (exit 1), saying why" \
   sh -c "[ $? -eq 1 ] && grep -q 'cannot write output' '$out/closed.err'"
 "$LPLUG" run --plugins plugins/redact </dev/null >&- 2>/dev/null
 check "a run that prints nothing may have its output closed (exit 0)" [ $? -eq 0 ]
+
+# '--' ends the options of every command that takes operands, so that a
+# script's `lplug check -- "$dir"` is safe whatever $dir starts with
+# (run and new took it; check and test called it an unknown option).
+"$LPLUG" new dashed --dir "$out/-plugins" >/dev/null
+(cd "$out" && "$lplug_abs" check -- -plugins) >"$out/dd.check" 2>&1
+check "check -- DIR: a folder may start with '-'" \
+  sh -c "[ $? -eq 0 ] && grep -q '^-plugins/dashed: ok' '$out/dd.check'"
+(cd "$out" && "$lplug_abs" test -- -plugins) >"$out/dd.test" 2>&1
+check "test -- DIR: a folder may start with '-'" \
+  sh -c "[ $? -eq 0 ] && grep -q '^-plugins/dashed: 2 passed, 0 failed' '$out/dd.test'"
+"$LPLUG" check -q -- >/dev/null 2>&1
+check "check with nothing after -- names no folder (exit 2)" [ $? -eq 2 ]
 
 done_testing
