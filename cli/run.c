@@ -293,8 +293,12 @@ static int json_record(lplug_engine *e, const char *line, size_t len,
   static const char *const kinds[] = {"null", "a boolean", "a number",
                                       "a string", "an array"};
   const char *msg, *col;
-  size_t i = strspn(line, " \t\r");
+  size_t i = 0;
   int kind, rc = lplug_value_from_json(e, line, len, in);
+  /* Not strspn: the line is not NUL-terminated, and a last line of
+  ** blanks without its newline was followed past the buffer's end. */
+  while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+    i++;
   if (rc != LPLUG_OK) {
     msg = lplug_errmsg(e);
     col = strstr(msg, "column ");     /* "invalid JSON: line 1, column 7: ..." */

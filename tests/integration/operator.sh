@@ -46,4 +46,22 @@ check "test -- DIR: a folder may start with '-'" \
 "$LPLUG" check -q -- >/dev/null 2>&1
 check "check with nothing after -- names no folder (exit 2)" [ $? -eq 2 ]
 
+# --json: a last line of blanks without its newline, after a first read
+# that filled the buffer, was scanned past the buffer's end (the blanks
+# before it were stale bytes of that read).  Memcheck sees the read; a
+# sanitized build (make asan) stops on it by itself.
+{ printf '{}\n'; head -c 65533 /dev/zero | tr '\0' ' '; } >"$out/blank.json"
+memcheck=
+if [ -z "$LPLUG_SAN" ] && command -v valgrind >/dev/null 2>&1; then
+  memcheck="valgrind -q --error-exitcode=99"
+fi
+mkdir "$out/none"
+$memcheck "$LPLUG" run --json --plugins "$out/none" "$out/blank.json" \
+  >"$out/blank.out" 2>"$out/blank.err"
+check "--json: a last line of blanks is read within its buffer (exit 0)" \
+  [ $? -eq 0 ]
+check "and is said to be no JSON, the record before it printed" \
+  sh -c "grep -q 'input line 2 is not JSON' '$out/blank.err' &&
+    [ \"\$(cat '$out/blank.out')\" = '{}' ]"
+
 done_testing
