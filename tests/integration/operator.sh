@@ -6,7 +6,7 @@
 LPLUG=${BUILD:-build}/lplug
 out=$(mktemp -d)
 case $LPLUG in /*) lplug_abs=$LPLUG ;; *) lplug_abs=$(pwd)/$LPLUG ;; esac
-trap 'rm -rf "$out"' EXIT
+trap 'exec 5>&-; [ -z "$pid" ] || kill $pid 2>/dev/null; rm -rf "$out"' EXIT
 
 # help of help: `help --help` was handed on as `--help --help`, which
 # came back to help, for ever (a crash by stack overflow).
@@ -63,5 +63,49 @@ check "--json: a last line of blanks is read within its buffer (exit 0)" \
 check "and is said to be no JSON, the record before it printed" \
   sh -c "grep -q 'input line 2 is not JSON' '$out/blank.err' &&
     [ \"\$(cat '$out/blank.out')\" = '{}' ]"
+
+# Waits (up to 10 s) until command "$@" succeeds.
+wait_until() {
+  i=0
+  until "$@"; do
+    i=$((i + 1))
+    [ $i -gt 200 ] && return 1
+    sleep 0.05
+  done
+}
+
+# Storage batched by the settings file (storage: { batch: }): what the
+# records counted is committed while the run waits for input, and a
+# SIGTERM ends the run as the end of its input would, --stats printed,
+# then lplug dies of it (exit 143).  The batch was lost, and --stats not
+# printed, when a cron job's timeout or an operator stopped the run.
+printf 'plugins: [%s/plugins/counter]\nstorage: { path: b.db, batch: 3600s }\ngrants: { counter: { hooks: [record], storage: {}, events: true } }\n' \
+  "$PWD" >"$out/batch.yaml"
+stored() {  # the bytes counter holds in $out/b.db, as lplug stats says
+  "$LPLUG" stats --plugins plugins/counter --storage "$out/b.db" --json \
+    2>/dev/null | grep -q '"storage_bytes":[1-9]'
+}
+for watch in "" --watch; do
+  rm -f "$out/b.db" "$out/b.db-wal" "$out/b.db-shm"
+  rm -f "$out/in" && mkfifo "$out/in"
+  "$LPLUG" run $watch --config "$out/batch.yaml" --stats <"$out/in" \
+    >"$out/sig.out" 2>"$out/sig.err" &
+  pid=$!
+  exec 5>"$out/in"
+  printf 't ERROR a\nt WARN b\n' >&5
+  check "run $watch: a batch is committed while the run waits for input" \
+    wait_until stored
+  kill -TERM $pid
+  wait $pid 2>/dev/null
+  check "run $watch: SIGTERM ends the run with the signal's status (143)" \
+    [ $? -eq 143 ]
+  pid=
+  exec 5>&-
+  check "run $watch: the records before it were printed" \
+    [ "$(cat "$out/sig.out")" = "$(printf 't ERROR a\nt WARN b')" ]
+  check "run $watch: --stats is printed and the stop said" \
+    sh -c "grep -q '^counter  *active' '$out/sig.err' &&
+      grep -q 'stopped by SIGTERM after 2 records' '$out/sig.err'"
+done
 
 done_testing
