@@ -11,7 +11,7 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-  "usage: lplug check [--config FILE] [-q] DIR...\n"
+  "usage: lplug check [--config FILE] [-q] [--] DIR...\n"
   "\n"
   "Checks each plugin folder DIR (or each plugin folder inside DIR): the\n"
   "manifest parses, every .lua file compiles, the modules, hook points and\n"
@@ -30,6 +30,7 @@ static const char usage[] =
   "                  entries that name none of the plugins checked\n"
   "  -q, --quiet     print problems only\n"
   "  -h, --help      print this help\n"
+  "  --              the arguments after it are DIRs\n"
   "\n"
   "exit status: 0 no problem, 1 problems found, 2 bad usage\n"
   "\n"
@@ -102,7 +103,7 @@ int cli_check(int argc, char **argv) {
   check_state cs;
   const char *config_path = NULL;
   char err[1024];
-  int i, status = 0, ndirs = 0;
+  int i, status = 0, ndirs = 0, names_only = 0;
   memset(&cs, 0, sizeof cs);
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -117,6 +118,9 @@ int cli_check(int argc, char **argv) {
         return 2;
       }
       config_path = argv[i];
+    } else if (strcmp(a, "--") == 0) {  /* the rest are folders */
+      ndirs += argc - i - 1;
+      break;
     } else if (a[0] == '-' && a[1] != '\0') {
       cli_error("unknown option '%s' (try 'lplug check --help')", a);
       return 2;
@@ -137,11 +141,16 @@ int cli_check(int argc, char **argv) {
     return 1;
   }
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0) {
+    if (!names_only && strcmp(argv[i], "--config") == 0) {
       i++;
       continue;
     }
-    if (argv[i][0] == '-' && argv[i][1] != '\0') continue;  /* '-': a name */
+    if (!names_only && strcmp(argv[i], "--") == 0) {
+      names_only = 1;
+      continue;
+    }
+    if (!names_only && argv[i][0] == '-' && argv[i][1] != '\0')
+      continue;  /* '-': a name */
     if (cli_each_plugin(argv[i], check_one, &cs) != 0) status = 1;
   }
   if (cs.host) warn_unknown_plugins(&cs);

@@ -46,8 +46,19 @@ void cli_error(const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-/* `lplug help COMMAND` is `lplug COMMAND --help`; help and version
-** have no help of their own but this one. */
+/* Whether name is help or version, or one of their option forms: they
+** have no help of their own but the command's usage (and `help --help`
+** handed on as `--help --help` came back here for ever). */
+static int is_help_or_version(const char *name) {
+  static const char *const names[] = {"help", "--help", "-h", "version",
+                                      "--version", NULL};
+  int i;
+  for (i = 0; names[i]; i++)
+    if (strcmp(name, names[i]) == 0) return 1;
+  return 0;
+}
+
+/* `lplug help COMMAND` is `lplug COMMAND --help`. */
 static int help(int argc, char **argv) {
   char *as_help[3];
   if (argc > 3) {
@@ -55,8 +66,7 @@ static int help(int argc, char **argv) {
               "--help')", argv[1], argv[2], argv[3]);
     return 2;
   }
-  if (argc == 2 || strcmp(argv[2], "help") == 0 ||
-      strcmp(argv[2], "version") == 0) {
+  if (argc == 2 || is_help_or_version(argv[2])) {
     fputs(usage, stdout);
     return 0;
   }
@@ -96,12 +106,14 @@ static int command(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   int fd, rc;
-  /* A closed standard descriptor reads as /dev/null: otherwise the next
-  ** file opened takes its number (--watch's inotify became "standard
-  ** input" and the run waited on it for ever). */
+  /* A closed standard descriptor gets /dev/null, opened for reading
+  ** only: otherwise the next file opened takes its number (--watch's
+  ** inotify became "standard input" and the run waited on it for ever).
+  ** Read-only, a closed output still fails every write (EBADF) as it
+  ** would closed, so `lplug ... >&-` is an error, not output thrown away. */
   for (fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-        open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+        open("/dev/null", O_RDONLY) != fd)
       return 1;
   rc = command(argc, argv);
   /* Output that could not be written is a failure (a full disk), said

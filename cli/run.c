@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@
 #include "cli/cli.h"
 
 #define ERRORS_SHOWN 10   /* per plugin; the rest are only counted */
+
+/* SIGINT or SIGTERM that asked the run to end, or 0.  The run ends as
+** at the end of its input (events delivered, storage committed, output
+** flushed, --stats printed), then dies of the signal as it would have;
+** a second one kills it at once (SA_RESETHAND). */
+static volatile sig_atomic_t stop_signal;
 
 static const char usage[] =
   "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
@@ -62,7 +69,9 @@ static const char usage[] =
   "not change the exit status (with --fail-closed, a plugin that fails to\n"
   "load stops the run before it starts).  When stderr is a terminal and\n"
   "the output is not, stderr shows a progress line (records and\n"
-  "records/s).\n"
+  "records/s).  SIGINT or SIGTERM ends the run as the end of its input\n"
+  "does (events delivered, storage committed, --stats printed), and the\n"
+  "exit status is the signal's (130, 143); a second one kills at once.\n"
   "\n"
   "exit status: 0 done (whatever plugins did with records), 1 a settings\n"
   "file, plugin folder or input could not be read, output not written, or\n"
@@ -83,6 +92,7 @@ typedef struct run_state {
   lplug_host *host;           /* the settings file, or NULL */
   unsigned long long in, out, failures;
   int write_failed;           /* errno of the first failed write, or 0 */
+  int storage_failed;         /* a batch could not be committed */
   struct { char name[65]; unsigned long long errors; } seen[64];
   int nseen;
   unsigned said[1024];        /* -v: hashes of the grants already said */
@@ -293,8 +303,12 @@ static int json_record(lplug_engine *e, const char *line, size_t len,
   static const char *const kinds[] = {"null", "a boolean", "a number",
                                       "a string", "an array"};
   const char *msg, *col;
-  size_t i = strspn(line, " \t\r");
+  size_t i = 0;
   int kind, rc = lplug_value_from_json(e, line, len, in);
+  /* Not strspn: the line is not NUL-terminated, and a last line of
+  ** blanks without its newline was followed past the buffer's end. */
+  while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+    i++;
   if (rc != LPLUG_OK) {
     msg = lplug_errmsg(e);
     col = strstr(msg, "column ");     /* "invalid JSON: line 1, column 7: ..." */
@@ -379,10 +393,19 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
 /* Waits until fd has input; meanwhile, with --watch, reloads plugins
 ** whose files changed.  What was printed is flushed first, so that a
 ** reader at the other end of a pipe sees each record's output before
-** lplug waits for the next one. */
+** lplug waits for the next one; so are storage writes waiting in a
+** batch (settings' storage: { batch: }) when no input is ready, or an
+** idle `tail -f | lplug run` would hold them until the next record. */
 static void wait_input(run_ctx *c, int fd) {
   struct pollfd fds[2];
   fflush(stdout);
+  fds[0].fd = fd;
+  fds[0].events = POLLIN;
+  if (poll(fds, 1, 0) == 0 && lplug_storage_flush(c->e) != LPLUG_OK) {
+    clear_progress(c->rs);
+    cli_say(stderr, "lplug: ", lplug_errmsg(c->e), 0);
+    c->rs->storage_failed = 1;
+  }
   if (c->watch == NULL) return;  /* read() blocks as needed */
   fds[0].fd = fd;
   fds[0].events = POLLIN;
@@ -390,7 +413,7 @@ static void wait_input(run_ctx *c, int fd) {
   fds[1].events = POLLIN;
   for (;;) {
     int n = poll(fds, 2, cli_watch_timeout(c->watch));
-    if (n < 0 && errno != EINTR) return;
+    if ((n < 0 && errno != EINTR) || stop_signal) return;
     if (n <= 0 || (fds[1].revents & POLLIN)) cli_watch_poll(c->watch);
     if (n > 0 && fds[0].revents) return;
   }
@@ -407,12 +430,12 @@ static int run_fd(run_ctx *c, int fd) {
   for (;;) {
     char *nl;
     ssize_t got;
-    while (status == 0 && scanned < len &&
+    while (status == 0 && !stop_signal && scanned < len &&
            (nl = memchr(buf + scanned, '\n', len - scanned)) != NULL) {
       status = run_record(c, buf + start, (size_t)(nl - (buf + start)));
       start = scanned = (size_t)(nl - buf) + 1;
     }
-    if (status != 0) break;
+    if (status != 0 || stop_signal) break;
     scanned = len;
     if (start > 0) {  /* keep the partial line */
       memmove(buf, buf + start, len - start);
@@ -431,6 +454,7 @@ static int run_fd(run_ctx *c, int fd) {
       cap = cap ? cap * 2 : 65536;
     }
     wait_input(c, fd);
+    if (stop_signal) break;
     got = read(fd, buf + len, cap - len);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
@@ -503,6 +527,24 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
     }
   }
   return -1;
+}
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+/* Catches SIGINT and SIGTERM for the run to end cleanly; a signal the
+** parent ignores (a background job of a script) stays ignored.  Not
+** SA_RESTART: a read or poll waiting for input returns at once. */
+static void catch_stop_signals(void) {
+  static const int sigs[] = {SIGINT, SIGTERM};
+  struct sigaction sa, old;
+  size_t i;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+      sigaction(sigs[i], &sa, NULL);
 }
 
 static void say_warning(void *ud, const char *text) {
@@ -616,7 +658,8 @@ int cli_run(int argc, char **argv) {
   ctx.rs = &rs;
   ctx.watch = o.watch ? cli_watch_open(e) : NULL;
   if (o.watch && ctx.watch == NULL) status = 1;
-  for (i = 0; i < o.nfiles && status == 0; i++) {
+  catch_stop_signals();
+  for (i = 0; i < o.nfiles && status == 0 && !stop_signal; i++) {
     const char *file = o.files[i];
     int is_stdin = strcmp(file, "-") == 0;
     int fd = is_stdin ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
@@ -639,6 +682,7 @@ int cli_run(int argc, char **argv) {
     cli_say(stderr, "lplug: ", lplug_errmsg(e), 0);
     status = 1;
   }
+  if (rs.storage_failed) status = 1;
   if (fflush(stdout) != 0 && !rs.write_failed)
     rs.write_failed = errno ? errno : EIO;
   output_failed(&rs);
@@ -656,11 +700,19 @@ int cli_run(int argc, char **argv) {
     cli_error("%llu records in, %llu out, %llu plugin failures", rs.in,
               rs.out, rs.failures);
   if (o.stats) cli_stats_print(e, stderr, o.stats == 2);
+  if (stop_signal)
+    cli_error("stopped by %s after %llu records", stop_signal == SIGINT ?
+              "SIGINT" : "SIGTERM", rs.in);
 done:
   free(o.dirs);
   lplug_value_free(v);
   lplug_builder_free(b);
   lplug_engine_free(e);
   lplug_host_free(rs.host);
+  if (stop_signal) {  /* dies of it, as a script waiting on it expects */
+    fflush(stdout);
+    signal(stop_signal, SIG_DFL);
+    raise(stop_signal);
+  }
   return status;
 }

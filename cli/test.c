@@ -16,7 +16,7 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-  "usage: lplug test [--instructions N] [--memory SIZE] [-v] DIR...\n"
+  "usage: lplug test [--instructions N] [--memory SIZE] [-v] [--] DIR...\n"
   "\n"
   "Runs the specs (spec/NAME_spec.lua) of each plugin folder DIR, or of\n"
   "each plugin folder inside DIR, in a sandboxed test host, and prints\n"
@@ -32,6 +32,7 @@ static const char usage[] =
   "                    KB, MB, GB)\n"
   "  -v, --verbose     print every test, and what specs print\n"
   "  -h, --help        print this help\n"
+  "  --                the arguments after it are DIRs\n"
   "\n"
   "exit status: 0 every test passed, 1 a test failed or a spec did not\n"
   "load, 2 bad usage\n"
@@ -126,7 +127,7 @@ static int test_plugin(void *ud, const char *dir) {
 
 int cli_test(int argc, char **argv) {
   test_state ts;
-  int i, status = 0, ndirs = 0;
+  int i, status = 0, ndirs = 0, names_only = 0;
   memset(&ts, 0, sizeof ts);
   ts.o.on_result = on_result;
   ts.o.on_log = on_log;
@@ -153,6 +154,9 @@ int cli_test(int argc, char **argv) {
                   "--help')");
         return 2;
       }
+    } else if (strcmp(a, "--") == 0) {  /* the rest are folders */
+      ndirs += argc - i - 1;
+      break;
     } else if (a[0] == '-' && a[1] != '\0') {
       cli_error("unknown option '%s' (try 'lplug test --help')", a);
       return 2;
@@ -167,7 +171,11 @@ int cli_test(int argc, char **argv) {
   }
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (a[0] == '-' && a[1] != '\0') {  /* as above: '-' is a folder name */
+    if (!names_only && strcmp(a, "--") == 0) {
+      names_only = 1;
+      continue;
+    }
+    if (!names_only && a[0] == '-' && a[1] != '\0') {  /* '-' is a name */
       if (strcmp(a, "--instructions") == 0 || strcmp(a, "--memory") == 0) i++;
       continue;
     }
