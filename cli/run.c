@@ -407,8 +407,6 @@ static void wait_input(run_ctx *c, int fd) {
     c->rs->storage_failed = 1;
   }
   if (c->watch == NULL) return;  /* read() blocks as needed */
-  fds[0].fd = fd;
-  fds[0].events = POLLIN;
   fds[1].fd = cli_watch_fd(c->watch);
   fds[1].events = POLLIN;
   for (;;) {
