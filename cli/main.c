@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,7 +29,8 @@ static const char usage[] =
   "  version   print the version\n"
   "  help      print this help ('help COMMAND': that command's)\n"
   "\n"
-  "'lplug COMMAND --help' describes a command.\n"
+  "'lplug COMMAND --help' describes a command.  An option's value may\n"
+  "follow it or an '=': --config lplug.yaml, --config=lplug.yaml.\n"
   "\n"
   "exit status: 0 success; 1 the command failed (run: not a plugin's\n"
   "failure; check: problems found; test: a test failed); 2 bad usage\n"
@@ -104,8 +106,61 @@ static int command(int argc, char **argv) {
   return 2;
 }
 
+/* The options that take a value, in any command.  "--NAME=VALUE" is read
+** as "--NAME VALUE", as in most Unix tools; the commands see only the
+** second form (one that does not know NAME says so: "unknown option
+** '--dir'").  run's "--stats=json" is an option of its own, not split. */
+static const char *const valued[] = {"--plugins", "--config", "--storage",
+                                     "--dir", "--instructions", "--memory",
+                                     NULL};
+
+/* The valued option that a (starting "--NAME=") names, or NULL. */
+static const char *valued_option(const char *a) {
+  const char *eq = strchr(a, '=');
+  int i;
+  if (eq == NULL) return NULL;
+  for (i = 0; valued[i]; i++)
+    if (strlen(valued[i]) == (size_t)(eq - a) &&
+        memcmp(a, valued[i], (size_t)(eq - a)) == 0)
+      return valued[i];
+  return NULL;
+}
+
+static int is_valued(const char *a) {
+  int i;
+  for (i = 0; valued[i]; i++)
+    if (strcmp(a, valued[i]) == 0) return 1;
+  return 0;
+}
+
+/* Copies argv with each "--NAME=VALUE" of a valued option split in two,
+** up to "--" (what follows it is operands) and not in the value of an
+** option ("--config --dir=x" names a file "--dir=x").  The strings stay
+** argv's and valued's; NULL when out of memory. */
+static char **split_values(int *argc, char **argv) {
+  char **out = malloc(((size_t)*argc * 2 + 1) * sizeof *out);
+  int i, n = 0, options = 1;
+  if (out == NULL) return NULL;
+  for (i = 0; i < *argc; i++) {
+    const char *name = options && i > 1 ? valued_option(argv[i]) : NULL;
+    if (name != NULL) {
+      out[n++] = (char *)name;
+      out[n++] = strchr(argv[i], '=') + 1;
+      continue;
+    }
+    out[n++] = argv[i];
+    if (i > 1 && strcmp(argv[i], "--") == 0) options = 0;
+    if (options && i > 1 && is_valued(argv[i]) && i + 1 < *argc)
+      out[n++] = argv[++i];
+  }
+  out[n] = NULL;
+  *argc = n;
+  return out;
+}
+
 int main(int argc, char **argv) {
   int fd, rc;
+  char **args;
   /* A closed standard descriptor gets /dev/null, opened for reading
   ** only: otherwise the next file opened takes its number (--watch's
   ** inotify became "standard input" and the run waited on it for ever).
@@ -115,7 +170,12 @@ int main(int argc, char **argv) {
     if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
         open("/dev/null", O_RDONLY) != fd)
       return 1;
-  rc = command(argc, argv);
+  if ((args = split_values(&argc, argv)) == NULL) {
+    cli_error("out of memory");
+    return 1;
+  }
+  rc = command(argc, args);
+  free(args);
   /* Output that could not be written is a failure (a full disk), said
   ** here unless the command failed (and said so) already. */
   if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {

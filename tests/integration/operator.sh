@@ -46,6 +46,41 @@ check "test -- DIR: a folder may start with '-'" \
 "$LPLUG" check -q -- >/dev/null 2>&1
 check "check with nothing after -- names no folder (exit 2)" [ $? -eq 2 ]
 
+# --NAME=VALUE is --NAME VALUE, in every command (it was "unknown option
+# '--config=...'", an option the command knew); only before '--', and
+# not inside another option's value.
+echo "mail bob@example.com" | "$LPLUG" run --plugins=plugins/redact \
+  >"$out/eq.out" 2>"$out/eq.err"
+check "run --plugins=DIR loads DIR" \
+  sh -c "[ $? -eq 0 ] && [ \"\$(cat '$out/eq.out')\" = 'mail <email>' ]"
+"$LPLUG" run --config="$out/missing.yaml" </dev/null >/dev/null \
+  2>"$out/eq.err"
+check "run --config=FILE reads FILE" \
+  sh -c "[ $? -eq 1 ] && grep -q 'missing.yaml: cannot read' '$out/eq.err'"
+"$LPLUG" new eq --dir="$out/eq-plugins" >/dev/null
+check "new --dir=DIR makes the plugin in DIR" \
+  [ -f "$out/eq-plugins/eq/plugin.yaml" ]
+"$LPLUG" test --instructions=50M --memory=64MB "$out/eq-plugins" \
+  >"$out/eq.test" 2>&1
+check "test --instructions=N --memory=SIZE" \
+  sh -c "[ $? -eq 0 ] && grep -q 'eq: 2 passed, 0 failed' '$out/eq.test'"
+"$LPLUG" stats --plugins="$out/eq-plugins" >"$out/eq.stats" 2>&1
+check "stats --plugins=DIR" \
+  sh -c "[ $? -eq 0 ] && grep -q '^eq  *active' '$out/eq.stats'"
+"$LPLUG" hooks --plugins="$out/eq-plugins" >"$out/eq.hooks" 2>&1
+check "hooks --plugins=DIR" \
+  sh -c "[ $? -eq 0 ] && grep -q 'eq' '$out/eq.hooks'"
+"$LPLUG" run --dir=x </dev/null >/dev/null 2>"$out/eq.err"
+check "an option the command does not take is named without its value" \
+  sh -c "[ $? -eq 2 ] && grep -q \"unknown option '--dir'\" '$out/eq.err'"
+(cd "$out" && "$lplug_abs" check -- --config=x) >"$out/eq.check" 2>&1
+check "after '--', --NAME=VALUE is an operand" \
+  grep -q "'--config=x'" "$out/eq.check"
+(cd "$out" && "$lplug_abs" run --config --plugins=x </dev/null) \
+  >/dev/null 2>"$out/eq.err"
+check "an option's value is not split (a file named '--plugins=x')" \
+  grep -q -- "--plugins=x: cannot read" "$out/eq.err"
+
 # --json: a last line of blanks without its newline, after a first read
 # that filled the buffer, was scanned past the buffer's end (the blanks
 # before it were stale bytes of that read).  Memcheck sees the read; a
