@@ -8,6 +8,7 @@
 ** say) is a new entry whose setup configures the engine differently.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,44 @@ static void rec_raw_run(void *ctx, long n) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
     push_record(L, i);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) bench_die("%s", lua_tostring(L, -1));
+  }
+}
+
+/* The floor of a record dispatch: no engine code, only rec_raw_run's
+** work plus what no sandbox can leave out.  The count hook armed before
+** the call and the result read back, as in floor_insn; and the table
+** built inside the protected call, by a C function that then calls the
+** handler: building allocates in a state that may be at its memory
+** limit, and a memory error outside a protected call ends the process
+** (Lua's panic).  No host-side copy of the record at all: the table is
+** built from C variables, as the baseline builds it. */
+static int floor_record_call(lua_State *L) {
+  long i = (long)lua_tointeger(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, (int)lua_tointeger(L, 2));
+  push_record(L, i);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static void *floor_record_setup(const bcase *bc) {
+  rawctx *c = rec_raw_setup(bc);
+  c->hooked = 1;
+  return c;
+}
+
+static void floor_record_run(void *ctx, long n) {
+  rawctx *c = ctx;
+  lua_State *L = c->L;
+  long i;
+  for (i = 0; i < n; i++) {
+    lua_sethook(L, noop_hook, LUA_MASKCOUNT, SANDBOX_BLOCK);
+    lua_pushcfunction(L, floor_record_call);
+    lua_pushinteger(L, i);
+    lua_pushinteger(L, c->ref);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) bench_die("%s", lua_tostring(L, -1));
+    if (lua_type(L, -1) != LUA_TNIL)
+      bench_die("floor_record3: the handler returned a value");
+    lua_pop(L, 1);
   }
 }
 
@@ -708,6 +747,97 @@ static void load_raw_run(void *ctx, long n) {
   }
 }
 
+/* The floor of a cached load: no engine code, only what any load that
+** serves a compiled chunk must do -- read the plugin's two files (the
+** manifest may have changed; the chunk may be served only if the main
+** file's bytes are still those it was compiled from), make the state
+** with the same libraries, load the chunk's bytecode from memory, run
+** it and close the state.  No manifest parsing, no name or path checks,
+** no limits: whatever this costs, an engine pays more. */
+typedef struct floorload {
+  char manifest[4200], main[4200];
+  const char *source;
+  size_t source_len;
+  char *dump;
+  size_t dump_len, dump_cap;
+  char *buf[2];              /* the files' bytes, read on every load */
+} floorload;
+
+static int dump_into(lua_State *L, const void *p, size_t n, void *ud) {
+  floorload *f = ud;
+  (void)L;
+  if (f->dump_len + n > f->dump_cap) {
+    size_t cap = (f->dump_len + n) * 2;
+    char *d = realloc(f->dump, cap);
+    if (d == NULL) return 1;
+    f->dump = d;
+    f->dump_cap = cap;
+  }
+  memcpy(f->dump + f->dump_len, p, n);
+  f->dump_len += n;
+  return 0;
+}
+
+static void floor_cached_teardown(void *ctx) {
+  floorload *f = ctx;
+  free(f->dump);
+  free(f);
+}
+
+static void *floor_cached_setup(const bcase *bc) {
+  floorload *f = calloc(1, sizeof *f);
+  const char *dir = fixture_plugin(fresh_name("floor"), "",
+                                   fixture_source200());
+  lua_State *L;
+  (void)bc;
+  if (f == NULL) bench_die("out of memory");
+  snprintf(f->manifest, sizeof f->manifest, "%s/plugin.yaml", dir);
+  snprintf(f->main, sizeof f->main, "%s/init.lua", dir);
+  f->source = fixture_source200();
+  f->source_len = strlen(f->source);
+  L = fixture_raw_state();
+  if (luaL_loadbuffer(L, f->source, f->source_len, "@init.lua") != LUA_OK ||
+      lua_dump(L, dump_into, f, 0) != 0)
+    bench_die("floor_cached: cannot compile the plugin");
+  lua_close(L);
+  return f;
+}
+
+/* open, fstat, read, close: the file's bytes in f->buf[i] (of its size). */
+static size_t floor_read(floorload *f, int i, const char *path) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t got;
+  if (fd < 0 || fstat(fd, &st) != 0) bench_die("%s: %s", path,
+                                                 strerror(errno));
+  f->buf[i] = malloc((size_t)st.st_size + 1);
+  if (f->buf[i] == NULL) bench_die("out of memory");
+  got = read(fd, f->buf[i], (size_t)st.st_size + 1);
+  close(fd);
+  if (got != (ssize_t)st.st_size) bench_die("%s: short read", path);
+  return (size_t)got;
+}
+
+static void floor_cached_run(void *ctx, long n) {
+  floorload *f = ctx;
+  long i;
+  for (i = 0; i < n; i++) {
+    lua_State *L;
+    size_t len;
+    floor_read(f, 0, f->manifest);
+    len = floor_read(f, 1, f->main);
+    if (len != f->source_len || memcmp(f->buf[1], f->source, len) != 0)
+      bench_die("floor_cached: the main file changed");
+    L = fixture_raw_state();
+    if (luaL_loadbufferx(L, f->dump, f->dump_len, "@init.lua", "b") !=
+        LUA_OK || lua_pcall(L, 0, 0, 0) != LUA_OK)
+      bench_die("floor_cached: %s", lua_tostring(L, -1));
+    lua_close(L);
+    free(f->buf[0]);
+    free(f->buf[1]);
+  }
+}
+
 /* }====================================================== */
 
 
@@ -987,6 +1117,13 @@ const bcase bench_cases[] = {
    "ns/call", 1e9, 20000, 2000, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
    SIDE(rec_lplug_setup, rec_lplug_run, hook_teardown),
    RAW(rec_raw_setup, rec_raw_run), NULL, NULL},
+  {"floor_record3", "no engine code: hook_record3's baseline with the "
+   "table built inside the protected call (a C function building it, "
+   "then calling the handler), the count hook armed and the result read; "
+   "baseline: as hook_record3's (its target is 1.20x)", "ns/call", 1e9,
+   20000, 2000, TARGET_REFERENCE, 1.20, "1.20x (floor)", 0,
+   SIDE(floor_record_setup, floor_record_run, raw_teardown),
+   RAW(rec_raw_setup, rec_raw_run), NULL, NULL},
   {"loop_insn", "tight Lua loop (10000 iterations) inside a handler, "
    "instruction mode; baseline: the same loop, raw pcall, no hook "
    "(target is for deadline mode)",
@@ -1022,6 +1159,13 @@ const bcase bench_cases[] = {
    "same folder each time); baseline: as load_cold's", "us/plugin", 1e6,
    200, 3, TARGET_RATIO_MAX, 0.30, "<=0.30x", 0,
    SIDE(cached_setup, cached_run, free_teardown),
+   SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
+  {"floor_cached", "no engine code: the least a cached load does (read "
+   "plugin.yaml and init.lua, new state + libraries, load the chunk's "
+   "bytecode from memory, run, close); baseline: as load_cold's "
+   "(load_cached's target is 0.30x)", "us/plugin", 1e6, 200, 3,
+   TARGET_REFERENCE, 0.30, "0.30x (floor)", 0,
+   SIDE(floor_cached_setup, floor_cached_run, floor_cached_teardown),
    SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
   {"reload", "lplug_reload of the loaded 200-line plugin (+ dispatch of "
    "its event); baseline: load_cold's engine side", "us/plugin", 1e6,
