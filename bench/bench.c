@@ -69,6 +69,10 @@ static void print_header(void) {
          "baseline", "ratio", "target", "met");
 }
 
+static int is_throughput(int kind) {
+  return kind == TARGET_RATIO_MIN || kind == TARGET_REFERENCE_MIN;
+}
+
 void bench_row(const char *name, const char *unit, double lplug,
                double baseline, int kind, double target,
                const char *target_text) {
@@ -82,7 +86,7 @@ void bench_row(const char *name, const char *unit, double lplug,
   r->lplug = lplug;
   r->baseline = baseline;
   r->ratio = baseline > 0 ? lplug / baseline : 0;
-  if (kind == TARGET_RATIO_MIN && ir_mode)  /* Ir per set: less is more */
+  if (is_throughput(kind) && ir_mode)  /* Ir per set: less is more */
     r->ratio = lplug > 0 ? baseline / lplug : 0;
   switch (kind) {
     case TARGET_RATIO_MAX: r->met = r->ratio <= target ? "yes" : "no"; break;
@@ -148,7 +152,7 @@ static void measure_timed(const bcase *c) {
   }
   c->lplug.teardown(lctx);
   c->baseline.teardown(bctx);
-  if (c->kind == TARGET_RATIO_MIN)  /* a throughput: per second */
+  if (is_throughput(c->kind))  /* per second */
     bench_row(c->name, c->unit, c->per_second / lbest,
               c->per_second / bbest, c->kind, c->target, c->target_text);
   else
@@ -210,7 +214,7 @@ static void measure_ir(const bcase *c) {
   const char *slash = strchr(c->unit, '/');
   double l = ir_per_iteration(c, "lplug");
   double b = ir_per_iteration(c, "baseline");
-  if (c->kind == TARGET_RATIO_MIN)  /* "sets/s": Ir per set */
+  if (is_throughput(c->kind))  /* "sets/s": Ir per set */
     snprintf(unit, sizeof unit, "Ir/%.*s", (int)(slash ? slash - c->unit - 1
              : 0), c->unit);
   else

@@ -24,7 +24,10 @@ enum target_kind {
                          scales them), Ir figures stay Ir per iteration
                          and their ratio is baseline / lplug */
   TARGET_ABS_MAX,     /* the lplug figure itself <= target (in `unit`) */
-  TARGET_REFERENCE    /* the target belongs to another mode: shown, not met */
+  TARGET_REFERENCE,   /* the target belongs to another mode or row:
+                         shown, not met */
+  TARGET_REFERENCE_MIN  /* the same for a throughput (figures as
+                           TARGET_RATIO_MIN's) */
 };
 
 typedef struct bcase bcase;

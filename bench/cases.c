@@ -1029,6 +1029,67 @@ static void set_raw_teardown(void *ctx) {
   free(c);
 }
 
+/* The floor of storage.set inside handlers: no engine code, only
+** set_raw_run's upserts (one transaction a round, values encoded
+** beforehand) made from a Lua handler, as a plugin makes them: a pcall
+** per set with the count hook armed, the handler's own 'k' .. n, and a C
+** function binding the key it is given.  No write set, no undo of a
+** failed call, no limits on keys and values: an engine pays more. */
+typedef struct floorstore {
+  sqlctx *sql;
+  lua_State *L;
+  int ref;
+} floorstore;
+
+static int floor_store_set(lua_State *L) {
+  sqlctx *c = lua_touserdata(L, lua_upvalueindex(1));
+  size_t klen, vlen;
+  const char *k = lua_tolstring(L, 1, &klen);
+  const void *v = lplug_value_bytes(c->values[lua_tointeger(L, 2) % KEYS],
+                                    &vlen);
+  sqlite3_bind_text(c->put, 1, "store", -1, SQLITE_STATIC);
+  sqlite3_bind_blob(c->put, 2, k, (int)klen, SQLITE_STATIC);
+  sqlite3_bind_blob(c->put, 3, v, (int)vlen, SQLITE_STATIC);
+  sql_must(c, sqlite3_step(c->put));
+  sqlite3_reset(c->put);
+  return 0;
+}
+
+static void *floor_store_setup(const bcase *bc) {
+  floorstore *f = calloc(1, sizeof *f);
+  if (f == NULL) bench_die("out of memory");
+  f->sql = set_raw_setup(bc);
+  f->L = fixture_raw_state();
+  lua_pushlightuserdata(f->L, f->sql);
+  lua_pushcclosure(f->L, floor_store_set, 1);
+  lua_setglobal(f->L, "set");
+  f->ref = fixture_raw_ref(f->L, "local set = set\n"
+                           "return function(n) set('k' .. n, n) end");
+  return f;
+}
+
+static void floor_store_run(void *ctx, long n) {
+  floorstore *f = ctx;
+  lua_State *L = f->L;
+  long i;
+  sql_must(f->sql, sqlite3_exec(f->sql->db, "BEGIN IMMEDIATE", NULL, NULL,
+                                NULL));
+  for (i = 0; i < n; i++) {
+    lua_sethook(L, noop_hook, LUA_MASKCOUNT, SANDBOX_BLOCK);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
+    lua_pushinteger(L, i % KEYS);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) bench_die("%s", lua_tostring(L, -1));
+  }
+  sql_must(f->sql, sqlite3_exec(f->sql->db, "COMMIT", NULL, NULL, NULL));
+}
+
+static void floor_store_teardown(void *ctx) {
+  floorstore *f = ctx;
+  lua_close(f->L);
+  set_raw_teardown(f->sql);
+  free(f);
+}
+
 /* }====================================================== */
 
 
@@ -1191,6 +1252,13 @@ const bcase bench_cases[] = {
    SIDE(set_lplug_setup, set_lplug_run, set_lplug_teardown),
    SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL,
    storage_batched},
+  {"floor_storage", "no engine code: storage_set's baseline made from a "
+   "Lua handler (pcall per set with the count hook armed, 'k' .. n in "
+   "Lua, a C function binding the key); baseline: as storage_set's "
+   "(storage_batch's target is 0.80x)", "sets/s", 1, 2000, 2000,
+   TARGET_REFERENCE_MIN, 0.80, "0.80x (floor)", 0,
+   SIDE(floor_store_setup, floor_store_run, floor_store_teardown),
+   SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL, NULL},
   {"hook_100", "hook_int with 100 plugins loaded (one handler runs); "
    "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 1.10, "<=1.10x", 100,
