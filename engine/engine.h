@@ -83,6 +83,12 @@ struct plugin {
   ** number.  A failed call's are undone (plugin.c, call_failed). */
   unsigned long long subs_call, handlers_call, handlers_from;
   int subs_from;
+  /* hook.c: handlers p ever registered, up to HOOK_MAX_PER_PLUGIN: an
+  ** upper bound of those it has on any one hook, so that only a plugin
+  ** that reached the cap makes hook_add count its handlers on the hook
+  ** (a count on every registration made loading n plugins on one hook
+  ** O(n^2)) */
+  int handlers_added;
   /* storage.c: p's usage, cached while storage_epoch matches the
   ** storage's; its quota (0: no storage) and its writes */
   long long storage_used;     /* exact, or an upper bound (storage_exact) */

@@ -339,7 +339,8 @@ int hook_add(plugin *p, const char *name, int priority,
   int ref, rc;
   if (h == NULL) return LPLUG_ENOTFOUND;
   if (h->running) return LPLUG_ESTATE;
-  if (handlers_of(h, p) >= HOOK_MAX_PER_PLUGIN) {
+  if (p->handlers_added >= HOOK_MAX_PER_PLUGIN &&
+      handlers_of(h, p) >= HOOK_MAX_PER_PLUGIN) {
     snprintf(err, errsize, "hook '%s': a plugin may have at most %d "
              "handlers on one hook point", h->name, HOOK_MAX_PER_PLUGIN);
     return LPLUG_EINVAL;
@@ -372,6 +373,7 @@ int hook_add(plugin *p, const char *name, int priority,
   } else {
     h->reordered = h->constraints > 0;   /* none: the plain order again */
   }
+  if (p->handlers_added < HOOK_MAX_PER_PLUGIN) p->handlers_added++;
   if (p->handlers_call != p->stats.calls + 1) {  /* this call's first */
     p->handlers_call = p->stats.calls + 1;
     p->handlers_from = e->seq;

@@ -286,6 +286,31 @@ static void hooks_handle_off_removes_the_handler(void **state) {
   lplug_value_free(v);
 }
 
+/* The cap is per hook point and counts the handlers a plugin has now:
+** 16 on h and 16 on g, two of h's turned off make room for two more,
+** and the 17th on h is refused. */
+static void hooks_the_cap_counts_handlers_on_one_hook_point(void **state) {
+  fixture *f = *state;
+  lplug_value *v = string_value("");
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  assert_int_equal(lplug_hook_define(f->e, "g", 0, NULL), LPLUG_OK);
+  load(f, "capped",
+       "local hooks = require('lplug.hooks')\n"
+       "local on_h = {}\n"
+       "for i = 1, 16 do on_h[i] = hooks.on('h', function(v) return v .. 'h' end) end\n"
+       "for _ = 1, 16 do hooks.on('g', function(v) return v end) end\n"
+       "assert(on_h[1]:off() and on_h[2]:off())\n"
+       "for _ = 1, 2 do hooks.on('h', function(v) return v .. 'h' end) end\n"
+       "local ok, err = pcall(hooks.on, 'h', function(v) return v end)\n"
+       "assert(not ok and err:find('at most 16 handlers on one hook point'),"
+       " tostring(err))\n");
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "h")), 16);
+  assert_int_equal(lplug_hook_handlers(lplug_hook_find(f->e, "g")), 16);
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  assert_int_equal(strlen(lplug_value_string(v, 0, NULL)), 16);
+  lplug_value_free(v);
+}
+
 static void hooks_handle_from_define_skips_the_lookup(void **state) {
   fixture *f = *state;
   lplug_hook *h = NULL;
@@ -622,6 +647,7 @@ int main(void) {
     T(hooks_failure_inside_another_plugins_call_reads_right),
     T(hooks_failure_details_do_not_outlive_their_call),
     T(hooks_handle_off_removes_the_handler),
+    T(hooks_the_cap_counts_handlers_on_one_hook_point),
     T(hooks_handle_from_define_skips_the_lookup),
     T(hooks_many_hook_points_are_all_found),
     T(hooks_undefined_hook_point_is_an_error),
