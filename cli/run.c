@@ -205,6 +205,29 @@ static void warn_memory_storage(const lplug_engine *e) {
     }
 }
 
+/* A run with no plugin passes every record through unchanged: likely a
+** folder given wrong, so it is said, naming the folders looked in as
+** cli_load_plugins chose them (the run goes on: a pipeline may run
+** before its plugins are installed). */
+static void warn_no_plugins(const char *const *dirs, int ndirs,
+                            const lplug_host *h) {
+  char where[1024];
+  size_t len = 0;
+  int i, from_host = ndirs == 0 && h && lplug_host_plugin_dirs(h) > 0;
+  int n = ndirs > 0 ? ndirs : from_host ? lplug_host_plugin_dirs(h) : 1;
+  where[0] = '\0';
+  for (i = 0; i < n && len < sizeof where; i++) {
+    const char *d = ndirs > 0 ? dirs[i]
+                    : from_host ? lplug_host_plugin_dir(h, i) : "plugins";
+    int w = snprintf(where + len, sizeof where - len, "%s'%s'",
+                     i ? ", " : "", d);
+    if (w < 0) break;
+    len += (size_t)w;
+  }
+  cli_error("warning: no plugin found in %s, so records pass through "
+            "unchanged (a plugin is a folder holding plugin.yaml)", where);
+}
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -641,6 +664,8 @@ int cli_run(int argc, char **argv) {
   if (rs.verbose)
     for (i = 0; i < lplug_plugin_count(e); i++)
       cli_error("loaded plugin '%s'", lplug_plugin_name(e, i));
+  if (load_rc == LPLUG_OK && lplug_plugin_count(e) == 0)
+    warn_no_plugins(o.dirs, o.ndirs, rs.host);  /* none failed: none found */
   if (rs.host) warn_unknown_plugins(&rs, e);
   if (config.storage_path == NULL) warn_memory_storage(e);
   if (o.nfiles == 0) o.files[o.nfiles++] = "-";

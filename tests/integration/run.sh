@@ -207,6 +207,16 @@ printf 't ERROR a\nt ERROR b\nt ERROR c\n' |
 check "-v says a grant once, though a plugin asks on every emit" \
   [ "$(grep -c "granted 'counter.error' of capability 'events.emit'" \
        "$out/verbose")" = 1 ]
+# A folder with no plugin in it runs (a pipeline may come before its
+# plugins) but says that records pass through unchanged.
+mkdir "$out/empty"
+echo "a line" | "$LPLUG" run --plugins "$out/empty" >"$out/empty.out" \
+  2>"$out/empty.err"
+check "a run with no plugin found exits 0, passing records through" \
+  sh -c "[ $? -eq 0 ] && [ \"\$(cat '$out/empty.out')\" = 'a line' ]"
+check "and warns, naming the folder" \
+  grep -q "warning: no plugin found in '$out/empty', so records pass through unchanged" \
+  "$out/empty.err"
 "$LPLUG" run --bogus >/dev/null 2>&1
 check "an unknown option exits 2" [ $? -eq 2 ]
 "$LPLUG" >/dev/null 2>&1
