@@ -63,23 +63,30 @@ void cli_stats_print(const lplug_engine *e, FILE *f, int json) {
 }
 
 static const char usage[] =
-  "usage: lplug stats [--plugins DIR]... [--storage DB] [--json]\n"
+  "usage: lplug stats [--plugins DIR]... [--config FILE] [--storage DB]\n"
+  "                   [--json]\n"
   "\n"
-  "Loads the plugins under each DIR (default: plugins) as 'lplug run' does,\n"
-  "and prints each one's state, calls (loading is one), errors,\n"
-  "instructions, memory peak and the bytes its entries take in the\n"
-  "storage file DB.  DB is never written: the plugins load against a copy\n"
-  "of it in $TMPDIR (default /tmp), deleted afterwards, so what their main\n"
-  "chunks write while loading is counted in the table and then dropped.\n"
+  "Loads the plugins under each DIR (default: the settings file's, else\n"
+  "plugins) with the settings 'lplug run' would use, and prints each one's\n"
+  "state, calls (loading is one), errors, instructions, memory peak and\n"
+  "the bytes its entries take in the storage file DB.  DB is never\n"
+  "written: the plugins load against a copy of it in $TMPDIR (default\n"
+  "/tmp), deleted afterwards, so what their main chunks write while\n"
+  "loading is counted in the table and then dropped.\n"
   "\n"
   "options:\n"
   "  --plugins DIR   load every plugin folder under DIR (or DIR itself when\n"
   "                  it is one; repeatable)\n"
+  "  --config FILE   host settings, as for 'lplug run' (default:\n"
+  "                  ./lplug.yaml if it exists): plugin folders, limits,\n"
+  "                  grants, configuration and the storage file\n"
   "  --storage DB    the SQLite file 'lplug run --storage DB' wrote\n"
+  "                  (default: the settings file's, when it exists)\n"
   "  --json          one JSON array instead of the table\n"
   "  -h, --help      print this help\n"
   "\n"
-  "exit status: 0 printed, 1 a folder cannot be read, 2 bad usage\n"
+  "exit status: 0 printed; 1 a folder, the settings or DB cannot be read;\n"
+  "2 bad usage\n"
   "\n"
   "examples:\n"
   "  lplug stats --storage counts.db\n"
@@ -118,8 +125,19 @@ static void say(const snapshot *sn, const char *msg) {
 
 typedef struct stats_ctx {
   const snapshot *sn;
+  const lplug_host *host;     /* the settings file, or NULL */
   int reported;
 } stats_ctx;
+
+/* What the settings file grants, as 'lplug run' grants it; without one,
+** what each manifest declares. */
+static int grant(void *ud, const char *plugin, const char *capability,
+                 const char *item) {
+  const stats_ctx *sc = ud;
+  if (sc->host)
+    return lplug_host_grant((void *)sc->host, plugin, capability, item);
+  return lplug_grant_declared(ud, plugin, capability, item);
+}
 
 static void on_error(void *ud, const char *who, int code, const char *msg,
                      const char *traceback) {
@@ -220,6 +238,9 @@ int cli_stats(int argc, char **argv) {
   /* --plugins folders are gathered at the front of argv: each takes two
   ** slots, so those were read already. */
   const char **dirs = (const char **)argv;
+  const char *config_path = NULL, *storage_path = NULL;
+  char err[1024];
+  lplug_host *host = NULL;
   int ndirs = 0, json = 0, i, status = 0;
   lplug_config config;
   lplug_engine *e;
@@ -237,37 +258,61 @@ int cli_stats(int argc, char **argv) {
     } else if (strcmp(a, "--plugins") == 0 && i + 1 < argc) {
       dirs[ndirs++] = argv[++i];
     } else if (strcmp(a, "--storage") == 0 && i + 1 < argc) {
-      config.storage_path = argv[++i];
+      storage_path = argv[++i];
+    } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
+      config_path = argv[++i];
     } else {
       cli_error("unknown or incomplete option '%s' (try 'lplug stats "
                 "--help')", a);
       return 2;
     }
   }
+  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
+    config_path = "lplug.yaml";
+  if (config_path &&
+      lplug_host_load(config_path, &host, err, sizeof err) != LPLUG_OK) {
+    cli_say(stderr, "lplug: ", err, 0);
+    return 1;
+  }
+  if (host) lplug_host_configure(host, &config);
+  /* The settings file's storage may not be written yet: nothing stored. */
+  if (storage_path == NULL && config.storage_path &&
+      access(config.storage_path, F_OK) != 0)
+    config.storage_path = NULL;
+  if (storage_path) config.storage_path = storage_path;
   /* It reads a file run wrote: a name mistyped must not make an empty one
   ** and report nothing stored. */
   if (config.storage_path && access(config.storage_path, R_OK) != 0) {
     cli_error("cannot read storage file '%s': %s", config.storage_path,
               strerror(errno));
+    lplug_host_free(host);
     return 1;
   }
   if (config.storage_path) {
-    if (snapshot_take(&sn, config.storage_path) != 0) return 1;
+    if (snapshot_take(&sn, config.storage_path) != 0) {
+      lplug_host_free(host);
+      return 1;
+    }
     config.storage_path = sn.copy;
   }
   sc.sn = &sn;
+  sc.host = host;
   sc.reported = 0;
-  config.grant = lplug_grant_declared;
+  config.grant = grant;
   config.on_error = on_error;
   config.ud = &sc;
   e = lplug_engine_new(&config);
   if (e == NULL) {
     cli_error("out of memory");
     snapshot_remove(&sn);
+    lplug_host_free(host);
     return 1;
   }
   lplug_hook_define(e, "record", 0, NULL);
-  if (cli_load_plugins(e, dirs, ndirs, NULL) == LPLUG_EIO) {
+  if (host && lplug_host_apply_config(host, e) != LPLUG_OK) {
+    say(&sn, lplug_errmsg(e));
+    status = 1;
+  } else if (cli_load_plugins(e, dirs, ndirs, host) == LPLUG_EIO) {
     if (sc.reported == 0) say(&sn, lplug_errmsg(e));
     status = 1;
   } else {
@@ -275,5 +320,6 @@ int cli_stats(int argc, char **argv) {
   }
   lplug_engine_free(e);
   snapshot_remove(&sn);
+  lplug_host_free(host);
   return status;
 }

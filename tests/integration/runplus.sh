@@ -4,6 +4,7 @@
 . tests/integration/lib.sh
 LPLUG=${BUILD:-build}/lplug
 out=$(mktemp -d)
+case $LPLUG in /*) lplug_abs=$LPLUG ;; *) lplug_abs=$(pwd)/$LPLUG ;; esac
 trap 'rm -rf "$out"' EXIT
 
 printf '{"line":"mail a@b.cc","n":1}\nnot json\n{"line":"x DEBUG y","n":3}\n' |
@@ -90,6 +91,29 @@ check "stats leaves the storage file as it was" cmp -s "$out/loads.before" "$out
 check "and makes no WAL beside it" [ ! -e "$out/loads.db-wal" ]
 check "the next run counts its own load only" \
   [ "$(echo x | "$LPLUG" run --plugins "$out/loads" --storage "$out/loads.db")" = "x 2" ]
+# stats reads the settings 'lplug run' reads (./lplug.yaml, or --config):
+# its plugin folders and its storage file, so that the two commands
+# speak of the same plugins and entries.
+mkdir "$out/settled"
+printf 'plugins: [%s/plugins/counter]\nstorage: { path: kept.db }\ngrants: { counter: { hooks: [record], storage: {}, events: true } }\n' \
+  "$PWD" >"$out/settled/lplug.yaml"
+(cd "$out/settled" && "$lplug_abs" stats) >"$out/settled.before" 2>&1
+check "stats with lplug.yaml before any run: its plugins, nothing stored" \
+  grep -q "^counter  *active  *1  *0 .* 0 B$" "$out/settled.before"
+check "and makes no storage file" [ ! -e "$out/settled/kept.db" ]
+(cd "$out/settled" && printf 't ERROR a\n' | "$lplug_abs" run >/dev/null 2>&1 &&
+  "$lplug_abs" stats) >"$out/settled.after" 2>&1
+check "stats with lplug.yaml after a run: what the run stored in its file" \
+  grep -q "^counter  *active  *1  *0 .* [1-9][0-9]* B$" "$out/settled.after"
+"$LPLUG" stats --config "$out/settled/lplug.yaml" --json >"$out/settled.json" 2>&1
+check "stats --config FILE reads FILE" \
+  grep -q '"plugin":"counter".*"storage_bytes":[1-9]' "$out/settled.json"
+printf 'grants: { counter: { hooks: [] } }\n' >"$out/nogrant.yaml"
+"$LPLUG" stats --config "$out/nogrant.yaml" --plugins plugins/counter \
+  >"$out/nogrant" 2>&1
+check "stats grants what the settings grant, as run does" \
+  grep -q "the host does not grant capability 'storage' to plugin 'counter'" \
+  "$out/nogrant"
 "$LPLUG" run --plugins plugins data/sample.log 2>&1 >/dev/null | grep -c . >"$out/n"
 check "no progress line when stderr is not a terminal" \
   [ "$(cat "$out/n")" -eq 2 ]
