@@ -169,6 +169,25 @@ static int write_file(const char *dir, const char *file, const char *text,
   return 0;
 }
 
+/* Writes s as one word a shell reads back as s: as it is when it holds
+** only characters no shell treats specially, else in single quotes (a
+** quote inside as '\''), so that the "next:" line can be pasted. */
+static void put_shell_word(FILE *f, const char *s) {
+  const char *c;
+  if (s[0] != '\0' && s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                               "_./+,:@%=-")] == '\0') {
+    fputs(s, f);
+    return;
+  }
+  putc('\'', f);
+  for (c = s; *c; c++) {
+    if (*c == '\'') fputs("'\\''", f);
+    else putc(*c, f);
+  }
+  putc('\'', f);
+}
+
 int cli_new(int argc, char **argv) {
   const char *name = NULL, *dir = NULL;
   char path[4096], specdir[4200];
@@ -249,7 +268,10 @@ int cli_new(int argc, char **argv) {
     unmake(path);
     return 1;
   }
-  printf("made plugin '%s' in %s\n"
-         "next: lplug check %s && lplug test %s\n", name, path, path, path);
+  printf("made plugin '%s' in %s\nnext: lplug check ", name, path);
+  put_shell_word(stdout, path);
+  fputs(" && lplug test ", stdout);
+  put_shell_word(stdout, path);
+  putchar('\n');
   return 0;
 }

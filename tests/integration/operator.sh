@@ -81,6 +81,15 @@ check "after '--', --NAME=VALUE is an operand" \
 check "an option's value is not split (a file named '--plugins=x')" \
   grep -q -- "--plugins=x: cannot read" "$out/eq.err"
 
+# `new` prints the commands to run next: pasted into a shell they work
+# whatever the folder is called (a space or a quote made them two words).
+(cd "$out" && "$lplug_abs" new quoted --dir "it's here" >"$out/next.out")
+next=$(sed -n 's/^next: //p' "$out/next.out")
+(cd "$out" && PATH="$(dirname "$lplug_abs"):$PATH" && eval "$next") \
+  >"$out/next.run" 2>&1
+check "new: its 'next:' line runs as printed, even for \"it's here\"" \
+  sh -c "[ $? -eq 0 ] && grep -q 'quoted: 2 passed, 0 failed' '$out/next.run'"
+
 # --json: a last line of blanks without its newline, after a first read
 # that filled the buffer, was scanned past the buffer's end (the blanks
 # before it were stale bytes of that read).  Memcheck sees the read; a
