@@ -256,12 +256,6 @@ static int floor_record_call(lua_State *L) {
   return 1;
 }
 
-static void *floor_record_setup(const bcase *bc) {
-  rawctx *c = rec_raw_setup(bc);
-  c->hooked = 1;
-  return c;
-}
-
 static void floor_record_run(void *ctx, long n) {
   rawctx *c = ctx;
   lua_State *L = c->L;
@@ -1183,7 +1177,7 @@ const bcase bench_cases[] = {
    "then calling the handler), the count hook armed and the result read; "
    "baseline: as hook_record3's (its target is 1.20x)", "ns/call", 1e9,
    20000, 2000, TARGET_REFERENCE, 1.20, "1.20x (floor)", 0,
-   SIDE(floor_record_setup, floor_record_run, raw_teardown),
+   SIDE(rec_raw_setup, floor_record_run, raw_teardown),
    RAW(rec_raw_setup, rec_raw_run), NULL, NULL},
   {"loop_insn", "tight Lua loop (10000 iterations) inside a handler, "
    "instruction mode; baseline: the same loop, raw pcall, no hook "
