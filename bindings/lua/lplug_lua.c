@@ -296,12 +296,26 @@ static lhost *checkhost(lua_State *L) {
 ** enclosing call's is kept for it meanwhile. */
 #define ENTER(h, L) lua_State *saved_ = (h)->L; \
   char *outer_ = (h)->cb_error; (h)->L = (L); (h)->cb_error = NULL
+static int push_message(lua_State *L) {
+  lua_pushstring(L, lua_touserdata(L, 1));
+  return 1;
+}
+
+/* The kept message is pushed under lua_pcall: a state with no room for
+** it raises its memory error instead, and the copy is freed either way
+** (pushed unprotected, it leaked when the push raised). */
 static void leave(lhost *h, lua_State *L, lua_State *saved, char *outer) {
   char *mine = h->cb_error;
   h->L = saved;
   h->cb_error = outer;
   if (mine != NULL) {
-    lua_pushstring(L, mine);
+    if (!lua_checkstack(L, 2)) {
+      free(mine);
+      luaL_error(L, "error in a host callback (no stack left for it)");
+    }
+    lua_pushcfunction(L, push_message);
+    lua_pushlightuserdata(L, mine);
+    lua_pcall(L, 1, 1, 0);       /* the message, or the memory error */
     free(mine);
     lua_error(L);
   }
