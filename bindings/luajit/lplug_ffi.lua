@@ -385,6 +385,14 @@ local number_options = {
 local Engine = {}
 Engine.__index = Engine
 
+-- As the Lua 5.4 module names them: "lplug engine (0x...)", or
+-- "lplug engine (closed)", so that a host can tell a closed one apart.
+function Engine:__tostring()
+  if self.e == nil then return "lplug engine (closed)" end
+  return "lplug engine (" ..
+         (tostring(ffi.cast("void *", self.e)):match("0x%x+") or "?") .. ")"
+end
+
 -- true, or nil, message, code name
 local function result(self, rc)
   if rc >= 0 then return true end

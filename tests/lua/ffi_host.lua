@@ -101,7 +101,10 @@ do
   check("subscribe wants a function", not pcall(c.subscribe, c, "t", nil))
   check("stats wants a name", not pcall(c.stats, c, nil))
   check("load_dirs wants a folder", not pcall(c.load_dirs, c))
+  check("an open engine names itself as the Lua 5.4 module's does",
+        tostring(c):match("^lplug engine %(0x%x+%)$") ~= nil)
   c:close()
+  check("and a closed one says so", tostring(c) == "lplug engine (closed)")
 end
 
 -- Options are checked as the Lua 5.4 module checks them, with its words:
