@@ -15,8 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <lauxlib.h>
 #include <sqlite3.h>
+#include <yaml.h>
 
 #include "bench/bench.h"
 #include "sandbox/sandbox.h"
@@ -446,6 +448,93 @@ static void make_many(long n) {
   write_idle(sub, 0, n);
 }
 
+/* open, fstat, read, close: the file's bytes (malloc'd, of its size). */
+static char *read_file(const char *path, size_t *len) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t got;
+  char *text;
+  if (fd < 0 || fstat(fd, &st) != 0) bench_die("%s: %s", path,
+                                                 strerror(errno));
+  if ((text = malloc((size_t)st.st_size + 1)) == NULL)
+    bench_die("out of memory");
+  got = read(fd, text, (size_t)st.st_size + 1);
+  close(fd);
+  if (got != (ssize_t)st.st_size) bench_die("%s: short read", path);
+  *len = (size_t)got;
+  return text;
+}
+
+/* The floor of loading many plugins (child "floor"): no engine code,
+** only what loading a folder of plugins must do.  List the folder; for
+** each plugin read its manifest and parse it with libyaml (events only,
+** no checks), read its main file, make a state with the same libraries
+** and run the file, its require('lplug.hooks').on keeping the handler
+** in the registry.  The states are kept, as the engine keeps its
+** plugins. */
+static int floor_on(lua_State *L) {
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+static int floor_require(lua_State *L) {
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, floor_on);
+  lua_setfield(L, -2, "on");
+  return 1;
+}
+
+static void floor_parse_yaml(const char *text, size_t len) {
+  yaml_parser_t parser;
+  yaml_event_t event;
+  int done = 0;
+  if (!yaml_parser_initialize(&parser)) bench_die("out of memory");
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  while (!done) {
+    if (!yaml_parser_parse(&parser, &event))
+      bench_die("floor: a manifest does not parse");
+    done = event.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&event);
+  }
+  yaml_parser_delete(&parser);
+}
+
+static lua_State *floor_load(const char *folder, const char *name) {
+  char path[4400];
+  size_t len;
+  char *text;
+  lua_State *L;
+  snprintf(path, sizeof path, "%s/%s/plugin.yaml", folder, name);
+  text = read_file(path, &len);
+  floor_parse_yaml(text, len);
+  free(text);
+  snprintf(path, sizeof path, "%s/%s/init.lua", folder, name);
+  text = read_file(path, &len);
+  L = fixture_raw_state();
+  lua_pushcfunction(L, floor_require);
+  lua_setglobal(L, "require");
+  if (luaL_loadbuffer(L, text, len, "@init.lua") != LUA_OK ||
+      lua_pcall(L, 0, 0, 0) != LUA_OK)
+    bench_die("floor: %s", lua_tostring(L, -1));
+  free(text);
+  return L;
+}
+
+/* Loads the plugins of `folder` into raw[] (room for n); returns how
+** many there were. */
+static long floor_load_all(const char *folder, lua_State **raw, long n) {
+  DIR *d = opendir(folder);
+  struct dirent *de;
+  long got = 0;
+  if (d == NULL) bench_die("cannot read %s", folder);
+  while ((de = readdir(d)) != NULL && got < n)
+    if (de->d_name[0] != '.') raw[got++] = floor_load(folder, de->d_name);
+  closedir(d);
+  return got;
+}
+
 /* Loading many plugins runs in a fresh process for each side (this
 ** program again, with --load-child): a fork would inherit this process's
 ** heap, whose free memory would hide the growth. */
@@ -463,8 +552,9 @@ static void measure_child(long plugins, const char *mode, double *seconds,
 }
 
 /* --load-child: loads n plugins (side "set": one lplug_load_dir of the
-** folder holding them; "each": lplug_load_plugin of each folder) or makes
-** n plain states ("baseline"), prints the seconds taken and the growth of
+** folder holding them; "each": lplug_load_plugin of each folder; "floor":
+** floor_load_all) or makes n plain states ("baseline"), prints the
+** seconds taken and the growth of
 ** the resident set in MB, then frees them (not measured; leak checkers
 ** see a clean exit). */
 int bench_load_child(long plugins, const char *mode) {
@@ -474,8 +564,10 @@ int bench_load_child(long plugins, const char *mode) {
   double t0, seconds;
   long i;
   int set = strcmp(mode, "set") == 0, each = strcmp(mode, "each") == 0;
-  if (!set && !each && strcmp(mode, "baseline") != 0)
-    bench_die("--load-child: '%s' is not set, each or baseline", mode);
+  int floor = strcmp(mode, "floor") == 0;
+  if (!set && !each && !floor && strcmp(mode, "baseline") != 0)
+    bench_die("--load-child: '%s' is not set, each, floor or baseline",
+              mode);
   if (!set && !each && (raw = calloc((size_t)plugins + 1, sizeof *raw)) == NULL)
     bench_die("out of memory");
   rss0 = fixture_rss();
@@ -490,6 +582,10 @@ int bench_load_child(long plugins, const char *mode) {
       snprintf(dir, sizeof dir, "%s/idle-%05ld", many_dir(plugins), i);
       fixture_load(e, dir);
     }
+  } else if (floor) {
+    if (floor_load_all(many_dir(plugins), raw, plugins) != plugins)
+      bench_die("--load-child: fewer than %ld plugins in %s", plugins,
+                many_dir(plugins));
   } else {
     for (i = 0; i < plugins; i++) {
       raw[i] = fixture_raw_state();
@@ -515,12 +611,12 @@ int bench_load_child(long plugins, const char *mode) {
 #define LOAD_MANY_ROUNDS 3
 
 static void load_many_measure(const bcase *bc) {
-  static const char *const modes[3] = {"set", "each", "baseline"};
+  static const char *const modes[4] = {"set", "each", "baseline", "floor"};
   long plugins = plugins_of(bc);
-  double s[3] = {0, 0, 0}, mb[3] = {0, 0, 0};
+  double s[4] = {0, 0, 0, 0}, mb[4] = {0, 0, 0, 0};
   int round, m;
   for (round = 0; round < LOAD_MANY_ROUNDS; round++)
-    for (m = 0; m < 3; m++) {
+    for (m = 0; m < 4; m++) {
       double rs, rmb;
       measure_child(plugins, modes[m], &rs, &rmb);
       if (round == 0 || rs < s[m]) s[m] = rs;
@@ -529,6 +625,8 @@ static void load_many_measure(const bcase *bc) {
   bench_row(bc->name, "s", s[0], s[2], TARGET_ABS_MAX, 1.0, "<=1 s");
   bench_row("load_10k_each", "s", s[1], s[2], TARGET_REFERENCE, 1.0,
             "(one by one)");
+  bench_row("floor_10k", "s", s[3], s[2], TARGET_REFERENCE, 1.0,
+            "1 s (floor)");
   bench_row("load_10k_mem", "MB", mb[0], mb[2], TARGET_ABS_MAX, 400.0,
             "<=400 MB");
 }
