@@ -80,6 +80,13 @@ check "after '--', --NAME=VALUE is an operand" \
   >/dev/null 2>"$out/eq.err"
 check "an option's value is not split (a file named '--plugins=x')" \
   grep -q -- "--plugins=x: cannot read" "$out/eq.err"
+# help and version take no option: their errors name the word given.
+"$LPLUG" help --config=x >/dev/null 2>"$out/eq.err"
+check "help --NAME=VALUE is no command (exit 2), named as given" \
+  sh -c "[ $? -eq 2 ] && grep -q \"unknown command '--config=x'\" '$out/eq.err'"
+"$LPLUG" version --plugins=x >/dev/null 2>"$out/eq.err"
+check "version --NAME=VALUE is an argument (exit 2), named as given" \
+  sh -c "[ $? -eq 2 ] && grep -q \"got '--plugins=x'\" '$out/eq.err'"
 
 # `new` prints the commands to run next: pasted into a shell they work
 # whatever the folder is called (a space or a quote made them two words).
