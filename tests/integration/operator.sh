@@ -96,6 +96,18 @@ next=$(sed -n 's/^next: //p' "$out/next.out")
   >"$out/next.run" 2>&1
 check "new: its 'next:' line runs as printed, even for \"it's here\"" \
   sh -c "[ $? -eq 0 ] && grep -q 'quoted: 2 passed, 0 failed' '$out/next.run'"
+# A folder starting with '-' was an option to check and test.
+(cd "$out" && "$lplug_abs" new dashy --dir -here >"$out/next.out")
+next=$(sed -n 's/^next: //p' "$out/next.out")
+(cd "$out" && PATH="$(dirname "$lplug_abs"):$PATH" && eval "$next") \
+  >"$out/next.run" 2>&1
+check "new: its 'next:' line runs as printed for a folder '-here'" \
+  sh -c "[ $? -eq 0 ] && grep -q 'dashy: 2 passed, 0 failed' '$out/next.run'"
+# zsh expands a word starting with '=' (=ls is ls's path): quoted.
+(cd "$out" && "$lplug_abs" new eqs --dir =here >"$out/next.out")
+check "new: a folder starting with '=' is quoted in the 'next:' line" \
+  grep -q "^next: lplug check '=here/eqs' && lplug test '=here/eqs'$" \
+  "$out/next.out"
 
 # --json: a last line of blanks without its newline, after a first read
 # that filled the buffer, was scanned past the buffer's end (the blanks
