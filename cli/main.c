@@ -135,11 +135,13 @@ static int is_valued(const char *a) {
 
 /* Copies argv with each "--NAME=VALUE" of a valued option split in two,
 ** up to "--" (what follows it is operands) and not in the value of an
-** option ("--config --dir=x" names a file "--dir=x").  The strings stay
-** argv's and valued's; NULL when out of memory. */
+** option ("--config --dir=x" names a file "--dir=x"); not for help and
+** version, which take no option (`help --config=x` names no command
+** "--config=x", not two words the user did not write).  The strings
+** stay argv's and valued's; NULL when out of memory. */
 static char **split_values(int *argc, char **argv) {
   char **out = malloc(((size_t)*argc * 2 + 1) * sizeof *out);
-  int i, n = 0, options = 1;
+  int i, n = 0, options = *argc < 2 || !is_help_or_version(argv[1]);
   if (out == NULL) return NULL;
   for (i = 0; i < *argc; i++) {
     const char *name = options && i > 1 ? valued_option(argv[i]) : NULL;

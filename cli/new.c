@@ -170,13 +170,15 @@ static int write_file(const char *dir, const char *file, const char *text,
 }
 
 /* Writes s as one word a shell reads back as s: as it is when it holds
-** only characters no shell treats specially, else in single quotes (a
-** quote inside as '\''), so that the "next:" line can be pasted. */
+** only characters no shell treats specially (nor starts with '=', which
+** zsh expands to a command's path), else in single quotes (a quote
+** inside as '\''), so that the "next:" line can be pasted. */
 static void put_shell_word(FILE *f, const char *s) {
   const char *c;
-  if (s[0] != '\0' && s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
-                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                               "_./+,:@%=-")] == '\0') {
+  if (s[0] != '\0' && s[0] != '=' &&
+      s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                  "_./+,:@%=-")] == '\0') {
     fputs(s, f);
     return;
   }
@@ -189,7 +191,7 @@ static void put_shell_word(FILE *f, const char *s) {
 }
 
 int cli_new(int argc, char **argv) {
-  const char *name = NULL, *dir = NULL;
+  const char *name = NULL, *dir = NULL, *dashes;
   char path[4096], specdir[4200];
   int i, options = 1;
   for (i = 1; i < argc; i++) {
@@ -268,9 +270,11 @@ int cli_new(int argc, char **argv) {
     unmake(path);
     return 1;
   }
-  printf("made plugin '%s' in %s\nnext: lplug check ", name, path);
+  /* A path starting with '-' (--dir -x) would be an option to them. */
+  dashes = path[0] == '-' ? "-- " : "";
+  printf("made plugin '%s' in %s\nnext: lplug check %s", name, path, dashes);
   put_shell_word(stdout, path);
-  fputs(" && lplug test ", stdout);
+  printf(" && lplug test %s", dashes);
   put_shell_word(stdout, path);
   putchar('\n');
   return 0;

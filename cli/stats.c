@@ -81,7 +81,8 @@ static const char usage[] =
   "                  ./lplug.yaml if it exists): plugin folders, limits,\n"
   "                  grants, configuration and the storage file\n"
   "  --storage DB    the SQLite file 'lplug run --storage DB' wrote\n"
-  "                  (default: the settings file's, when it exists)\n"
+  "                  (default: the settings file's; nothing stored\n"
+  "                  while no run has written it)\n"
   "  --json          one JSON array instead of the table\n"
   "  -h, --help      print this help\n"
   "\n"
@@ -234,6 +235,22 @@ static int snapshot_take(snapshot *sn, const char *db) {
                    "writing it?); try again", db), -1;
 }
 
+/* Whether the settings file's storage path names a file no run has
+** written yet: ":memory:" (a run keeps nothing), or a file not there in
+** a folder that is (the first run makes it).  A folder missing or a file
+** in the way is not: a run cannot open it, and reading it says so. */
+static int not_written_yet(const char *path) {
+  char folder[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  struct stat st;
+  if (strcmp(path, ":memory:") == 0) return 1;
+  if (access(path, F_OK) == 0 || errno != ENOENT) return 0;
+  if (slash == NULL) return 1;
+  snprintf(folder, sizeof folder, "%.*s",
+           slash == path ? 1 : (int)(slash - path), path);
+  return stat(folder, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int cli_stats(int argc, char **argv) {
   /* --plugins folders are gathered at the front of argv: each takes two
   ** slots, so those were read already. */
@@ -277,7 +294,7 @@ int cli_stats(int argc, char **argv) {
   if (host) lplug_host_configure(host, &config);
   /* The settings file's storage may not be written yet: nothing stored. */
   if (storage_path == NULL && config.storage_path &&
-      access(config.storage_path, F_OK) != 0)
+      not_written_yet(config.storage_path))
     config.storage_path = NULL;
   if (storage_path) config.storage_path = storage_path;
   /* It reads a file run wrote: a name mistyped must not make an empty one

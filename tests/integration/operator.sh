@@ -80,6 +80,13 @@ check "after '--', --NAME=VALUE is an operand" \
   >/dev/null 2>"$out/eq.err"
 check "an option's value is not split (a file named '--plugins=x')" \
   grep -q -- "--plugins=x: cannot read" "$out/eq.err"
+# help and version take no option: their errors name the word given.
+"$LPLUG" help --config=x >/dev/null 2>"$out/eq.err"
+check "help --NAME=VALUE is no command (exit 2), named as given" \
+  sh -c "[ $? -eq 2 ] && grep -q \"unknown command '--config=x'\" '$out/eq.err'"
+"$LPLUG" version --plugins=x >/dev/null 2>"$out/eq.err"
+check "version --NAME=VALUE is an argument (exit 2), named as given" \
+  sh -c "[ $? -eq 2 ] && grep -q \"got '--plugins=x'\" '$out/eq.err'"
 
 # `new` prints the commands to run next: pasted into a shell they work
 # whatever the folder is called (a space or a quote made them two words).
@@ -89,6 +96,18 @@ next=$(sed -n 's/^next: //p' "$out/next.out")
   >"$out/next.run" 2>&1
 check "new: its 'next:' line runs as printed, even for \"it's here\"" \
   sh -c "[ $? -eq 0 ] && grep -q 'quoted: 2 passed, 0 failed' '$out/next.run'"
+# A folder starting with '-' was an option to check and test.
+(cd "$out" && "$lplug_abs" new dashy --dir -here >"$out/next.out")
+next=$(sed -n 's/^next: //p' "$out/next.out")
+(cd "$out" && PATH="$(dirname "$lplug_abs"):$PATH" && eval "$next") \
+  >"$out/next.run" 2>&1
+check "new: its 'next:' line runs as printed for a folder '-here'" \
+  sh -c "[ $? -eq 0 ] && grep -q 'dashy: 2 passed, 0 failed' '$out/next.run'"
+# zsh expands a word starting with '=' (=ls is ls's path): quoted.
+(cd "$out" && "$lplug_abs" new eqs --dir =here >"$out/next.out")
+check "new: a folder starting with '=' is quoted in the 'next:' line" \
+  grep -q "^next: lplug check '=here/eqs' && lplug test '=here/eqs'$" \
+  "$out/next.out"
 
 # --json: a last line of blanks without its newline, after a first read
 # that filled the buffer, was scanned past the buffer's end (the blanks

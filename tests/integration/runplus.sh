@@ -108,6 +108,26 @@ check "stats with lplug.yaml after a run: what the run stored in its file" \
 "$LPLUG" stats --config "$out/settled/lplug.yaml" --json >"$out/settled.json" 2>&1
 check "stats --config FILE reads FILE" \
   grep -q '"plugin":"counter".*"storage_bytes":[1-9]' "$out/settled.json"
+mkdir "$out/elsewhere"
+sed 's|kept.db|../settled/kept.db|' "$out/settled/lplug.yaml" \
+  >"$out/elsewhere/lplug.yaml"
+(cd "$out/elsewhere" && "$lplug_abs" stats) >"$out/elsewhere.stats" 2>&1
+check "stats reads a storage file the settings name in another folder" \
+  grep -q "^counter  *active  *1  *0 .* [1-9][0-9]* B$" "$out/elsewhere.stats"
+# Only a file not written yet is nothing stored; a storage path a run
+# cannot open (no such folder, a file in the way) is an error, as in run.
+for bad in nofolder/kept.db settled/lplug.yaml/kept.db; do
+  sed "s|kept.db|$out/$bad|" "$out/settled/lplug.yaml" >"$out/bad.yaml"
+  "$LPLUG" stats --config "$out/bad.yaml" >/dev/null 2>"$out/bad.err"
+  check "stats with a settings storage path no run can open ($bad) fails" \
+    sh -c "[ $? -eq 1 ] && grep -q \"cannot read storage file '$out/$bad'\" '$out/bad.err'"
+done
+# storage ":memory:": a run keeps nothing, whatever file has that name.
+sed 's|kept.db|":memory:"|' "$out/settled/lplug.yaml" >"$out/elsewhere/lplug.yaml"
+cp "$out/settled/kept.db" "$out/elsewhere/:memory:"
+(cd "$out/elsewhere" && "$lplug_abs" stats) >"$out/memory.stats" 2>&1
+check "stats with storage :memory: in the settings: nothing stored" \
+  grep -q "^counter  *active  *1  *0 .* 0 B$" "$out/memory.stats"
 printf 'grants: { counter: { hooks: [] } }\n' >"$out/nogrant.yaml"
 "$LPLUG" stats --config "$out/nogrant.yaml" --plugins plugins/counter \
   >"$out/nogrant" 2>&1
