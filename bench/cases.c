@@ -895,19 +895,11 @@ static void *floor_cached_setup(const bcase *bc) {
   return f;
 }
 
-/* open, fstat, read, close: the file's bytes in f->buf[i] (of its size). */
+/* The file's bytes in f->buf[i]; its length. */
 static size_t floor_read(floorload *f, int i, const char *path) {
-  struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t got;
-  if (fd < 0 || fstat(fd, &st) != 0) bench_die("%s: %s", path,
-                                                 strerror(errno));
-  f->buf[i] = malloc((size_t)st.st_size + 1);
-  if (f->buf[i] == NULL) bench_die("out of memory");
-  got = read(fd, f->buf[i], (size_t)st.st_size + 1);
-  close(fd);
-  if (got != (ssize_t)st.st_size) bench_die("%s: short read", path);
-  return (size_t)got;
+  size_t len;
+  f->buf[i] = read_file(path, &len);
+  return len;
 }
 
 static void floor_cached_run(void *ctx, long n) {
