@@ -132,16 +132,21 @@ void plugin_log(plugin *p, int level, const char *message) {
   budget_host_end(&p->sb, began);
 }
 
-/* A call that dropped messages says so as it ends, unless a note came
-** less than a second ago (the next one then waits for a line to pass, a
-** later call's end, or the plugin's going).  The host's callback may not
-** load or unload meanwhile: p's call is still finishing. */
-static NOINLINE void dropped_after_call(plugin *p) {
-  double now = plugin_monotonic();
-  if (now - p->log_noted < 1.0) return;
+/* note_dropped outside p's Lua code: as its call ends or as it goes.
+** The host's callback may not load or unload meanwhile (p is still in
+** use). */
+static void note_dropped_now(plugin *p, double now) {
   p->engine->busy++;
   note_dropped(p, now);
   p->engine->busy--;
+}
+
+/* A call that dropped messages says so as it ends, unless a note came
+** less than a second ago (the next one then waits for a line to pass, a
+** later call's end, or the plugin's going). */
+static NOINLINE void dropped_after_call(plugin *p) {
+  double now = plugin_monotonic();
+  if (now - p->log_noted >= 1.0) note_dropped_now(p, now);
 }
 
 static const struct module {
@@ -759,11 +764,8 @@ int plugin_refuse_busy(lplug_engine *e, const char *op) {
 
 void plugin_free(plugin *p) {
   if (p == NULL) return;
-  if (p->log_dropped && p->engine) {  /* the last of a flood */
-    p->engine->busy++;
-    note_dropped(p, plugin_monotonic());
-    p->engine->busy--;
-  }
+  if (p->log_dropped && p->engine)  /* the last of a flood */
+    note_dropped_now(p, plugin_monotonic());
   /* the callbacks' registry refs go with the state */
   sandbox_close(&p->sb);
   manifest_free(p->m);
