@@ -48,10 +48,15 @@ int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
                     void *ud);
 int cli_colour(FILE *f);
 
-/* Loads, as one set, the plugin folders a command names: `given` (n of
-** them, from --plugins; each a folder of plugins or a plugin's own), else
-** the settings file's `plugins:` (h may be NULL), else ./plugins.
-** Returns lplug_load_dirs' code, or LPLUG_ENOMEM. */
+/* The plugin folders a command names: `given` (n of them, from
+** --plugins; each a folder of plugins or a plugin's own), else the
+** settings file's `plugins:` (h may be NULL), else ./plugins.
+** cli_plugin_dirs says how many, cli_plugin_dir gives folder i of them;
+** cli_load_plugins loads them as one set and returns lplug_load_dirs'
+** code, or LPLUG_ENOMEM. */
+int cli_plugin_dirs(const char *const *given, int n, const lplug_host *h);
+const char *cli_plugin_dir(const char *const *given, int n,
+                           const lplug_host *h, int i);
 int cli_load_plugins(lplug_engine *e, const char *const *given, int n,
                      const lplug_host *h);
 

@@ -91,16 +91,25 @@ int cli_colour(FILE *f) {
          strcmp(term, "dumb") != 0;
 }
 
+int cli_plugin_dirs(const char *const *given, int n, const lplug_host *h) {
+  if (n > 0) return n;
+  n = h ? lplug_host_plugin_dirs(h) : 0;
+  return n > 0 ? n : 1;
+}
+
+const char *cli_plugin_dir(const char *const *given, int n,
+                           const lplug_host *h, int i) {
+  if (n > 0) return given[i];
+  return h && lplug_host_plugin_dirs(h) > 0 ? lplug_host_plugin_dir(h, i)
+                                            : "plugins";
+}
+
 int cli_load_plugins(lplug_engine *e, const char *const *given, int n,
                      const lplug_host *h) {
-  static const char *const fallback[] = {"plugins"};
-  const char **listed;
-  int i, rc, count = h ? lplug_host_plugin_dirs(h) : 0;
-  if (n > 0) return lplug_load_dirs(e, given, n);
-  if (count == 0) return lplug_load_dirs(e, fallback, 1);
-  if ((listed = malloc((size_t)count * sizeof *listed)) == NULL)
-    return LPLUG_ENOMEM;
-  for (i = 0; i < count; i++) listed[i] = lplug_host_plugin_dir(h, i);
+  int i, rc, count = cli_plugin_dirs(given, n, h);
+  const char **listed = malloc((size_t)count * sizeof *listed);
+  if (listed == NULL) return LPLUG_ENOMEM;
+  for (i = 0; i < count; i++) listed[i] = cli_plugin_dir(given, n, h, i);
   rc = lplug_load_dirs(e, listed, count);
   free(listed);
   return rc;

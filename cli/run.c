@@ -206,21 +206,17 @@ static void warn_memory_storage(const lplug_engine *e) {
 }
 
 /* A run with no plugin passes every record through unchanged: likely a
-** folder given wrong, so it is said, naming the folders looked in as
-** cli_load_plugins chose them (the run goes on: a pipeline may run
-** before its plugins are installed). */
+** folder given wrong, so it is said, naming the folders looked in (the
+** run goes on: a pipeline may run before its plugins are installed). */
 static void warn_no_plugins(const char *const *dirs, int ndirs,
                             const lplug_host *h) {
   char where[1024];
   size_t len = 0;
-  int i, from_host = ndirs == 0 && h && lplug_host_plugin_dirs(h) > 0;
-  int n = ndirs > 0 ? ndirs : from_host ? lplug_host_plugin_dirs(h) : 1;
+  int i, n = cli_plugin_dirs(dirs, ndirs, h);
   where[0] = '\0';
   for (i = 0; i < n && len < sizeof where; i++) {
-    const char *d = ndirs > 0 ? dirs[i]
-                    : from_host ? lplug_host_plugin_dir(h, i) : "plugins";
     int w = snprintf(where + len, sizeof where - len, "%s'%s'",
-                     i ? ", " : "", d);
+                     i ? ", " : "", cli_plugin_dir(dirs, ndirs, h, i));
     if (w < 0) break;
     len += (size_t)w;
   }
