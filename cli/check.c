@@ -102,7 +102,6 @@ static void warn_unknown_plugins(check_state *cs) {
 int cli_check(int argc, char **argv) {
   check_state cs;
   const char *config_path = NULL;
-  char err[1024];
   int i, status = 0, ndirs = 0, names_only = 0;
   memset(&cs, 0, sizeof cs);
   for (i = 1; i < argc; i++) {
@@ -133,13 +132,7 @@ int cli_check(int argc, char **argv) {
               "(try 'lplug check --help')");
     return 2;
   }
-  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
-    config_path = "lplug.yaml";
-  if (config_path &&
-      lplug_host_load(config_path, &cs.host, err, sizeof err) != LPLUG_OK) {
-    cli_say(stdout, "", err, 0);
-    return 1;
-  }
+  if (cli_read_settings(&config_path, &cs.host, stdout, "") != 0) return 1;
   for (i = 1; i < argc; i++) {
     if (!names_only && strcmp(argv[i], "--config") == 0) {
       i++;

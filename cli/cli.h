@@ -54,6 +54,13 @@ int cli_colour(FILE *f);
 ** cli_plugin_dirs says how many, cli_plugin_dir gives folder i of them;
 ** cli_load_plugins loads them as one set and returns lplug_load_dirs'
 ** code, or LPLUG_ENOMEM. */
+/* The settings file a command reads: *path (--config), else
+** ./lplug.yaml when there is one (*path is then set to it).  *out is NULL
+** when there is none.  Returns 0, or 1 having written why to f after
+** prefix. */
+int cli_read_settings(const char **path, lplug_host **out, FILE *f,
+                      const char *prefix);
+
 int cli_plugin_dirs(const char *const *given, int n, const lplug_host *h);
 const char *cli_plugin_dir(const char *const *given, int n,
                            const lplug_host *h, int i);

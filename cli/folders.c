@@ -91,6 +91,18 @@ int cli_colour(FILE *f) {
          strcmp(term, "dumb") != 0;
 }
 
+int cli_read_settings(const char **path, lplug_host **out, FILE *f,
+                      const char *prefix) {
+  char err[1024];
+  *out = NULL;
+  if (*path == NULL && access("lplug.yaml", R_OK) == 0) *path = "lplug.yaml";
+  if (*path == NULL || lplug_host_load(*path, out, err, sizeof err) ==
+      LPLUG_OK)
+    return 0;
+  cli_say(f, prefix, err, 0);
+  return 1;
+}
+
 int cli_plugin_dirs(const char *const *given, int n, const lplug_host *h) {
   if (n > 0) return n;
   n = h ? lplug_host_plugin_dirs(h) : 0;

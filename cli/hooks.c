@@ -81,7 +81,6 @@ int cli_hooks(int argc, char **argv) {
   /* --plugins folders are gathered at the front of argv: each takes two
   ** slots, so those were read already. */
   const char **dirs = (const char **)argv, *config_path = NULL;
-  char err[1024];
   int ndirs = 0, i, status = 0;
   lplug_host *host = NULL;
   lplug_config config;
@@ -104,13 +103,8 @@ int cli_hooks(int argc, char **argv) {
       return 2;
     }
   }
-  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
-    config_path = "lplug.yaml";
-  if (config_path && lplug_host_load(config_path, &host, err, sizeof err) !=
-      LPLUG_OK) {
-    cli_say(stderr, "lplug: ", err, 0);
+  if (cli_read_settings(&config_path, &host, stderr, "lplug: ") != 0)
     return 1;
-  }
   memset(&config, 0, sizeof config);
   if (host) lplug_host_configure(host, &config);
   config.on_error = on_error;

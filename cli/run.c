@@ -583,7 +583,6 @@ static void warn_unknown_plugins(run_state *rs, lplug_engine *e) {
 }
 
 int cli_run(int argc, char **argv) {
-  char err[1024];
   int i, status = 0, load_rc;
   run_args o;
   run_state rs;
@@ -606,15 +605,11 @@ int cli_run(int argc, char **argv) {
     return status;
   }
   status = 0;
-  if (o.config_path == NULL && access("lplug.yaml", R_OK) == 0)
-    o.config_path = "lplug.yaml";
+  if (cli_read_settings(&o.config_path, &rs.host, stderr, "lplug: ") != 0) {
+    free(o.dirs);
+    return 1;
+  }
   if (o.config_path != NULL) {
-    if (lplug_host_load(o.config_path, &rs.host, err, sizeof err) !=
-        LPLUG_OK) {
-      cli_say(stderr, "lplug: ", err, 0);
-      free(o.dirs);
-      return 1;
-    }
     if (rs.verbose) cli_error("host settings from %s", o.config_path);
     if (lplug_host_fail_closed(rs.host)) o.flags |= LPLUG_HOOK_FAIL_CLOSED;
   }

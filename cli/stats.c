@@ -256,7 +256,6 @@ int cli_stats(int argc, char **argv) {
   ** slots, so those were read already. */
   const char **dirs = (const char **)argv;
   const char *config_path = NULL, *storage_path = NULL;
-  char err[1024];
   lplug_host *host = NULL;
   int ndirs = 0, json = 0, i, status = 0;
   lplug_config config;
@@ -284,13 +283,8 @@ int cli_stats(int argc, char **argv) {
       return 2;
     }
   }
-  if (config_path == NULL && access("lplug.yaml", R_OK) == 0)
-    config_path = "lplug.yaml";
-  if (config_path &&
-      lplug_host_load(config_path, &host, err, sizeof err) != LPLUG_OK) {
-    cli_say(stderr, "lplug: ", err, 0);
+  if (cli_read_settings(&config_path, &host, stderr, "lplug: ") != 0)
     return 1;
-  }
   if (host) lplug_host_configure(host, &config);
   /* The settings file's storage may not be written yet: nothing stored. */
   if (storage_path == NULL && config.storage_path &&
