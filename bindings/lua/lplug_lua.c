@@ -274,12 +274,18 @@ static void on_event(void *ud, const char *topic, const lplug_value *payload,
 /* {====================================================== engine methods */
 
 /* A name, topic, pattern or folder for the C API, which reads it up to
-** its first NUL: "a\0b" would name plugin "a".  Refused instead. */
-static const char *checkname(lua_State *L, int arg) {
+** its first NUL: "a\0b" would name plugin "a".  Refused instead, as
+** argument `arg`; the string is at `idx`. */
+static const char *nulfree(lua_State *L, int idx, int arg) {
   size_t len;
-  const char *s = luaL_checklstring(L, arg, &len);
+  const char *s = lua_tolstring(L, idx, &len);
   luaL_argcheck(L, strlen(s) == len, arg, "string contains a NUL byte");
   return s;
+}
+
+static const char *checkname(lua_State *L, int arg) {
+  luaL_checkstring(L, arg);
+  return nulfree(L, arg, arg);
 }
 
 static lhost *checkhost(lua_State *L) {
@@ -376,13 +382,10 @@ static int e_load_dirs(lua_State *L) {
   dirs = lua_newuserdatauv(L, sizeof *dirs * (size_t)n, 0);
   for (i = 0; i < n; i++) {
     if (list) {
-      size_t len;
       lua_geti(L, 2, i + 1);   /* stays on the stack: anchors the string */
       if (lua_type(L, -1) != LUA_TSTRING)
         luaL_argerror(L, 2, "folder names are strings");
-      dirs[i] = lua_tolstring(L, -1, &len);
-      luaL_argcheck(L, strlen(dirs[i]) == len, 2, "string contains a NUL "
-                    "byte");
+      dirs[i] = nulfree(L, -1, 2);
     } else {
       dirs[i] = checkname(L, i + 2);
     }
