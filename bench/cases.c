@@ -1233,6 +1233,10 @@ static void stop_measure(const bcase *bc) {
 
 #define SIDE(s, r, t) {s, r, t}
 #define RAW(s, r) {s, r, raw_teardown}
+/* The baselines several cases share: a cold load from memory, and the
+** raw SQLite upserts. */
+#define LOAD_RAW SIDE(nothing_setup, load_raw_run, free_teardown)
+#define SQL_RAW SIDE(set_raw_setup, set_raw_run, set_raw_teardown)
 
 const bcase bench_cases[] = {
   {"hook_int", "hook dispatch, one handler, integer argument, limits "
@@ -1299,19 +1303,19 @@ const bcase bench_cases[] = {
    "state + libraries + luaL_loadbuffer + run + close", "us/plugin", 1e6,
    200, 3, TARGET_RATIO_MAX, 1.10, "<=1.10x", 0,
    SIDE(cold_setup, load_lplug_run, cold_teardown),
-   SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
+   LOAD_RAW, NULL, NULL},
   {"load_cached", "load_cold with the plugin in the bytecode cache (the "
    "same folder each time); baseline: as load_cold's", "us/plugin", 1e6,
    200, 3, TARGET_RATIO_MAX, 0.30, "<=0.30x", 0,
    SIDE(cached_setup, cached_run, free_teardown),
-   SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
+   LOAD_RAW, NULL, NULL},
   {"floor_cached", "no engine code: the least a cached load does (read "
    "plugin.yaml and init.lua, new state + libraries, load the chunk's "
    "bytecode from memory, run, close); baseline: as load_cold's "
    "(load_cached's target is 0.30x)", "us/plugin", 1e6, 200, 3,
    TARGET_REFERENCE, 0.30, "0.30x (floor)", 0,
    SIDE(floor_cached_setup, floor_cached_run, floor_cached_teardown),
-   SIDE(nothing_setup, load_raw_run, free_teardown), NULL, NULL},
+   LOAD_RAW, NULL, NULL},
   {"reload", "lplug_reload of the loaded 200-line plugin (+ dispatch of "
    "its event); baseline: load_cold's engine side", "us/plugin", 1e6,
    200, 3, TARGET_RATIO_MAX, 1.20, "<=1.20x", 0,
@@ -1328,13 +1332,13 @@ const bcase bench_cases[] = {
    "same upserts in one raw SQLite transaction (WAL, synchronous=NORMAL)",
    "sets/s", 1, 2000, 2000, TARGET_RATIO_MIN, 0.80, ">=0.80x", 0,
    SIDE(set_lplug_setup, set_lplug_run, set_lplug_teardown),
-   SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL,
+   SQL_RAW, NULL,
    storage_per_call},
   {"storage_batch", "storage_set with storage_batch_ms = 10; baseline: as "
    "storage_set's", "sets/s", 1, 2000, 2000, TARGET_RATIO_MIN, 0.80,
    ">=0.80x", 0,
    SIDE(set_lplug_setup, set_lplug_run, set_lplug_teardown),
-   SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL,
+   SQL_RAW, NULL,
    storage_batched},
   {"floor_storage", "no engine code: storage_set's baseline made from a "
    "Lua handler (pcall per set with the count hook armed, 'k' .. n in "
@@ -1342,7 +1346,7 @@ const bcase bench_cases[] = {
    "(storage_batch's target is 0.80x)", "sets/s", 1, 2000, 2000,
    TARGET_REFERENCE_MIN, 0.80, "0.80x (floor)", 0,
    SIDE(floor_store_setup, floor_store_run, floor_store_teardown),
-   SIDE(set_raw_setup, set_raw_run, set_raw_teardown), NULL, NULL},
+   SQL_RAW, NULL, NULL},
   {"hook_100", "hook_int with 100 plugins loaded (one handler runs); "
    "baseline: hook_int with 1 plugin loaded", "ns/call", 1e9, 20000, 2000,
    TARGET_RATIO_MAX, 1.10, "<=1.10x", 100,
