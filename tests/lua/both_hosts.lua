@@ -33,6 +33,11 @@ return function(lplug, check)
     okn, m = pcall(function() local n = x:dispatch(); return n end)
     check("a callback's error that is no string is named so",
           not okn and m == "error in a host callback")
+    x:subscribe("z", function() error("bad\0byte", 0) end)
+    assert(x:emit("z"))
+    okn, m = pcall(function() local n = x:dispatch(); return n end)
+    check("a callback's error holding a NUL byte is raised whole",
+          not okn and m == "bad\0byte")
 
     -- An unknown subscription is told with a message of its own, not the
     -- last failure's.
