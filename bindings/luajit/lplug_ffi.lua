@@ -796,6 +796,11 @@ function Engine:close()
   leave_or_raise(self, outer)
 end
 
+-- lplug.strerror(code) -> what a numeric code means
+function M.strerror(code)
+  return ffi.string(C.lplug_strerror(checkinteger(code, 1, "strerror")))
+end
+
 -- }======================================================
 
 -- C calls that can call back into Lua must not be compiled: LuaJIT

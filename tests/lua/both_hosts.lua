@@ -2,6 +2,10 @@
 -- Lua 5.4 module, tests/lua/ffi_host.lua on the LuaJIT wrapper, each
 -- with its own `check`.  Run from the repository's root.
 return function(lplug, check)
+  check("strerror describes a numeric code",
+        lplug.strerror(-1) == "invalid argument" and
+        not pcall(lplug.strerror, "x"))
+
   -- Names, topics and folders reach C, which would read "a\0b" as "a":
   -- one holding a NUL byte raises instead.
   do
