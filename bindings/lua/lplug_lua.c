@@ -34,12 +34,17 @@ typedef struct sub {          /* one host subscriber */
   struct sub *next;
 } sub;
 
+typedef struct kept {         /* an error message, kept whole: it may */
+  size_t len;                 /* hold NUL bytes, as any Lua string */
+  char text[];
+} kept;
+
 typedef struct lhost {
   lplug_engine *e;
   lua_State *L;               /* running the current engine call; its
                                  stack holds the engine at index 1 */
   int quiet;                  /* in __gc: callbacks do not run */
-  char *cb_error;             /* first error of a host callback */
+  kept *cb_error;             /* first error of a host callback */
   sub *subs;
 } lhost;
 
@@ -163,9 +168,12 @@ static void pushvalue(lua_State *L, const lplug_value *v, size_t at) {
 
 /* {====================================================== host callbacks */
 
-static void keep_error(lhost *h, const char *msg) {
-  if (h->cb_error == NULL && (h->cb_error = malloc(strlen(msg) + 1)) != NULL)
-    strcpy(h->cb_error, msg);
+static void keep_error(lhost *h, const char *msg, size_t len) {
+  if (h->cb_error == NULL &&
+      (h->cb_error = malloc(sizeof *h->cb_error + len)) != NULL) {
+    h->cb_error->len = len;
+    memcpy(h->cb_error->text, msg, len);
+  }
 }
 
 /* One call of a host callback.  Everything it needs from Lua (finding
@@ -208,8 +216,13 @@ static int callback(lhost *h, cbcall *c) {
   lua_pushlightuserdata(L, c);
   lua_pushvalue(L, 1);   /* the engine: index 1 of every engine call */
   if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
-    keep_error(h, lua_tostring(L, -1) ? lua_tostring(L, -1)
-                                      : "error in a host callback");
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    if (msg == NULL) {
+      msg = "error in a host callback";
+      len = strlen(msg);
+    }
+    keep_error(h, msg, len);
     lua_pop(L, 1);
     return 0;
   }
@@ -301,17 +314,18 @@ static lhost *checkhost(lua_State *L) {
 ** be raised, and could swallow, another callback's error); the
 ** enclosing call's is kept for it meanwhile. */
 #define ENTER(h, L) lua_State *saved_ = (h)->L; \
-  char *outer_ = (h)->cb_error; (h)->L = (L); (h)->cb_error = NULL
+  kept *outer_ = (h)->cb_error; (h)->L = (L); (h)->cb_error = NULL
 static int push_message(lua_State *L) {
-  lua_pushstring(L, lua_touserdata(L, 1));
+  const kept *k = lua_touserdata(L, 1);
+  lua_pushlstring(L, k->text, k->len);
   return 1;
 }
 
 /* The kept message is pushed under lua_pcall: a state with no room for
 ** it raises its memory error instead, and the copy is freed either way
 ** (pushed unprotected, it leaked when the push raised). */
-static void leave(lhost *h, lua_State *L, lua_State *saved, char *outer) {
-  char *mine = h->cb_error;
+static void leave(lhost *h, lua_State *L, lua_State *saved, kept *outer) {
+  kept *mine = h->cb_error;
   h->L = saved;
   h->cb_error = outer;
   if (mine != NULL) {

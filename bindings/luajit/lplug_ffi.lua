@@ -415,9 +415,9 @@ end
 -- kept and raised once that call returns, never thrown through C, as the
 -- Lua 5.4 module keeps them: a string (or number) as it was, anything else
 -- as "error in a host callback".  They
--- hold the engine's small state table, not the engine: the callbacks
--- LuaJIT keeps alive must not keep the engine alive too, or it would
--- never be collected.
+-- hold the engine's small state table, not the engine: the functions the
+-- module keeps for the C callbacks must not keep the engine alive too, or
+-- it would never be collected.
 local function guard(state, fn)
   return function(...)
     if state.quiet then return false end
@@ -466,6 +466,50 @@ local function str(p) return p ~= nil and ffi.string(p) or nil end
 
 local levels = { [0] = "debug", "info", "warn", "error" }
 
+-- LuaJIT has room for a few hundred C callbacks in the whole process
+-- (896 on x86-64), and gives one back only when told to: one per engine
+-- and per subscription would run out after a few hundred subscriptions,
+-- or engines left to the collector.  So there is one callback of each
+-- kind, made once and shared, and the C `ud` (a number, as a pointer)
+-- says whose Lua function it calls.  An engine's entries go with it.
+local hosts = {}         -- ud -> { grant = fn, on_error = fn, ... }
+local subscribers = {}   -- ud -> fn
+local last_ud = 0
+local function new_ud() last_ud = last_ud + 1; return last_ud end
+local function ud_of(p) return tonumber(ffi.cast("uintptr_t", p)) end
+
+local trampolines = {
+  grant = { "lplug_grant_fn", function(ud, plugin, cap, item)
+    local fn = hosts[ud_of(ud)].grant
+    return fn(ffi.string(plugin), ffi.string(cap), str(item)) and 1 or 0
+  end },
+  on_error = { "lplug_error_fn", function(ud, plugin, code, msg, tb)
+    hosts[ud_of(ud)].on_error(ffi.string(plugin),
+      ffi.string(C.lplug_errname(code)), ffi.string(msg), ffi.string(tb))
+  end },
+  on_log = { "lplug_log_fn", function(ud, level, plugin, msg)
+    hosts[ud_of(ud)].on_log(levels[level] or "?", str(plugin), ffi.string(msg))
+  end },
+  on_state = { "lplug_state_fn", function(ud, plugin, from, to, reason)
+    hosts[ud_of(ud)].on_state(ffi.string(plugin),
+      from ~= 0 and ffi.string(C.lplug_state_name(from)) or nil,
+      ffi.string(C.lplug_state_name(to)), ffi.string(reason))
+  end },
+  on_event = { "lplug_event_fn", function(ud, topic, payload, source)
+    local fn = subscribers[ud_of(ud)]
+    if fn then fn(ffi.string(topic), fromvalue(payload, 0), str(source)) end
+  end },
+}
+
+local function trampoline(name)   -- made at its first use
+  local t = trampolines[name]
+  if type(t) == "table" then
+    t = ffi.cast(t[1], t[2])
+    trampolines[name] = t
+  end
+  return t
+end
+
 -- Raises unless opts[name] is nil or a function (level 3: here, new, its
 -- caller).
 local function checkcallback(opts, name)
@@ -482,9 +526,8 @@ end
 -- ("declared" or function(plugin, capability, item) -> boolean),
 -- on_error(plugin, code, message, traceback), on_log(level, plugin,
 -- message) and on_state(plugin, from, to, reason), as in the Lua 5.4
--- module, checked as it checks them.  Every option is checked before a
--- callback is made: LuaJIT has few callback slots, and a raise must not
--- leave one behind.
+-- module, checked as it checks them, all before the engine's functions
+-- are registered: a raise leaves nothing behind.
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) ..
@@ -513,45 +556,20 @@ function M.new(opts)
   c.storage_path = opts.storage_path   -- the engine copies it
 
   local state = { depth = 0 }
-  local cbs, subs = {}, {}
-  local self = setmetatable({ ctl = state, cbs = cbs, subs = subs },
-                            Engine)
-  local function callback(name, ctype, make)
-    local fn = opts[name]
-    if fn == nil then return end
-    local cb = ffi.cast(ctype, make(guard(state, fn)))
-    cbs[#cbs + 1] = cb
-    c[name] = cb
+  local ud, fns, subs = new_ud(), {}, {}
+  local self = setmetatable({ ctl = state, ud = ud, subs = subs }, Engine)
+  for _, name in ipairs { "grant", "on_error", "on_log", "on_state" } do
+    if type(opts[name]) == "function" then
+      fns[name] = guard(state, opts[name])
+      c[name] = trampoline(name)
+    end
   end
-  if grant == "declared" then
-    c.grant = C.lplug_grant_declared
-  elseif grant ~= nil then
-    callback("grant", "lplug_grant_fn", function(fn)
-      return function(_, plugin, cap, item)
-        return fn(ffi.string(plugin), ffi.string(cap), str(item)) and 1 or 0
-      end
-    end)
-  end
-  callback("on_error", "lplug_error_fn", function(fn)
-    return function(_, plugin, code, msg, tb)
-      fn(ffi.string(plugin), ffi.string(C.lplug_errname(code)),
-         ffi.string(msg), ffi.string(tb))
-    end
-  end)
-  callback("on_log", "lplug_log_fn", function(fn)
-    return function(_, level, plugin, msg)
-      fn(levels[level] or "?", str(plugin), ffi.string(msg))
-    end
-  end)
-  callback("on_state", "lplug_state_fn", function(fn)
-    return function(_, plugin, from, to, reason)
-      fn(ffi.string(plugin), from ~= 0 and ffi.string(C.lplug_state_name(from))
-         or nil, ffi.string(C.lplug_state_name(to)), ffi.string(reason))
-    end
-  end)
+  if grant == "declared" then c.grant = C.lplug_grant_declared end
+  c.ud = ffi.cast("void *", ud)
+  hosts[ud] = fns
   local e = C.lplug_engine_new(c)
   if e == nil then
-    for _, cb in ipairs(cbs) do cb:free() end
+    hosts[ud] = nil
     return nil, "out of memory in the host", "ENOMEM"
   end
   -- Collected: the engine goes without telling the host's callbacks, then
@@ -559,8 +577,8 @@ function M.new(opts)
   self.e = ffi.gc(e, function(p)
     state.quiet = true
     C.lplug_engine_free(p)
-    for _, cb in pairs(subs) do cb:free() end
-    for _, cb in ipairs(cbs) do cb:free() end
+    hosts[ud] = nil
+    for _, s in pairs(subs) do subscribers[s] = nil end
   end)
   return self
 end
@@ -652,16 +670,15 @@ function Engine:subscribe(pattern, fn)
     error("bad argument #2 to 'subscribe' (function expected, got " ..
           type(fn) .. ")", 2)
   end
-  local guarded = guard(self.ctl, fn)
-  local cb = ffi.cast("lplug_event_fn", function(_, topic, payload, source)
-    guarded(ffi.string(topic), fromvalue(payload, 0), str(source))
-  end)
-  local id = C.lplug_event_subscribe(e, pattern, cb, nil)
+  local ud = new_ud()
+  subscribers[ud] = guard(self.ctl, fn)
+  local id = C.lplug_event_subscribe(e, pattern, trampoline("on_event"),
+                                     ffi.cast("void *", ud))
   if id < 0 then
-    cb:free()
+    subscribers[ud] = nil
     return result(self, id)
   end
-  self.subs[id] = cb
+  self.subs[id] = ud
   return id
 end
 
@@ -674,7 +691,7 @@ function Engine:unsubscribe(id)
     return nil, ("no subscription %d"):format(id), "ENOTFOUND"
   end
   local rc = C.lplug_event_unsubscribe(e, id)
-  self.subs[id]:free()
+  subscribers[self.subs[id]] = nil
   self.subs[id] = nil
   return result(self, rc)
 end
@@ -773,10 +790,15 @@ function Engine:close()
   self.e = nil
   local outer = enter(self)
   C.lplug_engine_free(e)
-  for _, cb in pairs(self.subs) do cb:free() end
-  for _, cb in ipairs(self.cbs) do cb:free() end
-  self.subs, self.cbs = {}, {}
+  hosts[self.ud] = nil
+  for _, s in pairs(self.subs) do subscribers[s] = nil end
+  self.subs = {}
   leave_or_raise(self, outer)
+end
+
+-- lplug.strerror(code) -> what a numeric code means
+function M.strerror(code)
+  return ffi.string(C.lplug_strerror(checkinteger(code, 1, "strerror")))
 end
 
 -- }======================================================

@@ -2,6 +2,10 @@
 -- Lua 5.4 module, tests/lua/ffi_host.lua on the LuaJIT wrapper, each
 -- with its own `check`.  Run from the repository's root.
 return function(lplug, check)
+  check("strerror describes a numeric code",
+        lplug.strerror(-1) == "invalid argument" and
+        not pcall(lplug.strerror, "x"))
+
   -- Names, topics and folders reach C, which would read "a\0b" as "a":
   -- one holding a NUL byte raises instead.
   do
@@ -33,6 +37,11 @@ return function(lplug, check)
     okn, m = pcall(function() local n = x:dispatch(); return n end)
     check("a callback's error that is no string is named so",
           not okn and m == "error in a host callback")
+    x:subscribe("z", function() error("bad\0byte", 0) end)
+    assert(x:emit("z"))
+    okn, m = pcall(function() local n = x:dispatch(); return n end)
+    check("a callback's error holding a NUL byte is raised whole",
+          not okn and m == "bad\0byte")
 
     -- An unknown subscription is told with a message of its own, not the
     -- last failure's.
