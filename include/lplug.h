@@ -762,8 +762,9 @@ typedef void (*lplug_event_fn)(void *ud, const char *topic,
                                const char *source);
 
 /* Subscribes fn to `pattern`.  Returns a subscription id (> 0) for
-** lplug_event_unsubscribe, or LPLUG_EINVAL (bad pattern) or
-** LPLUG_ENOMEM. */
+** lplug_event_unsubscribe, or LPLUG_EINVAL (bad pattern or fn NULL) or
+** LPLUG_ENOMEM (also once the engine has handed out INT_MAX ids, which
+** plugins' events.on spend too; the subscriptions made stay). */
 int lplug_event_subscribe(lplug_engine *e, const char *pattern,
                           lplug_event_fn fn, void *ud);
 
