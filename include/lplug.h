@@ -976,7 +976,8 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
 ** the lists do not cover); and the plugin loads, granted what it
 ** declares, with the `config:` of `host` (NULL: the defaults) checked
 ** against its schema.  Storage stays in memory.  Returns the number of
-** problems (0: none), or LPLUG_EIO / LPLUG_ENOMEM. */
+** problems (0: none), or LPLUG_EIO / LPLUG_ENOMEM / LPLUG_EINVAL (dir
+** NULL). */
 int lplug_check_plugin(const char *dir, const lplug_host *host,
                        lplug_problem_fn fn, void *ud);
 

@@ -241,6 +241,16 @@ static void hostconfig_entries_for_plugins_not_loaded_are_said(void **state) {
   lplug_host_free(h);
 }
 
+/* No folder to check is a bad argument, not a problem found in a folder
+** named "(null)". */
+static void hostconfig_check_of_no_folder_is_a_bad_argument(void **state) {
+  char said[1024] = "";
+  (void)state;
+  assert_int_equal(lplug_check_plugin(NULL, NULL, collect, said),
+                   LPLUG_EINVAL);
+  assert_string_equal(said, "");
+}
+
 /* A host that checks folders without loading them (lplug check) learns
 ** the names to compare with the file's entries from the manifests; the
 ** folder's own name may differ. */
@@ -420,6 +430,7 @@ int main(void) {
     T(hostconfig_engine_grants_only_what_the_file_grants),
     T(hostconfig_grants_are_checked_like_capabilities),
     T(hostconfig_checked_folders_name_their_plugins),
+    T(hostconfig_check_of_no_folder_is_a_bad_argument),
     T(hostconfig_sets_storage),
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
