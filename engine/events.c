@@ -264,7 +264,10 @@ int lplug_event_subscribe(lplug_engine *e, const char *pattern,
                           lplug_event_fn fn, void *ud) {
   subscription *s;
   int id;
-  if (e == NULL || fn == NULL) return LPLUG_EINVAL;
+  if (e == NULL) return LPLUG_EINVAL;
+  if (fn == NULL)
+    return engine_error(e, LPLUG_EINVAL, "lplug_event_subscribe: no "
+                        "function given (fn is NULL)");
   if (!events_valid(pattern, 1))
     return bad_topic(e, "event pattern", pattern, "");
   id = add_sub(e, pattern, &s);
