@@ -507,6 +507,7 @@ int lplug_check_plugin(const char *dir, const lplug_host *host,
   sandbox_config sc;
   char path[4096], real[4096], err[2048];
   int rc;
+  if (dir == NULL) return LPLUG_EINVAL;
   memset(&c, 0, sizeof c);
   c.dir = dir;
   c.fn = fn;

@@ -488,12 +488,18 @@ static int first_failure(lplug_engine *e, const deps_set *s) {
 int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
   deps_set s = {NULL, 0, 0, 0, 0};
   int i, rc = LPLUG_OK;
-  if (e == NULL || (dirs == NULL && n > 0) || n < 0) return LPLUG_EINVAL;
+  if (e == NULL) return LPLUG_EINVAL;
+  if ((dirs == NULL && n > 0) || n < 0)
+    return engine_error(e, LPLUG_EINVAL, "lplug_load_dirs: %s", n < 0
+                        ? "a negative number of folders"
+                        : "no list of folders given (dirs is NULL)");
   if (e->calls > 0) return engine_refuse_in_call(e, "lplug_load_dirs");
   if (e->busy) return plugin_refuse_busy(e, "lplug_load_dirs");
   for (i = 0; i < n && rc == LPLUG_OK; i++) {
     struct stat st;
-    if (dirs[i] == NULL) rc = LPLUG_EINVAL;
+    if (dirs[i] == NULL)
+      rc = engine_error(e, LPLUG_EINVAL, "lplug_load_dirs: plugin folder "
+                        "%d of %d is NULL", i + 1, n);
     else if (stat(dirs[i], &st) != 0)
       rc = engine_error(e, LPLUG_EIO, "cannot read plugin folder '%s': %s",
                         dirs[i], strerror(errno));
@@ -523,6 +529,8 @@ int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
 }
 
 int lplug_load_dir(lplug_engine *e, const char *dir) {
-  if (dir == NULL) return LPLUG_EINVAL;
+  if (dir == NULL)
+    return e ? engine_error(e, LPLUG_EINVAL, "lplug_load_dir: no plugin "
+                            "folder given (dir is NULL)") : LPLUG_EINVAL;
   return lplug_load_dirs(e, &dir, 1);
 }

@@ -111,7 +111,10 @@ int engine_refuse_in_call(lplug_engine *e, const char *op) {
 }
 
 int lplug_load_plugin(lplug_engine *e, const char *dir) {
-  if (e == NULL || dir == NULL) return LPLUG_EINVAL;
+  if (e == NULL) return LPLUG_EINVAL;
+  if (dir == NULL)
+    return engine_error(e, LPLUG_EINVAL, "lplug_load_plugin: no plugin "
+                        "folder given (dir is NULL)");
   if (e->calls > 0) return engine_refuse_in_call(e, "lplug_load_plugin");
   if (e->busy) return plugin_refuse_busy(e, "lplug_load_plugin");
   return plugin_load(e, dir);
@@ -121,9 +124,11 @@ int lplug_value_from_json(lplug_engine *e, const char *json, size_t len,
                           lplug_value **out) {
   char err[256];
   int rc;
-  if (out == NULL) return LPLUG_EINVAL;
-  *out = NULL;
-  if (json == NULL) return LPLUG_EINVAL;
+  if (out != NULL) *out = NULL;
+  if (out == NULL || json == NULL)
+    return e ? engine_error(e, LPLUG_EINVAL, "lplug_value_from_json: %s is "
+                            "NULL", out ? "the text" : "out")
+             : LPLUG_EINVAL;
   *out = lplug_value_new();
   if (*out == NULL)
     return e ? engine_error(e, LPLUG_ENOMEM, "out of memory") : LPLUG_ENOMEM;

@@ -225,8 +225,12 @@ void events_rollback(lplug_engine *e, unsigned long long mark,
 
 /* ---- subscriptions ---------------------------------------------------- */
 
+/* A new subscription's id, or LPLUG_EFULL once INT_MAX was handed out:
+** ids only grow (find_sub relies on it), and a plugin can spend them
+** without end (events.on(...):off() in a loop, millions a second). */
 static int add_sub(lplug_engine *e, const char *pattern, subscription **out) {
   subscription *s;
+  if (e->next_sub == INT_MAX) return LPLUG_EFULL;
   if (!grow(&e->subs, &e->subcap, e->nsubs, sizeof *e->subs, 16))
     return LPLUG_ENOMEM;
   s = &e->subs[e->nsubs];
@@ -260,10 +264,17 @@ int lplug_event_subscribe(lplug_engine *e, const char *pattern,
                           lplug_event_fn fn, void *ud) {
   subscription *s;
   int id;
-  if (e == NULL || fn == NULL) return LPLUG_EINVAL;
+  if (e == NULL) return LPLUG_EINVAL;
+  if (fn == NULL)
+    return engine_error(e, LPLUG_EINVAL, "lplug_event_subscribe: no "
+                        "function given (fn is NULL)");
   if (!events_valid(pattern, 1))
     return bad_topic(e, "event pattern", pattern, "");
   id = add_sub(e, pattern, &s);
+  if (id == LPLUG_EFULL)
+    return engine_error(e, LPLUG_ENOMEM, "lplug_event_subscribe: no "
+                        "subscription ids left (the engine has handed out "
+                        "all %d)", INT_MAX);
   if (id < 0) return engine_error(e, id, "out of memory");
   s->fn = fn;
   s->ud = ud;

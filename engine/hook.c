@@ -530,7 +530,11 @@ static int run_handler(lplug_hook *h, handler *hd, lplug_value *v, int *stop) {
 
 int lplug_hook_call(lplug_hook *h, lplug_value *v) {
   int i, rc = LPLUG_OK, stop = 0;
-  if (h == NULL || v == NULL) return LPLUG_EINVAL;
+  if (h == NULL) return LPLUG_EINVAL;
+  if (v == NULL)
+    return engine_error(h->engine, LPLUG_EINVAL, "hook '%s': no value to "
+                        "run it over (v is NULL; lplug_value_new makes nil)",
+                        h->name);
   h->running++;
   for (i = 0; i < h->n && !stop; i++) {
     handler *hd = &h->handlers[i];

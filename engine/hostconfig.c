@@ -397,6 +397,7 @@ int lplug_host_load(const char *path, lplug_host **out, char *err,
   int rc;
   if (out == NULL) return LPLUG_EINVAL;
   *out = NULL;
+  if (err == NULL) errsize = 0;  /* no room for a message: none written */
   if (path == NULL) {
     snprintf(err, errsize, "no settings file named");
     return LPLUG_EIO;

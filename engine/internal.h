@@ -97,7 +97,8 @@ int events_emit_from(plugin *p, const char *topic, lplug_value *payload);
 
 /* Subscribes p's function (registry ref) to pattern; returns the id
 ** (> 0), LPLUG_EINVAL when p has EVENTS_MAX_PER_PLUGIN subscriptions
-** already, or LPLUG_ENOMEM. */
+** already, LPLUG_EFULL when the engine's ids are used up, or
+** LPLUG_ENOMEM. */
 #define EVENTS_MAX_PER_PLUGIN 256
 int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
                             int once);

@@ -164,6 +164,7 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
   spec_call c;
   char msg[2048];
   int rc, n, i;
+  if (err == NULL) errsize = 0;  /* no room for a message: none written */
   if (plugin_dir == NULL || spec == NULL || passed == NULL || failed == NULL) {
     snprintf(err, errsize, "lplug_spec_run: a plugin folder, a spec file and "
              "two counters are needed");

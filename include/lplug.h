@@ -762,8 +762,9 @@ typedef void (*lplug_event_fn)(void *ud, const char *topic,
                                const char *source);
 
 /* Subscribes fn to `pattern`.  Returns a subscription id (> 0) for
-** lplug_event_unsubscribe, or LPLUG_EINVAL (bad pattern) or
-** LPLUG_ENOMEM. */
+** lplug_event_unsubscribe, or LPLUG_EINVAL (bad pattern or fn NULL) or
+** LPLUG_ENOMEM (also once the engine has handed out INT_MAX ids, which
+** plugins' events.on spend too; the subscriptions made stay). */
 int lplug_event_subscribe(lplug_engine *e, const char *pattern,
                           lplug_event_fn fn, void *ud);
 
@@ -865,7 +866,8 @@ typedef struct lplug_host lplug_host;
 ** lplug_host_free).  Returns LPLUG_OK, LPLUG_EIO (path NULL too),
 ** LPLUG_EMANIFEST (the message in err, errsize bytes, names
 ** file:line:column and the field), LPLUG_ENOMEM, or LPLUG_EINVAL (out
-** NULL).  Unknown keys are errors here, and so are keys given twice: a
+** NULL); err may be NULL (then no message is written).  Unknown keys
+** are errors here, and so are keys given twice: a
 ** typo in a security setting, or a second section overriding the first,
 ** must not pass unnoticed. */
 int lplug_host_load(const char *path, lplug_host **out, char *err,
@@ -956,7 +958,8 @@ typedef struct lplug_spec_options {
 ** *failed (pending tests to neither: on_result counts them).  Returns LPLUG_OK when the spec ran (its tests may have
 ** failed); LPLUG_ELOAD, LPLUG_ERUNTIME, LPLUG_ECPU or LPLUG_EMEM when the
 ** file itself did not load or failed outside an `it` (the message, in
-** err, names file:line); LPLUG_EIO, LPLUG_ENOMEM.  `options` may be NULL. */
+** err, names file:line; err may be NULL); LPLUG_EIO, LPLUG_ENOMEM.
+** `options` may be NULL. */
 int lplug_spec_run(const char *plugin_dir, const char *spec,
                    const lplug_spec_options *options, int *passed,
                    int *failed, char *err, size_t errsize);
@@ -973,7 +976,8 @@ int lplug_spec_run(const char *plugin_dir, const char *spec,
 ** the lists do not cover); and the plugin loads, granted what it
 ** declares, with the `config:` of `host` (NULL: the defaults) checked
 ** against its schema.  Storage stays in memory.  Returns the number of
-** problems (0: none), or LPLUG_EIO / LPLUG_ENOMEM. */
+** problems (0: none), or LPLUG_EIO / LPLUG_ENOMEM / LPLUG_EINVAL (dir
+** NULL). */
 int lplug_check_plugin(const char *dir, const lplug_host *host,
                        lplug_problem_fn fn, void *ud);
 

@@ -12,6 +12,7 @@
 ** subscribes to capabilities.events.on, and the host must grant them.  A
 ** full queue is expected back-pressure: emit returns nil and a message.
 */
+#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -114,6 +115,9 @@ static int events_on(lua_State *L) {
       return luaL_error(L, "events.on: a plugin may have at most %d "
                         "subscriptions (turn some off with h:off())",
                         EVENTS_MAX_PER_PLUGIN);
+    if (rc == LPLUG_EFULL)
+      return luaL_error(L, "events.on: no subscription ids left in this "
+                        "engine (it has handed out all %d)", INT_MAX);
     return luaL_error(L, "events.on: out of memory");
   }
   return 1;

@@ -2,6 +2,7 @@
 ** test_events.c -- the event bus: emit, dispatch, wildcards, once, order,
 ** back-pressure, host subscribers, lifecycle events, failed calls, grants.
 */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -526,6 +527,32 @@ static void events_delivery_survives_compaction_under_it(void **state) {
   assert_int_equal(f->e->nsubs, 2);  /* each, c */
 }
 
+/* Subscription ids are ints that only grow.  A plugin can hand itself
+** ids without end (events.on(...):off() in a loop: millions a second),
+** so the engine runs out of them some day: past the last one
+** subscribing is refused, with a message, and the subscriptions made
+** before still get their events (the id after INT_MAX was negative: a
+** half-made subscription that dispatch called as a NULL function). */
+static void events_subscription_ids_running_out_are_refused(void **state) {
+  fixture *f = *state;
+  f->e->next_sub = INT_MAX - 1;
+  assert_int_equal(load(f, "last", "[]", "['x']",
+    "local events = require 'lplug.events'\n"
+    "events.on('x', function() print('delivered') end)\n"
+    "local ok, err = pcall(events.on, 'x', function() end)\n"
+    "print(ok, err)\n"), LPLUG_OK);
+  assert_non_null(strstr(f->log.printed, "false"));
+  assert_non_null(strstr(f->log.printed, "no subscription ids left"));
+  assert_int_equal(lplug_event_subscribe(f->e, "x", record, NULL),
+                   LPLUG_ENOMEM);
+  assert_non_null(strstr(lplug_errmsg(f->e), "no subscription ids left"));
+  drain(f);
+  assert_int_equal(lplug_event_emit(f->e, "x", NULL), LPLUG_OK);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1);
+  assert_string_equal(f->log.printed, "delivered\n");
+  assert_int_equal(f->log.errors, 0);
+}
+
 /* A payload larger than the whole queue is not back-pressure: it never
 ** fits, and the message says so; a topic too long says its limit. */
 static void events_what_never_fits_says_why(void **state) {
@@ -589,6 +616,7 @@ int main(void) {
     T(events_subscriptions_turned_off_while_dispatching_are_reclaimed),
     T(events_delivery_survives_compaction_under_it),
     T(events_what_never_fits_says_why),
+    T(events_subscription_ids_running_out_are_refused),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -241,6 +241,16 @@ static void hostconfig_entries_for_plugins_not_loaded_are_said(void **state) {
   lplug_host_free(h);
 }
 
+/* No folder to check is a bad argument, not a problem found in a folder
+** named "(null)". */
+static void hostconfig_check_of_no_folder_is_a_bad_argument(void **state) {
+  char said[1024] = "";
+  (void)state;
+  assert_int_equal(lplug_check_plugin(NULL, NULL, collect, said),
+                   LPLUG_EINVAL);
+  assert_string_equal(said, "");
+}
+
 /* A host that checks folders without loading them (lplug check) learns
 ** the names to compare with the file's entries from the manifests; the
 ** folder's own name may differ. */
@@ -360,6 +370,28 @@ static void hostconfig_missing_file_is_an_io_error(void **state) {
                       "file or directory");
 }
 
+/* A NULL message buffer is no room for a message, whatever size comes
+** with it: the functions that write one into the caller's buffer still
+** return their code (they wrote through the NULL). */
+static void hostconfig_and_specs_take_a_null_message_buffer(void **state) {
+  fixture *f = *state;
+  lplug_host *h = NULL;
+  int passed = 0, failed = 0;
+  assert_int_equal(lplug_host_load("/nonexistent/lplug.yaml", &h, NULL, 256),
+                   LPLUG_EIO);
+  assert_int_equal(lplug_host_load(NULL, &h, NULL, 256), LPLUG_EIO);
+  support_write(f->root, "lplug.yaml", "limits: { memry: 2MB }\n");
+  char path[512];
+  snprintf(path, sizeof path, "%s/lplug.yaml", f->root);
+  assert_int_equal(lplug_host_load(path, &h, NULL, 256), LPLUG_EMANIFEST);
+  assert_null(h);
+  assert_int_equal(lplug_spec_run(NULL, "x_spec.lua", NULL, &passed, &failed,
+                                  NULL, 256), LPLUG_EINVAL);
+  assert_int_equal(lplug_spec_run(f->root, "none_spec.lua", NULL, &passed,
+                                  &failed, NULL, 256), LPLUG_ERUNTIME);
+  assert_int_equal(passed + failed, 0);
+}
+
 /* A host's settings may come through a pipe (a shell's <(...)): files
 ** that are not regular are read to their end, unlike a plugin's. */
 static void hostconfig_can_be_read_from_a_pipe(void **state) {
@@ -398,6 +430,7 @@ int main(void) {
     T(hostconfig_engine_grants_only_what_the_file_grants),
     T(hostconfig_grants_are_checked_like_capabilities),
     T(hostconfig_checked_folders_name_their_plugins),
+    T(hostconfig_check_of_no_folder_is_a_bad_argument),
     T(hostconfig_sets_storage),
     T(hostconfig_sets_the_failure_limit),
     T(hostconfig_unknown_keys_are_errors),
@@ -406,6 +439,7 @@ int main(void) {
     T(hostconfig_key_that_is_not_a_scalar_is_an_error),
     T(hostconfig_missing_file_is_an_io_error),
     T(hostconfig_can_be_read_from_a_pipe),
+    T(hostconfig_and_specs_take_a_null_message_buffer),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));

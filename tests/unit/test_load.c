@@ -322,6 +322,37 @@ static void load_null_arguments_are_answered(void **state) {
   assert_int_equal(lplug_parse_count(NULL, &count), 0);
 }
 
+/* A NULL argument is a failure like the others: lplug_errmsg says which
+** argument, where it would otherwise show an earlier, unrelated failure
+** (or nothing) to a host printing it. */
+static void load_null_arguments_say_so_in_the_message(void **state) {
+  fixture *f = *state;
+  const char *dirs[] = {f->root, NULL};
+  lplug_value *v = lplug_value_new(), *out = v;
+  lplug_hook *h;
+  assert_int_equal(lplug_hook_define(f->e, "t", 0, &h), LPLUG_OK);
+#define SAYS(call, text)                                        \
+  do {                                                          \
+    lplug_hook_run(f->e, "undefined", v);  /* an older failure */ \
+    assert_int_equal(call, LPLUG_EINVAL);                       \
+    assert_non_null(strstr(lplug_errmsg(f->e), text));          \
+  } while (0)
+  SAYS(lplug_load_plugin(f->e, NULL), "lplug_load_plugin: no plugin folder");
+  SAYS(lplug_load_dir(f->e, NULL), "lplug_load_dir: no plugin folder");
+  SAYS(lplug_load_dirs(f->e, NULL, 1), "lplug_load_dirs: no list of folders");
+  SAYS(lplug_load_dirs(f->e, dirs, -1), "a negative number of folders");
+  SAYS(lplug_load_dirs(f->e, dirs, 2), "plugin folder 2 of 2 is NULL");
+  SAYS(lplug_hook_run(f->e, "t", NULL), "hook 't': no value");
+  SAYS(lplug_hook_call(h, NULL), "hook 't': no value");
+  SAYS(lplug_event_subscribe(f->e, "x", NULL, NULL),
+       "lplug_event_subscribe: no function");
+  SAYS(lplug_value_from_json(f->e, NULL, 0, &out),
+       "lplug_value_from_json: the text is NULL");
+#undef SAYS
+  assert_null(out);
+  lplug_value_free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, \
@@ -331,6 +362,7 @@ int main(void) {
     T(load_dir_takes_a_folder_as_it_is_when_it_loads),
     T(load_dir_of_missing_folder_is_an_io_error),
     T(load_null_arguments_are_answered),
+    T(load_null_arguments_say_so_in_the_message),
     T(load_same_name_twice_is_refused),
     T(load_syntax_error_names_file_and_line),
     T(load_runtime_error_in_main_is_reported),
