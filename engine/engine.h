@@ -82,7 +82,7 @@ struct plugin {
   ** `handlers_from` on, when subs_call / handlers_call is that call's
   ** number.  A failed call's are undone (plugin.c, call_failed). */
   unsigned long long subs_call, handlers_call, handlers_from;
-  int subs_from;
+  long long subs_from;
   /* hook.c: handlers p ever registered, up to HOOK_MAX_PER_PLUGIN: an
   ** upper bound of those it has on any one hook, so that only a plugin
   ** that reached the cap makes hook_add count its handlers on the hook
@@ -113,7 +113,7 @@ typedef struct event {
 } event;
 
 typedef struct subscription {
-  int id;
+  long long id;
   char *pattern;
   plugin *plugin;             /* a plugin's handler, or ... */
   int ref;
@@ -148,7 +148,8 @@ struct lplug_engine {
   size_t qbytes;
   unsigned long long emitted; /* events ever queued: marks for rollback */
   subscription *subs;        /* in id order: found by bisection */
-  int nsubs, subcap, next_sub, dispatching;
+  int nsubs, subcap, dispatching;
+  long long next_sub;         /* the last id handed out: see add_sub */
   int subs_dead;              /* dead ones in subs, not yet compacted */
   events_walk *walks;         /* deliveries under way, innermost first */
   unsigned long long dispatches;  /* outermost lplug_dispatch calls */
@@ -268,7 +269,7 @@ void events_rollback(lplug_engine *e, unsigned long long mark,
                      const char *source);
 void events_drop_plugin(lplug_engine *e, plugin *p);
 /* Turns off p's subscriptions from id `from` on. */
-void events_drop_since(lplug_engine *e, plugin *p, int from);
+void events_drop_since(lplug_engine *e, plugin *p, long long from);
 void events_free_all(lplug_engine *e);
 
 /* overrides.c */

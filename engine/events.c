@@ -225,12 +225,13 @@ void events_rollback(lplug_engine *e, unsigned long long mark,
 
 /* ---- subscriptions ---------------------------------------------------- */
 
-/* A new subscription's id, or LPLUG_EFULL once INT_MAX was handed out:
-** ids only grow (find_sub relies on it), and a plugin can spend them
-** without end (events.on(...):off() in a loop, millions a second). */
-static int add_sub(lplug_engine *e, const char *pattern, subscription **out) {
+/* A new subscription's id.  Ids only grow (find_sub relies on it) and
+** are never reused, and a plugin can spend them without end
+** (events.on(...):off() in a loop, millions a second: an int ran out in
+** about 15 minutes), so they are 64-bit: at that pace, 100,000 years. */
+static long long add_sub(lplug_engine *e, const char *pattern,
+                         subscription **out) {
   subscription *s;
-  if (e->next_sub == INT_MAX) return LPLUG_EFULL;
   if (!grow(&e->subs, &e->subcap, e->nsubs, sizeof *e->subs, 16))
     return LPLUG_ENOMEM;
   s = &e->subs[e->nsubs];
@@ -243,10 +244,10 @@ static int add_sub(lplug_engine *e, const char *pattern, subscription **out) {
   return s->id;
 }
 
-int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
-                            int once) {
+long long events_subscribe_plugin(plugin *p, const char *pattern, int ref,
+                                  int once) {
   subscription *s;
-  int id;
+  long long id;
   if (p->subscriptions >= EVENTS_MAX_PER_PLUGIN) return LPLUG_EINVAL;
   if ((id = add_sub(p->engine, pattern, &s)) < 0) return id;
   p->subscriptions++;
@@ -260,10 +261,10 @@ int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
   return id;
 }
 
-int lplug_event_subscribe(lplug_engine *e, const char *pattern,
-                          lplug_event_fn fn, void *ud) {
+long long lplug_event_subscribe(lplug_engine *e, const char *pattern,
+                                lplug_event_fn fn, void *ud) {
   subscription *s;
-  int id;
+  long long id;
   if (e == NULL) return LPLUG_EINVAL;
   if (fn == NULL)
     return engine_error(e, LPLUG_EINVAL, "lplug_event_subscribe: no "
@@ -271,11 +272,7 @@ int lplug_event_subscribe(lplug_engine *e, const char *pattern,
   if (!events_valid(pattern, 1))
     return bad_topic(e, "event pattern", pattern, "");
   id = add_sub(e, pattern, &s);
-  if (id == LPLUG_EFULL)
-    return engine_error(e, LPLUG_ENOMEM, "lplug_event_subscribe: no "
-                        "subscription ids left (the engine has handed out "
-                        "all %d)", INT_MAX);
-  if (id < 0) return engine_error(e, id, "out of memory");
+  if (id < 0) return engine_error(e, (int)id, "out of memory");
   s->fn = fn;
   s->ud = ud;
   return id;
@@ -324,7 +321,7 @@ static void kill_sub(lplug_engine *e, subscription *s) {
 
 /* The live subscription `id`, or NULL.  Ids only grow and compacting
 ** keeps the order, so the array is sorted by id. */
-static subscription *find_sub(lplug_engine *e, int id) {
+static subscription *find_sub(lplug_engine *e, long long id) {
   int lo = 0, hi = e->nsubs;
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
@@ -336,18 +333,18 @@ static subscription *find_sub(lplug_engine *e, int id) {
   return NULL;
 }
 
-int lplug_event_unsubscribe(lplug_engine *e, int id) {
+int lplug_event_unsubscribe(lplug_engine *e, long long id) {
   subscription *s;
   if (e == NULL) return LPLUG_EINVAL;
   if ((s = find_sub(e, id)) == NULL || s->plugin != NULL)
     return engine_error(e, LPLUG_ENOTFOUND, "lplug_event_unsubscribe: no "
-                        "subscription %d of the host's", id);
+                        "subscription %lld of the host's", id);
   kill_sub(e, s);
   compact(e);
   return LPLUG_OK;
 }
 
-int events_unsubscribe_plugin(plugin *p, int id) {
+int events_unsubscribe_plugin(plugin *p, long long id) {
   subscription *s = find_sub(p->engine, id);
   if (s == NULL || s->plugin != p) return 0;
   kill_sub(p->engine, s);
@@ -355,7 +352,7 @@ int events_unsubscribe_plugin(plugin *p, int id) {
   return 1;
 }
 
-void events_drop_since(lplug_engine *e, plugin *p, int from) {
+void events_drop_since(lplug_engine *e, plugin *p, long long from) {
   int i;
   for (i = 0; i < e->nsubs; i++)
     if (e->subs[i].plugin == p && e->subs[i].id >= from && !e->subs[i].dead)
@@ -472,7 +469,8 @@ static void deliver(lplug_engine *e, const event *ev) {
   e->walks = &w;
   for (w.i = 0; w.i < w.n; w.i++) {
     subscription *s = &e->subs[w.i];
-    int id = s->id, once = s->once;
+    long long id = s->id;
+    int once = s->once;
     if (s->dead || !events_match(s->pattern, ev->topic) ||
         (s->plugin && s->plugin->state != LPLUG_STATE_ACTIVE))
       continue;

@@ -97,14 +97,13 @@ int events_emit_from(plugin *p, const char *topic, lplug_value *payload);
 
 /* Subscribes p's function (registry ref) to pattern; returns the id
 ** (> 0), LPLUG_EINVAL when p has EVENTS_MAX_PER_PLUGIN subscriptions
-** already, LPLUG_EFULL when the engine's ids are used up, or
-** LPLUG_ENOMEM. */
+** already, or LPLUG_ENOMEM. */
 #define EVENTS_MAX_PER_PLUGIN 256
-int events_subscribe_plugin(plugin *p, const char *pattern, int ref,
+long long events_subscribe_plugin(plugin *p, const char *pattern, int ref,
                             int once);
 
 /* Ends p's subscription id; 1 if it was on. */
-int events_unsubscribe_plugin(plugin *p, int id);
+int events_unsubscribe_plugin(plugin *p, long long id);
 
 int luaopen_lplug_events(lua_State *L);
 

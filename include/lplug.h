@@ -761,16 +761,16 @@ typedef void (*lplug_event_fn)(void *ud, const char *topic,
                                const lplug_value *payload,
                                const char *source);
 
-/* Subscribes fn to `pattern`.  Returns a subscription id (> 0) for
-** lplug_event_unsubscribe, or LPLUG_EINVAL (bad pattern or fn NULL) or
-** LPLUG_ENOMEM (also once the engine has handed out INT_MAX ids, which
-** plugins' events.on spend too; the subscriptions made stay). */
-int lplug_event_subscribe(lplug_engine *e, const char *pattern,
-                          lplug_event_fn fn, void *ud);
+/* Subscribes fn to `pattern`.  Returns a subscription id (> 0, never
+** reused by the engine) for lplug_event_unsubscribe, or LPLUG_EINVAL (bad
+** pattern or fn NULL) or LPLUG_ENOMEM.  Ids are 64-bit because plugins'
+** events.on spend them too, as fast as a plugin can subscribe. */
+long long lplug_event_subscribe(lplug_engine *e, const char *pattern,
+                                lplug_event_fn fn, void *ud);
 
 /* Ends subscription `id`; LPLUG_OK, or LPLUG_ENOTFOUND (an id that is
 ** not one of the host's live subscriptions). */
-int lplug_event_unsubscribe(lplug_engine *e, int id);
+int lplug_event_unsubscribe(lplug_engine *e, long long id);
 
 /* Queues a copy of `payload` (NULL for nil) under `topic`.  Returns
 ** LPLUG_OK, LPLUG_EINVAL (bad or too long topic), LPLUG_EFULL (the queue

@@ -12,7 +12,6 @@
 ** subscribes to capabilities.events.on, and the host must grant them.  A
 ** full queue is expected back-pressure: emit returns nil and a message.
 */
-#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -88,7 +87,8 @@ static int events_on(lua_State *L) {
   plugin *p = plugin_of(L);
   size_t len;
   const char *pattern = luaL_checklstring(L, 1, &len);
-  int once = 0, ref, *id;
+  int once = 0, ref;
+  long long *id;
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -108,23 +108,20 @@ static int events_on(lua_State *L) {
   ref = luaL_ref(L, LUA_REGISTRYINDEX);
   *id = events_subscribe_plugin(p, pattern, ref, once);
   if (*id < 0) {
-    int rc = *id;
+    int rc = (int)*id;
     *id = 0;
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     if (rc == LPLUG_EINVAL)
       return luaL_error(L, "events.on: a plugin may have at most %d "
                         "subscriptions (turn some off with h:off())",
                         EVENTS_MAX_PER_PLUGIN);
-    if (rc == LPLUG_EFULL)
-      return luaL_error(L, "events.on: no subscription ids left in this "
-                        "engine (it has handed out all %d)", INT_MAX);
     return luaL_error(L, "events.on: out of memory");
   }
   return 1;
 }
 
 static int handle_off(lua_State *L) {
-  int *id = luaL_checkudata(L, 1, HANDLE);
+  long long *id = luaL_checkudata(L, 1, HANDLE);
   lua_pushboolean(L, *id > 0 && events_unsubscribe_plugin(plugin_of(L), *id));
   *id = 0;
   return 1;

@@ -30,7 +30,7 @@
 
 typedef struct sub {          /* one host subscriber */
   struct lhost *host;
-  int id;
+  long long id;
   struct sub *next;
 } sub;
 
@@ -451,7 +451,7 @@ static int e_subscribe(lua_State *L) {
   s->host = h;
   s->id = lplug_event_subscribe(h->e, pattern, on_event, s);
   if (s->id < 0) {
-    int rc = s->id;
+    int rc = (int)s->id;
     free(s);
     return result(L, h, rc);
   }
@@ -460,7 +460,7 @@ static int e_subscribe(lua_State *L) {
   lua_getiuservalue(L, 1, 1);
   lua_pushvalue(L, 3);
   lua_rawsetp(L, -2, s);   /* callbacks[s] = fn */
-  lua_pushinteger(L, s->id);
+  lua_pushinteger(L, (lua_Integer)s->id);
   return 1;
 }
 

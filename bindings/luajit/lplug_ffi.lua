@@ -163,9 +163,9 @@ int lplug_hook_handler_info(const lplug_hook *h, int i,
 typedef void (*lplug_event_fn)(void *ud, const char *topic,
   const lplug_value *payload,
   const char *source);
-int lplug_event_subscribe(lplug_engine *e, const char *pattern,
+long long lplug_event_subscribe(lplug_engine *e, const char *pattern,
   lplug_event_fn fn, void *ud);
-int lplug_event_unsubscribe(lplug_engine *e, int id);
+int lplug_event_unsubscribe(lplug_engine *e, long long id);
 int lplug_event_emit(lplug_engine *e, const char *topic,
   const lplug_value *payload);
 int lplug_dispatch(lplug_engine *e, int max_events);
@@ -672,8 +672,10 @@ function Engine:subscribe(pattern, fn)
   end
   local ud = new_ud()
   subscribers[ud] = guard(self.ctl, fn)
-  local id = C.lplug_event_subscribe(e, pattern, trampoline("on_event"),
-                                     ffi.cast("void *", ud))
+  -- A number, not the int64 cdata: ids key self.subs, and a host counts
+  -- them (exact as doubles far past any id an engine can hand out).
+  local id = tonumber(C.lplug_event_subscribe(e, pattern,
+                      trampoline("on_event"), ffi.cast("void *", ud)))
   if id < 0 then
     subscribers[ud] = nil
     return result(self, id)
@@ -685,8 +687,8 @@ end
 function Engine:unsubscribe(id)
   local e = check(self)
   id = checkinteger(id, 1, "unsubscribe")
-  -- Not one of this host's (none is past the C int): said here, as the
-  -- engine keeps no message for it.
+  -- Not one of this host's: said here, as the engine keeps no message
+  -- for it.
   if self.subs[id] == nil then
     return nil, ("no subscription %d"):format(id), "ENOTFOUND"
   end
