@@ -29,6 +29,13 @@
 ** a second one kills it at once (SA_RESETHAND). */
 static volatile sig_atomic_t stop_signal;
 
+/* Set by SIGPIPE: a reader of the output went away (`lplug run | head
+** -1`).  Dying at that write, as by default, would skip what the end of
+** a run does (plugins' shutdown callbacks, storage batched by the
+** settings file); instead the write fails, the run ends as at the end of
+** its input, then dies of SIGPIPE, quietly, as a shell expects. */
+static volatile sig_atomic_t output_closed;
+
 static const char usage[] =
   "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
   "                 [--json] [--stats[=json]] [--watch] [--fail-closed]\n"
@@ -72,6 +79,8 @@ static const char usage[] =
   "records/s).  SIGINT or SIGTERM ends the run as the end of its input\n"
   "does (events delivered, storage committed, --stats printed), and the\n"
   "exit status is the signal's (130, 143); a second one kills at once.\n"
+  "A reader of the output that goes away (| head -1) ends it the same\n"
+  "way, quietly, with SIGPIPE's status (141).\n"
   "\n"
   "exit status: 0 done (whatever plugins did with records), 1 a settings\n"
   "file, plugin folder or input could not be read, output not written, or\n"
@@ -548,20 +557,28 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
 
 static void on_stop(int sig) { stop_signal = sig; }
 
-/* Catches SIGINT and SIGTERM for the run to end cleanly; a signal the
-** parent ignores (a background job of a script) stays ignored.  Not
-** SA_RESTART: a read or poll waiting for input returns at once. */
+static void on_pipe(int sig) {
+  output_closed = 1;
+  (void)sig;
+}
+
+/* Catches SIGINT, SIGTERM and SIGPIPE for the run to end cleanly; a
+** signal the parent ignores (a background job of a script; SIGPIPE of a
+** service) stays ignored.  Not SA_RESTART: a read or poll waiting for
+** input returns at once. */
 static void catch_stop_signals(void) {
-  static const int sigs[] = {SIGINT, SIGTERM};
+  static const int sigs[] = {SIGINT, SIGTERM, SIGPIPE};
   struct sigaction sa, old;
   size_t i;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
-  sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
-  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    /* SIGPIPE comes again with each write that fails: not reset */
+    sa.sa_handler = sigs[i] == SIGPIPE ? on_pipe : on_stop;
+    sa.sa_flags = sigs[i] == SIGPIPE ? 0 : SA_RESETHAND;
     if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
       sigaction(sigs[i], &sa, NULL);
+  }
 }
 
 static void say_warning(void *ud, const char *text) {
@@ -700,7 +717,7 @@ int cli_run(int argc, char **argv) {
   if (fflush(stdout) != 0 && !rs.write_failed)
     rs.write_failed = errno ? errno : EIO;
   output_failed(&rs);
-  if (rs.write_failed) {
+  if (rs.write_failed && !output_closed) {
     cli_error("cannot write output: %s", strerror(rs.write_failed));
     status = 1;
   }
@@ -727,6 +744,10 @@ done:
     fflush(stdout);
     signal(stop_signal, SIG_DFL);
     raise(stop_signal);
+  }
+  if (output_closed && rs.write_failed) {  /* not when only stderr's was */
+    signal(SIGPIPE, SIG_DFL);
+    raise(SIGPIPE);
   }
   return status;
 }

@@ -304,6 +304,31 @@ wait
 check "a closed output stops the run (exit 1)" [ "$(cat "$out/epipe.rc")" = 1 ]
 check "and says why" grep -q "cannot write output: Broken pipe" "$out/epipe.err"
 
+# A reader that goes away (`| head -1`) ends the run as the end of its
+# input does: the plugins' shutdown callbacks run and what they store is
+# kept; then lplug dies of SIGPIPE, quietly, as a shell expects (it died
+# at the write, and a plugin keeping its count in memory lost it).
+mkdir -p "$out/tally/tally"
+printf 'name: tally\nversion: 1.0.0\ncapabilities: { hooks: [record], storage: {}, log: {} }\n' \
+  >"$out/tally/tally/plugin.yaml"
+cat >"$out/tally/tally/init.lua" <<'LUA'
+local storage = require "lplug.storage"
+local seen = 0
+print("stored " .. (storage.get("seen") or 0))
+require("lplug.hooks").on("record", function() seen = seen + 1 end)
+return { shutdown = function() storage.incr("seen", seen) end }
+LUA
+(trap - PIPE; yes "a line" | timeout 20 "$LPLUG" run --plugins "$out/tally" \
+   --storage "$out/tally.db" 2>"$out/tally.err"; echo $? >"$out/tally.rc") |
+  head -n 1 >/dev/null
+check "a reader that went away ends the run by SIGPIPE (status 141)" \
+  [ "$(cat "$out/tally.rc")" = 141 ]
+check "and quietly" sh -c "! grep -q '^lplug:' '$out/tally.err'"
+"$LPLUG" run --plugins "$out/tally" --storage "$out/tally.db" </dev/null \
+  2>"$out/tally2.err"
+check "what the plugins' shutdown stored then is kept" \
+  sh -c "grep -q '^\[tally\] stored [1-9]' '$out/tally2.err'"
+
 echo "a line" >"$out/-dash.log"
 (cd "$out" && "$lplug_abs" run --plugins "$OLDPWD/plugins/redact" -- -dash.log) >"$out/dash"
 check "-- ends the options: a file may start with '-'" grep -q "a line" "$out/dash"
