@@ -426,7 +426,7 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
 ** idle `tail -f | lplug run` would hold them until the next record. */
 static void wait_input(run_ctx *c, int fd) {
   struct pollfd fds[2];
-  fflush(stdout);
+  if (fflush(stdout) != 0) return;  /* the run stops: nothing to wait for */
   fds[0].fd = fd;
   fds[0].events = POLLIN;
   if (poll(fds, 1, 0) == 0 && lplug_storage_flush(c->e) != LPLUG_OK) {
@@ -481,6 +481,10 @@ static int run_fd(run_ctx *c, int fd) {
     }
     wait_input(c, fd);
     if (stop_signal) break;
+    if (output_failed(c->rs)) {  /* the flush before waiting failed */
+      status = 1;
+      break;
+    }
     got = read(fd, buf + len, cap - len);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {

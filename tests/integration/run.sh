@@ -329,6 +329,25 @@ check "and quietly" sh -c "! grep -q '^lplug:' '$out/tally.err'"
 check "what the plugins' shutdown stored then is kept" \
   sh -c "grep -q '^\[tally\] stored [1-9]' '$out/tally2.err'"
 
+# A reader gone while lplug waits for input ends the run then, not when
+# more input comes: the output is flushed before waiting, and that
+# write is the one that fails.
+mkfifo "$out/in" "$out/outfifo"
+("$LPLUG" run --plugins plugins/redact <"$out/in" >"$out/outfifo" \
+   2>/dev/null; echo $? >"$out/gone.rc") &
+exec 4>"$out/in" 5<"$out/outfifo"
+exec 5<&-
+echo "a line" >&4
+i=0
+while [ $i -lt 100 ] && [ ! -s "$out/gone.rc" ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+check "a reader gone ends a run waiting for input (SIGPIPE's status)" \
+  [ "$(cat "$out/gone.rc" 2>/dev/null)" = 141 ]
+exec 4>&-
+wait
+
 echo "a line" >"$out/-dash.log"
 (cd "$out" && "$lplug_abs" run --plugins "$OLDPWD/plugins/redact" -- -dash.log) >"$out/dash"
 check "-- ends the options: a file may start with '-'" grep -q "a line" "$out/dash"
