@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lplug.h"
@@ -43,7 +44,8 @@ static const char usage[] =
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
-  "and prints what comes out.  Handlers get {line = \"...\", n = 1, ...}.\n"
+  "and prints what comes out (a FILE that cannot be read stops it before\n"
+  "any record passes).  Handlers get {line = \"...\", n = 1, ...}.\n"
   "\n"
   "options:\n"
   "  --config FILE   host settings: plugin folders, limits, grants, failure\n"
@@ -559,6 +561,27 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
   return -1;
 }
 
+/* Whether every input named can be read, said for each one that cannot.
+** Checked before any record passes: a run stopping at the third file
+** would have stored what the first two made, and the same run again,
+** the name corrected, would count them twice.  stat, not open: a FIFO
+** named later may not have its writer yet. */
+static int inputs_readable(const run_args *o) {
+  int i, ok = 1;
+  struct stat st;
+  for (i = 0; i < o->nfiles; i++) {
+    if (strcmp(o->files[i], "-") == 0) continue;
+    if (stat(o->files[i], &st) != 0 || access(o->files[i], R_OK) != 0) {
+      cli_error("cannot open '%s': %s", o->files[i], strerror(errno));
+      ok = 0;
+    } else if (S_ISDIR(st.st_mode)) {
+      cli_error("cannot read '%s': it is a folder", o->files[i]);
+      ok = 0;
+    }
+  }
+  return ok;
+}
+
 static void on_stop(int sig) { stop_signal = sig; }
 
 static void on_pipe(int sig) {
@@ -626,6 +649,11 @@ int cli_run(int argc, char **argv) {
     return status;
   }
   status = 0;
+  if (!inputs_readable(&o)) {
+    cli_error("stopped: nothing was run");
+    free(o.dirs);
+    return 1;
+  }
   if (cli_read_settings(&o.config_path, &rs.host, stderr, "lplug: ") != 0) {
     free(o.dirs);
     return 1;

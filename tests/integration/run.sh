@@ -198,9 +198,12 @@ check "a bad config value keeps the plugin out, naming plugin, key and place" \
 echo x | "$LPLUG" run --plugins tests/data/no-such-folder >/dev/null 2>"$out/nodir"
 check "a missing plugin folder is the command's own failure (exit 1)" [ $? -eq 1 ]
 
-"$LPLUG" run --plugins plugins /no/such/input >/dev/null 2>"$out/noinput"
+"$LPLUG" run --plugins plugins data/sample.log /no/such/input \
+  >"$out/noinput.out" 2>"$out/noinput"
 check "a missing input file exits 1" [ $? -eq 1 ]
 check "and says which file" grep -q "cannot open '/no/such/input'" "$out/noinput"
+check "before any record passes (the files before it were run, and a run
+      with the name corrected counted them twice)" [ ! -s "$out/noinput.out" ]
 
 printf 't ERROR a\nt ERROR b\nt ERROR c\n' |
   "$LPLUG" run -v --plugins plugins >/dev/null 2>"$out/verbose"
