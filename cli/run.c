@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lplug.h"
@@ -29,6 +30,13 @@
 ** a second one kills it at once (SA_RESETHAND). */
 static volatile sig_atomic_t stop_signal;
 
+/* Set by SIGPIPE: a reader of the output went away (`lplug run | head
+** -1`).  Dying at that write, as by default, would skip what the end of
+** a run does (plugins' shutdown callbacks, storage batched by the
+** settings file); instead the write fails, the run ends as at the end of
+** its input, then dies of SIGPIPE, quietly, as a shell expects. */
+static volatile sig_atomic_t output_closed;
+
 static const char usage[] =
   "usage: lplug run [--config FILE] [--plugins DIR]... [--storage DB]\n"
   "                 [--json] [--stats[=json]] [--watch] [--fail-closed]\n"
@@ -36,7 +44,8 @@ static const char usage[] =
   "\n"
   "Passes each line of the FILEs (standard input when none, or '-') through\n"
   "the hook 'record' of the plugins found under each DIR (default: plugins)\n"
-  "and prints what comes out.  Handlers get {line = \"...\", n = 1, ...}.\n"
+  "and prints what comes out (a FILE that cannot be read stops it before\n"
+  "any record passes).  Handlers get {line = \"...\", n = 1, ...}.\n"
   "\n"
   "options:\n"
   "  --config FILE   host settings: plugin folders, limits, grants, failure\n"
@@ -72,6 +81,8 @@ static const char usage[] =
   "records/s).  SIGINT or SIGTERM ends the run as the end of its input\n"
   "does (events delivered, storage committed, --stats printed), and the\n"
   "exit status is the signal's (130, 143); a second one kills at once.\n"
+  "A reader of the output that goes away (| head -1) ends it the same\n"
+  "way, quietly, with SIGPIPE's status (141).\n"
   "\n"
   "exit status: 0 done (whatever plugins did with records), 1 a settings\n"
   "file, plugin folder or input could not be read, output not written, or\n"
@@ -417,7 +428,7 @@ static int run_record(run_ctx *c, const char *line, size_t len) {
 ** idle `tail -f | lplug run` would hold them until the next record. */
 static void wait_input(run_ctx *c, int fd) {
   struct pollfd fds[2];
-  fflush(stdout);
+  if (fflush(stdout) != 0) return;  /* the run stops: nothing to wait for */
   fds[0].fd = fd;
   fds[0].events = POLLIN;
   if (poll(fds, 1, 0) == 0 && lplug_storage_flush(c->e) != LPLUG_OK) {
@@ -472,6 +483,10 @@ static int run_fd(run_ctx *c, int fd) {
     }
     wait_input(c, fd);
     if (stop_signal) break;
+    if (output_failed(c->rs)) {  /* the flush before waiting failed */
+      status = 1;
+      break;
+    }
     got = read(fd, buf + len, cap - len);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
@@ -546,22 +561,51 @@ static int parse_args(int argc, char **argv, run_args *o, run_state *rs) {
   return -1;
 }
 
+/* Whether every input named can be read, said for each one that cannot.
+** Checked before any record passes: a run stopping at the third file
+** would have stored what the first two made, and the same run again,
+** the name corrected, would count them twice.  stat, not open: a FIFO
+** named later may not have its writer yet. */
+static int inputs_readable(const run_args *o) {
+  int i, ok = 1;
+  struct stat st;
+  for (i = 0; i < o->nfiles; i++) {
+    if (strcmp(o->files[i], "-") == 0) continue;
+    if (stat(o->files[i], &st) != 0 || access(o->files[i], R_OK) != 0) {
+      cli_error("cannot open '%s': %s", o->files[i], strerror(errno));
+      ok = 0;
+    } else if (S_ISDIR(st.st_mode)) {
+      cli_error("cannot read '%s': it is a folder", o->files[i]);
+      ok = 0;
+    }
+  }
+  return ok;
+}
+
 static void on_stop(int sig) { stop_signal = sig; }
 
-/* Catches SIGINT and SIGTERM for the run to end cleanly; a signal the
-** parent ignores (a background job of a script) stays ignored.  Not
-** SA_RESTART: a read or poll waiting for input returns at once. */
+static void on_pipe(int sig) {
+  output_closed = 1;
+  (void)sig;
+}
+
+/* Catches SIGINT, SIGTERM and SIGPIPE for the run to end cleanly; a
+** signal the parent ignores (a background job of a script; SIGPIPE of a
+** service) stays ignored.  Not SA_RESTART: a read or poll waiting for
+** input returns at once. */
 static void catch_stop_signals(void) {
-  static const int sigs[] = {SIGINT, SIGTERM};
+  static const int sigs[] = {SIGINT, SIGTERM, SIGPIPE};
   struct sigaction sa, old;
   size_t i;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
-  sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
-  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    /* SIGPIPE comes again with each write that fails: not reset */
+    sa.sa_handler = sigs[i] == SIGPIPE ? on_pipe : on_stop;
+    sa.sa_flags = sigs[i] == SIGPIPE ? 0 : SA_RESETHAND;
     if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
       sigaction(sigs[i], &sa, NULL);
+  }
 }
 
 static void say_warning(void *ud, const char *text) {
@@ -605,6 +649,11 @@ int cli_run(int argc, char **argv) {
     return status;
   }
   status = 0;
+  if (!inputs_readable(&o)) {
+    cli_error("stopped: nothing was run");
+    free(o.dirs);
+    return 1;
+  }
   if (cli_read_settings(&o.config_path, &rs.host, stderr, "lplug: ") != 0) {
     free(o.dirs);
     return 1;
@@ -700,7 +749,7 @@ int cli_run(int argc, char **argv) {
   if (fflush(stdout) != 0 && !rs.write_failed)
     rs.write_failed = errno ? errno : EIO;
   output_failed(&rs);
-  if (rs.write_failed) {
+  if (rs.write_failed && !output_closed) {
     cli_error("cannot write output: %s", strerror(rs.write_failed));
     status = 1;
   }
@@ -727,6 +776,10 @@ done:
     fflush(stdout);
     signal(stop_signal, SIG_DFL);
     raise(stop_signal);
+  }
+  if (output_closed && rs.write_failed) {  /* not when only stderr's was */
+    signal(SIGPIPE, SIG_DFL);
+    raise(SIGPIPE);
   }
   return status;
 }

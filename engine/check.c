@@ -194,6 +194,15 @@ static void note_hook(checker *c, const char *name) {
   if (c->nhooks < MAX_HOOK_NAMES) strcpy(c->hooks[c->nhooks++], name);
 }
 
+/* What follows capability `cap` in plugin.yaml, for a problem's advice:
+** the two that take lists would declare nothing as `{}` (a warning of its
+** own); the others take no more. */
+static const char *declaration(const char *cap) {
+  if (strcmp(cap, "hooks") == 0) return ": [record]";
+  if (strcmp(cap, "events") == 0) return ": { emit: [...], on: [...] }";
+  return ": {}";
+}
+
 static void scan(checker *c, const char *file, char *s, size_t n) {
   static const char *const known[] = {"hooks", "events", "storage", "log",
                                       "time", "json", "config", NULL};
@@ -215,8 +224,8 @@ static void scan(checker *c, const char *file, char *s, size_t n) {
                 ".config)", c->dir, file, line_of(s, i), arg);
       else if (!caps_allows(caps, 0, mod, NULL))
         problem(c, "%s/%s:%d: requires '%s', but plugin.yaml does not declare "
-                "capability '%s' (add it under capabilities:, e.g. '%s: {}')",
-                c->dir, file, line_of(s, i), arg, mod, mod);
+                "capability '%s' (add it under capabilities:, e.g. '%s%s')",
+                c->dir, file, line_of(s, i), arg, mod, mod, declaration(mod));
     } else if (call_at(s, n, i, "hooks.on") &&
                literal_arg(s, lits, n, i + 8, arg, sizeof arg)) {
       note_hook(c, arg);

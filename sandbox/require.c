@@ -180,10 +180,10 @@ static void find_local(lua_State *L, const char *name) {
              "or not available)", name, rel, alt, sb->config.name);
 }
 
-/* As Lua's searcher and require: the chunk gets the name and the file
-** (`...`), and the file comes back after the module. */
-static int load_local(lua_State *L) {
-  find_local(L, lua_tostring(L, 1));               /* 2: chunk, 3: file */
+/* Runs a local module's chunk as Lua's require does: the chunk gets the
+** name and the file (`...`), and the file comes back after the module.
+** 1: name, 2: chunk, 3: file. */
+static int run_local(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 3);
@@ -221,17 +221,26 @@ static int sb_require(lua_State *L) {
     lua_pop(L, 1);
     lua_pushliteral(L, LOADER_DATA);
   } else {
+    /* Found and compiled here, not under the pcall below: an error of
+    ** find_local's is then raised from require itself, and names the
+    ** line of the plugin that called it ("init.lua:4: require 'x': no
+    ** file ..."), as an lplug module's refusal does. */
+    find_local(L, name);                               /* 3: chunk, 4: file */
     lua_pushvalue(L, 1);
     lua_pushlightuserdata(L, (void *)&LOADING);
     lua_rawset(L, 2);
-    lua_pushcfunction(L, load_local);
+    lua_pushcfunction(L, run_local);
     lua_pushvalue(L, 1);
-    if (lua_pcall(L, 1, 2, 0) != LUA_OK) {  /* forget it, then re-raise */
+    lua_pushvalue(L, 3);
+    lua_pushvalue(L, 4);
+    if (lua_pcall(L, 3, 2, 0) != LUA_OK) {  /* forget it, then re-raise */
       lua_pushvalue(L, 1);
       lua_pushnil(L);
       lua_rawset(L, 2);
       return lua_error(L);
     }
+    lua_replace(L, 4);                                 /* the file */
+    lua_replace(L, 3);                                 /* the module */
   }
   /* 3: the module, 4: the loader data */
   if (lua_isnil(L, 3)) {

@@ -104,6 +104,19 @@ printf 'config:\n  sloppy: { levl: 2 }\n' >"$out/typo.yaml"
 check "a key the schema lacks, at its place in the settings file" \
   grep -q "^$out/typo.yaml:2:19: plugin 'sloppy': config.levl: set by the host, but the plugin declares no such key" "$out/typo"
 
+# The advice for an undeclared module is what declares it: hooks and
+# events take lists, and 'hooks: {}' (which check itself refuses)
+# declared nothing.
+check "an undeclared lplug.events is declared with its lists" \
+  grep -q "^$bad/lines/init.lua:9: .*(add it under capabilities:, e.g. 'events: { emit: \[...\], on: \[...\] }')" "$out/bad"
+mkdir "$out/nohooks"
+printf 'name: nohooks\nversion: 1.0.0\n' >"$out/nohooks/plugin.yaml"
+echo 'require("lplug.hooks").on("record", function(r) end)' \
+  >"$out/nohooks/init.lua"
+"$LPLUG" check "$out/nohooks" >"$out/nohooks.out"
+check "an undeclared lplug.hooks is declared with the hook points" \
+  grep -q "^$out/nohooks/init.lua:1: .*(add it under capabilities:, e.g. 'hooks: \[record\]')" "$out/nohooks.out"
+
 # Hook points are defined as 'lplug run' defines them: "*" (all) and a
 # single name written without a list are as good as [record].  Only the
 # listed names were defined, and check failed plugins that run accepted.

@@ -198,9 +198,12 @@ check "a bad config value keeps the plugin out, naming plugin, key and place" \
 echo x | "$LPLUG" run --plugins tests/data/no-such-folder >/dev/null 2>"$out/nodir"
 check "a missing plugin folder is the command's own failure (exit 1)" [ $? -eq 1 ]
 
-"$LPLUG" run --plugins plugins /no/such/input >/dev/null 2>"$out/noinput"
+"$LPLUG" run --plugins plugins data/sample.log /no/such/input \
+  >"$out/noinput.out" 2>"$out/noinput"
 check "a missing input file exits 1" [ $? -eq 1 ]
 check "and says which file" grep -q "cannot open '/no/such/input'" "$out/noinput"
+check "before any record passes (the files before it were run, and a run
+      with the name corrected counted them twice)" [ ! -s "$out/noinput.out" ]
 
 printf 't ERROR a\nt ERROR b\nt ERROR c\n' |
   "$LPLUG" run -v --plugins plugins >/dev/null 2>"$out/verbose"
@@ -303,6 +306,50 @@ wait
    2>"$out/epipe.err"; echo $? >"$out/epipe.rc") | head -n 1 >/dev/null
 check "a closed output stops the run (exit 1)" [ "$(cat "$out/epipe.rc")" = 1 ]
 check "and says why" grep -q "cannot write output: Broken pipe" "$out/epipe.err"
+
+# A reader that goes away (`| head -1`) ends the run as the end of its
+# input does: the plugins' shutdown callbacks run and what they store is
+# kept; then lplug dies of SIGPIPE, quietly, as a shell expects (it died
+# at the write, and a plugin keeping its count in memory lost it).
+mkdir -p "$out/tally/tally"
+printf 'name: tally\nversion: 1.0.0\ncapabilities: { hooks: [record], storage: {}, log: {} }\n' \
+  >"$out/tally/tally/plugin.yaml"
+cat >"$out/tally/tally/init.lua" <<'LUA'
+local storage = require "lplug.storage"
+local seen = 0
+print("stored " .. (storage.get("seen") or 0))
+require("lplug.hooks").on("record", function() seen = seen + 1 end)
+return { shutdown = function() storage.incr("seen", seen) end }
+LUA
+(trap - PIPE; yes "a line" | timeout 20 "$LPLUG" run --plugins "$out/tally" \
+   --storage "$out/tally.db" 2>"$out/tally.err"; echo $? >"$out/tally.rc") |
+  head -n 1 >/dev/null
+check "a reader that went away ends the run by SIGPIPE (status 141)" \
+  [ "$(cat "$out/tally.rc")" = 141 ]
+check "and quietly" sh -c "! grep -q '^lplug:' '$out/tally.err'"
+"$LPLUG" run --plugins "$out/tally" --storage "$out/tally.db" </dev/null \
+  2>"$out/tally2.err"
+check "what the plugins' shutdown stored then is kept" \
+  sh -c "grep -q '^\[tally\] stored [1-9]' '$out/tally2.err'"
+
+# A reader gone while lplug waits for input ends the run then, not when
+# more input comes: the output is flushed before waiting, and that
+# write is the one that fails.
+mkfifo "$out/in" "$out/outfifo"
+("$LPLUG" run --plugins plugins/redact <"$out/in" >"$out/outfifo" \
+   2>/dev/null; echo $? >"$out/gone.rc") &
+exec 4>"$out/in" 5<"$out/outfifo"
+exec 5<&-
+echo "a line" >&4
+i=0
+while [ $i -lt 100 ] && [ ! -s "$out/gone.rc" ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+check "a reader gone ends a run waiting for input (SIGPIPE's status)" \
+  [ "$(cat "$out/gone.rc" 2>/dev/null)" = 141 ]
+exec 4>&-
+wait
 
 echo "a line" >"$out/-dash.log"
 (cd "$out" && "$lplug_abs" run --plugins "$OLDPWD/plugins/redact" -- -dash.log) >"$out/dash"

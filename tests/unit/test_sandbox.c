@@ -174,6 +174,20 @@ static void sandbox_require_refuses_c_modules(void **state) {
                "require 'socket.core': no file 'socket/core.lua'");
 }
 
+/* A require that finds no file names the line that called it, as a
+** refused lplug module does: the message leads to the typo (the body
+** support_eval wraps is line 3 of the plugin's init.lua). */
+static void sandbox_require_names_the_callers_line(void **state) {
+  expect_error(*state, "local u = require 'util.nope'", LPLUG_ERUNTIME,
+               "/init.lua:3: require 'util.nope': no file");
+}
+
+static void sandbox_require_of_a_bad_name_names_the_callers_line(
+    void **state) {
+  expect_error(*state, "require 'a b'", LPLUG_ERUNTIME,
+               "/init.lua:3: require 'a b': not a module name");
+}
+
 static void sandbox_require_refuses_parent_paths(void **state) {
   expect_error(*state, "require '../secret'", LPLUG_ERUNTIME,
                "require '../secret': not a module name");
@@ -455,6 +469,8 @@ int main(void) {
     T(sandbox_print_keeps_long_lines),
     T(sandbox_require_refuses_standard_modules),
     T(sandbox_require_refuses_c_modules),
+    T(sandbox_require_names_the_callers_line),
+    T(sandbox_require_of_a_bad_name_names_the_callers_line),
     T(sandbox_require_refuses_parent_paths),
     T(sandbox_require_refuses_absolute_paths),
     T(sandbox_require_refuses_names_with_a_nul),
