@@ -99,9 +99,9 @@ double plugin_monotonic(void) {
 ** note. */
 static void note_dropped(plugin *p, double now) {
   char text[128];
-  snprintf(text, sizeof text, "(%llu messages dropped: more than %d at "
-           "once or %g a second)", p->log_dropped, PLUGIN_LOG_BURST,
-           PLUGIN_LOG_RATE);
+  snprintf(text, sizeof text, "(%llu message%s dropped: more than %d at "
+           "once or %g a second)", p->log_dropped,
+           p->log_dropped == 1 ? "" : "s", PLUGIN_LOG_BURST, PLUGIN_LOG_RATE);
   p->log_dropped = 0;
   p->log_noted = now;
   engine_log(p->engine, LPLUG_LOG_WARN, p->name, text);
