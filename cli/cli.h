@@ -38,11 +38,14 @@ void cli_watch_poll(cli_watch *w);
 ** returns their number (-1 when dir cannot be read); free them with
 ** cli_names_free.  cli_each_plugin calls fn for `dir` if it is a plugin
 ** folder, else for each plugin folder in it; returns 1 if any call did,
-** or nothing was found (said on stderr).  cli_colour: whether f is a
-** terminal that takes colour (NO_COLOR unset). */
+** or nothing was found (said on stderr).  cli_join writes dir/name
+** into out, with no second '/' after a dir ending in one (what users
+** type: "plugins/").  cli_colour: whether f is a terminal that takes
+** colour (NO_COLOR unset). */
 int cli_list(const char *dir, const char *suffix, int want_dirs,
              char ***out);
 void cli_names_free(char **names, int n);
+void cli_join(char *out, size_t size, const char *dir, const char *name);
 int cli_is_plugin(const char *dir);
 int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
                     void *ud);

@@ -35,7 +35,7 @@ int cli_list(const char *dir, const char *suffix, int want_dirs,
     size_t len = strlen(ent->d_name), slen = strlen(suffix);
     if (ent->d_name[0] == '.') continue;
     if (len < slen || strcmp(ent->d_name + len - slen, suffix) != 0) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+    cli_join(path, sizeof path, dir, ent->d_name);
     if (stat(path, &st) != 0) continue;
     if (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) continue;
     if (n == cap) {
@@ -53,9 +53,15 @@ int cli_list(const char *dir, const char *suffix, int want_dirs,
   return n;
 }
 
+void cli_join(char *out, size_t size, const char *dir, const char *name) {
+  size_t n = strlen(dir);
+  snprintf(out, size, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/",
+           name);
+}
+
 int cli_is_plugin(const char *dir) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/plugin.yaml", dir);
+  cli_join(path, sizeof path, dir, "plugin.yaml");
   return access(path, R_OK) == 0;
 }
 
@@ -71,7 +77,7 @@ int cli_each_plugin(const char *dir, int (*fn)(void *ud, const char *plugin),
     return 1;
   }
   for (i = 0; i < n; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    cli_join(path, sizeof path, dir, names[i]);
     if (!cli_is_plugin(path)) continue;
     found = 1;
     if (fn(ud, path) != 0) status = 1;

@@ -109,7 +109,7 @@ static int test_plugin(void *ud, const char *dir) {
     snprintf(rel, sizeof rel, "spec/%s", names[i]);
     rc = lplug_spec_run(dir, rel, &ts->o, &passed, &failed, err, sizeof err);
     if (rc != LPLUG_OK) {
-      snprintf(path, sizeof path, "%s/%s", dir, rel);
+      cli_join(path, sizeof path, dir, rel);
       printf("  %sERROR%s ", ts->colour ? "\033[31m" : "",
              ts->colour ? "\033[0m" : "");
       cli_say(stdout, "", path, 0);

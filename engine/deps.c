@@ -208,16 +208,27 @@ int deps_check(lplug_engine *e, const manifest *m, const deps_set *set) {
 
 /* ---- a set of folders ---------------------------------------------------- */
 
+static void cand_free(cand *c) {
+  free(c->dir);
+  free(c->real);
+  free(c->name);
+  manifest_free(c->m);
+  free(c->error);
+}
+
 static void set_free(deps_set *s) {
   int i;
-  for (i = 0; i < s->n; i++) {
-    free(s->c[i].dir);
-    free(s->c[i].real);
-    free(s->c[i].name);
-    manifest_free(s->c[i].m);
-    free(s->c[i].error);
-  }
+  for (i = 0; i < s->n; i++) cand_free(&s->c[i]);
   free(s->c);
+}
+
+/* dir/name into out, with no second '/' after a dir ending in one
+** ("plugins/": plugins/alert, not plugins//alert, in every message).
+** Returns whether it fitted. */
+static int join(char *out, size_t size, const char *dir, const char *name) {
+  size_t n = strlen(dir);
+  return snprintf(out, size, "%s%s%s", dir,
+                  n && dir[n - 1] == '/' ? "" : "/", name) < (int)size;
 }
 
 static void warn_manifest(void *ud, const char *message) {
@@ -251,7 +262,7 @@ static int add(lplug_engine *e, deps_set *s, const char *path,
   c = &s->c[s->n];
   memset(c, 0, sizeof *c);
   c->seq = s->n;
-  snprintf(yaml, sizeof yaml, "%s/plugin.yaml", path);
+  join(yaml, sizeof yaml, path, "plugin.yaml");
   rc = manifest_load(yaml, &c->m, err, sizeof err, warn_manifest, e);
   if (rc == LPLUG_ENOMEM) return rc;
   if (rc != LPLUG_OK && stat(yaml, &st) != 0) {
@@ -300,7 +311,7 @@ static int add_folder(lplug_engine *e, deps_set *s, const char *dir) {
     struct stat st;
     int folder = list[i]->d_type == DT_DIR;
     if (name[0] == '.') continue;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    join(path, sizeof path, dir, name);
     if (!folder && (list[i]->d_type != DT_LNK &&
                     list[i]->d_type != DT_UNKNOWN))
       continue;
@@ -327,11 +338,25 @@ static int by_candidate(const void *a, const void *b) {
   return cmp ? cmp : x->seq - y->seq;
 }
 
+/* Whether two candidates are one folder, read twice (a folder given
+** twice, or a plugin's folder given beside the folder holding it).
+** Resolved only here, for names met twice. */
+static int same_folder(const cand *a, const cand *b) {
+  char ra[PATH_MAX], rb[PATH_MAX];
+  const char *x = a->real ? a->real : realpath(a->dir, ra);
+  const char *y = b->real ? b->real : realpath(b->dir, rb);
+  return x != NULL && y != NULL && strcmp(x, y) == 0;
+}
+
+#define SEQ_SKIPPED (-1)     /* a second folder of a name: loses it */
+#define SEQ_READ_TWICE (-2)  /* the same folder again: dropped */
+
 /* Sorts the set by name, failing all but the first folder read of each
-** name, so that every later lookup is a binary search and "smallest name
-** first" is index order. */
+** name (the same folder read again is dropped, silently: it is no
+** clash), so that every later lookup is a binary search and "smallest
+** name first" is index order. */
 static int index_set(lplug_engine *e, deps_set *s) {
-  int i, rc = LPLUG_OK;
+  int i, kept, rc = LPLUG_OK;
   if (s->n == 0) return LPLUG_OK;  /* (qsort of NULL is undefined) */
   qsort(s->c, (size_t)s->n, sizeof *s->c, by_candidate);
   for (i = 1; i < s->n && rc == LPLUG_OK; i++) {
@@ -342,20 +367,32 @@ static int index_set(lplug_engine *e, deps_set *s) {
     while (first > s->c && first[-1].name &&
            strcmp(first[-1].name, c->name) == 0)
       first--;
-    snprintf(yaml, sizeof yaml, "%s/plugin.yaml", c->dir);
+    if (same_folder(first, c)) {
+      c->seq = SEQ_READ_TWICE;
+      continue;
+    }
+    join(yaml, sizeof yaml, c->dir, "plugin.yaml");
     engine_error(e, LPLUG_EEXIST, "%s: a plugin named '%s' is also in %s "
                  "(names must be unique; this one is skipped)", yaml,
                  c->name, first->dir);
     rc = fail(e, s, c, LPLUG_EEXIST, c->name);
     manifest_free(c->m);
     c->m = NULL;
-    c->seq = -1;  /* marked: loses its name below */
+    c->seq = SEQ_SKIPPED;  /* loses its name below */
   }
-  for (i = 0; i < s->n; i++)
-    if (s->c[i].seq < 0) {
-      free(s->c[i].name);
-      s->c[i].name = NULL;
+  for (i = kept = 0; i < s->n; i++) {
+    cand *c = &s->c[i];
+    if (c->seq == SEQ_READ_TWICE) {
+      cand_free(c);
+      continue;
     }
+    if (c->seq == SEQ_SKIPPED) {
+      free(c->name);
+      c->name = NULL;
+    }
+    s->c[kept++] = *c;
+  }
+  s->n = kept;
   qsort(s->c, (size_t)s->n, sizeof *s->c, by_candidate);
   for (s->named = 0; s->named < s->n && s->c[s->named].name; s->named++) {}
   return rc;
@@ -511,8 +548,8 @@ int lplug_load_dirs(lplug_engine *e, const char *const *dirs, int n) {
     char yaml[PATH_MAX];
     struct stat st;
     /* A plugin's own folder is that one plugin, not a folder of them. */
-    if (snprintf(yaml, sizeof yaml, "%s/plugin.yaml", dirs[i]) <
-            (int)sizeof yaml && stat(yaml, &st) == 0 && S_ISREG(st.st_mode))
+    if (join(yaml, sizeof yaml, dirs[i], "plugin.yaml") &&
+        stat(yaml, &st) == 0 && S_ISREG(st.st_mode))
       rc = add(e, &s, dirs[i], NULL);
     else
       rc = add_folder(e, &s, dirs[i]);

@@ -475,7 +475,9 @@ int lplug_load_dir(lplug_engine *e, const char *dir);
 ** `dirs` as one set (a plugin folder holds plugin.yaml; links to folders
 ** count, names starting with '.' do not; a folder without plugin.yaml is
 ** skipped with a warning).  A folder of `dirs` that holds plugin.yaml
-** itself is that one plugin of the set.  For many plugins this is cheaper than
+** itself is that one plugin of the set.  A plugin folder reached twice
+** (a folder given twice, or through a link, or a plugin's folder beside
+** the folder holding it) is read once.  For many plugins this is cheaper than
 ** lplug_load_plugin on each: each of `dirs` is resolved once, not each
 ** plugin's path.  Every manifest is read first; then each plugin
 ** loads after the plugins of the set it depends on (its manifest's

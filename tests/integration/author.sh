@@ -19,6 +19,17 @@ check "the new plugin passes lplug test" [ $? -eq 0 ]
 check "with its two tests" [ "$(tail -n 1 "$out/test.out")" = "2 passed, 0 failed" ]
 echo hi | "$LPLUG" run --plugins "$out" >"$out/run.out"
 check "and runs" [ "$(cat "$out/run.out")" = "hi" ]
+"$LPLUG" check "$out/" >"$out/check-slash.out"
+check "a folder given with a trailing / names its plugins with one /" \
+  [ "$(cat "$out/check-slash.out")" = "$out/tagger: ok" ]
+"$LPLUG" test "$out/" >"$out/test-slash.out"
+check "and so does test" grep -q "^$out/tagger: 2 passed" "$out/test-slash.out"
+echo hi | "$LPLUG" run --plugins "$out" --plugins "$out/" --plugins "$out/tagger" \
+  >"$out/run-twice.out" 2>"$out/run-twice.err"
+check "a plugin folder given thrice loads once" \
+  [ $? -eq 0 -a "$(cat "$out/run-twice.out")" = "hi" ]
+check "with no complaint of a name met twice" \
+  [ -z "$(grep "also in" "$out/run-twice.err")" ]
 "$LPLUG" new tagger --dir "$out" 2>"$out/again"
 check "new refuses an existing folder (exit 1)" [ $? -eq 1 ]
 check "and says what to do" grep -q "choose another name" "$out/again"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -379,6 +380,36 @@ static void deps_plugin_folder_in_the_set_is_one_plugin(void **state) {
   assert_int_equal(f->nerrors, 0);
 }
 
+/* One folder reached twice is read once, not a clash of names: given
+** twice (once with a trailing '/'), through a link to it, and a plugin's
+** folder beside the folder holding it.  Each plugin loads once, and no
+** failure is reported.  A message about a folder given with a trailing
+** '/' names its files with one '/'. */
+static void deps_a_folder_given_twice_is_read_once(void **state) {
+  deps_fixture *f = *state;
+  char set[4096], slash[4096], link[4096], own[4096];
+  const char *dirs[4];
+  plugin_in(f, "set", "a", "1.0.0", NULL, "print('a')");
+  plugin_in(f, "set", "b", "1.0.0", NULL, NULL);
+  snprintf(set, sizeof set, "%s/set", f->root);
+  snprintf(slash, sizeof slash, "%s/set/", f->root);
+  snprintf(link, sizeof link, "%s/link", f->root);
+  snprintf(own, sizeof own, "%s/set/b", f->root);
+  assert_int_equal(symlink(set, link), 0);
+  dirs[0] = set;
+  dirs[1] = slash;
+  dirs[2] = link;
+  dirs[3] = own;
+  assert_int_equal(lplug_load_dirs(f->e, dirs, 4), LPLUG_OK);
+  assert_string_equal(order(f->e), "a b");
+  assert_int_equal(f->nerrors, 0);
+  plugin_in(f, "bad", "c", "1.0.0", "version: 2.0.0\n", NULL);
+  snprintf(slash, sizeof slash, "%s/bad/", f->root);
+  assert_int_not_equal(lplug_load_dir(f->e, slash), LPLUG_OK);
+  expect_error(f, "/bad/c/plugin.yaml:");
+  assert_null(strstr(f->errors, "//"));
+}
+
 static void deps_unreadable_folder_loads_nothing(void **state) {
   deps_fixture *f = *state;
   char good[4096];
@@ -452,6 +483,7 @@ int main(void) {
     T(deps_duplicate_names_first_folder_wins),
     T(deps_plugin_folder_in_the_set_is_one_plugin),
     T(deps_unreadable_folder_loads_nothing),
+    T(deps_a_folder_given_twice_is_read_once),
 #undef T
   };
   if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
