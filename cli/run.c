@@ -739,8 +739,13 @@ int cli_run(int argc, char **argv) {
     if (!is_stdin) close(fd);
   }
   cli_watch_close(ctx.watch);
-  /* Deliver what is left; events may beget events, but not forever. */
+  /* Deliver what is left; events may beget events, but not forever: what
+  ** is still queued after that is said, not dropped without a word. */
   for (i = 0; i < 100 && lplug_event_pending(e) > 0; i++) lplug_dispatch(e, 0);
+  if (lplug_event_pending(e) > 0)
+    cli_error("warning: %d event(s) still queued after 100 rounds of "
+              "delivery at the end were dropped (plugins answering each "
+              "other's events without end?)", lplug_event_pending(e));
   if (lplug_storage_flush(e) != LPLUG_OK) {
     cli_say(stderr, "lplug: ", lplug_errmsg(e), 0);
     status = 1;

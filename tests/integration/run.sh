@@ -307,6 +307,29 @@ wait
 check "a closed output stops the run (exit 1)" [ "$(cat "$out/epipe.rc")" = 1 ]
 check "and says why" grep -q "cannot write output: Broken pipe" "$out/epipe.err"
 
+# Two plugins answering each other's events without end: the run still
+# ends (delivery at the end stops after 100 rounds), and the events left
+# queued are said to be dropped.
+mkdir -p "$out/pp/ping" "$out/pp/pong"
+printf 'name: ping\nversion: 1.0.0\ncapabilities: { hooks: [record], events: { emit: [ping], on: [pong] } }\n' \
+  >"$out/pp/ping/plugin.yaml"
+cat >"$out/pp/ping/init.lua" <<'LUA'
+local events = require "lplug.events"
+require("lplug.hooks").on("record", function() events.emit("ping", {}) end)
+events.on("pong", function() events.emit("ping", {}) end)
+LUA
+printf 'name: pong\nversion: 1.0.0\ncapabilities: { events: { emit: [pong], on: [ping] } }\n' \
+  >"$out/pp/pong/plugin.yaml"
+cat >"$out/pp/pong/init.lua" <<'LUA'
+local events = require "lplug.events"
+events.on("ping", function() events.emit("pong", {}) end)
+LUA
+echo x | timeout 20 "$LPLUG" run --plugins "$out/pp" >"$out/pp.out" 2>"$out/pp.err"
+check "plugins answering each other without end: the run ends (exit 0)" \
+  [ $? -eq 0 -a "$(cat "$out/pp.out")" = x ]
+check "and says the events still queued were dropped" \
+  grep -q "warning: 1 event(s) still queued after 100 rounds of delivery at the end were dropped" "$out/pp.err"
+
 # A reader that goes away (`| head -1`) ends the run as the end of its
 # input does: the plugins' shutdown callbacks run and what they store is
 # kept; then lplug dies of SIGPIPE, quietly, as a shell expects (it died
