@@ -239,7 +239,8 @@ int plugin_call_pushed(plugin *p, int nargs, int nres,
 ** (manifest -- m when already read, taken --, limits, state; `replacing`
 ** is the plugin it will replace, or NULL; `real` as for
 ** plugin_load_manifest) without running code; start runs its main file
-** and init. */
+** and init, whose storage writes and events are undone when either
+** fails. */
 int plugin_build(lplug_engine *e, const char *dir, const char *real,
                  const plugin *replacing, manifest *m, plugin **out);
 int plugin_start(plugin *p);

@@ -658,6 +658,29 @@ static void lifecycle_failed_reload_keeps_the_old_version(void **state) {
   free(dir);
 }
 
+/* A first load that fails at init leaves nothing, as a failed reload
+** does: not what the main file stored, nor the events it emitted. */
+static void lifecycle_failed_load_leaves_nothing(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "local storage = require 'lplug.storage'\n"
+    "storage.set('from main', 1)\n"
+    "require('lplug.events').emit('life.main', {})\n"
+    "return { init = function() error('cannot init', 0) end }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "error in init(): cannot "
+                         "init"));
+  assert_int_equal(lplug_event_pending(f->e), 1);  /* lplug.plugin.failed */
+  free(dir);
+  dir = write_life(f, "1.0.1",
+    "local storage = require 'lplug.storage'\n"
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  return storage.get('from main') == nil and 7 or -7 end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(go(f, 1), 7);
+  free(dir);
+}
+
 static void lifecycle_reload_refuses_a_renamed_plugin(void **state) {
   fixture *f = *state;
   char *dir = write_life(f, "1.0.0", counting_v1);
@@ -781,6 +804,7 @@ int main(void) {
     T(lifecycle_unloads_in_any_order_keep_the_others_found),
     T(lifecycle_is_refused_inside_a_call),
     T(lifecycle_reload_swaps_in_the_new_version),
+    T(lifecycle_failed_load_leaves_nothing),
     T(lifecycle_failed_reload_keeps_the_old_version),
     T(lifecycle_reload_refuses_a_renamed_plugin),
     T(lifecycle_reload_keeps_what_dependents_need),
