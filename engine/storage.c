@@ -22,7 +22,7 @@
 
 enum {
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
-  Q_GET, Q_SIZE, Q_PUT, Q_DELETE, Q_USAGE, Q_KEYS, Q_COUNT
+  Q_GET, Q_SIZE, Q_PUT, Q_DELETE, Q_USAGE, Q_KEYS, Q_DATA_VERSION, Q_COUNT
 };
 
 static const char *const queries[Q_COUNT] = {
@@ -42,6 +42,7 @@ static const char *const queries[Q_COUNT] = {
   "FROM lplug_storage WHERE plugin = ?1",
   "SELECT key FROM lplug_storage WHERE plugin = ?1 AND key >= ?2 "
   "AND key < ?3 ORDER BY key LIMIT ?4",
+  "PRAGMA data_version",     /* changes when another connection commits */
 };
 
 static const char *const schema =
@@ -71,6 +72,7 @@ struct storage {
   storage_frame *top;         /* innermost running call */
   unsigned long long writes;  /* writes ever done, for frames */
   unsigned long long epoch;   /* bumped when cached usages go stale */
+  long long data_version;     /* PRAGMA data_version at the last begin */
   pending *ws;                /* the write set: STORAGE_WS_ENTRIES */
   size_t nws;                 /* entries in use, oldest first */
   char *wsbuf;                /* STORAGE_WS_BYTES */
@@ -262,14 +264,31 @@ static int busy(storage *s, int rc, char *err, size_t n) {
   return LPLUG_EIO;
 }
 
+/* Forgets every cached usage if another connection (another process or
+** engine on the file) committed since the last transaction began: it may
+** have written the same plugin's entries, and a usage that counted only
+** this connection's writes let each of N processes fill the quota. */
+static void notice_others(storage *s) {
+  sqlite3_stmt *st = s->q[Q_DATA_VERSION];
+  long long v;
+  if (sqlite3_step(st) == SQLITE_ROW &&
+      (v = sqlite3_column_int64(st, 0)) != s->data_version) {
+    s->data_version = v;
+    s->epoch++;
+  }
+  sqlite3_reset(st);
+}
+
 /* Before a write: the transaction that every write happens in, begun by
-** the write so that a busy database fails the write itself. */
+** the write so that a busy database fails the write itself.  From here to
+** the commit no other connection can write. */
 static int begin_txn(storage *s, char *err, size_t n) {
   int rc;
   if (s->in_txn) return LPLUG_OK;
   if ((rc = exec(s, Q_BEGIN)) != SQLITE_OK) return busy(s, rc, err, n);
   s->in_txn = 1;
   s->txn_began = plugin_monotonic();
+  notice_others(s);
   return LPLUG_OK;
 }
 
@@ -289,6 +308,7 @@ static void snapshot(storage *s, storage_frame *f) {
   f->used = p->storage_used;
   f->used_exact = p->storage_exact;
   f->used_current = p->storage_epoch == s->epoch;
+  f->epoch = s->epoch;
   f->writes = s->writes;
   f->used_writes = p->storage_writes;
 }
@@ -296,12 +316,15 @@ static void snapshot(storage *s, storage_frame *f) {
 /* f failed: its plugin's usage is what it was when f's undo was opened. */
 static void restore_usage(storage *s, storage_frame *f) {
   plugin *p = f->plugin;
+  /* known then, and nothing made every usage stale since (another
+  ** connection's commit, a failed one) */
+  int current = f->used_current && f->epoch == s->epoch;
   /* Only p wrote since: its usage is known; else others' are stale. */
   if (s->writes - f->writes != p->storage_writes - f->used_writes)
     s->epoch++;
   p->storage_used = f->used;
   p->storage_exact = f->used_exact;
-  p->storage_epoch = f->used_current ? s->epoch : 0;  /* 0: never current */
+  p->storage_epoch = current ? s->epoch : 0;  /* 0: never current */
 }
 
 /* ---- the write set ------------------------------------------------------ */

@@ -77,6 +77,7 @@ typedef struct storage_frame {
   long long used;             /* the plugin's usage when undo was opened */
   int used_exact;             /* and whether that was exact or a bound */
   int used_current;           /* and whether it was known at all */
+  unsigned long long epoch;   /* the storage's epoch then */
   unsigned long long writes;  /* the storage's write count then */
   unsigned long long used_writes; /* and the plugin's */
 } storage_frame;

@@ -821,7 +821,9 @@ int lplug_event_pending(const lplug_engine *e);
 ** Each plugin's entries cost their keys, their encoded values and
 ** 32 bytes each against its quota: config.storage_quota, or less if its
 ** manifest asks (capabilities: { storage: { quota: 256KB } }; more than
-** the host's is a load error).  Several processes may share one file.
+** the host's is a load error).  Several processes may share one file; a
+** plugin's quota then bounds its entries in the file, whichever process
+** wrote them.
 ** ===================================================================
 */
 
