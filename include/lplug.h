@@ -815,7 +815,9 @@ int lplug_event_pending(const lplug_engine *e);
 ** they survive the process being killed.  With a batch time, commits are
 ** grouped: they happen when a call ends that long after the last one, on
 ** lplug_storage_flush and in lplug_engine_free -- faster, but a crash
-** loses up to that much (never part of a call).  An idle host with a
+** loses up to that much (never part of a call), and so does a failure
+** that makes SQLite roll the transaction back (I/O, a full disk; the
+** message of the call it fails says so).  An idle host with a
 ** batch time should call lplug_storage_flush from time to time.
 **
 ** Each plugin's entries cost their keys, their encoded values and

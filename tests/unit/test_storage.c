@@ -1046,6 +1046,61 @@ static void storage_a_write_refused_at_the_end_fails_the_call(void **state) {
   free(db);
 }
 
+/* Some failures (I/O, a full disk) make SQLite roll the whole
+** transaction back by itself, the running call's savepoint with it; a
+** trigger raising ROLLBACK does the same on demand.  A call that catches
+** the failed write and goes on must not keep what it writes after (that
+** was written outside any savepoint), nor return as if its writes were
+** kept: it fails, with nothing kept, and says what was lost. */
+static void storage_a_transaction_the_database_rolls_back_fails_the_call(
+    void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    char name[32];
+    sqlite3 *h;
+    unlink(db);
+    use_storage(f, db, batch, 0);
+    snprintf(name, sizeof name, "rolled%d", batch);
+    assert_int_equal(load(f, name, "{}",
+      "if v == 'count' then return #storage.keys() end\n"
+      "if v == 'fine' or v == 'more' then storage.set(v, 1) return 0 end\n"
+      "storage.set('a', 1)\n"
+      "storage.keys()  -- 'a' into the table, under the call's savepoint\n"
+      "local ok, err = pcall(storage.set, 'bad', 1)\n"
+      "assert(not ok and err:find('rolled its transaction back'), err)\n"
+      "if v == 'goes on' then storage.set('c', 1) end\n"
+      "return 0"), LPLUG_OK);
+    go_ok(f, name, "fine");  /* the table exists */
+    assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TRIGGER no_bad BEFORE INSERT "
+      "ON lplug_storage WHEN NEW.key = x'626164' "
+      "BEGIN SELECT RAISE(ROLLBACK, 'refused'); END", NULL, NULL, NULL),
+      SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(go_with(f->e, name, "goes on", NULL), LPLUG_ERUNTIME);
+    assert_non_null(strstr(f->log.last_message, "storage.set: storage: the "
+                           "running call's writes are lost, and it cannot "
+                           "write more (storage: write failed: refused"));
+    assert_int_equal(go_with(f->e, name, "returns", NULL), LPLUG_EIO);
+    assert_non_null(strstr(f->log.last_message, "storage: none of the "
+                           "call's writes are kept (storage: write failed: "
+                           "refused; the database rolled its transaction "
+                           "back"));
+    assert_int_equal(result_of(f->e, name, "count"), 1);
+    /* a batch open when it happened is lost with it, as the message says */
+    go_ok(f, name, "more");
+    assert_int_equal(go_with(f->e, name, "returns", NULL), LPLUG_EIO);
+    assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+    assert_int_equal(result_of(f->e, name, "count"), batch ? 1 : 2);
+    go_ok(f, name, "more");  /* and the storage works on */
+    assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+    assert_int_equal(result_of(f->e, name, "count"), 2);
+  }
+  free(db);
+}
+
 /* Each call's write waits at the same place of the write set, so the
 ** key and value of the next call, as long as the last ones, are where
 ** SQLite has them bound already (engine/storage.c skips binding them
@@ -1123,6 +1178,7 @@ int main(void) {
     T(storage_a_failed_middle_call_undoes_the_calls_inside_it),
     T(storage_usage_read_inside_a_call_counts_its_writes),
     T(storage_a_write_refused_at_the_end_fails_the_call),
+    T(storage_a_transaction_the_database_rolls_back_fails_the_call),
     T(storage_writes_of_the_same_size_keep_their_own_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
