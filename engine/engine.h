@@ -56,6 +56,7 @@ struct plugin {
   int state;                  /* enum lplug_plugin_state */
   int callbacks[PLUGIN_CALLBACKS];  /* registry refs, LUA_NOREF if none */
   int failures;               /* failed calls in a row (safe mode) */
+  int safe_mode;              /* DISABLED by safe mode, not by the host */
   manifest *m;
   const char *name;           /* m->name */
   char *dir;                  /* realpath of the folder */

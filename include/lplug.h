@@ -613,7 +613,9 @@ int lplug_plugin_unload(lplug_engine *e, const char *name);
 ** keeps running, and the code and lplug_errmsg ("reload of 'NAME' failed;
 ** the running version stays: ...") say why; on_error is told under the
 ** plugin's name (a folder gone included).  Storage is kept;
-** the plugin keeps its state (a disabled plugin stays disabled) and its
+** the plugin keeps its state (one the host disabled stays disabled; one
+** safe mode disabled runs again, reported DISABLED to ACTIVE and
+** published as lplug.plugin.enabled after .reloaded) and its
 ** statistics start afresh.  LPLUG_ESTATE where lplug_plugin_unload gives
 ** it.  What the old version's shutdown registers goes with it. */
 int lplug_reload(lplug_engine *e, const char *name);

@@ -167,6 +167,31 @@ static void lifecycle_safe_mode_disables_after_failures_in_a_row(void **state) {
   free(dir);
 }
 
+/* Safe mode's message says a reload runs the plugin again: the failures
+** were the old code's.  A disable of the host's stays through reloads. */
+static void lifecycle_reload_runs_what_safe_mode_disabled(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) error('broken') end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  for (int i = 0; i < 3; i++) go(f, 1);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  free(dir);
+  dir = write_life(f, "1.0.1",
+    "require('lplug.hooks').on('go', function(n) return n + 1 end)\n");
+  changes[0] = '\0';
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  assert_string_equal(changes, "life:disabled>active;");
+  assert_int_equal(go(f, 1), 2);
+  assert_int_equal(lplug_plugin_disable(f->e, "life"), LPLUG_OK);
+  changes[0] = '\0';
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  assert_string_equal(changes, "life:disabled>disabled;");
+  free(dir);
+}
+
 /* Host subscriber collecting "topic:reason;" of lifecycle events. */
 static char heard[2048];
 static void hear(void *ud, const char *topic, const lplug_value *payload,
@@ -798,6 +823,7 @@ int main(void) {
     T(lifecycle_main_returns_callbacks_or_nothing),
     T(lifecycle_disabled_plugin_does_not_run),
     T(lifecycle_safe_mode_disables_after_failures_in_a_row),
+    T(lifecycle_reload_runs_what_safe_mode_disabled),
     T(lifecycle_changes_are_published),
     T(lifecycle_events_follow_changes_made_from_on_state),
     T(lifecycle_unload_runs_shutdown_and_forgets),
