@@ -56,6 +56,7 @@ struct plugin {
   int state;                  /* enum lplug_plugin_state */
   int callbacks[PLUGIN_CALLBACKS];  /* registry refs, LUA_NOREF if none */
   int failures;               /* failed calls in a row (safe mode) */
+  int safe_mode;              /* DISABLED by safe mode, not by the host */
   manifest *m;
   const char *name;           /* m->name */
   char *dir;                  /* realpath of the folder */
@@ -239,7 +240,8 @@ int plugin_call_pushed(plugin *p, int nargs, int nres,
 ** (manifest -- m when already read, taken --, limits, state; `replacing`
 ** is the plugin it will replace, or NULL; `real` as for
 ** plugin_load_manifest) without running code; start runs its main file
-** and init. */
+** and init, whose storage writes and events are undone when either
+** fails. */
 int plugin_build(lplug_engine *e, const char *dir, const char *real,
                  const plugin *replacing, manifest *m, plugin **out);
 int plugin_start(plugin *p);

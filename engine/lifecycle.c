@@ -99,6 +99,7 @@ void plugin_count_failure(plugin *p) {
            "calls in a row: hook runs and events skip it until "
            "lplug_plugin_enable or a reload (the last: %s)", p->name,
            p->failures, e->errmsg);
+  p->safe_mode = 1;
   changed(p, LPLUG_STATE_DISABLED, "disabled", reason);
   /* the engine's own message, not one the plugin logged */
   engine_log(e, LPLUG_LOG_ERROR, NULL, reason);
@@ -150,6 +151,7 @@ int lplug_plugin_disable(lplug_engine *e, const char *name) {
   if (e == NULL) return LPLUG_EINVAL;
   if ((p = target(e, name, "lplug_plugin_disable", 0, NULL, &rc)) == NULL)
     return rc;
+  p->safe_mode = 0;  /* the host's choice now: a reload keeps it */
   if (p->state == LPLUG_STATE_ACTIVE)
     changed(p, LPLUG_STATE_DISABLED, "disabled", "disabled by the host");
   return LPLUG_OK;
@@ -162,6 +164,7 @@ int lplug_plugin_enable(lplug_engine *e, const char *name) {
   if ((p = target(e, name, "lplug_plugin_enable", 0, NULL, &rc)) == NULL)
     return rc;
   p->failures = 0;
+  p->safe_mode = 0;
   if (p->state == LPLUG_STATE_DISABLED)
     changed(p, LPLUG_STATE_ACTIVE, "enabled", "enabled by the host");
   return LPLUG_OK;
@@ -242,7 +245,7 @@ static int folder_gone(lplug_engine *e, const plugin *old) {
 /* lplug_reload of old (index i), busy throughout: the host's callbacks
 ** (grant, on_state, on_log, on_error) cannot unload or reload old. */
 static int reload(lplug_engine *e, plugin *old, int i) {
-  int rc, state;
+  int rc, from, state;
   const char *name = old->name;
   unsigned long long mark;
   plugin *p;
@@ -275,8 +278,12 @@ static int reload(lplug_engine *e, plugin *old, int i) {
     return reload_failed(e, name, rc);
   }
   /* The swap: nothing runs between these lines.  The state is the old
-  ** version's now: the host may have disabled it meanwhile. */
-  state = old->state;
+  ** version's now (the host may have disabled it meanwhile), except that
+  ** the failures safe mode counted were the old code's: the new version
+  ** runs, as safe mode's message promised. */
+  from = old->state;
+  state = from == LPLUG_STATE_DISABLED && old->safe_mode
+              ? LPLUG_STATE_ACTIVE : from;
   hook_drop_plugin(e, old);
   events_drop_plugin(e, old);
   e->plugins[i] = p;
@@ -286,7 +293,8 @@ static int reload(lplug_engine *e, plugin *old, int i) {
   snprintf(reason, sizeof reason, "reloaded from %s (version %s, was %s)",
            p->dir, p->m->version, old->m->version);
   publish(p, "reloaded", reason);
-  tell(p, state, state, reason);
+  if (state != from) publish(p, "enabled", reason);
+  tell(p, from, state, reason);
   shut_down(old);
   /* what its shutdown registered goes with it */
   hook_drop_plugin(e, old);

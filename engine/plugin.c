@@ -719,11 +719,26 @@ int plugin_build(lplug_engine *e, const char *dir, const char *real,
   return LPLUG_OK;
 }
 
+/* The main file and init are kept or undone together, as one call's
+** writes are: a load that fails at init leaves nothing of the plugin,
+** neither what its main file stored nor the events it emitted. */
 int plugin_start(plugin *p) {
+  lplug_engine *e = p->engine;
+  unsigned long long mark = events_mark(e);
+  storage_frame frame;
+  char err[512];
   int rc;
   p->state = LPLUG_STATE_LOADED;
+  if (e->store) storage_enter(e->store, &frame, p);
   rc = plugin_call(p, run_main, p, 0, NULL, "loading");
   if (rc == LPLUG_OK) rc = plugin_callback(p, PLUGIN_INIT, NULL, NULL);
+  if (e->store && storage_leave(e->store, &frame, rc != LPLUG_OK, err,
+                                sizeof err) != LPLUG_OK && rc == LPLUG_OK) {
+    rc = engine_error(e, LPLUG_EIO, "plugin '%s': %s in loading", p->name,
+                      err);
+    engine_report(e, p->name, rc, "");
+  }
+  if (rc != LPLUG_OK) events_rollback(e, mark, p->name);
   return rc;
 }
 

@@ -22,7 +22,7 @@
 
 enum {
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
-  Q_GET, Q_SIZE, Q_PUT, Q_DELETE, Q_USAGE, Q_KEYS, Q_COUNT
+  Q_GET, Q_SIZE, Q_PUT, Q_DELETE, Q_USAGE, Q_KEYS, Q_DATA_VERSION, Q_COUNT
 };
 
 static const char *const queries[Q_COUNT] = {
@@ -42,6 +42,7 @@ static const char *const queries[Q_COUNT] = {
   "FROM lplug_storage WHERE plugin = ?1",
   "SELECT key FROM lplug_storage WHERE plugin = ?1 AND key >= ?2 "
   "AND key < ?3 ORDER BY key LIMIT ?4",
+  "PRAGMA data_version",     /* changes when another connection commits */
 };
 
 static const char *const schema =
@@ -69,8 +70,11 @@ struct storage {
   int in_txn;                 /* a transaction is open */
   double txn_began;           /* monotonic seconds */
   storage_frame *top;         /* innermost running call */
+  int lost;                   /* running calls whose undo SQLite took */
+  char lost_why[256];         /* the failure that made SQLite do it */
   unsigned long long writes;  /* writes ever done, for frames */
   unsigned long long epoch;   /* bumped when cached usages go stale */
+  long long data_version;     /* PRAGMA data_version at the last begin */
   pending *ws;                /* the write set: STORAGE_WS_ENTRIES */
   size_t nws;                 /* entries in use, oldest first */
   char *wsbuf;                /* STORAGE_WS_BYTES */
@@ -253,6 +257,38 @@ int storage_flush(storage *s, char *err, size_t errsize) {
 
 void storage_forget_usage(storage *s) { s->epoch++; }
 
+/* After a failure: some (I/O, a full disk) make SQLite roll the whole
+** transaction back by itself.  Its writes are gone -- those of the calls
+** since the last commit, and the running calls' savepoints with what
+** they held -- and so is what usages assumed.  A running call whose
+** savepoint went is LOST: it cannot write on (writes outside its
+** savepoint could not be undone with it) and fails as it ends.  err
+** holds the failure's message, and says so. */
+static void check_txn(storage *s, char *err, size_t n) {
+  static const char lost[] = "; the database rolled its transaction back: "
+    "the writes of the running calls and of the calls since the last "
+    "commit are lost";
+  storage_frame *f;
+  size_t len;
+  if (!s->in_txn || !sqlite3_get_autocommit(s->db)) return;
+  s->in_txn = 0;
+  s->epoch++;
+  len = strlen(err);
+  if (len + sizeof lost <= n) memcpy(err + len, lost, sizeof lost);
+  for (f = s->top; f != NULL; f = f->outer)
+    if (f->undo == STORAGE_UNDO_SAVEPOINT) {
+      f->undo = STORAGE_UNDO_LOST;
+      if (s->lost++ == 0) snprintf(s->lost_why, sizeof s->lost_why, "%s", err);
+    }
+}
+
+/* Refuses to touch the database while a running call is LOST. */
+static int refuse_lost(storage *s, char *err, size_t n) {
+  snprintf(err, n, "storage: the running call's writes are lost, and it "
+           "cannot write more (%s)", s->lost_why);
+  return LPLUG_EIO;
+}
+
 static int busy(storage *s, int rc, char *err, size_t n) {
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
     snprintf(err, n, "storage: the database is busy (another process held "
@@ -262,24 +298,33 @@ static int busy(storage *s, int rc, char *err, size_t n) {
   return LPLUG_EIO;
 }
 
+/* Forgets every cached usage if another connection (another process or
+** engine on the file) committed since the last transaction began: it may
+** have written the same plugin's entries, and a usage that counted only
+** this connection's writes let each of N processes fill the quota. */
+static void notice_others(storage *s) {
+  sqlite3_stmt *st = s->q[Q_DATA_VERSION];
+  long long v;
+  if (sqlite3_step(st) == SQLITE_ROW &&
+      (v = sqlite3_column_int64(st, 0)) != s->data_version) {
+    s->data_version = v;
+    s->epoch++;
+  }
+  sqlite3_reset(st);
+}
+
 /* Before a write: the transaction that every write happens in, begun by
-** the write so that a busy database fails the write itself. */
+** the write so that a busy database fails the write itself.  From here to
+** the commit no other connection can write. */
 static int begin_txn(storage *s, char *err, size_t n) {
   int rc;
+  if (s->lost) return refuse_lost(s, err, n);
   if (s->in_txn) return LPLUG_OK;
   if ((rc = exec(s, Q_BEGIN)) != SQLITE_OK) return busy(s, rc, err, n);
   s->in_txn = 1;
   s->txn_began = plugin_monotonic();
+  notice_others(s);
   return LPLUG_OK;
-}
-
-/* Some failures (I/O, full disk) make SQLite roll the whole transaction
-** back by itself: its writes are gone, and so is what usages assumed. */
-static void check_txn(storage *s) {
-  if (s->in_txn && sqlite3_get_autocommit(s->db)) {
-    s->in_txn = 0;
-    s->epoch++;
-  }
 }
 
 /* Notes what undoing f must give back: its plugin's usage, and the write
@@ -289,6 +334,7 @@ static void snapshot(storage *s, storage_frame *f) {
   f->used = p->storage_used;
   f->used_exact = p->storage_exact;
   f->used_current = p->storage_epoch == s->epoch;
+  f->epoch = s->epoch;
   f->writes = s->writes;
   f->used_writes = p->storage_writes;
 }
@@ -296,12 +342,15 @@ static void snapshot(storage *s, storage_frame *f) {
 /* f failed: its plugin's usage is what it was when f's undo was opened. */
 static void restore_usage(storage *s, storage_frame *f) {
   plugin *p = f->plugin;
+  /* known then, and nothing made every usage stale since (another
+  ** connection's commit, a failed one) */
+  int current = f->used_current && f->epoch == s->epoch;
   /* Only p wrote since: its usage is known; else others' are stale. */
   if (s->writes - f->writes != p->storage_writes - f->used_writes)
     s->epoch++;
   p->storage_used = f->used;
   p->storage_exact = f->used_exact;
-  p->storage_epoch = f->used_current ? s->epoch : 0;  /* 0: never current */
+  p->storage_epoch = current ? s->epoch : 0;  /* 0: never current */
 }
 
 /* ---- the write set ------------------------------------------------------ */
@@ -447,7 +496,11 @@ static int convert(storage *s, storage_frame *f, size_t end, char *err,
 ** (a call with none yet has its undo opened there). */
 static int to_savepoints(storage *s, char *err, size_t n) {
   storage_frame *f;
-  int rc = convert(s, s->top, s->nws, err, n);
+  /* in the transaction: a failure may have ended the one the writes
+  ** waiting in the set were made in */
+  int rc = begin_txn(s, err, n);
+  if (rc != LPLUG_OK) return rc;
+  rc = convert(s, s->top, s->nws, err, n);
   if (rc == LPLUG_OK) {
     s->nws = s->wsused = 0;
     for (f = s->top; f != NULL; f = f->outer) f->fresh = 0;
@@ -460,7 +513,7 @@ static int to_savepoints(storage *s, char *err, size_t n) {
     f->undo = STORAGE_UNDO_SET;
     f->fresh = 0;
   }
-  check_txn(s);
+  check_txn(s, err, n);
   return rc;
 }
 
@@ -479,7 +532,7 @@ static int ws_write_out(storage *s, size_t mark, char *err, size_t n) {
   }
   if (several) exec(s, Q_RELEASE);
   if (rc == SQLITE_OK) return LPLUG_OK;
-  check_txn(s);
+  check_txn(s, err, n);
   return LPLUG_EIO;
 }
 
@@ -499,6 +552,13 @@ int storage_leave(storage *s, storage_frame *f, int failed, char *err,
   storage_frame *outer = f->outer;
   int rc = LPLUG_OK;
   s->top = outer;
+  if (f->undo == STORAGE_UNDO_LOST) {  /* its savepoint is gone */
+    s->lost--;
+    snprintf(err, errsize, "storage: none of the call's writes are kept "
+             "(%s)", s->lost_why);
+    rc = LPLUG_EIO;
+    failed = 1;
+  }
   /* A returning call's writes join its caller's write set, if that keeps
   ** one; else they are written now. */
   if (f->undo == STORAGE_UNDO_SET && !failed &&
@@ -625,6 +685,7 @@ int storage_get(storage *s, plugin *p, const char *key, size_t klen,
                            : fail(s->db, LPLUG_EIO, err, errsize, "read failed");
   }
   sqlite3_reset(st);
+  if (rc == LPLUG_EIO) check_txn(s, err, errsize);
   return rc;
 }
 
@@ -670,8 +731,11 @@ static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
     if ((rc = to_savepoints(s, err, n)) != LPLUG_OK) return rc;
     if (!fits) {
       if ((used = storage_used(s, p)) < 0 ||
-          (old = entry_cost(s, p, key, klen)) < 0)
-        return fail(s->db, LPLUG_EIO, err, n, "read failed");
+          (old = entry_cost(s, p, key, klen)) < 0) {
+        fail(s->db, LPLUG_EIO, err, n, "read failed");
+        check_txn(s, err, n);
+        return LPLUG_EIO;
+      }
       if (cost > old && used - old + cost > (long long)p->storage_quota)
         return over_quota(p, used, cost - old, err, n);
     }
@@ -683,7 +747,11 @@ static int write_entry(storage *s, plugin *p, const char *key, size_t klen,
     }
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return busy(s, rc, err, n);
+    if (rc != SQLITE_DONE) {
+      busy(s, rc, err, n);
+      check_txn(s, err, n);
+      return LPLUG_EIO;
+    }
     changed = sqlite3_changes(s->db) > 0;
   }
   if (old >= 0) {                       /* exact */
@@ -805,7 +873,10 @@ int storage_keys(storage *s, plugin *p, const char *prefix, size_t plen,
     got++;
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return fail(s->db, LPLUG_EIO, err, errsize, "read failed");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    fail(s->db, LPLUG_EIO, err, errsize, "read failed");
+    check_txn(s, err, errsize);
+    return LPLUG_EIO;
+  }
   return LPLUG_OK;
 }

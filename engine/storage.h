@@ -14,7 +14,8 @@
 ** then errors leaves nothing.  Calls nest (a host callback may run hooks,
 ** of other plugins or of the same one): a nested call's writes join the
 ** write set of the call around it when it returns, and are undone with
-** that call if it fails, as its events are.
+** that call if it fails (events differ: a failed call takes back only
+** its own plugin's, events_rollback).
 **
 ** What the write set cannot answer moves it into the database under
 ** SQLite savepoints, one per running call (nested calls nest them), and
@@ -61,13 +62,16 @@ typedef struct plugin plugin;
 #define STORAGE_WS_BYTES (64 * 1024)
 
 /* How a call's writes can be undone: not written yet; waiting in the
-** write set from the frame's mark on; under a savepoint of its own. */
-enum { STORAGE_UNDO_NONE, STORAGE_UNDO_SET, STORAGE_UNDO_SAVEPOINT };
+** write set from the frame's mark on; under a savepoint of its own; or
+** lost: SQLite rolled the whole transaction back after a failure (I/O,
+** a full disk), savepoint included, and the call must fail. */
+enum { STORAGE_UNDO_NONE, STORAGE_UNDO_SET, STORAGE_UNDO_SAVEPOINT,
+       STORAGE_UNDO_LOST };
 
 /* One plugin call's place in the nesting of calls (storage_enter fills
 ** it; it lives on the caller's stack).  Along the nesting, outermost
-** first, modes run SAVEPOINT*, SET*, NONE*: a write opens the undo of
-** its call and of every call around it. */
+** first, modes run (SAVEPOINT or LOST)*, SET*, NONE*: a write opens the
+** undo of its call and of every call around it. */
 typedef struct storage_frame {
   struct storage_frame *outer;
   plugin *plugin;
@@ -77,6 +81,7 @@ typedef struct storage_frame {
   long long used;             /* the plugin's usage when undo was opened */
   int used_exact;             /* and whether that was exact or a bound */
   int used_current;           /* and whether it was known at all */
+  unsigned long long epoch;   /* the storage's epoch then */
   unsigned long long writes;  /* the storage's write count then */
   unsigned long long used_writes; /* and the plugin's */
 } storage_frame;

@@ -613,7 +613,9 @@ int lplug_plugin_unload(lplug_engine *e, const char *name);
 ** keeps running, and the code and lplug_errmsg ("reload of 'NAME' failed;
 ** the running version stays: ...") say why; on_error is told under the
 ** plugin's name (a folder gone included).  Storage is kept;
-** the plugin keeps its state (a disabled plugin stays disabled) and its
+** the plugin keeps its state (one the host disabled stays disabled; one
+** safe mode disabled runs again, reported DISABLED to ACTIVE and
+** published as lplug.plugin.enabled after .reloaded) and its
 ** statistics start afresh.  LPLUG_ESTATE where lplug_plugin_unload gives
 ** it.  What the old version's shutdown registers goes with it. */
 int lplug_reload(lplug_engine *e, const char *name);
@@ -815,13 +817,17 @@ int lplug_event_pending(const lplug_engine *e);
 ** they survive the process being killed.  With a batch time, commits are
 ** grouped: they happen when a call ends that long after the last one, on
 ** lplug_storage_flush and in lplug_engine_free -- faster, but a crash
-** loses up to that much (never part of a call).  An idle host with a
+** loses up to that much (never part of a call), and so does a failure
+** that makes SQLite roll the transaction back (I/O, a full disk; the
+** message of the call it fails says so).  An idle host with a
 ** batch time should call lplug_storage_flush from time to time.
 **
 ** Each plugin's entries cost their keys, their encoded values and
 ** 32 bytes each against its quota: config.storage_quota, or less if its
 ** manifest asks (capabilities: { storage: { quota: 256KB } }; more than
-** the host's is a load error).  Several processes may share one file.
+** the host's is a load error).  Several processes may share one file; a
+** plugin's quota then bounds its entries in the file, whichever process
+** wrote them.
 ** ===================================================================
 */
 

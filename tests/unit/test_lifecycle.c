@@ -167,6 +167,31 @@ static void lifecycle_safe_mode_disables_after_failures_in_a_row(void **state) {
   free(dir);
 }
 
+/* Safe mode's message says a reload runs the plugin again: the failures
+** were the old code's.  A disable of the host's stays through reloads. */
+static void lifecycle_reload_runs_what_safe_mode_disabled(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "require('lplug.hooks').on('go', function(n) error('broken') end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  for (int i = 0; i < 3; i++) go(f, 1);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  free(dir);
+  dir = write_life(f, "1.0.1",
+    "require('lplug.hooks').on('go', function(n) return n + 1 end)\n");
+  changes[0] = '\0';
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_ACTIVE);
+  assert_string_equal(changes, "life:disabled>active;");
+  assert_int_equal(go(f, 1), 2);
+  assert_int_equal(lplug_plugin_disable(f->e, "life"), LPLUG_OK);
+  changes[0] = '\0';
+  assert_int_equal(lplug_reload(f->e, "life"), LPLUG_OK);
+  assert_int_equal(lplug_plugin_state(f->e, "life"), LPLUG_STATE_DISABLED);
+  assert_string_equal(changes, "life:disabled>disabled;");
+  free(dir);
+}
+
 /* Host subscriber collecting "topic:reason;" of lifecycle events. */
 static char heard[2048];
 static void hear(void *ud, const char *topic, const lplug_value *payload,
@@ -658,6 +683,29 @@ static void lifecycle_failed_reload_keeps_the_old_version(void **state) {
   free(dir);
 }
 
+/* A first load that fails at init leaves nothing, as a failed reload
+** does: not what the main file stored, nor the events it emitted. */
+static void lifecycle_failed_load_leaves_nothing(void **state) {
+  fixture *f = *state;
+  char *dir = write_life(f, "1.0.0",
+    "local storage = require 'lplug.storage'\n"
+    "storage.set('from main', 1)\n"
+    "require('lplug.events').emit('life.main', {})\n"
+    "return { init = function() error('cannot init', 0) end }\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ERUNTIME);
+  assert_non_null(strstr(lplug_errmsg(f->e), "error in init(): cannot "
+                         "init"));
+  assert_int_equal(lplug_event_pending(f->e), 1);  /* lplug.plugin.failed */
+  free(dir);
+  dir = write_life(f, "1.0.1",
+    "local storage = require 'lplug.storage'\n"
+    "require('lplug.hooks').on('go', function(n)\n"
+    "  return storage.get('from main') == nil and 7 or -7 end)\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  assert_int_equal(go(f, 1), 7);
+  free(dir);
+}
+
 static void lifecycle_reload_refuses_a_renamed_plugin(void **state) {
   fixture *f = *state;
   char *dir = write_life(f, "1.0.0", counting_v1);
@@ -775,12 +823,14 @@ int main(void) {
     T(lifecycle_main_returns_callbacks_or_nothing),
     T(lifecycle_disabled_plugin_does_not_run),
     T(lifecycle_safe_mode_disables_after_failures_in_a_row),
+    T(lifecycle_reload_runs_what_safe_mode_disabled),
     T(lifecycle_changes_are_published),
     T(lifecycle_events_follow_changes_made_from_on_state),
     T(lifecycle_unload_runs_shutdown_and_forgets),
     T(lifecycle_unloads_in_any_order_keep_the_others_found),
     T(lifecycle_is_refused_inside_a_call),
     T(lifecycle_reload_swaps_in_the_new_version),
+    T(lifecycle_failed_load_leaves_nothing),
     T(lifecycle_failed_reload_keeps_the_old_version),
     T(lifecycle_reload_refuses_a_renamed_plugin),
     T(lifecycle_reload_keeps_what_dependents_need),

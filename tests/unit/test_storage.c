@@ -527,6 +527,45 @@ static void storage_batches_until_flushed(void **state) {
   free(db);
 }
 
+/* Two engines on one file running the same plugin (as two processes
+** would): the quota bounds the plugin's entries in the file, not what
+** each engine wrote; each sees the other's commits before counting. */
+static void storage_quota_holds_across_engines_sharing_a_file(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  support_log other_log;
+  lplug_config c = {0};
+  c.grant = lplug_grant_declared;
+  c.storage_path = db;
+  c.storage_quota = 4096;
+  use_storage(f, db, 0, 4096);
+  /* an entry "a1" .. "b3" of 1000 x's costs 2 + 1004 + 32 = 1038: three
+  ** fit in 4096, four do not */
+  const char *body =
+    "if v == 'count' then return #storage.keys() end\n"
+    "return storage.set(v, string.rep('x', 1000)) and 1 or 0";
+  assert_int_equal(load(f, "shared", "{}", body), LPLUG_OK);
+  lplug_engine *other = support_engine_with(&other_log, &c);
+  char *root = support_tmpdir();
+  assert_int_equal(load_into(other, root, "shared", "{}", body), LPLUG_OK);
+  long long stored = 0;
+  stored += result_of(f->e, "shared", "a1");
+  stored += result_of(other, "shared", "b1");
+  stored += result_of(f->e, "shared", "a2");
+  stored += result_of(other, "shared", "b2");
+  stored += result_of(f->e, "shared", "a3");
+  stored += result_of(other, "shared", "b3");
+  assert_int_equal(stored, 3);
+  assert_int_equal(result_of(f->e, "shared", "count"), 3);
+  lplug_stats st;
+  assert_int_equal(lplug_plugin_stats(other, "shared", &st), LPLUG_OK);
+  assert_int_equal(st.storage_bytes, 3 * 1038);
+  lplug_engine_free(other);
+  support_rmtree(root);
+  free(root);
+  free(db);
+}
+
 static void storage_refuses_a_file_that_is_not_its_own(void **state) {
   fixture *f = *state;
   char *db = db_path(f);
@@ -994,15 +1033,71 @@ static void storage_a_write_refused_at_the_end_fails_the_call(void **state) {
     "WHEN NEW.key = x'626164' BEGIN SELECT RAISE(ABORT, 'refused'); END",
     NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(h);
+  /* the file changed: this call counts the plugin's entries again, so
+  ** that the writes below fit without a count and wait in the set */
+  go_ok(f, "refused", "fine");
   const char *kinds[] = {"one", "two", "move"};
   for (int i = 0; i < 3; i++) {
     assert_int_equal(go_with(f->e, "refused", kinds[i], NULL), LPLUG_EIO);
     assert_non_null(strstr(f->log.last_message, "plugin 'refused': "
                            "storage: write failed: refused"));
-    assert_int_equal(result_of(f->e, "refused", "count"), 0);
+    assert_int_equal(result_of(f->e, "refused", "count"), 1);
   }
-  go_ok(f, "refused", "fine");
-  assert_int_equal(result_of(f->e, "refused", "count"), 1);
+  free(db);
+}
+
+/* Some failures (I/O, a full disk) make SQLite roll the whole
+** transaction back by itself, the running call's savepoint with it; a
+** trigger raising ROLLBACK does the same on demand.  A call that catches
+** the failed write and goes on must not keep what it writes after (that
+** was written outside any savepoint), nor return as if its writes were
+** kept: it fails, with nothing kept, and says what was lost. */
+static void storage_a_transaction_the_database_rolls_back_fails_the_call(
+    void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  for (int batch = 0; batch <= 60000; batch += 60000) {
+    char name[32];
+    sqlite3 *h;
+    unlink(db);
+    use_storage(f, db, batch, 0);
+    snprintf(name, sizeof name, "rolled%d", batch);
+    assert_int_equal(load(f, name, "{}",
+      "if v == 'count' then return #storage.keys() end\n"
+      "if v == 'fine' or v == 'more' then storage.set(v, 1) return 0 end\n"
+      "storage.set('a', 1)\n"
+      "storage.keys()  -- 'a' into the table, under the call's savepoint\n"
+      "local ok, err = pcall(storage.set, 'bad', 1)\n"
+      "assert(not ok and err:find('rolled its transaction back'), err)\n"
+      "if v == 'goes on' then storage.set('c', 1) end\n"
+      "return 0"), LPLUG_OK);
+    go_ok(f, name, "fine");  /* the table exists */
+    assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TRIGGER no_bad BEFORE INSERT "
+      "ON lplug_storage WHEN NEW.key = x'626164' "
+      "BEGIN SELECT RAISE(ROLLBACK, 'refused'); END", NULL, NULL, NULL),
+      SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(go_with(f->e, name, "goes on", NULL), LPLUG_ERUNTIME);
+    assert_non_null(strstr(f->log.last_message, "storage.set: storage: the "
+                           "running call's writes are lost, and it cannot "
+                           "write more (storage: write failed: refused"));
+    assert_int_equal(go_with(f->e, name, "returns", NULL), LPLUG_EIO);
+    assert_non_null(strstr(f->log.last_message, "storage: none of the "
+                           "call's writes are kept (storage: write failed: "
+                           "refused; the database rolled its transaction "
+                           "back"));
+    assert_int_equal(result_of(f->e, name, "count"), 1);
+    /* a batch open when it happened is lost with it, as the message says */
+    go_ok(f, name, "more");
+    assert_int_equal(go_with(f->e, name, "returns", NULL), LPLUG_EIO);
+    assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+    assert_int_equal(result_of(f->e, name, "count"), batch ? 1 : 2);
+    go_ok(f, name, "more");  /* and the storage works on */
+    assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
+    assert_int_equal(result_of(f->e, name, "count"), 2);
+  }
   free(db);
 }
 
@@ -1069,6 +1164,7 @@ int main(void) {
     T(storage_path_is_the_engines_own_copy),
     T(storage_survives_the_engine),
     T(storage_batches_until_flushed),
+    T(storage_quota_holds_across_engines_sharing_a_file),
     T(storage_refuses_a_file_that_is_not_its_own),
     T(storage_reports_a_damaged_value),
     T(storage_two_processes_share_one_file),
@@ -1082,6 +1178,7 @@ int main(void) {
     T(storage_a_failed_middle_call_undoes_the_calls_inside_it),
     T(storage_usage_read_inside_a_call_counts_its_writes),
     T(storage_a_write_refused_at_the_end_fails_the_call),
+    T(storage_a_transaction_the_database_rolls_back_fails_the_call),
     T(storage_writes_of_the_same_size_keep_their_own_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
