@@ -118,16 +118,27 @@ static void stdlib_print_shares_the_log_rate_limit(void **state) {
               100 + 110);
 }
 
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The note of what was dropped comes at most once a second: not with
 ** every line that passes in a flood, where half the host's lines were
 ** notes.  Three floods 0.3 s apart: the first is told as its call ends,
-** the other two wait for a second to pass. */
+** the other two wait for a second to pass.  What the rate refilled is
+** judged by the time that really passed: on a machine so busy that the
+** floods took a second, the second note is due, and is all that may
+** come. */
 static void stdlib_dropped_lines_are_said_at_most_once_a_second(
     void **state) {
   fixture *f = *state;
   struct timespec pause = {0, 300 * 1000 * 1000};  /* refills 15 lines */
   lplug_value *v = lplug_value_new();
+  double began, took;
   int i;
+  began = seconds_now();
   assert_int_equal(run(f, "for i = 1, 1000 do print('p') end", NULL),
                    LPLUG_OK);
   assert_int_equal(f->log.warnings, 1);
@@ -137,10 +148,12 @@ static void stdlib_dropped_lines_are_said_at_most_once_a_second(
     nanosleep(&pause, NULL);
     assert_int_equal(lplug_hook_run(f->e, "t", v), LPLUG_OK);
   }
-  assert_int_equal(f->log.warnings, 1);
-  /* 100, then 15, then 15; a little more on a slow machine */
+  took = seconds_now() - began;
+  if (took < 1.0) assert_int_equal(f->log.warnings, 1);
+  else assert_true(f->log.warnings <= 2);
+  /* 100, then 15, then 15: the burst and what 50 a second refilled */
   assert_true(f->log.logs[LPLUG_LOG_INFO] >= 130);
-  assert_true(f->log.logs[LPLUG_LOG_INFO] <= 140);
+  assert_true(f->log.logs[LPLUG_LOG_INFO] <= 100 + (int)(50 * took) + 2);
   lplug_value_free(v);
 }
 
