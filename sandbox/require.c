@@ -31,6 +31,13 @@ static const char LOADING = 0;  /* its address marks a module in progress */
 
 #define SOURCE_BYTES_PER_INSTRUCTION 4
 
+/* Looking a file of the folder up is a few system calls (realpath checks
+** every part of the path): about 8 us, the time of a thousand
+** instructions.  A require that fails is not cached, so one retried in a
+** loop, uncharged, took the host 4 s of system calls for a budget of 1M
+** instructions (hostile cpu-require-retried). */
+#define FILE_LOOKUP_INSTRUCTIONS 1000
+
 /* Resolves rel inside the plugin folder into `out` (and its stat into
 ** st); 1 when the file is a regular file inside it, 0 when missing, -1
 ** when it escapes.  `fresh`: the load making this state resolved
@@ -161,12 +168,16 @@ static void find_local(lua_State *L, const char *name) {
     if (rel[i] == '.') rel[i] = '/';
   snprintf(alt, sizeof alt, "%s/init.lua", rel);
   strcat(rel, ".lua");
+  budget_charge(L, FILE_LOOKUP_INSTRUCTIONS);
   if ((r = resolve(sb, rel, path, &st, 0)) > 0) {
+    budget_charge(L, FILE_LOOKUP_INSTRUCTIONS);  /* resolved again, read */
     sandbox_loadfile(L, rel);
     lua_pushstring(L, rel);
     return;
   }
+  if (r == 0) budget_charge(L, FILE_LOOKUP_INSTRUCTIONS);
   if (r == 0 && (r = resolve(sb, alt, path, &st, 0)) > 0) {
+    budget_charge(L, FILE_LOOKUP_INSTRUCTIONS);
     sandbox_loadfile(L, alt);
     lua_pushstring(L, alt);
     return;

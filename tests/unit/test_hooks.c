@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <time.h>
+
 #include "fixture.h"
 
 /* Loads plugin `name` whose init.lua is `code`. */
@@ -467,6 +469,40 @@ static void hooks_result_larger_than_four_times_memory_is_refused(
                LPLUG_EVALUE, "makes the value larger than 1048576 bytes");
 }
 
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void hooks_result_sharing_a_big_empty_table_is_read_by_its_bytes(
+    void **state) {
+  /* A table of 131,072 slots, emptied, met 500,000 times in the result:
+  ** each visit walked every slot for the 7 bytes it wrote (27 s of
+  ** the host's time, after the call, whatever its limits); a table met
+  ** again is now copied from its first encoding. */
+  fixture *f = *state;
+  lplug_value *v = lplug_value_new();
+  long long began;
+  lplug_engine_free(f->e);
+  f->e = support_engine(&f->log, 4 * 1024 * 1024, 0);
+  assert_int_equal(lplug_hook_define(f->e, "h", LPLUG_HOOK_FAIL_CLOSED, NULL),
+                   LPLUG_OK);
+  load(f, "sharer",
+       "local empty, a, b, c = {}, {}, {}, {}\n"
+       "for i = 1, 100000 do empty[i] = true end\n"
+       "for i = 1, 100000 do empty[i] = nil end\n"
+       "for i = 1, 100 do a[i] = empty; b[i] = a end\n"
+       "for i = 1, 50 do c[i] = b end\n"
+       "require('lplug.hooks').on('h', function() return c end)");
+  began = now_ms();
+  assert_int_equal(lplug_hook_run(f->e, "h", v), LPLUG_OK);
+  if (now_ms() - began > 2000)
+    fail_msg("the result took %lld ms to read", now_ms() - began);
+  assert_int_equal(lplug_value_count(v, 0), 50);
+  lplug_value_free(v);
+}
+
 static void hooks_yield_across_the_host_call_fails(void **state) {
   expect_error(*state, "coroutine.yield(1)", LPLUG_ERUNTIME,
                "attempt to yield from outside a coroutine");
@@ -662,6 +698,7 @@ int main(void) {
     T(hooks_cyclic_result_is_refused),
     T(hooks_coroutine_result_is_refused),
     T(hooks_result_larger_than_four_times_memory_is_refused),
+    T(hooks_result_sharing_a_big_empty_table_is_read_by_its_bytes),
     T(hooks_yield_across_the_host_call_fails),
     T(hooks_values_are_copies),
 #undef T

@@ -1,0 +1,1 @@
+error("this module fails to load, every time")
