@@ -502,28 +502,44 @@ static void storage_survives_the_engine(void **state) {
   free(db);
 }
 
-static void storage_batches_until_flushed(void **state) {
-  fixture *f = *state;
-  char *db = db_path(f);
-  support_log other_log;
+/* Another engine on the storage file `db`, as another process would be,
+** running plugin `name` (the same plugin, from a folder of its own). */
+typedef struct other_engine {
+  lplug_engine *e;
+  support_log log;
+  char *root;
+} other_engine;
+
+static void other_open(other_engine *o, const char *db, size_t quota,
+                       const char *name, const char *body) {
   lplug_config c = {0};
   c.grant = lplug_grant_declared;
   c.storage_path = db;
+  c.storage_quota = quota;
+  o->e = support_engine_with(&o->log, &c);
+  o->root = support_tmpdir();
+  assert_int_equal(load_into(o->e, o->root, name, "{}", body), LPLUG_OK);
+}
+
+static void other_close(other_engine *o) {
+  lplug_engine_free(o->e);
+  support_rmtree(o->root);
+  free(o->root);
+}
+
+static void storage_batches_until_flushed(void **state) {
+  fixture *f = *state;
+  char *db = db_path(f);
+  other_engine other;
   use_storage(f, db, 60000, 0);
   assert_int_equal(load(f, "batched", "{}", "storage.incr('n')"), LPLUG_OK);
   go_ok(f, "batched", NULL);
   go_ok(f, "batched", NULL);
-  /* another engine on the file, as the same plugin (from another folder) */
-  lplug_engine *other = support_engine_with(&other_log, &c);
-  char *root = support_tmpdir();
-  assert_int_equal(load_into(other, root, "batched", "{}",
-                             "return storage.get('n') or 0"), LPLUG_OK);
-  assert_int_equal(result_of(other, "batched", NULL), 0);  /* not yet */
+  other_open(&other, db, 0, "batched", "return storage.get('n') or 0");
+  assert_int_equal(result_of(other.e, "batched", NULL), 0);  /* not yet */
   assert_int_equal(lplug_storage_flush(f->e), LPLUG_OK);
-  assert_int_equal(result_of(other, "batched", NULL), 2);
-  lplug_engine_free(other);
-  support_rmtree(root);
-  free(root);
+  assert_int_equal(result_of(other.e, "batched", NULL), 2);
+  other_close(&other);
   free(db);
 }
 
@@ -533,11 +549,7 @@ static void storage_batches_until_flushed(void **state) {
 static void storage_quota_holds_across_engines_sharing_a_file(void **state) {
   fixture *f = *state;
   char *db = db_path(f);
-  support_log other_log;
-  lplug_config c = {0};
-  c.grant = lplug_grant_declared;
-  c.storage_path = db;
-  c.storage_quota = 4096;
+  other_engine other;
   use_storage(f, db, 0, 4096);
   /* an entry "a1" .. "b3" of 1000 x's costs 2 + 1004 + 32 = 1038: three
   ** fit in 4096, four do not */
@@ -545,24 +557,20 @@ static void storage_quota_holds_across_engines_sharing_a_file(void **state) {
     "if v == 'count' then return #storage.keys() end\n"
     "return storage.set(v, string.rep('x', 1000)) and 1 or 0";
   assert_int_equal(load(f, "shared", "{}", body), LPLUG_OK);
-  lplug_engine *other = support_engine_with(&other_log, &c);
-  char *root = support_tmpdir();
-  assert_int_equal(load_into(other, root, "shared", "{}", body), LPLUG_OK);
+  other_open(&other, db, 4096, "shared", body);
   long long stored = 0;
   stored += result_of(f->e, "shared", "a1");
-  stored += result_of(other, "shared", "b1");
+  stored += result_of(other.e, "shared", "b1");
   stored += result_of(f->e, "shared", "a2");
-  stored += result_of(other, "shared", "b2");
+  stored += result_of(other.e, "shared", "b2");
   stored += result_of(f->e, "shared", "a3");
-  stored += result_of(other, "shared", "b3");
+  stored += result_of(other.e, "shared", "b3");
   assert_int_equal(stored, 3);
   assert_int_equal(result_of(f->e, "shared", "count"), 3);
   lplug_stats st;
-  assert_int_equal(lplug_plugin_stats(other, "shared", &st), LPLUG_OK);
+  assert_int_equal(lplug_plugin_stats(other.e, "shared", &st), LPLUG_OK);
   assert_int_equal(st.storage_bytes, 3 * 1038);
-  lplug_engine_free(other);
-  support_rmtree(root);
-  free(root);
+  other_close(&other);
   free(db);
 }
 
