@@ -442,7 +442,9 @@ static void events_dispatch_bounds_what_a_plugins_handlers_spend(
 }
 
 /* In deadline mode the handlers' time is what counts: 100 x 5 ms = 0.5 s
-** of handlers that spin 1 ms each is about 500 of 20 x 256 calls. */
+** of handlers that spin 1 ms each is about 500 of 20 x 64 calls.  (64
+** subscriptions, not more: the load itself runs under the 5 ms, and 256
+** of them took longer than that under valgrind on a busy machine.) */
 static void events_dispatch_bound_is_time_in_deadline_mode(void **state) {
   fixture *f = *state;
   lplug_config config = {0};
@@ -456,7 +458,7 @@ static void events_dispatch_bound_is_time_in_deadline_mode(void **state) {
     "  local t = os.clock()\n"
     "  while os.clock() - t < 0.001 do end\n"
     "end\n"
-    "for _ = 1, 256 do events.on('f.tick', spin) end\n"
+    "for _ = 1, 64 do events.on('f.tick', spin) end\n"
     "require('lplug.hooks').on('attack', function()\n"
     "  while events.emit('f.tick', false) do end\n"
     "end)\n"), LPLUG_OK);
@@ -464,7 +466,7 @@ static void events_dispatch_bound_is_time_in_deadline_mode(void **state) {
   before = attack(f, "spin");
   assert_int_equal(lplug_dispatch(f->e, 0), 20);
   assert_int_equal(lplug_plugin_stats(f->e, "spin", &after), LPLUG_OK);
-  assert_true(after.calls - before.calls < 20 * 256 / 4);
+  assert_true(after.calls - before.calls < 20 * 64 * 3 / 4);
   /* (a call the machine delays 4 ms more ends on its own deadline) */
   assert_true(after.cpu_errors - before.cpu_errors >= 1);
   assert_non_null(strstr(f->log.last_message, "plugin 'spin': its event "
