@@ -441,6 +441,32 @@ static void events_dispatch_bounds_what_a_plugins_handlers_spend(
   }
 }
 
+/* tests/hostile/ev-payload-fanout: 256 subscriptions to p.big, whose
+** handlers do nothing, and 20 payloads of 800 tables queued by one call
+** (which pays 7,100 instructions for each).  Each of the 5,120
+** deliveries makes its own copy of 800 tables, and the subscriber now
+** pays for it as the emitter did, so its allowance of 100 budgets of
+** 200,000 instructions runs out after about half of them.  Uncharged,
+** every delivery was made, counting 1,000 instructions each. */
+static void events_subscribers_pay_for_their_copy_of_the_payload(
+    void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  lplug_stats before, after;
+  config.instruction_limit = 200000;
+  reconfigure(f, &config);
+  load_hostile(f, "ev-payload-fanout");
+  before = attack(f, "ev-payload-fanout");
+  assert_int_equal(lplug_event_pending(f->e), 20);
+  assert_int_equal(lplug_dispatch(f->e, 0), 20);
+  assert_int_equal(lplug_plugin_stats(f->e, "ev-payload-fanout", &after),
+                   LPLUG_OK);
+  assert_true(after.calls - before.calls < 20 * 256 * 2 / 3);
+  assert_int_equal(after.cpu_errors - before.cpu_errors, 1);
+  assert_non_null(strstr(f->log.last_message, "plugin 'ev-payload-fanout': "
+    "its event handlers spent 100 times its per-call budget"));
+}
+
 /* In deadline mode the handlers' time is what counts: 100 x 5 ms = 0.5 s
 ** of handlers that spin 1 ms each is about 500 of 20 x 256 calls. */
 static void events_dispatch_bound_is_time_in_deadline_mode(void **state) {
@@ -615,6 +641,7 @@ int main(void) {
     T(events_payload_with_a_function_is_refused),
     T(events_dispatch_bounds_what_a_plugins_handlers_spend),
     T(events_dispatch_bound_is_time_in_deadline_mode),
+    T(events_subscribers_pay_for_their_copy_of_the_payload),
     T(events_subscriptions_turned_off_while_dispatching_are_reclaimed),
     T(events_delivery_survives_compaction_under_it),
     T(events_what_never_fits_says_why),
