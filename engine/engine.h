@@ -147,6 +147,9 @@ struct lplug_engine {
   event *queue;
   int qcap, qhead, qlen;
   size_t qbytes;
+  size_t qtopics;             /* bytes of the queued events' topics, and */
+  size_t sub_patterns;        /* of the live subscriptions' patterns:
+                                 what matching them costs (events.c) */
   unsigned long long emitted; /* events ever queued: marks for rollback */
   subscription *subs;        /* in id order: found by bisection */
   int nsubs, subcap, dispatching;

@@ -90,6 +90,13 @@ int events_valid(const char *topic, int pattern);
 /* Whether topic matches pattern (see "Events" in lplug.h). */
 int events_match(const char *pattern, const char *topic);
 
+/* What matching at dispatch costs, in instructions (events.c): an event
+** of topic_len bytes against the live subscriptions, and a subscription
+** of pattern_len bytes against the queued events, in p's engine.
+** events.emit and events.on charge it. */
+long long events_emit_match_cost(const plugin *p, size_t topic_len);
+long long events_on_match_cost(const plugin *p, size_t pattern_len);
+
 /* Queues an event from p: takes `payload` (freed on failure too).
 ** Returns LPLUG_OK, LPLUG_EFULL, LPLUG_EVALUE (the payload alone is
 ** larger than the queue's bytes: it never fits) or LPLUG_ENOMEM. */

@@ -102,7 +102,8 @@ typedef struct enc {
   size_t errsize, errlen;
   int rc;                /* LPLUG_EVALUE or LPLUG_ENOMEM once refused */
   int depth;             /* tables enclosing the value being written */
-  size_t work;           /* bytes written, rewrites included */
+  size_t work;           /* bytes written, rewrites included, and
+                            VALUE_ITEM_WORK for each value walked */
   const void *tables[LPLUG_MAX_DEPTH];   /* those tables, outermost first */
   step path[LPLUG_MAX_DEPTH];           /* how each level was entered */
   int deepest;           /* the deepest level of a table written so far,
@@ -436,6 +437,7 @@ static int encode(enc *e, int idx) {
   unsigned char *p;
   size_t len;
   const char *s;
+  e->work += VALUE_ITEM_WORK;
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
     case LUA_TBOOLEAN:
@@ -537,7 +539,8 @@ static const unsigned char *skip_value(const unsigned char *p) {
   }
 }
 
-static const unsigned char *push(lua_State *L, const unsigned char *p);
+static const unsigned char *push(lua_State *L, const unsigned char *p,
+                                 size_t *items);
 
 /* Short strings without NULs go through lua_pushstring: its cache, keyed
 ** by address, skips hashing when the same value is pushed again (one
@@ -547,7 +550,8 @@ static void push_string(lua_State *L, const char *s, size_t len) {
   else lua_pushlstring(L, s, len);
 }
 
-static const unsigned char *push_table(lua_State *L, const unsigned char *p) {
+static const unsigned char *push_table(lua_State *L, const unsigned char *p,
+                                       size_t *items) {
   const unsigned char *end = skip_value(p);
   uint64_t narr, nhash, i;
   p = get_varint(p + 5, &narr);
@@ -560,7 +564,7 @@ static const unsigned char *push_table(lua_State *L, const unsigned char *p) {
       p++;
       continue;
     }
-    p = push(L, p);
+    p = push(L, p, items);
     lua_rawseti(L, -2, (lua_Integer)i);
   }
   for (i = 0; i < nhash; i++) {
@@ -575,12 +579,14 @@ static const unsigned char *push_table(lua_State *L, const unsigned char *p) {
       if (klen <= 40 && strlen(k) == klen) {
         /* The table is new (no metatable), so lua_setfield is a raw set;
         ** it finds the key through Lua's string cache by address. */
-        p = push(L, val);
+        p = push(L, val, items);
         lua_setfield(L, -2, k);
+        ++*items;                            /* the key */
       } else {
         lua_pushlstring(L, k, (size_t)klen);
-        p = push(L, val);
+        p = push(L, val, items);
         lua_rawset(L, -3);
+        ++*items;
       }
       continue;
     }
@@ -590,20 +596,22 @@ static const unsigned char *push_table(lua_State *L, const unsigned char *p) {
       p = skip_value(skip_value(p));
       continue;
     }
-    p = push(L, p);                          /* key */
+    p = push(L, p, items);                   /* key */
     if (*p == VALUE_NIL) {                   /* key = nil: absent */
       lua_pop(L, 1);
       p++;
       continue;
     }
-    p = push(L, p);
+    p = push(L, p, items);
     lua_rawset(L, -3);
   }
   return end;
 }
 
-static const unsigned char *push(lua_State *L, const unsigned char *p) {
+static const unsigned char *push(lua_State *L, const unsigned char *p,
+                                 size_t *items) {
   uint64_t x;
+  ++*items;
   switch (*p) {
     case VALUE_NIL: lua_pushnil(L); return p + 1;
     case VALUE_FALSE: lua_pushboolean(L, 0); return p + 1;
@@ -618,21 +626,24 @@ static const unsigned char *push(lua_State *L, const unsigned char *p) {
       p = get_varint(p + 1, &x);
       push_string(L, (const char *)p, (size_t)x);
       return p + x + 1;
-    case VALUE_TABLE: return push_table(L, p);
+    case VALUE_TABLE: return push_table(L, p, items);
     default: lua_pushinteger(L, *p & 0x7f); return p + 1;
   }
 }
 
 int value_push_other_scalar(lua_State *L, const lplug_value *v) {
+  size_t items = 0;
   if (v->bytes[0] == VALUE_STRING || v->bytes[0] == VALUE_TABLE) return 0;
-  push(L, v->bytes);
+  push(L, v->bytes, &items);
   return 1;
 }
 
-void value_push_lua(lua_State *L, const lplug_value *v, size_t at) {
-  if (v->bytes[at] != VALUE_TABLE)         /* push_table checks its own */
+size_t value_push_lua(lua_State *L, const lplug_value *v, size_t at) {
+  const unsigned char *p = v->bytes + at;
+  size_t items = 0;
+  if (*p != VALUE_TABLE)                   /* push_table checks its own */
     luaL_checkstack(L, 1, "no room for a value");
-  push(L, v->bytes + at);
+  return (size_t)(push(L, p, &items) - p) + items * VALUE_ITEM_WORK;
 }
 
 /* }====================================================== */

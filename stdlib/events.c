@@ -22,8 +22,9 @@
 
 static const char *const HANDLE = "lplug.events.handle";
 
-/* What an emit costs besides copying its payload, and a subscription
-** besides copying its pattern. */
+/* What an emit costs besides copying its payload and the matching it
+** makes at dispatch, and a subscription besides its pattern and its
+** matching (events_emit_match_cost, events_on_match_cost). */
 #define EMIT_INSTRUCTIONS 100
 
 /* Argument 1, a topic or pattern of len bytes, is too long. */
@@ -52,7 +53,8 @@ static int events_emit(lua_State *L) {
   ** it has been copied up to the value limit.  (The payload is in p's
   ** scratch value: a charge that stops the call leaks nothing.) */
   budget_charge(L, EMIT_INSTRUCTIONS +
-                       (long long)(work / PLUGIN_BYTES_PER_INSTRUCTION));
+                       (long long)(work / PLUGIN_BYTES_PER_INSTRUCTION) +
+                       events_emit_match_cost(p, len));
   if (rc != LPLUG_OK) {
     value_set_nil(scratch);
     return luaL_error(L, "events.emit: %s", rc == LPLUG_ENOMEM ?
@@ -100,7 +102,8 @@ static int events_on(lua_State *L) {
   luaL_argcheck(L, events_valid(pattern, 1) && strlen(pattern) == len, 1,
                 "pattern must be dot-separated words or '*'");
   plugin_require(L, p, "events.on", pattern, "events.on");
-  budget_charge(L, EMIT_INSTRUCTIONS + (long long)len);
+  budget_charge(L, EMIT_INSTRUCTIONS + (long long)len +
+                       events_on_match_cost(p, len));
   id = lua_newuserdatauv(L, sizeof *id, 0);  /* before subscribing: */
   luaL_setmetatable(L, HANDLE);              /* nothing fails after */
   *id = 0;

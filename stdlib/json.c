@@ -61,7 +61,7 @@ static int json_encode_lua(lua_State *L) {
 static int json_decode_lua(lua_State *L) {
   plugin *p = plugin_of(L);
   lplug_value *v = plugin_scratch(p);
-  size_t len;
+  size_t len, work;
   const char *s = luaL_checklstring(L, 1, &len);
   char err[256];
   int rc;
@@ -73,8 +73,9 @@ static int json_decode_lua(lua_State *L) {
     lua_pushstring(L, err);
     return 2;
   }
-  value_push_lua(L, v, 0);
+  work = value_push_lua(L, v, 0);  /* one value, within the memory limit */
   value_set_nil(v);
+  budget_charge(L, (long long)(work / PLUGIN_BYTES_PER_INSTRUCTION));
   return 1;
 }
 

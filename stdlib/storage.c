@@ -77,10 +77,10 @@ static int storage_get_lua(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  lplug_value_bytes(v, &len);
-  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
-  value_push_lua(L, v, 0);
+  /* charged after the copy (one value, within the memory limit) */
+  len = value_push_lua(L, v, 0);
   value_set_nil(v);
+  budget_charge(L, (long long)(len / PLUGIN_BYTES_PER_INSTRUCTION));
   return 1;
 }
 

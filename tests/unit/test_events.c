@@ -441,6 +441,59 @@ static void events_dispatch_bounds_what_a_plugins_handlers_spend(
   }
 }
 
+/* tests/hostile/ev-payload-fanout: 256 subscriptions to p.big, whose
+** handlers do nothing, and 20 payloads of 800 tables queued by one call
+** (which pays 7,100 instructions for each).  Each of the 5,120
+** deliveries makes its own copy of 800 tables, and the subscriber now
+** pays for it as the emitter did, so its allowance of 100 budgets of
+** 200,000 instructions runs out after about half of them.  Uncharged,
+** every delivery was made, counting 1,000 instructions each. */
+static void events_subscribers_pay_for_their_copy_of_the_payload(
+    void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  lplug_stats before, after;
+  config.instruction_limit = 200000;
+  reconfigure(f, &config);
+  load_hostile(f, "ev-payload-fanout");
+  before = attack(f, "ev-payload-fanout");
+  assert_int_equal(lplug_event_pending(f->e), 20);
+  assert_int_equal(lplug_dispatch(f->e, 0), 20);
+  assert_int_equal(lplug_plugin_stats(f->e, "ev-payload-fanout", &after),
+                   LPLUG_OK);
+  assert_true(after.calls - before.calls < 20 * 256 * 2 / 3);
+  assert_int_equal(after.cpu_errors - before.cpu_errors, 1);
+  assert_non_null(strstr(f->log.last_message, "plugin 'ev-payload-fanout': "
+    "its event handlers spent 100 times its per-call budget"));
+}
+
+/* The reverse of tests/hostile/ev-match-flood: the queue filled first
+** (here by the host, 1,000 events of 128-byte topics), then 256
+** subscriptions whose patterns nearly match them.  Each subscription pays
+** for matching the events queued (about 68,000 instructions here), so a
+** budget of 1M holds 14 of them; uncharged, all 256 fitted, and the
+** dispatch matched 256,000 pairs for them. */
+static void events_subscribing_pays_for_matching_the_queued_events(
+    void **state) {
+  fixture *f = *state;
+  lplug_config config = {0};
+  char stem[128], topic[160];
+  int i;
+  config.instruction_limit = 1000000;
+  reconfigure(f, &config);
+  for (i = 0; i < 63; i++) memcpy(stem + 2 * i, "a.", 2);
+  stem[125] = '\0';  /* 63 words */
+  snprintf(topic, sizeof topic, "%s.y", stem);
+  for (i = 0; i < 1000; i++)
+    assert_int_equal(lplug_event_emit(f->e, topic, NULL), LPLUG_OK);
+  assert_int_equal(load(f, "late", "[]", "['*']",
+    "local events = require 'lplug.events'\n"
+    "local stem = ('a.'):rep(63):sub(1, -2)\n"
+    "for _ = 1, 256 do events.on(stem .. '.x', function() end) end\n"),
+    LPLUG_ECPU);
+  assert_int_equal(lplug_dispatch(f->e, 0), 1001);  /* and the load's failure */
+}
+
 /* In deadline mode the handlers' time is what counts: 100 x 5 ms = 0.5 s
 ** of handlers that spin 1 ms each is about 500 of 20 x 64 calls.  (64
 ** subscriptions, not more: the load itself runs under the 5 ms, and 256
@@ -617,6 +670,8 @@ int main(void) {
     T(events_payload_with_a_function_is_refused),
     T(events_dispatch_bounds_what_a_plugins_handlers_spend),
     T(events_dispatch_bound_is_time_in_deadline_mode),
+    T(events_subscribers_pay_for_their_copy_of_the_payload),
+    T(events_subscribing_pays_for_matching_the_queued_events),
     T(events_subscriptions_turned_off_while_dispatching_are_reclaimed),
     T(events_delivery_survives_compaction_under_it),
     T(events_what_never_fits_says_why),
