@@ -12,10 +12,10 @@
 **      of a hook point not listed, events.emit / events.on of topics the
 **      lists do not cover.  Names built at run time are not seen;
 **   3. the plugin loads in an engine that grants what it declares and
-**      defines the hook points `lplug run` would, with the host's
-**      `config:` when a settings file is given: errors of the main chunk
-**      and config values against the schema, each at the line of the
-**      Lua file, plugin.yaml or settings file it is about.
+**      defines the hook points a host could offer (define_hooks), with
+**      the host's `config:` when a settings file is given: errors of the
+**      main chunk and config values against the schema, each at the line
+**      of the Lua file, plugin.yaml or settings file it is about.
 ** A .lua link that resolves outside the folder is a problem and is never
 ** read.
 ** Specs (spec/) run in the test host, not as plugin code: they are only

@@ -734,8 +734,9 @@ int lplug_hook_handler_info(const lplug_hook *h, int i,
 ** their manifest declares (capabilities.events.on / .emit) and the host
 ** grants.  Events a plugin emitted during a call that failed are dropped
 ** with the call (the host's, emitted from callbacks meanwhile, and other
-** plugins' stay).  The engine publishes lplug.plugin.loaded {name, version}
-** and lplug.plugin.failed {name, error} on the same bus.
+** plugins' stay).  The engine publishes each change of a plugin's state
+** on the same bus (lplug.plugin.loaded, .failed, ...: see "Plugin
+** lifecycle"), with the payload {name, version, reason}.
 **
 ** A plugin's event handlers get a fresh budget per call, so one dispatch
 ** could otherwise cost a plugin's budget times every event queued times
