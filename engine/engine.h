@@ -40,6 +40,8 @@ struct lplug_hook {
   int running;                /* runs in progress (handlers may nest) */
   int dead;                   /* handlers turned off during a run */
   int constraints;            /* handlers naming others in before/after */
+  int names;                  /* the names in all their before/after lists:
+                                 what a sort compares grows with them */
   int reordered;              /* the order may not be the plain one (the
                                  constraints put it so) */
   char activity[80];          /* "hook 'name'", for failure messages: made

@@ -272,7 +272,8 @@ void baselib_open(lua_State *L);  /* the global table */
 ** lplug.log) in b, which holds nothing else: a NUL byte as the two
 ** characters \0 (the host gets a C string, which ended at the first
 ** one), and at most SANDBOX_LINE_MAX bytes.  Returns 0 when not all of
-** it fit: the line then ends in "... (cut)" and must take no more. */
+** it fit: the line then ends in "... (cut)" and must take no more.
+** Charges the bytes it read (may raise). */
 #define SANDBOX_LINE_MAX 4096
 int baselib_addline(luaL_Buffer *b, const char *s, size_t len);
 void require_open(lua_State *L);  /* the global table */

@@ -333,6 +333,38 @@ static void config_copies_are_the_plugins_own(void **state) {
   assert_int_equal(run(f, NULL), LPLUG_OK);
 }
 
+/* A copy pays for each value it makes, not only for the bytes: copying
+** a list of 900 small numbers makes 900 values from some 8 KB (by the
+** bytes alone, some 1,000 instructions, and a loop of such copies kept
+** the host 23 times longer than the instruction budget allowed).  Under
+** a budget of 5,000 one copy is too many. */
+static void config_copies_pay_for_each_value(void **state) {
+  fixture *f = *state;
+  char values[8192], *dir;
+  lplug_value *nil = lplug_value_new();
+  size_t used = (size_t)snprintf(values, sizeof values, "{\"big\": [1");
+  int i;
+  for (i = 1; i < 900; i++)
+    used += (size_t)snprintf(values + used, sizeof values - used, ",1");
+  snprintf(values + used, sizeof values - used, "]}");
+  configure(f, "copier", values);
+  dir = support_plugin(f->root, "copier", "name: copier\nversion: 1.0.0\n"
+                       "capabilities: { hooks: [t], config: {} }\n"
+                       "limits: { instructions: 5000 }\n"
+                       "config:\n  big: { type: list }\n",
+                       "local config = require 'lplug.config'\n"
+                       "require('lplug.hooks').on('t', function()\n"
+                       "  assert(#config.big == 900)\n"
+                       "  return #config.big()\n"
+                       "end)\n");
+  lplug_hook_define(f->e, "t", LPLUG_HOOK_FAIL_CLOSED, NULL);
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_OK);
+  free(dir);
+  assert_int_equal(lplug_hook_run(f->e, "t", nil), LPLUG_ECPU);
+  assert_non_null(strstr(f->log.last_message, "instruction budget of 5000"));
+  lplug_value_free(nil);
+}
+
 static void config_is_not_shared_across_plugins(void **state) {
   fixture *f = *state;
   configure(f, "one", "{\"threshold\": 1}");
@@ -551,6 +583,7 @@ int main(void) {
     T(config_writes_raise_naming_the_key),
     T(config_raw_access_and_metatables_are_refused),
     T(config_copies_are_the_plugins_own),
+    T(config_copies_pay_for_each_value),
     T(config_is_not_shared_across_plugins),
     T(config_needs_its_capability),
     T(config_needs_the_hosts_grant),

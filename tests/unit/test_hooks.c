@@ -573,6 +573,36 @@ static void hooks_plain_order_comes_back_when_the_constraint_goes(
   run_expect(f, ">qrs");  /* the next registration restores priority order */
 }
 
+/* A registration sorts the hook's handlers, comparing each with every
+** before/after name of every handler, the other plugins' names too:
+** it pays for those, not only for its own names.  Among 64 handlers
+** naming 16 plugins each, one registration compares some 65 x 1024
+** names; a plugin allowed 20,000 instructions cannot register there
+** (it could, paying 628, and turn a handler on and off in a loop making
+** the host work 60 times longer than its budget allowed). */
+static void hooks_registering_pays_for_every_name_its_sort_compares(
+    void **state) {
+  fixture *f = *state;
+  const char *names = "{ before = {'a1', 'a2', 'a3', 'a4', 'a5', 'a6', "
+    "'a7', 'a8', 'a9', 'a10', 'a11', 'a12', 'a13', 'a14', 'a15', 'a16'} }";
+  char name[16], *dir;
+  int i;
+  assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
+  for (i = 0; i < 64; i++) {
+    snprintf(name, sizeof name, "n%d", i);
+    assert_int_equal(ordered(f, name, "n", names), LPLUG_OK);
+  }
+  dir = support_plugin(f->root, "x", "name: x\nversion: 1.0.0\n"
+                       "capabilities: { hooks: ['*'] }\n"
+                       "limits: { instructions: 20000 }\n",
+                       "local h = require('lplug.hooks')\n"
+                       "h.on('h', function(v) return v end, "
+                       "{ before = 'y' }):off()\n");
+  assert_int_equal(lplug_load_plugin(f->e, dir), LPLUG_ECPU);
+  assert_non_null(strstr(lplug_errmsg(f->e), "instruction budget of 20000"));
+  free(dir);
+}
+
 static void hooks_constraint_on_absent_plugin_waits_for_it(void **state) {
   fixture *f = *state;
   assert_int_equal(lplug_hook_define(f->e, "h", 0, NULL), LPLUG_OK);
@@ -670,6 +700,7 @@ int main(void) {
     T(hooks_numbers_come_back_with_their_subtype),
     T(hooks_before_and_after_come_before_priority),
     T(hooks_plain_order_comes_back_when_the_constraint_goes),
+    T(hooks_registering_pays_for_every_name_its_sort_compares),
     T(hooks_constraint_on_absent_plugin_waits_for_it),
     T(hooks_contradicting_constraints_fail_the_load),
     T(hooks_bad_constraints_are_misuse),

@@ -111,23 +111,30 @@ static void keep_line(void *owner, const char *text) {
   snprintf(line, sizeof line, "%s", text);
 }
 
-/* Runs chunk `src` in a fresh plugin state printing into `line`. */
-static void print_in_state(const char *src) {
+/* Runs chunk `src` in a fresh plugin state printing into `line`, with
+** an instruction budget of `budget`; returns how the call ended. */
+static int print_within(const char *src, long long budget) {
   sandbox sb;
   sandbox_config sc;
   char err[256];
+  int rc;
   memset(&sb, 0, sizeof sb);
   memset(&sc, 0, sizeof sc);
   sc.name = "printer";
   sc.dir = ".";
   sc.memory_limit = 1024 * 1024;
-  sc.instruction_limit = 1000000;
+  sc.instruction_limit = budget;
   sc.print = keep_line;
   line[0] = '\0';
   assert_int_equal(sandbox_open(&sb, &sc, err, sizeof err), 0);
   assert_int_equal(luaL_loadstring(sb.L, src), LUA_OK);
-  assert_int_equal(sandbox_pcall_pushed(&sb, 0, 0), LPLUG_OK);
+  rc = sandbox_pcall_pushed(&sb, 0, 0);
   sandbox_close(&sb);
+  return rc;
+}
+
+static void print_in_state(const char *src) {
+  assert_int_equal(print_within(src, 1000000), LPLUG_OK);
 }
 
 /* Lines longer than print's first buffer come out whole (the buffer once
@@ -160,6 +167,25 @@ static void sandbox_print_keeps_long_lines(void **state) {
   assert_string_equal(line + 4095, "... (cut)");
   print_in_state("print(('x'):rep(4094) .. '\\0')");
   assert_string_equal(line + 4094, "\\0");
+}
+
+/* print pays for what it makes: each value made text (a float takes
+** some 100 ns) and each byte of the line, read only as far as the line
+** has room.  Neither cost the budget anything: 40 lines of a 100 KB
+** string of NULs fit in 20,000 instructions (the string's making took
+** 6,250 of them), 200 floats in one print in 5,000; in a loop such
+** prints kept the host over 100 and 48 times longer than the budget
+** allows. */
+static void sandbox_print_pays_for_what_it_makes(void **state) {
+  (void)state;
+  assert_int_equal(print_within("local s = ('\\0'):rep(100000)\n"
+                                "for i = 1, 40 do print(s) end", 20000),
+                   LPLUG_ECPU);
+  assert_int_equal(print_within("local t = {}\n"
+                                "for i = 1, 200 do t[i] = 1.5 end\n"
+                                "print(table.unpack(t))", 5000), LPLUG_ECPU);
+  assert_int_equal(print_within("print(1.5, 'short')", 5000), LPLUG_OK);
+  assert_string_equal(line, "1.5\tshort");
 }
 
 /* Each test below loads one failing plugin: in a fail-closed hook the
@@ -467,6 +493,7 @@ int main(void) {
     T(sandbox_xpcall_runs_handler_after_unwinding),
     T(sandbox_print_goes_to_the_host_log),
     T(sandbox_print_keeps_long_lines),
+    T(sandbox_print_pays_for_what_it_makes),
     T(sandbox_require_refuses_standard_modules),
     T(sandbox_require_refuses_c_modules),
     T(sandbox_require_names_the_callers_line),
