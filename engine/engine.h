@@ -111,6 +111,7 @@ typedef struct override {
 
 typedef struct event {
   char *topic;                /* topic and source in one allocation */
+  size_t tlen;                /* strlen(topic), for e->qtopics */
   const char *source;         /* emitting plugin's name, or NULL */
   lplug_value *payload;
 } event;

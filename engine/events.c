@@ -168,6 +168,7 @@ static int push(lplug_engine *e, const char *topic, const unsigned char *bytes,
   memcpy(v->bytes, bytes, len);
   ev = slot(e, e->qlen);
   ev->topic = block;
+  ev->tlen = tlen;
   ev->source = NULL;
   if (source) {
     memcpy(q, source, slen);
@@ -240,7 +241,7 @@ void events_rollback(lplug_engine *e, unsigned long long mark,
     event *ev = slot(e, i);
     if (ev->source != NULL && strcmp(ev->source, source) == 0) {
       e->qbytes -= payload_bytes(ev->payload);
-      e->qtopics -= strlen(ev->topic);
+      e->qtopics -= ev->tlen;
       event_free(ev);
       e->emitted--;
     } else {
@@ -534,7 +535,7 @@ int lplug_dispatch(lplug_engine *e, int max_events) {
     e->qhead = (e->qhead + 1) % e->qcap;
     e->qlen--;
     e->qbytes -= payload_bytes(ev.payload);
-    e->qtopics -= strlen(ev.topic);
+    e->qtopics -= ev.tlen;
     deliver(e, &ev);
     event_free(&ev);
     n++;

@@ -726,17 +726,15 @@ int plugin_start(plugin *p) {
   lplug_engine *e = p->engine;
   unsigned long long mark = events_mark(e);
   storage_frame frame;
-  char err[512];
   int rc;
   p->state = LPLUG_STATE_LOADED;
   if (e->store) storage_enter(e->store, &frame, p);
   rc = plugin_call(p, run_main, p, 0, NULL, "loading");
   if (rc == LPLUG_OK) rc = plugin_callback(p, PLUGIN_INIT, NULL, NULL);
-  if (e->store && storage_leave(e->store, &frame, rc != LPLUG_OK, err,
-                                sizeof err) != LPLUG_OK && rc == LPLUG_OK) {
-    rc = engine_error(e, LPLUG_EIO, "plugin '%s': %s in loading", p->name,
-                      err);
-    engine_report(e, p->name, rc, "");
+  if (e->store) {
+    int left = leave_storage(p, e->store, &frame, rc, "loading");
+    if (left != rc) engine_report(e, p->name, left, "");  /* not reported */
+    rc = left;
   }
   if (rc != LPLUG_OK) events_rollback(e, mark, p->name);
   return rc;
